@@ -1,0 +1,121 @@
+"""The ``recorded`` judge: verdicts read from a JSONL file instead of a model.
+
+Use it for human labels, for verdicts recorded from any judge (offline demos, CI without
+keys), and as the gold side of ``rubrictest calibrate``. ``judge: recorded:labels.jsonl``
+(relative to the suite file). One JSON object per line::
+
+    {"case": "refund-window", "criterion": "states-window", "met": true,
+     "confidence": 0.9, "rationale": "...", "evidence": "...", "target": "gpt-4o"}
+
+``met`` may be given as ``outcome`` (``met`` / ``not_met``) or ``label`` (1/0, yes/no).
+``target`` is optional; a line without it answers every target. A criterion with no
+recorded verdict is ERROR (not FAIL).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rubrictest import (
+    ComponentContext,
+    ComponentSpec,
+    ConfigError,
+    Judge,
+    JudgeError,
+    JudgeRequest,
+    JudgeResult,
+    Register,
+    Verdict,
+    check_evidence,
+    hookimpl,
+)
+
+_TRUE = {True, 1, "1", "met", "yes", "true", "pass"}
+_FALSE = {False, 0, "0", "not_met", "no", "false", "fail"}
+
+
+def parse_label(row: dict[str, Any], where: str) -> bool:
+    """The met/not-met value of a recorded row (``met``, ``outcome`` or ``label``)."""
+    for key in ("met", "outcome", "label"):
+        if key in row:
+            value = row[key]
+            value = value.lower() if isinstance(value, str) else value
+            if value in _TRUE:
+                return True
+            if value in _FALSE:
+                return False
+            raise ConfigError(f"{where}: {key}={row[key]!r} is not a verdict (use true/false, met/not_met, 1/0)")
+    raise ConfigError(f"{where}: no `met`, `outcome` or `label` field")
+
+
+def read_records(path: Path) -> dict[tuple[str, str, str | None], dict[str, Any]]:
+    """Read a recorded-verdicts JSONL into {(case, criterion, target): row}."""
+    if not path.is_file():
+        raise ConfigError(f"recorded judge: file not found: {path}")
+    records: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{n}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{where}: invalid JSON: {exc.msg}") from None
+            if not isinstance(row, dict) or not isinstance(row.get("case"), str) \
+                    or not isinstance(row.get("criterion"), str):
+                raise ConfigError(f"{where}: expected an object with string `case` and `criterion`")
+            row["_met"] = parse_label(row, where)
+            conf = row.get("confidence")
+            if conf is not None and not (isinstance(conf, int | float) and 0 <= conf <= 1):
+                raise ConfigError(f"{where}: confidence {conf!r} is not a number in [0, 1]")
+            records[(row["case"], row["criterion"], row.get("target"))] = row
+    return records
+
+
+class RecordedJudge(Judge):
+    """Verdicts read from a JSONL file (human labels or recorded judge verdicts)."""
+
+    per_directory = True
+    cacheable = False
+    default_concurrency = 1_000_000
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)
+        self._records: dict[tuple[str, str, str | None], dict[str, Any]] | None = None
+
+    def check_ready(self) -> None:
+        if self._records is None:
+            ref = self.spec.model or self.spec.options.get("path")
+            if not ref:
+                raise ConfigError("recorded judge: give the file as recorded:PATH")
+            self._records = read_records((self.context.base_dir / str(ref)).resolve())
+
+    async def judge(self, request: JudgeRequest) -> JudgeResult:
+        try:
+            self.check_ready()
+        except ConfigError as exc:
+            raise JudgeError(str(exc)) from None
+        assert self._records is not None
+        verdicts = []
+        for crit in request.criteria:
+            row = self._records.get((request.case.id, crit.id, request.target)) \
+                or self._records.get((request.case.id, crit.id, None))
+            if row is None:
+                verdicts.append(Verdict.failed(crit.id, f"no recorded verdict for case {request.case.id!r}, "
+                                                        f"criterion {crit.id!r}"))
+                continue
+            evidence = row.get("evidence")
+            verdicts.append(Verdict(
+                criterion_id=crit.id, outcome="met" if row["_met"] else "not_met",
+                confidence=row.get("confidence"), evidence=evidence,
+                evidence_supported=check_evidence(evidence, request.response),
+                rationale=row.get("rationale")))
+        return JudgeResult(verdicts)
+
+
+@hookimpl
+def register_judges(register: Register) -> None:
+    register("recorded", RecordedJudge)

@@ -1,0 +1,43 @@
+"""rubrictest: rubric-based LLM evaluation as an ordinary pytest run.
+
+The public API for plugin authors is what this module exports; everything else is internal.
+"""
+
+from .errors import ConfigError, JudgeError, RubricTestError, SuiteError
+from .events import RunEnd, RunStart, VerdictEvent
+from .evidence import check_evidence, normalize_whitespace
+from .hookspecs import hookimpl
+from .protocol import (
+    Aggregator,
+    BatchJudge,
+    BatchTarget,
+    CallRecord,
+    Case,
+    CaseScore,
+    Check,
+    ComponentContext,
+    ComponentSpec,
+    Criterion,
+    Judge,
+    JudgeRequest,
+    JudgeResult,
+    Outcome,
+    Target,
+    TargetResult,
+    Usage,
+    Verdict,
+    canonical_json,
+    content_hash,
+    require_env,
+)
+from .registry import Register
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "Case", "CaseScore", "Check",
+    "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",
+    "JudgeRequest", "JudgeResult", "Outcome", "Register", "RubricTestError", "RunEnd", "RunStart",
+    "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
+    "check_evidence", "content_hash", "hookimpl", "normalize_whitespace", "require_env",
+]

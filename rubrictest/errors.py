@@ -1,0 +1,53 @@
+"""Exceptions with a user-facing message.
+
+Every error a user can cause by writing a suite, a config file or a plugin carries the
+place it comes from (file, line, key path) so the message can point at it.
+"""
+
+from __future__ import annotations
+
+
+class RubricTestError(Exception):
+    """Base class of every error rubrictest raises on purpose."""
+
+
+class SuiteError(RubricTestError):
+    """A suite file (or a file it refers to) is invalid.
+
+    Attributes:
+        path: the file, as given.
+        line: 1-based line of the offending key, when known.
+        key: dotted path of the offending key (``cases[2].criteria[0].with``), when known.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 key: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path or "<suite>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.key:
+            where += f": {self.key}"
+        return f"{where}: {self.message}"
+
+
+class ConfigError(RubricTestError):
+    """A target, judge or plugin is configured wrongly (unknown plugin, missing API key...)."""
+
+
+class JudgeError(RubricTestError):
+    """Raised by a judge or target that cannot produce a result.
+
+    The engine turns it into an ERROR verdict carrying ``str(error)`` as the reason: it is
+    never counted as a failed criterion.
+    """
+
+
+class StoreError(RubricTestError):
+    """The results database cannot be opened or written."""

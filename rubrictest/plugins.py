@@ -1,0 +1,100 @@
+"""The plugin manager and plugin loading.
+
+rubrictest owns one pluggy :class:`~pluggy.PluginManager` (:data:`pm`). Plugins come from the
+``rubrictest`` entry-point group, first-party ones (shipped in ``plugins/`` of this
+distribution) exactly like third-party ones.
+
+Environment variables:
+    RUBRICTEST_LOAD_PLUGINS: comma-separated entry-point names of third-party plugins to
+        load; empty loads none. Unset loads all. First-party plugins always load.
+    RUBRICTEST_TRACE_PLUGINS: when set, every hook call is printed to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .registry import KINDS, Register, Registry
+
+pm = pluggy.PluginManager("rubrictest")
+pm.add_hookspecs(hookspecs)
+
+FIRST_PARTY_DIST = "rubrictest"
+_loaded = False
+_registry_cache: tuple[tuple[str, ...], Registry] | None = None
+_versions: dict[str, str] = {}
+
+
+def load_plugins() -> None:
+    """Load every plugin from the ``rubrictest`` entry-point group, once.
+
+    Idempotent. Raises :class:`pluggy.PluginValidationError` when a plugin implements a hook
+    that does not exist (a misspelt hook name must not be silently ignored).
+    """
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    if os.environ.get("RUBRICTEST_TRACE_PLUGINS"):
+        pm.trace.root.setwriter(lambda msg: sys.stderr.write(msg))
+        pm.enable_tracing()
+    allowed = os.environ.get("RUBRICTEST_LOAD_PLUGINS")
+    allow = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+    for ep in metadata.entry_points(group="rubrictest"):
+        dist = ep.dist.name if ep.dist is not None else ""
+        first_party = dist == FIRST_PARTY_DIST
+        if not first_party and allow is not None and ep.name not in allow:
+            continue
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        module = ep.load()
+        pm.register(module, name=ep.name)
+        _versions[ep.name] = ep.dist.version if ep.dist is not None else ""
+    pm.check_pending()
+
+
+def plugin_version(name: str) -> str:
+    """The version of the distribution that provides plugin ``name`` ('' if unknown)."""
+    return _versions.get(name, "")
+
+
+def registry() -> Registry:
+    """The registry of every component the loaded plugins register.
+
+    Rebuilt whenever the set of registered plugins changes (tests register fakes).
+    """
+    global _registry_cache
+    load_plugins()
+    names = tuple(sorted(pm.get_name(p) or "" for p in pm.get_plugins()))
+    if _registry_cache is not None and _registry_cache[0] == names:
+        return _registry_cache[1]
+    reg = Registry()
+    for kind in KINDS:
+        caller = getattr(pm.hook, f"register_{kind}")
+        # Call each implementation with its own Register so every entry knows its plugin.
+        for impl in reversed(caller.get_hookimpls()):
+            impl.function(register=Register(reg, kind, impl.plugin_name))
+    _registry_cache = (names, reg)
+    return reg
+
+
+def list_plugins() -> list[dict[str, Any]]:
+    """Every loaded plugin with its version, hooks and registered components."""
+    load_plugins()
+    reg = registry()
+    out = []
+    for plugin in pm.get_plugins():
+        name = pm.get_name(plugin) or repr(plugin)
+        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        components: dict[str, list[str]] = {}
+        for entry in reg.by_plugin(name):
+            components.setdefault(entry.kind, []).append(entry.name)
+        out.append({"name": name, "version": plugin_version(name), "hooks": hooks,
+                    "registered": {k: sorted(v) for k, v in sorted(components.items())}})
+    return sorted(out, key=lambda p: p["name"])
