@@ -1,0 +1,247 @@
+"""Anthropic Messages API target and judge (``anthropic.AsyncAnthropic``)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import anthropic
+
+from rubrictest import (
+    Case,
+    ComponentContext,
+    ComponentSpec,
+    ConfigError,
+    Judge,
+    JudgeRequest,
+    JudgeResult,
+    Target,
+    TargetResult,
+    require_env,
+)
+from rubrictest.judge_protocol import (
+    PROMPT_VERSION,
+    TOOL_NAME,
+    SampleVerdict,
+    build_prompt,
+    combine_samples,
+    evidence_policy,
+    parse_verdicts,
+    verdict_schema,
+)
+from rubrictest.retry import (
+    AttemptLog,
+    CallFailed,
+    MalformedOutput,
+    Refusal,
+    RetryPolicy,
+    ServerProtocolError,
+    call_with_retries,
+)
+
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+_NON_SEMANTIC_OPTIONS = frozenset({"retry", "price"})
+
+
+class _AnthropicComponent:
+    """What the target and the judge share: the key, the client fleet, one request."""
+
+    spec: ComponentSpec
+    label: str
+    default_concurrency: ClassVar[int] = 16
+    default_max_tokens: ClassVar[int] = 1024
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)  # type: ignore[call-arg]
+        try:
+            self.retry_policy = RetryPolicy.from_options(spec.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{spec.label}: {exc}") from None
+        self._key: str | None = None
+        self._clients: list[anthropic.AsyncAnthropic] | None = None
+        self._turn = itertools.count()
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable that holds the API key."""
+        return self.spec.api_key_env or DEFAULT_KEY_ENV
+
+    def check_ready(self) -> None:
+        """Raise :class:`ConfigError` for a missing model or API key, before any call."""
+        if not self.spec.model:
+            raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
+        self._key = require_env(self.key_env, what=f"{self.spec.plugin} {self.label}")
+
+    def cache_identity(self) -> dict[str, Any]:
+        identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
+        identity["options"] = {k: v for k, v in self.spec.options.items() if k not in _NON_SEMANTIC_OPTIONS}
+        return identity
+
+    def _client(self) -> anthropic.AsyncAnthropic:
+        if self._clients is None:
+            if self._key is None:
+                self.check_ready()
+            urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
+            self._clients = [
+                anthropic.AsyncAnthropic(api_key=self._key, base_url=url, max_retries=0,
+                                         timeout=self.spec.timeout or 60.0)
+                for url in urls]
+        return self._clients[next(self._turn) % len(self._clients)]
+
+    def _log(self) -> AttemptLog:
+        return AttemptLog(self.spec.model, secrets=[self._key or ""], price_options=self.spec.options)
+
+    async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
+        """Send one Messages request; return the message or raise a classified error."""
+        client = self._client()
+        kwargs = {"max_tokens": self.default_max_tokens, **kwargs}
+        log.sent(_jsonable(kwargs))
+        start = time.perf_counter()
+        try:
+            message = await client.messages.create(**kwargs)
+        except anthropic.APIStatusError as exc:
+            log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
+            raise
+        except ValueError as exc:
+            raise ServerProtocolError(f"the server's answer is not valid JSON: {exc}") from None
+        finally:
+            log.timed(time.perf_counter() - start)
+        if isinstance(message, str):
+            snippet = " ".join(message.split())[:120]
+            log.received(message[:2000])
+            raise ServerProtocolError(
+                f"the server at {client.base_url} answered with something that is not JSON "
+                f"(check base_url): {snippet!r}")
+        usage = getattr(message, "usage", None)
+        log.received(message.model_dump(mode="json", exclude_unset=True),
+                     input_tokens=getattr(usage, "input_tokens", None),
+                     output_tokens=getattr(usage, "output_tokens", None))
+        if getattr(message, "content", None) is None:
+            raise ServerProtocolError("the server's answer has no content: not a Messages API response")
+        if message.stop_reason == "refusal":
+            raise Refusal("the model stopped with stop_reason=refusal")
+        return message
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients or [], None
+        for client in clients:
+            await client.close()
+
+
+def _split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    system = [str(m.get("content", "")) for m in messages if m.get("role") == "system"]
+    rest = [m for m in messages if m.get("role") != "system"]
+    return ("\n\n".join(system) if system else None), rest
+
+
+class AnthropicTarget(_AnthropicComponent, Target):
+    """A Claude model answers each case."""
+
+    async def generate(self, case: Case) -> TargetResult:
+        system, messages = _split_system(case.chat_messages())
+        kwargs: dict[str, Any] = {"model": self.spec.model, "messages": messages, **self.spec.params}
+        if system:
+            kwargs["system"] = system
+        log = self._log()
+
+        async def attempt(feedback: str | None) -> str:
+            message = await self._create(kwargs, log)
+            text = "".join(getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text")
+            if not text:
+                raise MalformedOutput("the model returned no text", kind="empty answer")
+            return text
+
+        try:
+            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"target {self.label}")
+        except CallFailed as exc:
+            exc.calls = [log.record(error=str(exc))]
+            raise
+        return TargetResult(outcome.value, calls=[log.record()])
+
+
+class AnthropicJudge(_AnthropicComponent, Judge):
+    """A Claude model judges criteria through a forced tool call carrying the verdict schema."""
+
+    prompt_version: ClassVar[str] = PROMPT_VERSION
+    default_max_tokens: ClassVar[int] = 2048
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)
+        try:
+            self.evidence_policy = evidence_policy(spec.options)
+        except ValueError as exc:
+            raise ConfigError(f"{spec.label}: {exc}") from None
+
+    def _request(self, request: JudgeRequest, feedback: str | None) -> dict[str, Any]:
+        system, user = build_prompt(request, feedback)
+        tool = {"name": TOOL_NAME,
+                "description": "Record one verdict for every criterion of the rubric.",
+                "input_schema": verdict_schema([c.id for c in request.criteria])}
+        return {"model": self.spec.model, "system": system,
+                "messages": [{"role": "user", "content": user}],
+                "tools": [tool], "tool_choice": {"type": "tool", "name": TOOL_NAME},
+                **self.spec.params}
+
+    def _parse(self, message: Any, request: JudgeRequest) -> list[SampleVerdict]:
+        if message.stop_reason == "max_tokens":
+            raise MalformedOutput(
+                "the answer was cut off at the token limit (stop_reason=max_tokens). Keep evidence "
+                "quotes and rationales short.", kind="truncated output")
+        for block in message.content:
+            if getattr(block, "type", "") == "tool_use" and getattr(block, "name", "") == TOOL_NAME:
+                payload = block.input
+                if not isinstance(payload, Mapping):
+                    raise MalformedOutput("the tool input is not a JSON object", kind="schema violation")
+                return parse_verdicts(dict(payload), request.criteria)
+        text = "".join(getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text")
+        if text.strip():
+            # A compatible server without tool support may still answer with the JSON as text.
+            return parse_verdicts(text, request.criteria)
+        raise MalformedOutput(f"the answer has no {TOOL_NAME} tool call", kind="missing tool call")
+
+    async def _sample(self, request: JudgeRequest) -> tuple[list[SampleVerdict], Any]:
+        log = self._log()
+
+        async def attempt(feedback: str | None) -> list[SampleVerdict]:
+            message = await self._create(self._request(request, feedback), log)
+            return self._parse(message, request)
+
+        try:
+            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"judge {self.label}")
+        except CallFailed as exc:
+            exc.calls = [log.record(error=str(exc))]
+            raise
+        return outcome.value, log.record()
+
+    async def judge(self, request: JudgeRequest) -> JudgeResult:
+        """Judge every criterion of ``request``: ``samples`` concurrent calls, voted.
+
+        Raises:
+            CallFailed: no usable answer for some sample (refusal, client error, retries
+                exhausted).
+        """
+        results = await asyncio.gather(*(self._sample(request) for _ in range(self.spec.samples)),
+                                       return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            calls = [r[1] for r in results if not isinstance(r, BaseException)]
+            first = failures[0]
+            if isinstance(first, CallFailed):
+                first.calls = [*calls, *first.calls]
+            raise first
+        ok = [r for r in results if not isinstance(r, BaseException)]
+        return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy),
+                           calls=[c for _, c in ok])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)

@@ -1,0 +1,267 @@
+"""OpenAI chat-completions target and judge (``openai.AsyncOpenAI``)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import openai
+
+from rubrictest import (
+    CallRecord,
+    Case,
+    ComponentContext,
+    ComponentSpec,
+    ConfigError,
+    Judge,
+    JudgeRequest,
+    JudgeResult,
+    Target,
+    TargetResult,
+    require_env,
+)
+from rubrictest.judge_protocol import (
+    PROMPT_VERSION,
+    SampleVerdict,
+    TokenLogprob,
+    attach_probabilities,
+    build_messages,
+    combine_samples,
+    evidence_policy,
+    met_probabilities,
+    parse_verdicts,
+    verdict_schema,
+)
+from rubrictest.retry import (
+    AttemptLog,
+    CallFailed,
+    MalformedOutput,
+    Refusal,
+    RetryPolicy,
+    ServerProtocolError,
+    call_with_retries,
+)
+
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+STRUCTURED_OUTPUT_MODES = ("json_schema", "structured_outputs", "guided_json", "json_object", "none")
+# Options that change how a call is made or paid for, never what it answers.
+_NON_SEMANTIC_OPTIONS = frozenset({"retry", "price", "no_api_key"})
+
+
+class _OpenAIComponent:
+    """What the target and the judge share: the key, the client fleet, one request."""
+
+    spec: ComponentSpec
+    label: str
+    default_concurrency: ClassVar[int] = 32
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)  # type: ignore[call-arg]
+        try:
+            self.retry_policy = RetryPolicy.from_options(spec.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{spec.label}: {exc}") from None
+        self._key: str | None = None
+        self._clients: list[openai.AsyncOpenAI] | None = None
+        self._turn = itertools.count()
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable that holds the API key."""
+        return self.spec.api_key_env or DEFAULT_KEY_ENV
+
+    def check_ready(self) -> None:
+        """Raise :class:`ConfigError` for a missing model or API key, before any call."""
+        if not self.spec.model:
+            raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
+        if self.spec.options.get("no_api_key"):
+            self._key = "no-key"
+        else:
+            self._key = require_env(self.key_env, what=f"{self.spec.plugin} {self.label}")
+
+    def cache_identity(self) -> dict[str, Any]:
+        identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
+        identity["options"] = {k: v for k, v in self.spec.options.items() if k not in _NON_SEMANTIC_OPTIONS}
+        return identity
+
+    def _client(self) -> openai.AsyncOpenAI:
+        # One client per base URL for the component's lifetime (connection pooling); built on
+        # first use so that it belongs to the event loop that runs the calls.
+        if self._clients is None:
+            if self._key is None:
+                self.check_ready()
+            urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
+            self._clients = [
+                openai.AsyncOpenAI(api_key=self._key, base_url=url, max_retries=0,
+                                   timeout=self.spec.timeout or 60.0)
+                for url in urls]
+        return self._clients[next(self._turn) % len(self._clients)]
+
+    def _log(self) -> AttemptLog:
+        return AttemptLog(self.spec.model, secrets=[self._key or ""], price_options=self.spec.options)
+
+    async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
+        """Send one chat-completion request; return the completion or raise a classified error."""
+        client = self._client()
+        log.sent(_jsonable(kwargs))
+        start = time.perf_counter()
+        try:
+            completion = await client.chat.completions.create(**kwargs)
+        except openai.APIStatusError as exc:
+            log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
+            raise
+        except ValueError as exc:  # JSON content type with a body that is not JSON
+            raise ServerProtocolError(f"the server's answer is not valid JSON: {exc}") from None
+        finally:
+            log.timed(time.perf_counter() - start)
+        if isinstance(completion, str):
+            # The SDK hands back the text of a non-JSON answer (an HTML error page, a proxy).
+            snippet = " ".join(completion.split())[:120]
+            log.received(completion[:2000])
+            raise ServerProtocolError(
+                f"the server at {client.base_url} answered with something that is not JSON "
+                f"(check base_url): {snippet!r}")
+        usage = getattr(completion, "usage", None)
+        log.received(completion.model_dump(mode="json", exclude_unset=True),
+                     input_tokens=getattr(usage, "prompt_tokens", None),
+                     output_tokens=getattr(usage, "completion_tokens", None))
+        if not getattr(completion, "choices", None):
+            raise ServerProtocolError("the server's answer has no choices: not a chat completion")
+        return completion
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients or [], None
+        for client in clients:
+            await client.close()
+
+
+class OpenAITarget(_OpenAIComponent, Target):
+    """A model behind the OpenAI chat-completions API (or a compatible server) answers each case."""
+
+    async def generate(self, case: Case) -> TargetResult:
+        kwargs: dict[str, Any] = {**self.spec.params, "model": self.spec.model, "messages": case.chat_messages()}
+        log = self._log()
+
+        async def attempt(feedback: str | None) -> str:
+            completion = await self._complete(kwargs, log)
+            message = completion.choices[0].message
+            if message.content:
+                return str(message.content)
+            if getattr(message, "refusal", None):
+                return str(message.refusal)  # a refusal is the model's answer, to be judged
+            raise MalformedOutput("the model returned an empty message", kind="empty answer")
+
+        try:
+            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"target {self.label}")
+        except CallFailed as exc:
+            exc.calls = [log.record(error=str(exc))]
+            raise
+        return TargetResult(outcome.value, calls=[log.record()])
+
+
+class OpenAIJudge(_OpenAIComponent, Judge):
+    """A model behind the OpenAI chat-completions API (or a compatible server) judges criteria."""
+
+    prompt_version: ClassVar[str] = PROMPT_VERSION
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)
+        try:
+            self.evidence_policy = evidence_policy(spec.options)
+        except ValueError as exc:
+            raise ConfigError(f"{spec.label}: {exc}") from None
+        self.structured_output = spec.options.get("structured_output", "json_schema")
+        if self.structured_output not in STRUCTURED_OUTPUT_MODES:
+            raise ConfigError(f"{spec.label}: options.structured_output must be one of "
+                              f"{', '.join(STRUCTURED_OUTPUT_MODES)}; got {self.structured_output!r}")
+        self.logprobs = bool(spec.options.get("logprobs", False))
+
+    def _request(self, request: JudgeRequest, feedback: str | None, n: int) -> dict[str, Any]:
+        schema = verdict_schema([c.id for c in request.criteria])
+        kwargs: dict[str, Any] = {"model": self.spec.model, "messages": build_messages(request, feedback)}
+        mode = self.structured_output
+        if mode == "json_schema":
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "rubric_verdicts", "schema": schema, "strict": True}}
+        elif mode == "json_object":
+            kwargs["response_format"] = {"type": "json_object"}
+        elif mode == "guided_json":
+            kwargs["extra_body"] = {"guided_json": schema}
+        elif mode == "structured_outputs":
+            kwargs["extra_body"] = {"structured_outputs": {"json": schema}}
+        if self.logprobs:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = int(self.spec.options.get("top_logprobs", 5))
+        if n > 1:
+            kwargs["n"] = n
+        kwargs.update(self.spec.params)
+        return kwargs
+
+    def _parse_choice(self, choice: Any, request: JudgeRequest) -> list[SampleVerdict]:
+        message = choice.message
+        if getattr(message, "refusal", None):
+            raise Refusal(str(message.refusal))
+        if choice.finish_reason == "content_filter":
+            raise Refusal("the provider's content filter stopped the answer")
+        if choice.finish_reason == "length":
+            raise MalformedOutput(
+                "the answer was cut off at the token limit (finish_reason=length). Keep evidence "
+                "quotes and rationales short.", kind="truncated output")
+        if not message.content:
+            raise MalformedOutput("the answer is empty", kind="empty answer")
+        sample = parse_verdicts(str(message.content), request.criteria)
+        content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
+        if content:
+            tokens = [TokenLogprob(t.token, t.logprob, tuple((a.token, a.logprob) for a in (t.top_logprobs or ())))
+                      for t in content]
+            attach_probabilities(sample, met_probabilities(tokens))
+        return sample
+
+    async def judge(self, request: JudgeRequest) -> JudgeResult:
+        """Judge every criterion of ``request`` in one call (``samples`` answers, voted).
+
+        Raises:
+            CallFailed: no usable answer (refusal, client error, retries exhausted).
+        """
+        wanted = self.spec.samples
+        samples: list[list[SampleVerdict]] = []
+        calls: list[CallRecord] = []
+        # Each loop is one logical call asking for the samples still missing (``n``); a server
+        # that ignores ``n`` answers one at a time and the loop asks again.
+        while len(samples) < wanted:
+            log = self._log()
+
+            async def attempt(feedback: str | None, log: AttemptLog = log) -> list[list[SampleVerdict]]:
+                completion = await self._complete(self._request(request, feedback, wanted - len(samples)), log)
+                parsed: list[list[SampleVerdict]] = []
+                errors: list[Exception] = []
+                for choice in completion.choices:
+                    try:
+                        parsed.append(self._parse_choice(choice, request))
+                    except (MalformedOutput, Refusal) as exc:
+                        errors.append(exc)
+                if not parsed:
+                    refusals = [e for e in errors if isinstance(e, Refusal)]
+                    raise refusals[0] if refusals else errors[0]
+                return parsed
+
+            try:
+                outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"judge {self.label}")
+            except CallFailed as exc:
+                exc.calls = [*calls, log.record(error=str(exc))]
+                raise
+            calls.append(log.record())
+            samples.extend(outcome.value[: wanted - len(samples)])
+        return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
