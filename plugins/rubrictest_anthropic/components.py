@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import time
 from collections.abc import Mapping
@@ -101,7 +102,7 @@ class _AnthropicComponent:
         log.sent(_jsonable(kwargs))
         start = time.perf_counter()
         try:
-            message = await client.messages.create(**kwargs)
+            message = await client.messages.create(**_fit_signature(client.messages.create, kwargs))
         except anthropic.APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
@@ -235,6 +236,25 @@ class AnthropicJudge(_AnthropicComponent, Judge):
         ok = [r for r in results if not isinstance(r, BaseException)]
         return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy),
                            calls=[c for _, c in ok])
+
+
+def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Move parameters that this SDK version's ``create`` does not name into ``extra_body``.
+
+    ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
+    that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
+    """
+    try:
+        known = inspect.signature(create).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in known.values()):
+        return kwargs
+    out = {k: v for k, v in kwargs.items() if k in known}
+    extra = {k: v for k, v in kwargs.items() if k not in known}
+    if extra:
+        out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
+    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import time
 from collections.abc import Mapping
@@ -108,7 +109,7 @@ class _OpenAIComponent:
         log.sent(_jsonable(kwargs))
         start = time.perf_counter()
         try:
-            completion = await client.chat.completions.create(**kwargs)
+            completion = await client.chat.completions.create(**_fit_signature(client.chat.completions.create, kwargs))
         except openai.APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
@@ -255,6 +256,25 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             calls.append(log.record())
             samples.extend(outcome.value[: wanted - len(samples)])
         return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
+
+
+def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Move parameters that this SDK version's ``create`` does not name into ``extra_body``.
+
+    ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
+    that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
+    """
+    try:
+        known = inspect.signature(create).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in known.values()):
+        return kwargs
+    out = {k: v for k, v in kwargs.items() if k in known}
+    extra = {k: v for k, v in kwargs.items() if k not in known}
+    if extra:
+        out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
+    return out
 
 
 def _jsonable(value: Any) -> Any:

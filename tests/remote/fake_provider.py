@@ -71,6 +71,7 @@ class FakeProvider:
         # When set, successive answers (choices of one request, then later requests) use
         # these deciders in turn: scripted disagreeing samples.
         self.rotation: list[Decide] = []
+        self.ignore_n = False  # answer one choice whatever ``n`` asks (llama.cpp, Ollama)
         self._turn = 0
         self.requests: list[Seen] = []
         self.inflight = 0
@@ -205,7 +206,7 @@ class FakeProvider:
             schema = (rf.get("json_schema") or {}).get("schema") or body.get("guided_json") \
                 or (body.get("structured_outputs") or {}).get("json")
             choices = []
-            for i in range(int(body.get("n", 1))):
+            for i in range(1 if self.ignore_n else int(body.get("n", 1))):
                 finish, refusal = "stop", None
                 if step is not None and step.kind == "content":
                     content = step.content
