@@ -6,8 +6,12 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--live", action="store_true", default=False,
-                     help="also run tests marked `live`, which call real provider APIs (needs keys)")
+    parser.addoption(
+        "--live",
+        action="store_true",
+        default=False,
+        help="also run tests marked `live`, which call real provider APIs (needs keys)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -127,7 +127,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based) of a transient fault."""
-        delay = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
+        delay = float(min(self.max_delay, self.base_delay * (2 ** (retry - 1))))
         if self.jitter:
             delay = delay / 2 + random.uniform(0, delay / 2)
         return delay
@@ -185,7 +185,7 @@ def provider_message(exc: BaseException) -> str:
     if isinstance(body, Mapping):
         err = body.get("error", body)
         if isinstance(err, Mapping) and isinstance(err.get("message"), str):
-            return err["message"]
+            return str(err["message"])
     message = getattr(exc, "message", None)
     return message if isinstance(message, str) and message else str(exc) or type(exc).__name__
 
@@ -282,20 +282,26 @@ async def call_with_retries(
             stats.faults.append(fault.kind)
             attempts = stats.attempts
             if not fault.retryable:
-                raise CallFailed(f"{what}: {fault.message} (after {_n(attempts)})",
-                                 reason=fault.message, attempts=attempts) from exc
+                raise CallFailed(
+                    f"{what}: {fault.message} (after {_n(attempts)})", reason=fault.message, attempts=attempts
+                ) from exc
             if fault.kind == "malformed":
                 malformed += 1
                 if malformed > policy.format_retries:
                     raise CallFailed(
                         f"{what}: {fault.label} after {_n(attempts)}: {fault.message}",
-                        reason=fault.message, attempts=attempts) from exc
+                        reason=fault.message,
+                        attempts=attempts,
+                    ) from exc
                 feedback = fault.message
                 continue
             transient += 1
             if transient >= policy.max_attempts:
-                raise CallFailed(f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
-                                 reason=fault.message, attempts=attempts) from exc
+                raise CallFailed(
+                    f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
+                    reason=fault.message,
+                    attempts=attempts,
+                ) from exc
             if fault.retry_after is not None:
                 delay = min(fault.retry_after, policy.max_retry_after)
             else:
@@ -343,8 +349,13 @@ class AttemptLog:
         price_options: the spec's ``options`` (for a ``price`` override).
     """
 
-    def __init__(self, model: str | None, *, secrets: Sequence[str] = (),
-                 price_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        secrets: Sequence[str] = (),
+        price_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.model = model
         self._secrets = list(secrets)
         self._price_options = price_options
@@ -360,8 +371,9 @@ class AttemptLog:
         self.attempts += 1
         self.request = redact(request, self._secrets)
 
-    def received(self, response: Any, *, input_tokens: int | None = None,
-                 output_tokens: int | None = None) -> None:
+    def received(
+        self, response: Any, *, input_tokens: int | None = None, output_tokens: int | None = None
+    ) -> None:
         """Note what came back (the raw response, JSON-able) and its token counts."""
         self.response = redact(response, self._secrets)
         if input_tokens is not None:
@@ -379,6 +391,10 @@ class AttemptLog:
 
         cost = cost_usd(self.model, self.input_tokens, self.output_tokens, self._price_options)
         return CallRecord(
-            request=self.request, response=self.response, model=self.model,
+            request=self.request,
+            response=self.response,
+            model=self.model,
             usage=Usage(self.input_tokens, self.output_tokens, cost, round(self.latency_s, 6)),
-            error=redact(error, self._secrets) if error else None, attempts=max(1, self.attempts))
+            error=redact(error, self._secrets) if error else None,
+            attempts=max(1, self.attempts),
+        )

@@ -87,9 +87,11 @@ class _AnthropicComponent:
                 self.check_ready()
             urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
             self._clients = [
-                anthropic.AsyncAnthropic(api_key=self._key, base_url=url, max_retries=0,
-                                         timeout=self.spec.timeout or 60.0)
-                for url in urls]
+                anthropic.AsyncAnthropic(
+                    api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0
+                )
+                for url in urls
+            ]
         return self._clients[next(self._turn) % len(self._clients)]
 
     def _log(self) -> AttemptLog:
@@ -115,11 +117,14 @@ class _AnthropicComponent:
             log.received(message[:2000])
             raise ServerProtocolError(
                 f"the server at {client.base_url} answered with something that is not JSON "
-                f"(check base_url): {snippet!r}")
+                f"(check base_url): {snippet!r}"
+            )
         usage = getattr(message, "usage", None)
-        log.received(message.model_dump(mode="json", exclude_unset=True),
-                     input_tokens=getattr(usage, "input_tokens", None),
-                     output_tokens=getattr(usage, "output_tokens", None))
+        log.received(
+            message.model_dump(mode="json", exclude_unset=True),
+            input_tokens=getattr(usage, "input_tokens", None),
+            output_tokens=getattr(usage, "output_tokens", None),
+        )
         if getattr(message, "content", None) is None:
             raise ServerProtocolError("the server's answer has no content: not a Messages API response")
         if message.stop_reason == "refusal":
@@ -150,7 +155,9 @@ class AnthropicTarget(_AnthropicComponent, Target):
 
         async def attempt(feedback: str | None) -> str:
             message = await self._create(kwargs, log)
-            text = "".join(getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text")
+            text = "".join(
+                getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text"
+            )
             if not text:
                 raise MalformedOutput("the model returned no text", kind="empty answer")
             return text
@@ -178,19 +185,27 @@ class AnthropicJudge(_AnthropicComponent, Judge):
 
     def _request(self, request: JudgeRequest, feedback: str | None) -> dict[str, Any]:
         system, user = build_prompt(request, feedback)
-        tool = {"name": TOOL_NAME,
-                "description": "Record one verdict for every criterion of the rubric.",
-                "input_schema": verdict_schema([c.id for c in request.criteria])}
-        return {"model": self.spec.model, "system": system,
-                "messages": [{"role": "user", "content": user}],
-                "tools": [tool], "tool_choice": {"type": "tool", "name": TOOL_NAME},
-                **self.spec.params}
+        tool = {
+            "name": TOOL_NAME,
+            "description": "Record one verdict for every criterion of the rubric.",
+            "input_schema": verdict_schema([c.id for c in request.criteria]),
+        }
+        return {
+            "model": self.spec.model,
+            "system": system,
+            "messages": [{"role": "user", "content": user}],
+            "tools": [tool],
+            "tool_choice": {"type": "tool", "name": TOOL_NAME},
+            **self.spec.params,
+        }
 
     def _parse(self, message: Any, request: JudgeRequest) -> list[SampleVerdict]:
         if message.stop_reason == "max_tokens":
             raise MalformedOutput(
                 "the answer was cut off at the token limit (stop_reason=max_tokens). Keep evidence "
-                "quotes and rationales short.", kind="truncated output")
+                "quotes and rationales short.",
+                kind="truncated output",
+            )
         for block in message.content:
             if getattr(block, "type", "") == "tool_use" and getattr(block, "name", "") == TOOL_NAME:
                 payload = block.input
@@ -224,8 +239,9 @@ class AnthropicJudge(_AnthropicComponent, Judge):
             CallFailed: no usable answer for some sample (refusal, client error, retries
                 exhausted).
         """
-        results = await asyncio.gather(*(self._sample(request) for _ in range(self.spec.samples)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(self._sample(request) for _ in range(self.spec.samples)), return_exceptions=True
+        )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             calls = [r[1] for r in results if not isinstance(r, BaseException)]
@@ -234,8 +250,9 @@ class AnthropicJudge(_AnthropicComponent, Judge):
                 first.calls = [*calls, *first.calls]
             raise first
         ok = [r for r in results if not isinstance(r, BaseException)]
-        return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy),
-                           calls=[c for _, c in ok])
+        return JudgeResult(
+            combine_samples(request, [s for s, _ in ok], self.evidence_policy), calls=[c for _, c in ok]
+        )
 
 
 def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -95,9 +95,11 @@ class _OpenAIComponent:
                 self.check_ready()
             urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
             self._clients = [
-                openai.AsyncOpenAI(api_key=self._key, base_url=url, max_retries=0,
-                                   timeout=self.spec.timeout or 60.0)
-                for url in urls]
+                openai.AsyncOpenAI(
+                    api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0
+                )
+                for url in urls
+            ]
         return self._clients[next(self._turn) % len(self._clients)]
 
     def _log(self) -> AttemptLog:
@@ -109,7 +111,9 @@ class _OpenAIComponent:
         log.sent(_jsonable(kwargs))
         start = time.perf_counter()
         try:
-            completion = await client.chat.completions.create(**_fit_signature(client.chat.completions.create, kwargs))
+            completion = await client.chat.completions.create(
+                **_fit_signature(client.chat.completions.create, kwargs)
+            )
         except openai.APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
@@ -123,11 +127,14 @@ class _OpenAIComponent:
             log.received(completion[:2000])
             raise ServerProtocolError(
                 f"the server at {client.base_url} answered with something that is not JSON "
-                f"(check base_url): {snippet!r}")
+                f"(check base_url): {snippet!r}"
+            )
         usage = getattr(completion, "usage", None)
-        log.received(completion.model_dump(mode="json", exclude_unset=True),
-                     input_tokens=getattr(usage, "prompt_tokens", None),
-                     output_tokens=getattr(usage, "completion_tokens", None))
+        log.received(
+            completion.model_dump(mode="json", exclude_unset=True),
+            input_tokens=getattr(usage, "prompt_tokens", None),
+            output_tokens=getattr(usage, "completion_tokens", None),
+        )
         if not getattr(completion, "choices", None):
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
         return completion
@@ -142,7 +149,11 @@ class OpenAITarget(_OpenAIComponent, Target):
     """A model behind the OpenAI chat-completions API (or a compatible server) answers each case."""
 
     async def generate(self, case: Case) -> TargetResult:
-        kwargs: dict[str, Any] = {**self.spec.params, "model": self.spec.model, "messages": case.chat_messages()}
+        kwargs: dict[str, Any] = {
+            **self.spec.params,
+            "model": self.spec.model,
+            "messages": case.chat_messages(),
+        }
         log = self._log()
 
         async def attempt(feedback: str | None) -> str:
@@ -175,8 +186,10 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             raise ConfigError(f"{spec.label}: {exc}") from None
         self.structured_output = spec.options.get("structured_output", "json_schema")
         if self.structured_output not in STRUCTURED_OUTPUT_MODES:
-            raise ConfigError(f"{spec.label}: options.structured_output must be one of "
-                              f"{', '.join(STRUCTURED_OUTPUT_MODES)}; got {self.structured_output!r}")
+            raise ConfigError(
+                f"{spec.label}: options.structured_output must be one of "
+                f"{', '.join(STRUCTURED_OUTPUT_MODES)}; got {self.structured_output!r}"
+            )
         self.logprobs = bool(spec.options.get("logprobs", False))
 
     def _request(self, request: JudgeRequest, feedback: str | None, n: int) -> dict[str, Any]:
@@ -184,8 +197,10 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         kwargs: dict[str, Any] = {"model": self.spec.model, "messages": build_messages(request, feedback)}
         mode = self.structured_output
         if mode == "json_schema":
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": "rubric_verdicts", "schema": schema, "strict": True}}
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "rubric_verdicts", "schema": schema, "strict": True},
+            }
         elif mode == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
         elif mode == "guided_json":
@@ -209,14 +224,18 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         if choice.finish_reason == "length":
             raise MalformedOutput(
                 "the answer was cut off at the token limit (finish_reason=length). Keep evidence "
-                "quotes and rationales short.", kind="truncated output")
+                "quotes and rationales short.",
+                kind="truncated output",
+            )
         if not message.content:
             raise MalformedOutput("the answer is empty", kind="empty answer")
         sample = parse_verdicts(str(message.content), request.criteria)
         content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
         if content:
-            tokens = [TokenLogprob(t.token, t.logprob, tuple((a.token, a.logprob) for a in (t.top_logprobs or ())))
-                      for t in content]
+            tokens = [
+                TokenLogprob(t.token, t.logprob, tuple((a.token, a.logprob) for a in (t.top_logprobs or ())))
+                for t in content
+            ]
             attach_probabilities(sample, met_probabilities(tokens))
         return sample
 
@@ -235,7 +254,9 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             log = self._log()
 
             async def attempt(feedback: str | None, log: AttemptLog = log) -> list[list[SampleVerdict]]:
-                completion = await self._complete(self._request(request, feedback, wanted - len(samples)), log)
+                completion = await self._complete(
+                    self._request(request, feedback, wanted - len(samples)), log
+                )
                 parsed: list[list[SampleVerdict]] = []
                 errors: list[Exception] = []
                 for choice in completion.choices:
@@ -249,7 +270,9 @@ class OpenAIJudge(_OpenAIComponent, Judge):
                 return parsed
 
             try:
-                outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"judge {self.label}")
+                outcome = await call_with_retries(
+                    attempt, policy=self.retry_policy, what=f"judge {self.label}"
+                )
             except CallFailed as exc:
                 exc.calls = [*calls, log.record(error=str(exc))]
                 raise

@@ -42,19 +42,23 @@ def build(kind: str, tmp_path: Path, **spec: Any) -> Any:
     return entry.factory(parsed, ComponentContext(base_dir=tmp_path, rootdir=tmp_path))
 
 
-def make_request(n_criteria: int = 3, response: str = "The capital of France is Paris.",
-                 reference: str | None = None) -> JudgeRequest:
+def make_request(
+    n_criteria: int = 3, response: str = "The capital of France is Paris.", reference: str | None = None
+) -> JudgeRequest:
     criteria = tuple(Criterion(id=f"c{i}", text=f"Criterion number {i}.") for i in range(n_criteria))
-    case = Case(suite="s", id="case-1", input="What is the capital of France?", reference=reference,
-                criteria=criteria)
+    case = Case(
+        suite="s", id="case-1", input="What is the capital of France?", reference=reference, criteria=criteria
+    )
     return JudgeRequest(case=case, response=response, criteria=criteria)
 
 
 def run(component: Any, coro_fn: Any) -> Any:
     """Run ``coro_fn(component)`` on a fresh loop and close the component afterwards."""
+
     async def main() -> Any:
         try:
             return await coro_fn(component)
         finally:
             await component.aclose()
+
     return asyncio.run(main())

@@ -25,8 +25,9 @@ from .conftest import make_request
 
 
 def answer(*items: tuple[str, bool, str]) -> str:
-    return json.dumps({"verdicts": [{"id": i, "evidence": e, "rationale": "because", "met": m}
-                                    for i, m, e in items]})
+    return json.dumps(
+        {"verdicts": [{"id": i, "evidence": e, "rationale": "because", "met": m} for i, m, e in items]}
+    )
 
 
 def test_prompt_delimits_the_response_and_lists_every_criterion() -> None:
@@ -64,13 +65,16 @@ def test_schema_is_strict_and_reasoning_comes_before_met() -> None:
     assert item["properties"]["id"]["enum"] == ["a", "b"]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("not json", "not valid JSON"),
-    (json.dumps({"verdicts": [{"id": "c0", "met": "yes", "evidence": "", "rationale": ""}]}), "schema"),
-    (json.dumps({"verdicts": [{"id": "zz", "met": True, "evidence": "", "rationale": ""}]}), "schema"),
-    (answer(("c0", True, "")), 'no verdict for criteria "c1"'),
-    (answer(("c0", True, ""), ("c0", False, ""), ("c1", True, "")), "answered twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "not valid JSON"),
+        (json.dumps({"verdicts": [{"id": "c0", "met": "yes", "evidence": "", "rationale": ""}]}), "schema"),
+        (json.dumps({"verdicts": [{"id": "zz", "met": True, "evidence": "", "rationale": ""}]}), "schema"),
+        (answer(("c0", True, "")), 'no verdict for criteria "c1"'),
+        (answer(("c0", True, ""), ("c0", False, ""), ("c1", True, "")), "answered twice"),
+    ],
+)
 def test_invalid_answers_raise_malformed_output_with_a_reason(text: str, message: str) -> None:
     with pytest.raises(MalformedOutput, match=message):
         parse_verdicts(text, make_request(2).criteria)
@@ -84,7 +88,9 @@ def test_fenced_json_and_decoded_objects_parse() -> None:
     assert parse_verdicts(json.loads(text), criteria)[0].criterion_id == "c0"
 
 
-def _sample(met: bool, evidence: str = "capital of France", cid: str = "c0", p: float | None = None) -> list[SampleVerdict]:
+def _sample(
+    met: bool, evidence: str = "capital of France", cid: str = "c0", p: float | None = None
+) -> list[SampleVerdict]:
     return [SampleVerdict(cid, met, evidence, "r", p)]
 
 
@@ -143,16 +149,20 @@ def test_a_missing_criterion_in_every_sample_is_an_error() -> None:
 
 
 def test_met_probabilities_are_read_at_the_value_token() -> None:
-    text = '{"verdicts":[{"id":"a","evidence":"say \\"met\\": true","rationale":"x","met": true},' \
-           '{"id":"b","evidence":"","rationale":"y","met":false}]}'
+    text = (
+        '{"verdicts":[{"id":"a","evidence":"say \\"met\\": true","rationale":"x","met": true},'
+        '{"id":"b","evidence":"","rationale":"y","met":false}]}'
+    )
     # tokens: split before the two values; alternatives only at the value tokens
-    first = text.index(' true},')
-    second = text.index('false}]}')
-    pieces = [text[:first], ' true', text[first + 5:second], 'false', text[second + 5:]]
-    tokens = [TokenLogprob(pieces[0], 0.0),
-              TokenLogprob(' true', math.log(0.7), ((' true', math.log(0.7)), (' false', math.log(0.3)))),
-              TokenLogprob(pieces[2], 0.0),
-              TokenLogprob('false', math.log(0.8), (('false', math.log(0.8)), ('true', math.log(0.1)))),
-              TokenLogprob(pieces[4], 0.0)]
+    first = text.index(" true},")
+    second = text.index("false}]}")
+    pieces = [text[:first], " true", text[first + 5 : second], "false", text[second + 5 :]]
+    tokens = [
+        TokenLogprob(pieces[0], 0.0),
+        TokenLogprob(" true", math.log(0.7), ((" true", math.log(0.7)), (" false", math.log(0.3)))),
+        TokenLogprob(pieces[2], 0.0),
+        TokenLogprob("false", math.log(0.8), (("false", math.log(0.8)), ("true", math.log(0.1)))),
+        TokenLogprob(pieces[4], 0.0),
+    ]
     probs = met_probabilities(tokens)
     assert probs == [pytest.approx(0.7), pytest.approx(0.1 / 0.9)]

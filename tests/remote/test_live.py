@@ -31,8 +31,10 @@ def test_live_judge_decides_obvious_criteria(plugin: str, key_env: str, model: s
     judge = build("judges", tmp_path, plugin=plugin, model=model, params={"max_tokens": 800})
     judge.check_ready()
     request = make_request(1, response="The capital of France is Paris.")
-    criteria = (Criterion(id="names-paris", text="The response names Paris as the capital of France."),
-                Criterion(id="names-berlin", text="The response says the capital is Berlin."))
+    criteria = (
+        Criterion(id="names-paris", text="The response names Paris as the capital of France."),
+        Criterion(id="names-berlin", text="The response says the capital is Berlin."),
+    )
     request = type(request)(case=request.case, response=request.response, criteria=criteria)
     result = run(judge, lambda j: j.judge(request))
     by_id = {v.criterion_id: v for v in result.verdicts}

@@ -43,18 +43,21 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds({}) is None
 
 
-@pytest.mark.parametrize(("exc", "kind", "retryable"), [
-    (StatusError(429, {"retry-after": "2"}), "rate_limit", True),
-    (StatusError(500), "server", True),
-    (StatusError(529), "server", True),
-    (StatusError(408), "server", True),
-    (StatusError(401, message="Invalid API key"), "client", False),
-    (StatusError(404, message="model not found"), "client", False),
-    (TimeoutError(), "timeout", True),
-    (MalformedOutput("bad"), "malformed", True),
-    (Refusal("no"), "refusal", False),
-    (KeyError("x"), "unknown", False),
-])
+@pytest.mark.parametrize(
+    ("exc", "kind", "retryable"),
+    [
+        (StatusError(429, {"retry-after": "2"}), "rate_limit", True),
+        (StatusError(500), "server", True),
+        (StatusError(529), "server", True),
+        (StatusError(408), "server", True),
+        (StatusError(401, message="Invalid API key"), "client", False),
+        (StatusError(404, message="model not found"), "client", False),
+        (TimeoutError(), "timeout", True),
+        (MalformedOutput("bad"), "malformed", True),
+        (Refusal("no"), "refusal", False),
+        (KeyError("x"), "unknown", False),
+    ],
+)
 def test_classify(exc: Exception, kind: str, retryable: bool) -> None:
     fault = classify(exc)
     assert (fault.kind, fault.retryable) == (kind, retryable)
@@ -79,7 +82,10 @@ def _script(*outcomes: Any) -> tuple[Any, list[str | None]]:
     return attempt, feedbacks
 
 
-def _run(attempt: Any, policy: RetryPolicy = RetryPolicy(jitter=False)) -> tuple[Any, list[float]]:
+NO_JITTER = RetryPolicy(jitter=False)
+
+
+def _run(attempt: Any, policy: RetryPolicy = NO_JITTER) -> tuple[Any, list[float]]:
     sleeps: list[float] = []
 
     async def sleep(s: float) -> None:
@@ -134,7 +140,10 @@ def test_policy_from_options_rejects_unknown_keys() -> None:
 
 def test_redact_and_attempt_log_never_keep_the_secret() -> None:
     secret = "sk-live-abcdef123456"
-    assert redact({"a": [f"Bearer {secret}"], secret: 1}, [secret]) == {"a": ["Bearer [REDACTED]"], "[REDACTED]": 1}
+    assert redact({"a": [f"Bearer {secret}"], secret: 1}, [secret]) == {
+        "a": ["Bearer [REDACTED]"],
+        "[REDACTED]": 1,
+    }
     log = AttemptLog("gpt-4o-mini", secrets=[secret])
     log.sent({"messages": [secret]})
     log.received({"error": f"bad key {secret}"}, input_tokens=1000, output_tokens=500)
@@ -158,7 +167,9 @@ def test_prices_match_dated_snapshots_and_namespaces() -> None:
 
 def test_price_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"Qwen/": {"input": 0.1, "output": 0.2}, "gpt-4.1": {"input": 1, "output": 1}}))
+    prices.write_text(
+        json.dumps({"Qwen/": {"input": 0.1, "output": 0.2}, "gpt-4.1": {"input": 1, "output": 1}})
+    )
     monkeypatch.setenv(PRICES_ENV, str(prices))
     assert price_for("Qwen/Qwen2.5-7B-Instruct") == Price(0.1, 0.2)
     assert price_for("gpt-4.1") == Price(1.0, 1.0)
