@@ -32,7 +32,7 @@ from .events import RunEnd, RunStart
 from .plugins import load_plugins, pm
 from .protocol import Criterion
 from .store import DEFAULT_DB, Store
-from .suite import CaseRun, Suite, load_suite
+from .suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
 
 _SESSION = pytest.StashKey["RubricSession"]()
 _EXCERPT = 600
@@ -179,6 +179,9 @@ class RubricSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if call.excinfo is not None and isinstance(call.excinfo.value, RubricFailure | RubricJudgeError):
+            # Set-up errors bypass repr_failure: render the verdict, never a traceback.
+            report.longrepr = call.excinfo.value.text
         status = getattr(item, "rubric_status", None)
         if status and report.when == "call":
             report.rubric_status = status  # type: ignore[attr-defined]
@@ -239,7 +242,11 @@ class SuiteFile(pytest.File):
         engine = rs.get_engine()
         shown = self.nodeid
         try:
-            suite = load_suite(self.path, display_path=shown)
+            parsed = read_suite_model(self.path, shown)
+            missing = missing_env(parsed[0])
+            if missing:
+                pytest.skip(f"{shown}: {', '.join(missing)} not set (requires_env)", allow_module_level=True)
+            suite = load_suite(self.path, display_path=shown, model=parsed)
             engine.validate(suite)
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
@@ -459,8 +466,9 @@ def render_verdict(item: CriterionItem, info: VerdictInfo, *, headline: str) -> 
     run = item.case_node.run
     kind = "deduction: passes when NOT met" if c.is_deduction else ("hard rule" if c.must else "")
     lines = [f"{headline}  {run.key}::{c.id}", ""]
-    lines.append(_block("criterion", c.description + (f"\n({c.points:g} points{', ' + kind if kind else ''})")))
-    lines.append(_block("judge", info.judge + ("  [cached]" if info.cached else "")))
+    points = f"{c.points:g} point" + ("" if abs(c.points) == 1 else "s")
+    lines.append(_block("criterion", c.description + f"\n({points}{', ' + kind if kind else ''})"))
+    lines.append(_block("judge", (info.judge or "-") + ("  [cached]" if info.cached else "")))
     if v.outcome == "error":
         lines.append(_block("reason", v.error or "unknown"))
     else:
