@@ -184,7 +184,7 @@ class RubricSession:
             report.longrepr = call.excinfo.value.text
         status = getattr(item, "rubric_status", None)
         if status and report.when == "call":
-            report.rubric_status = status  # type: ignore[attr-defined]
+            report.rubric_status = status
         return report
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
@@ -415,7 +415,8 @@ class GateItem(RubricItem):
 
     @property
     def suite(self) -> Suite:
-        return self.parent.suite  # type: ignore[attr-defined,no-any-return]
+        assert isinstance(self.parent, SuiteFile)
+        return self.parent.suite
 
     def unit_keys(self) -> list[str]:
         return [k for k, u in self.engine.units.items() if u.suite is self.suite]

@@ -324,7 +324,8 @@ def suite_name_from_path(path: Path) -> str:
     return name.removeprefix("test_") or name
 
 
-def load_suite(path: str | Path, *, display_path: str | None = None, model: tuple[SuiteModel, dict[Path_, int]] | None = None) -> Suite:
+def load_suite(path: str | Path, *, display_path: str | None = None,
+               model: tuple[SuiteModel, dict[Path_, int]] | None = None) -> Suite:
     """Load, validate and resolve a suite file.
 
     Args:
