@@ -580,6 +580,8 @@ class Engine:
             if cancel:
                 for fut in list(self._tasks):
                     fut.cancel()
+            else:
+                cf.wait(list(self._tasks), timeout=timeout)
             async def _aclose_all() -> None:
                 await asyncio.gather(*(c.aclose() for c in self._components.values()), return_exceptions=True)
             try:

@@ -89,6 +89,8 @@ def m001_initial(db: Database) -> None:
         "created_at": str,
     }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
     db.table("judge_calls").create_index(["cache_key"])
-    db.table("verdicts").create_index(["run_id"])
+    # One verdict per criterion per case run: pytest-xdist workers that judge the same case
+    # (a gate needs every case) must not store it twice.
+    db.table("verdicts").create_index(["run_id", "suite", "case_id", "target", "criterion_id"], unique=True)
     db.table("verdicts").create_index(["criterion_hash"])
-    db.table("cases").create_index(["run_id"])
+    db.table("cases").create_index(["run_id", "suite", "case_id", "target"], unique=True)

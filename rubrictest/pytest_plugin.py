@@ -196,8 +196,10 @@ class RubricSession:
         engine = self.engine
         if engine is None:
             return
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
-        engine.close(cancel=True)
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+        # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
+        # Otherwise let the last cases finish storing their rows.
+        engine.close(cancel=interrupted)
         if self.store is None or not self.run_id:
             return
         if self.is_worker:

@@ -125,7 +125,9 @@ class Store:
                 self.db.conn.execute("BEGIN IMMEDIATE")
                 for table, rows in buffer.items():
                     if rows:
-                        self.db.table(table).insert_all([_encode(table, r) for r in rows], batch_size=500)
+                        # ignore=True: a row another xdist worker already stored is kept as it is
+                        self.db.table(table).insert_all([_encode(table, r) for r in rows], batch_size=500,
+                                                        ignore=True)
                 self.db.conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self.db.conn.execute("ROLLBACK")
