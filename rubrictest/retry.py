@@ -246,6 +246,7 @@ async def call_with_retries(
     what: str,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     stats: RetryStats | None = None,
+    secrets: Sequence[str] = (),
 ) -> Outcome[T]:
     """Call ``attempt`` until it succeeds or the policy says stop.
 
@@ -257,6 +258,8 @@ async def call_with_retries(
         what: names the call in error messages (``judge openai:gpt-4.1``).
         sleep: the waiting function (tests pass a fake).
         stats: filled in as attempts happen (pass one to read it after a failure).
+        secrets: strings removed from every message (the API key: a provider may echo it
+            in an error, and the message becomes the reason stored with ERROR verdicts).
 
     Returns:
         The value and the :class:`RetryStats`.
@@ -279,6 +282,7 @@ async def call_with_retries(
             raise
         except Exception as exc:
             fault = classify(exc)
+            fault.message = redact(fault.message, secrets)
             stats.faults.append(fault.kind)
             attempts = stats.attempts
             if not fault.retryable:
@@ -371,9 +375,7 @@ class AttemptLog:
         self.attempts += 1
         self.request = redact(request, self._secrets)
 
-    def received(
-        self, response: Any, *, input_tokens: int | None = None, output_tokens: int | None = None
-    ) -> None:
+    def received(self, response: Any, *, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
         """Note what came back (the raw response, JSON-able) and its token counts."""
         self.response = redact(response, self._secrets)
         if input_tokens is not None:

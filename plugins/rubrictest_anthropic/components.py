@@ -94,8 +94,12 @@ class _AnthropicComponent:
             ]
         return self._clients[next(self._turn) % len(self._clients)]
 
+    @property
+    def _secrets(self) -> list[str]:
+        return [self._key] if self._key else []
+
     def _log(self) -> AttemptLog:
-        return AttemptLog(self.spec.model, secrets=[self._key or ""], price_options=self.spec.options)
+        return AttemptLog(self.spec.model, secrets=self._secrets, price_options=self.spec.options)
 
     async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one Messages request; return the message or raise a classified error."""
@@ -155,15 +159,15 @@ class AnthropicTarget(_AnthropicComponent, Target):
 
         async def attempt(feedback: str | None) -> str:
             message = await self._create(kwargs, log)
-            text = "".join(
-                getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text"
-            )
+            text = "".join(getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text")
             if not text:
                 raise MalformedOutput("the model returned no text", kind="empty answer")
             return text
 
         try:
-            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"target {self.label}")
+            outcome = await call_with_retries(
+                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"target {self.label}"
+            )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
             raise
@@ -226,7 +230,9 @@ class AnthropicJudge(_AnthropicComponent, Judge):
             return self._parse(message, request)
 
         try:
-            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"judge {self.label}")
+            outcome = await call_with_retries(
+                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"judge {self.label}"
+            )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
             raise
@@ -250,9 +256,7 @@ class AnthropicJudge(_AnthropicComponent, Judge):
                 first.calls = [*calls, *first.calls]
             raise first
         ok = [r for r in results if not isinstance(r, BaseException)]
-        return JudgeResult(
-            combine_samples(request, [s for s, _ in ok], self.evidence_policy), calls=[c for _, c in ok]
-        )
+        return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy), calls=[c for _, c in ok])
 
 
 def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -95,15 +95,17 @@ class _OpenAIComponent:
                 self.check_ready()
             urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
             self._clients = [
-                openai.AsyncOpenAI(
-                    api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0
-                )
+                openai.AsyncOpenAI(api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0)
                 for url in urls
             ]
         return self._clients[next(self._turn) % len(self._clients)]
 
+    @property
+    def _secrets(self) -> list[str]:
+        return [self._key] if self._key and not self.spec.options.get("no_api_key") else []
+
     def _log(self) -> AttemptLog:
-        return AttemptLog(self.spec.model, secrets=[self._key or ""], price_options=self.spec.options)
+        return AttemptLog(self.spec.model, secrets=self._secrets, price_options=self.spec.options)
 
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one chat-completion request; return the completion or raise a classified error."""
@@ -111,9 +113,7 @@ class _OpenAIComponent:
         log.sent(_jsonable(kwargs))
         start = time.perf_counter()
         try:
-            completion = await client.chat.completions.create(
-                **_fit_signature(client.chat.completions.create, kwargs)
-            )
+            completion = await client.chat.completions.create(**_fit_signature(client.chat.completions.create, kwargs))
         except openai.APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
@@ -166,7 +166,9 @@ class OpenAITarget(_OpenAIComponent, Target):
             raise MalformedOutput("the model returned an empty message", kind="empty answer")
 
         try:
-            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"target {self.label}")
+            outcome = await call_with_retries(
+                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"target {self.label}"
+            )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
             raise
@@ -254,9 +256,7 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             log = self._log()
 
             async def attempt(feedback: str | None, log: AttemptLog = log) -> list[list[SampleVerdict]]:
-                completion = await self._complete(
-                    self._request(request, feedback, wanted - len(samples)), log
-                )
+                completion = await self._complete(self._request(request, feedback, wanted - len(samples)), log)
                 parsed: list[list[SampleVerdict]] = []
                 errors: list[Exception] = []
                 for choice in completion.choices:
@@ -271,7 +271,7 @@ class OpenAIJudge(_OpenAIComponent, Judge):
 
             try:
                 outcome = await call_with_retries(
-                    attempt, policy=self.retry_policy, what=f"judge {self.label}"
+                    attempt, policy=self.retry_policy, secrets=self._secrets, what=f"judge {self.label}"
                 )
             except CallFailed as exc:
                 exc.calls = [*calls, log.record(error=str(exc))]

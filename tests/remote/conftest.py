@@ -14,6 +14,10 @@ from rubrictest.plugins import registry
 
 from .fake_provider import FakeProvider
 
+# Load the plugins (and so the SDKs) now, before any test: pytester restores sys.modules after
+# each test, and SDK classes imported inside one test would not match those of the next.
+registry()
+
 SENTINEL_KEY = "sk-SENTINEL-7f3a9c1e5b2d4k-never-store-me"
 
 
@@ -46,9 +50,7 @@ def make_request(
     n_criteria: int = 3, response: str = "The capital of France is Paris.", reference: str | None = None
 ) -> JudgeRequest:
     criteria = tuple(Criterion(id=f"c{i}", text=f"Criterion number {i}.") for i in range(n_criteria))
-    case = Case(
-        suite="s", id="case-1", input="What is the capital of France?", reference=reference, criteria=criteria
-    )
+    case = Case(suite="s", id="case-1", input="What is the capital of France?", reference=reference, criteria=criteria)
     return JudgeRequest(case=case, response=response, criteria=criteria)
 
 

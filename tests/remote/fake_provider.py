@@ -71,6 +71,9 @@ class FakeProvider:
         # When set, successive answers (choices of one request, then later requests) use
         # these deciders in turn: scripted disagreeing samples.
         self.rotation: list[Decide] = []
+        # A request whose body contains a marker always gets that marker's step (order-free
+        # faults for concurrent runs).
+        self.by_marker: dict[str, Step] = {}
         self.ignore_n = False  # answer one choice whatever ``n`` asks (llama.cpp, Ollama)
         self._turn = 0
         self.requests: list[Seen] = []
@@ -129,9 +132,12 @@ class FakeProvider:
     async def _begin(self, request: web.Request) -> tuple[Seen, Step | None]:
         body = await request.json()
         seen = Seen(request.path, dict(request.headers), body, self._loop.time())
+        text = json.dumps(body)
         with self._lock:
             self.requests.append(seen)
-            step = self.steps.pop(0) if self.steps else None
+            step = next((st for marker, st in self.by_marker.items() if marker in text), None)
+            if step is None and self.steps:
+                step = self.steps.pop(0)
             self.inflight += 1
             self.max_inflight = max(self.max_inflight, self.inflight)
         return seen, step

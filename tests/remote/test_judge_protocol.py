@@ -25,9 +25,7 @@ from .conftest import make_request
 
 
 def answer(*items: tuple[str, bool, str]) -> str:
-    return json.dumps(
-        {"verdicts": [{"id": i, "evidence": e, "rationale": "because", "met": m} for i, m, e in items]}
-    )
+    return json.dumps({"verdicts": [{"id": i, "evidence": e, "rationale": "because", "met": m} for i, m, e in items]})
 
 
 def test_prompt_delimits_the_response_and_lists_every_criterion() -> None:

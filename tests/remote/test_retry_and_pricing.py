@@ -167,9 +167,7 @@ def test_prices_match_dated_snapshots_and_namespaces() -> None:
 
 def test_price_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prices = tmp_path / "prices.json"
-    prices.write_text(
-        json.dumps({"Qwen/": {"input": 0.1, "output": 0.2}, "gpt-4.1": {"input": 1, "output": 1}})
-    )
+    prices.write_text(json.dumps({"Qwen/": {"input": 0.1, "output": 0.2}, "gpt-4.1": {"input": 1, "output": 1}}))
     monkeypatch.setenv(PRICES_ENV, str(prices))
     assert price_for("Qwen/Qwen2.5-7B-Instruct") == Price(0.1, 0.2)
     assert price_for("gpt-4.1") == Price(1.0, 1.0)

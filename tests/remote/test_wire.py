@@ -39,9 +39,7 @@ def failure(judge: Any, **request: Any) -> CallFailed:
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_all_criteria_of_a_case_in_one_call(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_all_criteria_of_a_case_in_one_call(plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     judge = judge_for(plugin, provider, tmp_path)
     assert judge.batch_criteria and judge.supports_batch_criteria
     result = judge_once(judge, n_criteria=5)
@@ -58,9 +56,7 @@ def test_all_criteria_of_a_case_in_one_call(
     else:
         assert body["tool_choice"] == {"type": "tool", "name": "record_verdicts"}
         schema = body["tools"][0]["input_schema"]
-    assert schema["properties"]["verdicts"]["items"]["properties"]["id"]["enum"] == [
-        f"c{i}" for i in range(5)
-    ]
+    assert schema["properties"]["verdicts"]["items"]["properties"]["id"]["enum"] == [f"c{i}" for i in range(5)]
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
@@ -71,9 +67,7 @@ def test_batch_criteria_false_is_reported_to_the_engine(
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_k_samples_majority_and_vote_share(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_k_samples_majority_and_vote_share(plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     provider.rotation = [
         lambda c, r: (True, "capital of France"),
         lambda c, r: (False, ""),
@@ -92,9 +86,7 @@ def test_k_samples_majority_and_vote_share(
         assert provider.requests[0].body["n"] == 3
 
 
-def test_openai_server_ignoring_n_gets_asked_again(
-    provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_openai_server_ignoring_n_gets_asked_again(provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     provider.ignore_n = True
     judge = judge_for("openai", provider, tmp_path, samples=3)
     result = judge_once(judge, n_criteria=1)
@@ -163,9 +155,7 @@ def test_5xx_is_retried_then_exhaustion_is_an_error(
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_timeouts_are_retried_and_bounded(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_timeouts_are_retried_and_bounded(plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     provider.push(Step("sleep", seconds=1.0))
     judge = judge_for(plugin, provider, tmp_path, timeout=0.3)
     result = judge_once(judge)
@@ -204,9 +194,7 @@ def test_truncated_output_is_retried_then_an_error(
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_refusal_is_an_error_without_retry(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_refusal_is_an_error_without_retry(plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     provider.push(Step("refusal"))
     err = failure(judge_for(plugin, provider, tmp_path))
     assert provider.count() == 1 and "refused" in str(err)
@@ -227,12 +215,10 @@ def test_401_surfaces_the_provider_message_without_the_key(
     plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
 ) -> None:
     message = f"Incorrect API key provided: {SENTINEL_KEY}. You can find your API key at the dashboard."
-    provider.push(
-        Step("status", status=401, body={"error": {"message": message, "type": "invalid_request_error"}})
-    )
+    provider.push(Step("status", status=401, body={"error": {"message": message, "type": "invalid_request_error"}}))
     err = failure(judge_for(plugin, provider, tmp_path))
     assert provider.count() == 1
-    assert "HTTP 401: Incorrect API key provided" in str(err)
+    assert "HTTP 401: Incorrect API key provided: [REDACTED]" in str(err)
     stored = json.dumps([c.__dict__ for c in err.calls], default=str)
     assert SENTINEL_KEY not in stored and "[REDACTED]" in stored
     # the key did go over the wire, where it belongs
@@ -259,15 +245,11 @@ def test_missing_key_is_one_config_error_before_any_call(
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_no_key_anywhere_in_results(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_no_key_anywhere_in_results(plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     provider.push(Step("content", content="oops"))
     judge = judge_for(plugin, provider, tmp_path, samples=3)
     result = judge_once(judge, n_criteria=2)
-    dumped = json.dumps(
-        [c.__dict__ for c in result.calls] + [v.__dict__ for v in result.verdicts], default=str
-    )
+    dumped = json.dumps([c.__dict__ for c in result.calls] + [v.__dict__ for v in result.verdicts], default=str)
     assert SENTINEL_KEY not in dumped and "sk-SENTINEL" not in dumped
 
 
@@ -290,13 +272,9 @@ def test_fleet_round_robin_with_one_client_per_url(plugin: str, tmp_path: Path, 
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_reference_reaches_the_judge(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_reference_reaches_the_judge(plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     judge_once(judge_for(plugin, provider, tmp_path), reference="Paris, since 508 AD.")
-    assert "<reference_answer>\\nParis, since 508 AD.\\n</reference_answer>" in json.dumps(
-        provider.requests[0].body
-    )
+    assert "<reference_answer>\\nParis, since 508 AD.\\n</reference_answer>" in json.dumps(provider.requests[0].body)
 
 
 def test_openai_logprobs_give_the_confidence(provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
@@ -321,9 +299,7 @@ def test_openai_vllm_structured_output_modes(
 
 
 def test_openai_params_are_sent_as_given(provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
-    judge_once(
-        judge_for("openai", provider, tmp_path, params={"temperature": 0, "seed": 7, "max_tokens": 300})
-    )
+    judge_once(judge_for("openai", provider, tmp_path, params={"temperature": 0, "seed": 7, "max_tokens": 300}))
     body = provider.requests[0].body
     assert (body["temperature"], body["seed"], body["max_tokens"]) == (0, 7, 300)
 
@@ -331,10 +307,7 @@ def test_openai_params_are_sent_as_given(provider: FakeProvider, tmp_path: Path,
 def test_params_change_the_cache_identity_but_retry_and_price_do_not(tmp_path: Path) -> None:
     base = build("judges", tmp_path, plugin="openai", model="m").cache_identity()
     assert base["prompt_version"]
-    assert (
-        build("judges", tmp_path, plugin="openai", model="m", params={"temperature": 0}).cache_identity()
-        != base
-    )
+    assert build("judges", tmp_path, plugin="openai", model="m", params={"temperature": 0}).cache_identity() != base
     assert (
         build(
             "judges",
@@ -351,21 +324,15 @@ def test_no_api_key_option_for_local_servers(
     provider: FakeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    judge = judge_for(
-        "openai", provider, tmp_path, options={"no_api_key": True, "price": {"input": 0, "output": 0}}
-    )
+    judge = judge_for("openai", provider, tmp_path, options={"no_api_key": True, "price": {"input": 0, "output": 0}})
     result = judge_once(judge)
     assert result.calls[0].usage.cost_usd == 0.0
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_targets_generate_and_record(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_targets_generate_and_record(plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     url = provider.openai_url if plugin == "openai" else provider.anthropic_url
-    target = build(
-        "targets", tmp_path, plugin=plugin, model="gpt-4o-mini", base_url=url, params={"temperature": 0.2}
-    )
+    target = build("targets", tmp_path, plugin=plugin, model="gpt-4o-mini", base_url=url, params={"temperature": 0.2})
     target.check_ready()
     provider.push(Step("status", status=500, body={"error": {"message": "hiccup"}}))
     result = run(target, lambda t: t.generate(make_request().case))
@@ -376,9 +343,7 @@ def test_targets_generate_and_record(
     assert SENTINEL_KEY not in json.dumps(call.__dict__, default=str)
 
 
-def test_anthropic_without_tool_call_accepts_json_text(
-    provider: FakeProvider, tmp_path: Path, api_keys: str
-) -> None:
+def test_anthropic_without_tool_call_accepts_json_text(provider: FakeProvider, tmp_path: Path, api_keys: str) -> None:
     text = json.dumps({"verdicts": [{"id": "c0", "evidence": "Paris", "rationale": "r", "met": True}]})
     provider.push(Step("content", content=text))
     [verdict] = judge_once(judge_for("anthropic", provider, tmp_path), n_criteria=1).verdicts
