@@ -7,9 +7,7 @@ import inspect
 import itertools
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-import anthropic
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rubrictest import (
     Case,
@@ -43,6 +41,9 @@ from rubrictest.retry import (
     call_with_retries,
 )
 
+if TYPE_CHECKING:
+    import anthropic
+
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 _NON_SEMANTIC_OPTIONS = frozenset({"retry", "price"})
 
@@ -74,7 +75,7 @@ class _AnthropicComponent:
         """Raise :class:`ConfigError` for a missing model or API key, before any call."""
         if not self.spec.model:
             raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
-        self._key = require_env(self.key_env, what=f"{self.spec.plugin} {self.label}")
+        self._key = require_env(self.key_env, what="API key")
 
     def cache_identity(self) -> dict[str, Any]:
         identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
@@ -83,6 +84,8 @@ class _AnthropicComponent:
 
     def _client(self) -> anthropic.AsyncAnthropic:
         if self._clients is None:
+            import anthropic  # the SDK is imported when first needed: it is slow to import
+
             if self._key is None:
                 self.check_ready()
             urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
@@ -109,7 +112,7 @@ class _AnthropicComponent:
         start = time.perf_counter()
         try:
             message = await client.messages.create(**_fit_signature(client.messages.create, kwargs))
-        except anthropic.APIStatusError as exc:
+        except _sdk().APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
         except ValueError as exc:
@@ -257,6 +260,12 @@ class AnthropicJudge(_AnthropicComponent, Judge):
             raise first
         ok = [r for r in results if not isinstance(r, BaseException)]
         return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy), calls=[c for _, c in ok])
+
+
+def _sdk() -> Any:
+    import anthropic
+
+    return anthropic
 
 
 def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,7 @@ import inspect
 import itertools
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-import openai
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rubrictest import (
     CallRecord,
@@ -45,6 +43,9 @@ from rubrictest.retry import (
     call_with_retries,
 )
 
+if TYPE_CHECKING:
+    import openai
+
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 STRUCTURED_OUTPUT_MODES = ("json_schema", "structured_outputs", "guided_json", "json_object", "none")
 # Options that change how a call is made or paid for, never what it answers.
@@ -80,7 +81,7 @@ class _OpenAIComponent:
         if self.spec.options.get("no_api_key"):
             self._key = "no-key"
         else:
-            self._key = require_env(self.key_env, what=f"{self.spec.plugin} {self.label}")
+            self._key = require_env(self.key_env, what="API key")
 
     def cache_identity(self) -> dict[str, Any]:
         identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
@@ -91,6 +92,8 @@ class _OpenAIComponent:
         # One client per base URL for the component's lifetime (connection pooling); built on
         # first use so that it belongs to the event loop that runs the calls.
         if self._clients is None:
+            import openai  # the SDK is imported when first needed: it is slow to import
+
             if self._key is None:
                 self.check_ready()
             urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
@@ -114,7 +117,7 @@ class _OpenAIComponent:
         start = time.perf_counter()
         try:
             completion = await client.chat.completions.create(**_fit_signature(client.chat.completions.create, kwargs))
-        except openai.APIStatusError as exc:
+        except _sdk().APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
         except ValueError as exc:  # JSON content type with a body that is not JSON
@@ -279,6 +282,12 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             calls.append(log.record())
             samples.extend(outcome.value[: wanted - len(samples)])
         return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
+
+
+def _sdk() -> Any:
+    import openai
+
+    return openai
 
 
 def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

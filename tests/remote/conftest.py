@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic  # noqa: F401 - see below
+import openai  # noqa: F401
 import pytest
 
 from rubrictest import Case, ComponentContext, ComponentSpec, Criterion, JudgeRequest
@@ -14,8 +16,8 @@ from rubrictest.plugins import registry
 
 from .fake_provider import FakeProvider
 
-# Load the plugins (and so the SDKs) now, before any test: pytester restores sys.modules after
-# each test, and SDK classes imported inside one test would not match those of the next.
+# Import the SDKs and load the plugins now, before any test: pytester restores sys.modules
+# after each test, and SDK classes imported inside one test would not match those of the next.
 registry()
 
 SENTINEL_KEY = "sk-SENTINEL-7f3a9c1e5b2d4k-never-store-me"
