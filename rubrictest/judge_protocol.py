@@ -33,6 +33,7 @@ Evidence policy (``options.evidence_policy`` of the judge spec):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -110,9 +111,7 @@ def build_prompt(request: JudgeRequest, feedback: str | None = None) -> tuple[st
         f'"met": true|false}}, ...]}} with exactly one entry for each criterion id: {ids}.'
     )
     if feedback:
-        parts.append(
-            f"Your previous answer was rejected: {feedback}\nAnswer again, following the format exactly."
-        )
+        parts.append(f"Your previous answer was rejected: {feedback}\nAnswer again, following the format exactly.")
     return SYSTEM_PROMPT, "\n\n".join(parts)
 
 
@@ -170,6 +169,14 @@ class SampleVerdict:
     p_met: float | None = None
 
 
+@functools.lru_cache(maxsize=256)
+def _validator(ids: tuple[str, ...]) -> jsonschema.protocols.Validator:
+    # jsonschema.validate() re-checks the schema against the meta-schema on every call, which
+    # cost more than the rest of a judge call; the schema is ours and known to be valid.
+    validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(verdict_schema(ids))
+    return validator
+
+
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 
 
@@ -208,9 +215,9 @@ def parse_verdicts(answer: str | Mapping[str, Any], criteria: Sequence[Criterion
     """
     data = _loads(answer) if isinstance(answer, str) else answer
     ids = [c.id for c in criteria]
-    try:
-        jsonschema.validate(data, verdict_schema(ids))
-    except jsonschema.ValidationError as exc:
+    error = jsonschema.exceptions.best_match(_validator(tuple(ids)).iter_errors(data))
+    if error is not None:
+        exc = error
         where = "/".join(str(p) for p in exc.absolute_path) or "the top level"
         raise MalformedOutput(
             f"the answer does not follow the schema at {where}: {exc.message}", kind="schema violation"
@@ -295,9 +302,7 @@ def evidence_policy(options: Mapping[str, Any]) -> EvidencePolicy:
     """The ``options.evidence_policy`` of a judge spec, validated (default ``require``)."""
     value = options.get("evidence_policy", "require")
     if value not in EVIDENCE_POLICIES:
-        raise ValueError(
-            f"options.evidence_policy must be one of {', '.join(EVIDENCE_POLICIES)}; got {value!r}"
-        )
+        raise ValueError(f"options.evidence_policy must be one of {', '.join(EVIDENCE_POLICIES)}; got {value!r}")
     return value  # type: ignore[no-any-return]
 
 
@@ -339,9 +344,7 @@ class _Checked:
     answer: SampleVerdict
 
 
-def _vote(
-    criterion_id: str, response: str, answers: Sequence[SampleVerdict], policy: EvidencePolicy
-) -> Verdict:
+def _vote(criterion_id: str, response: str, answers: Sequence[SampleVerdict], policy: EvidencePolicy) -> Verdict:
     checked: list[_Checked] = []
     for a in answers:
         supported = None if policy == "ignore" else check_evidence(a.evidence, response)

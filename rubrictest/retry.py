@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -330,14 +331,25 @@ def redact(value: Any, secrets: Sequence[str]) -> Any:
     secrets = [s for s in secrets if s and len(s) >= 4]
     if not secrets:
         return value
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = None
+    plain = all(json.dumps(s, ensure_ascii=False) == f'"{s}"' for s in secrets)  # JSON would not escape them
+    if text is not None and plain and not any(secret in text for secret in secrets):
+        return value  # the common case: nothing to scrub, no copy
+    return _redact(value, secrets)
+
+
+def _redact(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, Mapping):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(v, secrets) for v in value]
+        return [_redact(v, secrets) for v in value]
     return value
 
 

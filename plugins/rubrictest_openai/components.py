@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import time
@@ -290,17 +291,26 @@ def _sdk() -> Any:
     return openai
 
 
+@functools.lru_cache(maxsize=16)
+def _parameter_names(function: Any) -> frozenset[str] | None:
+    """The keyword names ``function`` takes; ``None`` when it takes any (or is opaque)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return frozenset(parameters)
+
+
 def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Move parameters that this SDK version's ``create`` does not name into ``extra_body``.
 
     ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
     that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
     """
-    try:
-        known = inspect.signature(create).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in known.values()):
+    known = _parameter_names(getattr(create, "__func__", create))
+    if known is None:
         return kwargs
     out = {k: v for k, v in kwargs.items() if k in known}
     extra = {k: v for k, v in kwargs.items() if k not in known}
