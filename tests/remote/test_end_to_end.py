@@ -221,3 +221,34 @@ def test_missing_key_is_one_clear_error_before_any_call(
     assert result.ret == 1
     assert "OPENAI_API_KEY is not set" in result.stdout.str()
     assert provider.count("/chat/completions") == 0
+
+
+def test_anthropic_judge_one_call_per_criterion_and_samples(pytester: pytest.Pytester, provider: FakeProvider,
+                                                            api_keys: str) -> None:
+    provider.decide = lambda c, r: (c == "names-paris", "Paris" if c == "names-paris" else "")
+    (pytester.path / "test_anthropic.rubric.yaml").write_text(textwrap.dedent(f"""\
+        version: 1
+        judge:
+          plugin: anthropic
+          model: claude-sonnet-4-5
+          base_url: {provider.anthropic_url}
+          batch_criteria: false
+          samples: 3
+        cases:
+          - id: one
+            input: Capital of France?
+            output: Paris is the capital of France.
+            criteria:
+              - {{id: names-paris, text: Names Paris.}}
+              - {{id: short, text: Is short.}}
+        """))
+    result = run_suite(pytester)
+    assert result.ret == 1, result.stdout.str()
+    result.assert_outcomes(passed=1, failed=1)
+    assert provider.count("/v1/messages") == 2 * 3  # one request per criterion, three samples each
+    verdicts = {v["criterion_id"]: v for v in rows(pytester.path / "r.db", "select * from verdicts")}
+    assert json.loads(verdicts["names-paris"]["votes"]) == ["met"] * 3
+    assert verdicts["names-paris"]["evidence_supported"] == 1
+    assert verdicts["short"]["outcome"] == "not_met" and verdicts["short"]["status"] == "FAIL"
+    assert verdicts["short"]["confidence"] == 1.0
+    assert len(rows(pytester.path / "r.db", "select * from judge_calls where kind = 'judge'")) == 6
