@@ -191,6 +191,16 @@ def provider_message(exc: BaseException) -> str:
     return message if isinstance(message, str) and message else str(exc) or type(exc).__name__
 
 
+def _error_code(exc: BaseException) -> str | None:
+    body = getattr(exc, "body", None)
+    err = body.get("error", body) if isinstance(body, Mapping) else None
+    if isinstance(err, Mapping):
+        for key in ("code", "type"):
+            if isinstance(err.get(key), str):
+                return str(err[key])
+    return None
+
+
 def classify(exc: BaseException) -> Fault:
     """Sort an exception raised by an attempt into a :class:`Fault`."""
     if isinstance(exc, MalformedOutput):
@@ -204,6 +214,9 @@ def classify(exc: BaseException) -> Fault:
         response = getattr(exc, "response", None)
         headers = getattr(response, "headers", None)
         message = f"HTTP {status}: {provider_message(exc)}"
+        if status == 429 and _error_code(exc) == "insufficient_quota":
+            # OpenAI answers 429 for an exhausted quota too; waiting does not refill it.
+            return Fault("client", False, message)
         if status == 429:
             return Fault("rate_limit", True, message, retry_after_seconds(headers))
         if status >= 500 or status in RETRYABLE_STATUS:

@@ -223,10 +223,12 @@ def test_missing_key_is_one_clear_error_before_any_call(
     assert provider.count("/chat/completions") == 0
 
 
-def test_anthropic_judge_one_call_per_criterion_and_samples(pytester: pytest.Pytester, provider: FakeProvider,
-                                                            api_keys: str) -> None:
+def test_anthropic_judge_one_call_per_criterion_and_samples(
+    pytester: pytest.Pytester, provider: FakeProvider, api_keys: str
+) -> None:
     provider.decide = lambda c, r: (c == "names-paris", "Paris" if c == "names-paris" else "")
-    (pytester.path / "test_anthropic.rubric.yaml").write_text(textwrap.dedent(f"""\
+    (pytester.path / "test_anthropic.rubric.yaml").write_text(
+        textwrap.dedent(f"""\
         version: 1
         judge:
           plugin: anthropic
@@ -241,7 +243,8 @@ def test_anthropic_judge_one_call_per_criterion_and_samples(pytester: pytest.Pyt
             criteria:
               - {{id: names-paris, text: Names Paris.}}
               - {{id: short, text: Is short.}}
-        """))
+        """)
+    )
     result = run_suite(pytester)
     assert result.ret == 1, result.stdout.str()
     result.assert_outcomes(passed=1, failed=1)

@@ -63,6 +63,12 @@ def test_classify(exc: Exception, kind: str, retryable: bool) -> None:
     assert (fault.kind, fault.retryable) == (kind, retryable)
 
 
+def test_exhausted_quota_is_not_retried() -> None:
+    exc = StatusError(429, message="You exceeded your current quota")
+    exc.body = {"error": {"message": "You exceeded your current quota", "code": "insufficient_quota"}}
+    assert (classify(exc).kind, classify(exc).retryable) == ("client", False)
+
+
 def test_classify_keeps_the_provider_message_and_retry_after() -> None:
     fault = classify(StatusError(429, {"retry-after": "2"}, "Rate limit reached for gpt-4.1"))
     assert fault.retry_after == 2.0 and "Rate limit reached for gpt-4.1" in fault.message

@@ -227,6 +227,16 @@ def test_401_surfaces_the_provider_message_without_the_key(
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
+def test_unknown_model_surfaces_the_provider_message(
+    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
+) -> None:
+    message = "The model `gpt-9` does not exist or you do not have access to it."
+    provider.push(Step("status", status=404, body={"error": {"message": message, "code": "model_not_found"}}))
+    err = failure(judge_for(plugin, provider, tmp_path, model="gpt-9"))
+    assert provider.count() == 1 and f"HTTP 404: {message}" in str(err)
+
+
+@pytest.mark.parametrize("plugin", PLUGINS)
 def test_missing_key_is_one_config_error_before_any_call(
     plugin: str, provider: FakeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
