@@ -89,20 +89,22 @@ class Generator:
             self.stats.prompt_tokens += len(p)
 
         def fits(batch: Sequence[int]) -> bool:
-            return len(batch) * (max(len(prompts[i]) for i in batch) + new) <= self.max_batch_tokens
+            return bool(len(batch) * (max(len(prompts[i]) for i in batch) + new) <= self.max_batch_tokens)
 
-        def run(batch: list[int]) -> list[Generated]:
-            return self._run([prompts[i] for i in batch], kwargs, seed)
+        def run(batch: list[int]) -> list[Generated | str]:
+            return list(self._run([prompts[i] for i in batch], kwargs, seed))
 
-        def fail(index: int, reason: str) -> str:
+        def fail(index: int, reason: str) -> Generated | str:
             return reason
+
+        def split(index: int) -> None:
+            return None  # one prompt cannot be split
 
         results: list[Generated | str] = [""] * len(prompts)
         for batch in token_batches(order, fits):
             self.stats.batch_sizes.append(len(batch))
             try:
-                out: list[Generated | str] = list(
-                    run_halving(batch, run, lambda _: None, fail, self.stats))  # type: ignore[arg-type]
+                out = run_halving(batch, run, split, fail, self.stats)
             except Exception as exc:  # noqa: BLE001 - a broken batch must not sink the session
                 out = [f"{type(exc).__name__}: {exc}"] * len(batch)
             for index, result in zip(batch, out, strict=True):
@@ -149,6 +151,7 @@ def token_logprobs(tokenizer: Any, ids: Sequence[int], logits: Sequence[Any], to
     for token, step in zip(ids, logits, strict=True):
         logp = torch.log_softmax(step.float(), dim=-1)
         values, indices = torch.topk(logp, min(top, logp.shape[-1]))
-        alternatives = tuple((tokenizer.decode([int(i)]), float(v)) for v, i in zip(values, indices, strict=True))
+        alternatives = tuple((tokenizer.decode([int(i)]), float(v))
+                             for v, i in zip(values, indices, strict=True))
         out.append(TokenLogprob(tokenizer.decode([int(token)]), float(logp[int(token)]), alternatives))
     return out

@@ -109,8 +109,9 @@ class HFJudge(LocalModel, BatchJudge):
     def _logprob(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         assert self.answers is not None
         started = time.perf_counter()
-        builder = PromptBuilder(loaded.tokenizer, max_length=self.max_length, truncation=self.options.truncation,
-                                mode="logprob", answer_room=self.answers.longest - 1)
+        builder = PromptBuilder(loaded.tokenizer, max_length=self.max_length,
+                                truncation=self.options.truncation, mode="logprob",
+                                answer_room=self.answers.longest - 1)
         scorer = Scorer(loaded, max_batch_tokens=self.options.max_batch_tokens,
                         max_cache_tokens=self.options.cache_tokens, prefix_cache=self.options.prefix_cache,
                         stats=self.stats)
@@ -171,11 +172,11 @@ class HFJudge(LocalModel, BatchJudge):
             prompts: list[list[int]] = []
             owner: list[int] = []
             for r in pending:
-                ids = self._generate_prompt(requests[r], feedback[r], new_tokens)
-                if isinstance(ids, str):
-                    failures[r] = ids
+                built = self._generate_prompt(requests[r], feedback[r], new_tokens)
+                if isinstance(built, str):
+                    failures[r] = built
                     continue
-                ids, notes[r] = ids
+                ids, notes[r] = built
                 for _ in range(samples - len(parsed[r])):
                     prompts.append(ids)
                     owner.append(r)
@@ -217,7 +218,8 @@ class HFJudge(LocalModel, BatchJudge):
             call = CallRecord(
                 request={"mode": "generate", "prompt_version": PROMPT_VERSION,
                          "messages": build_messages(request), "truncation": notes[r]},
-                response={"texts": raw[r]}, model=loaded.location, error=failures[r] if not parsed[r] else None,
+                response={"texts": raw[r]}, model=loaded.location,
+                error=failures[r] if not parsed[r] else None,
                 attempts=max(1, len(raw[r])),
                 usage=dataclasses.replace(usage[r], latency_s=elapsed / max(1, len(requests))))
             results.append(JudgeResult(verdicts, [call]))

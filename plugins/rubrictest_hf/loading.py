@@ -79,14 +79,17 @@ def resolve_location(model: str | None, base_dir: Path, *, what: str) -> str:
         ConfigError: no model given, or a path that does not exist.
     """
     if not model:
-        raise ConfigError(f"{what}: give the model as `hf:PATH` or `model: PATH` (a local directory or hub id)")
+        raise ConfigError(f"{what}: give the model as `hf:PATH` or `model: PATH` "
+                          "(a local directory or a hub id)")
     expanded = Path(model).expanduser()
     candidate = expanded if expanded.is_absolute() else base_dir / expanded
     if candidate.is_dir():
         return str(candidate.resolve())
     if candidate.exists():
         raise ConfigError(f"{what}: model path {candidate} is a file; give the model's directory")
-    if expanded.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1 or os.sep != "/" and os.sep in model:
+    looks_like_path = (model.startswith((".", "~")) or model.count("/") > 1
+                       or (os.sep != "/" and os.sep in model))
+    if expanded.is_absolute() or looks_like_path:
         raise ConfigError(f"{what}: model path not found: {candidate}")
     return model
 
@@ -205,8 +208,8 @@ def _load(location: str, device: str, dtype: Any, options: HFOptions, key: tuple
     except (OSError, ValueError, ImportError) as exc:
         raise ConfigError(f"{what}: cannot load {location!r}: {exc}") from None
     if options.device_map is None:
-        model.to(device)
-    model.eval()
+        model.to(device)  # type: ignore[arg-type]
+    model.eval()  # type: ignore[no-untyped-call]
     LOAD_COUNT += 1
     embeddings = model.get_input_embeddings()
     max_length = getattr(model.config, "max_position_embeddings", None)

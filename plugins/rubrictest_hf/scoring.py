@@ -131,8 +131,8 @@ class Scorer:
             return (len(batch) * prefix <= self.max_batch_tokens and rows * suffix <= self.max_batch_tokens
                     and rows * prefix <= self.max_cache_tokens)
 
-        def run(batch: list[_Unit]) -> list[list[Score]]:
-            return self._run(batch, answers)
+        def run(batch: list[_Unit]) -> list[list[Score | str]]:
+            return [list(scores) for scores in self._run(batch, answers)]
 
         def split(unit: _Unit) -> tuple[_Unit, _Unit] | None:
             if len(unit.items) < 2:
@@ -140,7 +140,7 @@ class Scorer:
             mid = len(unit.items) // 2
             return _Unit(unit.prefix, unit.items[:mid]), _Unit(unit.prefix, unit.items[mid:])
 
-        def fail(unit: _Unit, reason: str) -> list[str]:
+        def fail(unit: _Unit, reason: str) -> list[Score | str]:
             return [reason] * len(unit.items)
 
         results: list[Score | str] = [""] * len(items)

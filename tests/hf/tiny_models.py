@@ -67,7 +67,7 @@ def _wrap(tk: Tokenizer, chat: bool) -> PreTrainedTokenizerFast:
 
 
 def save_model(path: Path, tokenizer: PreTrainedTokenizerFast, *, arch: str = "llama",
-               max_positions: int = 1024, seed: int = 0) -> Path:
+               max_positions: int = 4096, seed: int = 0) -> Path:
     """Save ``tokenizer`` and a random 2-layer ``arch`` (llama or qwen2) model to ``path``."""
     common = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
