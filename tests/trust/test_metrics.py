@@ -106,7 +106,11 @@ def test_pairwise_counts_follow_llmbar_convention() -> None:
 
 
 def test_pair_metrics_order_dependent_is_a_tie() -> None:
-    rows = [PairJudgment("a", "1", "1", "1"), PairJudgment("b", "1", "1", "2"), PairJudgment("c", "2", "2", "2")]
+    rows = [
+        PairJudgment("a", "1", "1", "1"),
+        PairJudgment("b", "1", "1", "2"),
+        PairJudgment("c", "2", "2", "2"),
+    ]
     out = pair_metrics(rows, Options(resamples=0), with_ci=False)
     assert out["ties"] == 1
     assert out["accuracy_resolved"] == pytest.approx(200 / 3)
