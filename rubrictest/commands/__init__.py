@@ -1,1 +1,1 @@
-"""CLI commands, one module per command; each defines a click object named ``command``."""
+"""Built-in CLI commands: one module per command, each defining a click command ``command``."""
