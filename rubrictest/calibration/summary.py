@@ -3,7 +3,7 @@
 :func:`summarize` takes :class:`LabelledVerdict` rows (a judge's verdict beside the gold
 label for the same case, criterion and target) and returns a JSON-able dictionary::
 
-    {"overall": {...}, "by_criterion": {"case::criterion": {...}}, "by_tag": {"tag": {...}}}
+    {"overall": {...}, "by_criterion": {"criterion-id": {...}}, "by_tag": {"tag": {...}}}
 
 Each group holds its point estimates and, for the headline ones, seeded bootstrap
 intervals (``accuracy_ci``, ``kappa_ci``...). Pairwise data (two orders per pair) is
@@ -47,8 +47,8 @@ class LabelledVerdict:
 
     @property
     def key(self) -> str:
-        """``case::criterion`` -- the per-criterion group."""
-        return f"{self.case}::{self.criterion}"
+        """The per-criterion group: the criterion id, across the cases that share it."""
+        return self.criterion
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def group_metrics(rows: Sequence[LabelledVerdict], options: Options = Options(),
 
 def summarize(rows: Sequence[LabelledVerdict], options: Options = Options(),
               by_criterion: bool = True, by_tag: bool = True) -> dict[str, Any]:
-    """Metrics overall, per criterion (``case::criterion``) and per tag."""
+    """Metrics overall, per criterion id (across the cases sharing it) and per tag."""
     out: dict[str, Any] = {"overall": group_metrics(rows, options)}
     if by_criterion:
         out["by_criterion"] = {key: group_metrics(group, options)

@@ -38,8 +38,10 @@ def command(paths: tuple[Path, ...], lockfile: Path, check: bool, as_json: bool)
             locked = read_lockfile(lockfile)
             changes = compare(locked, current, base, scan)
         else:
-            locked = read_lockfile(lockfile) if lockfile.exists() else {}
-            changes = compare(locked, current, base, scan)
+            existed = lockfile.exists()
+            locked = read_lockfile(lockfile) if existed else {}
+            # A first lock lists nothing: every criterion would show as added.
+            changes = compare(locked, current, base, scan) if existed else []
             write_lockfile(lockfile, update(locked, current, base, scan))
     except RubricTestError as exc:
         raise InputError(str(exc)) from None

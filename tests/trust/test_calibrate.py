@@ -111,7 +111,7 @@ def test_latest_run_in_the_store(db: Path, labels: Path) -> None:
     assert overall["precision"] == pytest.approx(2 / 3) and overall["recall"] == 1.0
     assert data["errors"] == 1 and data["unlabelled"] == 0  # the check is not calibrated by default
     assert data["pointwise"]["by_tag"]["tone"]["accuracy"] == 0.5
-    assert data["pointwise"]["by_criterion"]["late::polite"]["accuracy"] == 0.0
+    assert data["pointwise"]["by_criterion"]["polite"]["accuracy"] == 0.5
     assert overall["brier"] == pytest.approx((0.01 + 0.04 + 0.09 + 0.36) / 4)
     assert "new-run" in data["source"]
 

@@ -130,7 +130,7 @@ def test_summarize_groups_by_criterion_and_tag() -> None:
     assert out["by_tag"]["style"]["accuracy"] == 0.5
     assert out["by_tag"]["style"]["kappa"] == 0.0  # a constant judge agrees only by chance
     assert out["by_tag"]["facts"]["kappa"] == 1.0
-    assert out["by_criterion"]["c2::tone"]["n"] == 1
+    assert out["by_criterion"]["tone"]["n"] == 2
     assert out["overall"]["n_scored"] == 2 and out["overall"]["pearson"] == pytest.approx(1.0)
     # probabilities of met: 0.9, 0.8, 0.3, 0.6 against 1, 0, 0, 1
     assert out["overall"]["brier"] == pytest.approx((0.01 + 0.64 + 0.09 + 0.16) / 4)
