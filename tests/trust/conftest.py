@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,18 @@ def llmbar_dir() -> Path:
     if not (LLMBAR / "Dataset").is_dir():
         pytest.skip(f"LLMBar data not found at {LLMBAR} (the shared data folder beside the repository)")
     return LLMBAR
+
+
+@pytest.fixture
+def scripted_judge() -> Iterator[None]:
+    """Register the scripted judge plugin (``judge: scripted``) for one test."""
+    from rubrictest.plugins import load_plugins, pm
+
+    from . import scripted
+
+    load_plugins()
+    pm.register(scripted, name="trust-scripted")
+    try:
+        yield
+    finally:
+        pm.unregister(name="trust-scripted")
