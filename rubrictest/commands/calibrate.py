@@ -58,10 +58,10 @@ def _render(result: dict[str, Any]) -> str:
         pw = result["pairwise"]
         rows = []
         for name, group in [("overall", pw["overall"]), *pw["by_tag"].items()]:
-            rows.append([name, str(group["n"]), *(fmt(group[k], pct=True) for k in _PAIR),
-                         fmt(group["accuracy_resolved"], pct=True)])
-        out.append(table(["set", "n", "acc(orig)", "acc(swap)", "accuracy", "both", "pos.agree", "acc(ties)"],
-                         rows))
+            figures = [fmt(group[k], pct=True) for k in _PAIR]
+            rows.append([name, str(group["n"]), *figures, str(group["ties"])])
+        headers = ["set", "n", "acc(orig)", "acc(swap)", "accuracy", "both", "pos.agree", "ties"]
+        out.append(table(headers, rows))
     if "pointwise" in result:
         pt = result["pointwise"]
         o = pt["overall"]

@@ -166,6 +166,11 @@ def command(suite: Path, judge_text: str | None, probes: tuple[str, ...], respon
         if not items:
             raise InputError(f"{suite}: no text criterion with a response to probe "
                              "(give outputs or --responses)")
+        replayed = sorted({it.judge.label for it in items if it.judge.plugin == "recorded"})
+        if replayed:
+            # A replayed verdict ignores the response, so a probe cannot see the judge that made it.
+            click.echo(f"warning: {', '.join(replayed)} replays stored verdicts: its probe rates say nothing "
+                       "about the judge that produced them; probe a model judge with --judge", err=True)
         results = asyncio.run(run_probes(items, probes or PROBES, thresholds, judge_family, seed))
     except RubricTestError as exc:
         raise InputError(str(exc)) from None
