@@ -30,7 +30,7 @@ from .engine import CacheMode, CaseOutcome, Engine, GateOutcome, VerdictInfo
 from .errors import ConfigError, RubricTestError, StoreError, SuiteError
 from .events import RunEnd, RunStart
 from .plugins import load_plugins, pm
-from .protocol import Criterion
+from .protocol import Criterion, Usage
 from .store import DEFAULT_DB, Store
 from .suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
 
@@ -184,7 +184,7 @@ class RubricSession:
             report.longrepr = call.excinfo.value.text
         status = getattr(item, "rubric_status", None)
         if status and report.when == "call":
-            report.rubric_status = status  # type: ignore[attr-defined]
+            report.rubric_status = status
         return report
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
@@ -196,8 +196,10 @@ class RubricSession:
         engine = self.engine
         if engine is None:
             return
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
-        engine.close(cancel=True)
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+        # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
+        # Otherwise let the last cases finish storing their rows.
+        engine.close(cancel=interrupted)
         if self.store is None or not self.run_id:
             return
         if self.is_worker:
@@ -208,7 +210,9 @@ class RubricSession:
         if self.shared_run_id is None:
             status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
             self.store.finish_run(self.run_id, status=status, counts=counts, usage=usage)
-        pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts))
+        total = usage["total"]
+        pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts, usage=Usage(
+            input_tokens=total["input_tokens"], output_tokens=total["output_tokens"], cost_usd=total["cost_usd"])))
 
     def _counts(self) -> dict[str, int]:
         assert self.store is not None
@@ -415,7 +419,8 @@ class GateItem(RubricItem):
 
     @property
     def suite(self) -> Suite:
-        return self.parent.suite  # type: ignore[attr-defined,no-any-return]
+        assert isinstance(self.parent, SuiteFile)
+        return self.parent.suite
 
     def unit_keys(self) -> list[str]:
         return [k for k, u in self.engine.units.items() if u.suite is self.suite]

@@ -125,7 +125,9 @@ class Store:
                 self.db.conn.execute("BEGIN IMMEDIATE")
                 for table, rows in buffer.items():
                     if rows:
-                        self.db.table(table).insert_all([_encode(table, r) for r in rows], batch_size=500)
+                        # ignore=True: a row another xdist worker already stored is kept as it is
+                        self.db.table(table).insert_all([_encode(table, r) for r in rows], batch_size=500,
+                                                        ignore=True)
                 self.db.conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self.db.conn.execute("ROLLBACK")
@@ -198,7 +200,7 @@ class Store:
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run row, decoded."""
-        return _decode("runs", self.db["runs"].get(run_id))
+        return _decode("runs", self.db.table("runs").get(run_id))
 
     def verdicts(self, run_id: str) -> list[dict[str, Any]]:
         """Every verdict of ``run_id``, in insertion order, decoded."""
@@ -207,7 +209,8 @@ class Store:
 
     def cases(self, run_id: str) -> list[dict[str, Any]]:
         """Every case row of ``run_id``, decoded."""
-        return [_decode("cases", r) for r in self.db.query("SELECT * FROM cases WHERE run_id = ? ORDER BY id", [run_id])]
+        rows = self.db.query("SELECT * FROM cases WHERE run_id = ? ORDER BY id", [run_id])
+        return [_decode("cases", r) for r in rows]
 
     def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
         """Every model call made during ``run_id``."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -11,8 +13,10 @@ from ..errors import StoreError
 from ..reporting import render_markdown, render_text, run_report
 from ..store import DEFAULT_DB, Store
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def db_option(fn):  # type: ignore[no-untyped-def]
+
+def db_option(fn: F) -> F:
     """The shared ``--db`` option of commands that read the results database."""
     return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
                         default=None, envvar="RUBRICTEST_DB",
