@@ -3,12 +3,13 @@
 One JSON object per line::
 
     {"case": "refund-window", "criterion": "states-window", "met": true,
-     "target": "gpt-4o", "confidence": 0.9, "score": 0.75, "tags": ["billing"]}
+     "target": "gpt-4o", "suite": "support-bot", "confidence": 0.9, "score": 0.75, "tags": ["billing"]}
 
 The verdict is ``met`` (true/false), or ``outcome`` (``met`` / ``not_met``), or ``label``
-(1/0, yes/no, pass/fail). ``target``, ``confidence`` and ``score`` (both in [0, 1]) and
-``tags`` are optional; other keys (``rationale``, ``evidence``) are ignored. A value outside
-this schema is an error naming the file, the line and the key.
+(1/0, yes/no, pass/fail). ``target``, ``suite`` (when one run holds several suites with the
+same case ids), ``confidence`` and ``score`` (both in [0, 1]) and ``tags`` are optional; other
+keys (``rationale``, ``evidence``) are ignored. A value outside this schema is an error naming
+the file, the line and the key.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .importers import ImporterError
 _TRUE = {True, "1", "met", "yes", "true", "pass"}
 _FALSE = {False, "0", "not_met", "no", "false", "fail"}
 
-Key = tuple[str, str, str | None]
+Key = tuple[str, str, str | None, str | None]
 
 
 class LabelError(ImporterError):
@@ -41,11 +42,12 @@ class Record:
     confidence: float | None = None
     score: float | None = None
     tags: tuple[str, ...] = ()
+    suite: str | None = None
     line: int = 0
 
     @property
     def key(self) -> Key:
-        return (self.case, self.criterion, self.target)
+        return (self.case, self.criterion, self.target, self.suite)
 
 
 def parse_met(row: dict[str, Any], where: str) -> bool:
@@ -93,15 +95,17 @@ def read_records(path: Path) -> list[Record]:
             for key in ("case", "criterion"):
                 if not isinstance(row.get(key), str) or not row[key]:
                     raise LabelError(f"{where}: {key}: expected a non-empty string")
+            for key in ("target", "suite"):
+                if row.get(key) is not None and not isinstance(row[key], str):
+                    raise LabelError(f"{where}: {key}: expected a string")
             target = row.get("target")
-            if target is not None and not isinstance(target, str):
-                raise LabelError(f"{where}: target: expected a string")
             tags = row.get("tags", [])
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 raise LabelError(f"{where}: tags: expected a list of strings")
             rec = Record(case=row["case"], criterion=row["criterion"], met=parse_met(row, where),
                          target=target or None, confidence=_unit(row, "confidence", where),
-                         score=_unit(row, "score", where), tags=tuple(tags), line=n)
+                         score=_unit(row, "score", where), tags=tuple(tags),
+                         suite=row.get("suite") or None, line=n)
             if rec.key in seen:
                 raise LabelError(f"{where}: case {rec.case!r}, criterion {rec.criterion!r}"
                                  f"{f', target {rec.target!r}' if rec.target else ''} "

@@ -29,17 +29,18 @@ class JudgedRow:
     score: float | None = None
     tags: tuple[str, ...] = ()
     judge: str | None = None
+    suite: str | None = None
 
 
 def from_records(records: Sequence[Record]) -> list[JudgedRow]:
     """Verdicts read from a JSONL file."""
     return [JudgedRow(case=r.case, criterion=r.criterion, outcome="met" if r.met else "not_met",
-                      target=r.target, confidence=r.confidence, score=r.score, tags=r.tags)
+                      target=r.target, confidence=r.confidence, score=r.score, tags=r.tags, suite=r.suite)
             for r in records]
 
 
 def from_store(db_path: Path, run_id: str | None = None, judge: str | None = None,
-               include_checks: bool = False) -> tuple[str, list[JudgedRow]]:
+               include_checks: bool = False, suite: str | None = None) -> tuple[str, list[JudgedRow]]:
     """The verdicts of one run (default: the latest) in the results database.
 
     Args:
@@ -47,6 +48,7 @@ def from_store(db_path: Path, run_id: str | None = None, judge: str | None = Non
         run_id: the run; ``None`` for the most recent one.
         judge: keep only verdicts of this judge label.
         include_checks: also keep deterministic checks' verdicts.
+        suite: keep only verdicts of this suite name.
 
     Returns:
         The run id and its verdicts.
@@ -66,18 +68,18 @@ def from_store(db_path: Path, run_id: str | None = None, judge: str | None = Non
             run_id = str(latest[0]["id"])
         elif not list(db.query("select id from runs where id = ?", [run_id])):
             raise LabelError(f"{db_path}: no run {run_id!r}")
-        sql = ("select case_id, criterion_id, target, outcome, confidence, score, tags, judge, check_name "
+        sql = ("select suite, case_id, criterion_id, target, outcome, confidence, score, tags, judge, check_name "
                "from verdicts where run_id = ?")
         rows: list[JudgedRow] = []
         for r in db.query(sql, [run_id]):
             if r["check_name"] and not include_checks:
                 continue
-            if judge is not None and r["judge"] != judge:
+            if (judge is not None and r["judge"] != judge) or (suite is not None and r["suite"] != suite):
                 continue
             tags = json.loads(r["tags"]) if r["tags"] else []
             rows.append(JudgedRow(case=r["case_id"], criterion=r["criterion_id"], outcome=r["outcome"],
                                   target=r["target"] or None, confidence=r["confidence"], score=r["score"],
-                                  tags=tuple(tags), judge=r["judge"]))
+                                  tags=tuple(tags), judge=r["judge"], suite=r["suite"]))
     finally:
         db.close()
     return run_id, rows
@@ -113,6 +115,11 @@ def join(verdicts: Sequence[JudgedRow], labels: Sequence[Record], labels_path: P
         matches = by_key.get((label.case, label.criterion))
         if not matches:
             raise LabelError(f"{where}: case {label.case!r} has no criterion {label.criterion!r} in {what}")
+        if label.suite is not None:
+            matches = [m for m in matches if m.suite == label.suite]
+            if not matches:
+                raise LabelError(f"{where}: case {label.case!r}, criterion {label.criterion!r} has no "
+                                 f"verdict in suite {label.suite!r} in {what}")
         if label.target is not None:
             matches = [m for m in matches if m.target == label.target]
             if not matches:

@@ -91,6 +91,7 @@ def _render(result: dict[str, Any]) -> str:
               help="Results database.")
 @click.option("--run", "run_id", help="Run id in the database (default: the latest run).")
 @click.option("--judge", help="Only verdicts of this judge label.")
+@click.option("--suite", "suite_name", help="Only verdicts of this suite (its name).")
 @click.option("--include-checks", is_flag=True, help="Also calibrate deterministic checks.")
 @click.option("--min-kappa", type=float, help="Exit 1 when Cohen's kappa is below this.")
 @click.option("--min-accuracy", type=float, help="Exit 1 when accuracy (a fraction, 0.9) is below this.")
@@ -100,8 +101,8 @@ def _render(result: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple[str, ...],
             labels: Path | None, verdicts: Path | None, db: Path, run_id: str | None, judge: str | None,
-            include_checks: bool, min_kappa: float | None, min_accuracy: float | None, resamples: int,
-            seed: int, as_json: bool) -> None:
+            suite_name: str | None, include_checks: bool, min_kappa: float | None, min_accuracy: float | None,
+            resamples: int, seed: int, as_json: bool) -> None:
     """Measure a judge against gold or human labels.
 
     Reports accuracy, Cohen's kappa, precision/recall/F1 of "met", leniency (judge met rate
@@ -142,7 +143,8 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
                 judged = from_records(read_records(verdicts))
                 what = str(verdicts)
             else:
-                run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks)
+                run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks,
+                                         suite=suite_name)
                 what = f"run {run} of {db}"
             joined = join(judged, gold, labels, what)
             result = {"source": what, "labels": str(labels), "errors": joined.errors,

@@ -79,7 +79,7 @@ def build_items(suite_path: Path, judge: ComponentSpec | None, extra: list[tuple
     for case_id, _, _ in extra:
         if case_id not in cases:
             raise InputError(f"responses name case {case_id!r}, which {suite_path} does not have")
-    gold = {r.key: r.met for r in labels or []}
+    gold = {(r.case, r.criterion, r.target): r.met for r in labels or [] if r.suite in (None, suite.name)}
     items: list[Item] = []
     responses = [(c.id, fixed_target, c.output) for c in cases.values() if c.output is not None] + extra
     for case_id, target, response in responses:

@@ -188,3 +188,12 @@ def test_missing_inputs(tmp_path: Path, labels: Path) -> None:
     bad.write_text("{not json\n")
     code, out = _run("--verdicts", str(bad), "--labels", str(labels))
     assert code == 2 and "bad.jsonl:1: invalid JSON" in out
+
+
+def test_suite_field_and_filter(db: Path, tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "g.jsonl", [{"case": "refund", "criterion": "window", "met": True, "suite": "support"}])
+    code, out = _run("--db", str(db), "--labels", str(gold), "--suite", "support", "--json", "--resamples", "0")
+    assert code == 0 and json.loads(out)["pointwise"]["overall"]["accuracy"] == 1.0
+    other = _jsonl(tmp_path / "o.jsonl", [{"case": "refund", "criterion": "window", "met": True, "suite": "other"}])
+    code, out = _run("--db", str(db), "--labels", str(other))
+    assert code == 2 and "o.jsonl:1: " in out and "no verdict in suite 'other'" in out
