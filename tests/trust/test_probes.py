@@ -203,3 +203,27 @@ def test_bad_input(scripted_judge: None, suite: Path, tmp_path: Path) -> None:
 def test_text_output(scripted_judge: None, suite: Path) -> None:
     result = CliRunner().invoke(command, [str(suite), "--probe", "length-pad"])
     assert result.exit_code == 0 and "length-pad" in result.output and "to met 0" in result.output
+
+
+def test_responses_from_a_stored_run(scripted_judge: None, suite: Path, tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from rubrictest.migrations import migrations
+
+    db_path = tmp_path / "r.db"
+    db = sqlite_utils.Database(db_path)
+    migrations.apply(db)
+    db["runs"].insert({"id": "r1", "started_at": "2026-01-01T00:00:00", "status": "passed"})
+    db["cases"].insert_all(
+        [
+            {"run_id": "r1", "suite": "probe", "case_id": "c1", "target": "gpt-4o", "response": SHORT_1},
+            {"run_id": "r1", "suite": "probe", "case_id": "c1", "target": "claude-3-haiku", "response": SHORT_1},
+            {"run_id": "r1", "suite": "elsewhere", "case_id": "zz", "target": "x", "response": "ignored"},
+        ]
+    )
+    db.close()
+    judge = json.dumps({"plugin": "scripted", "model": "gpt-judge", "options": {"favour": "openai"}})
+    code, data = _probe(suite, "--judge", judge, "--probe", "self-preference", "--run", "latest", "--db", str(db_path))
+    sp = _rates(data)["self-preference"]
+    # own family: c1 refund and shipping both met; other family: refund met, shipping not
+    assert code == 0 and sp["own_family"] == 2 and sp["other_families"] == 2 and sp["rate"] == 0.5
