@@ -155,14 +155,15 @@ def _share(name: str, hits: int, n: int, **details: Any) -> ProbeResult:
 async def _flips(pool: JudgePool, name: str, items: Sequence[Item], change: Callable[[str], str],
                  baseline: Sequence[bool | None]) -> ProbeResult:
     changed = await pool.ask_all([it.question(change(it.response)) for it in items])
-    to_met = to_not = n = 0
+    to_met = to_not = n = errors = 0
     for before, after in zip(baseline, changed, strict=True):
         if before is None or after is None:
+            errors += 1
             continue
         n += 1
         to_met += (not before) and after
         to_not += before and not after
-    return _share(name, to_met + to_not, n, to_met=to_met, to_not_met=to_not)
+    return _share(name, to_met + to_not, n, to_met=to_met, to_not_met=to_not, errors=errors)
 
 
 async def _injection(pool: JudgePool, items: Sequence[Item], baseline: Sequence[bool | None]) -> ProbeResult:

@@ -7,19 +7,17 @@ when the response contains that word. Options add one known bias each:
 * ``obey``: indices of :data:`rubrictest.probes.CANARIES` it obeys (injection).
 * ``first_wins``: on a pair, always prefers Response 1 (position bias).
 * ``favour``: met for any response of a target of this model family (self-preference).
-* ``strict_words``: words that, when they appear in the criterion, make it never met (drift).
+* ``raise_on``: raises :class:`~rubrictest.JudgeError` when the response contains this text.
 """
 
 from __future__ import annotations
 
 import re
 
-from rubrictest import Judge, JudgeRequest, JudgeResult, Register, Verdict, hookimpl
+from rubrictest import Judge, JudgeError, JudgeRequest, JudgeResult, Register, Verdict, hookimpl
 from rubrictest.probes import CANARIES, family
 
-PAIR = re.compile(
-    r"\[Response 1\]\n(.*)\n\[End of Response 1\]\n\n\[Response 2\]\n(.*)\n\[End of Response 2\]", re.S
-)
+PAIR = re.compile(r"\[Response 1\]\n(.*)\n\[End of Response 1\]\n\n\[Response 2\]\n(.*)\n\[End of Response 2\]", re.S)
 
 
 def keyword(criterion_text: str) -> str:
@@ -36,6 +34,8 @@ class ScriptedJudge(Judge):
     async def judge(self, request: JudgeRequest) -> JudgeResult:
         ScriptedJudge.calls += 1
         opts = self.spec.options
+        if opts.get("raise_on") and opts["raise_on"] in request.response:
+            raise JudgeError("scripted failure")
         verdicts = []
         for crit in request.criteria:
             text = crit.text or ""
@@ -52,8 +52,6 @@ class ScriptedJudge(Judge):
                 met = len(request.response) >= opts["min_len"]
             else:
                 met = word in request.response.lower()
-            if any(w in text.lower() for w in opts.get("strict_words", [])):
-                met = False
             verdicts.append(Verdict(crit.id, "met" if met else "not_met", confidence=0.9))
         return JudgeResult(verdicts)
 

@@ -227,3 +227,12 @@ def test_responses_from_a_stored_run(scripted_judge: None, suite: Path, tmp_path
     sp = _rates(data)["self-preference"]
     # own family: c1 refund and shipping both met; other family: refund met, shipping not
     assert code == 0 and sp["own_family"] == 2 and sp["other_families"] == 2 and sp["rate"] == 0.5
+
+
+def test_failing_judge_calls_are_left_out_not_counted(scripted_judge: None, suite: Path) -> None:
+    from rubrictest.probes import NEUTRAL_SENTENCES
+
+    judge = json.dumps({"plugin": "scripted", "options": {"raise_on": NEUTRAL_SENTENCES[0]}})
+    code, data = _probe(suite, "--judge", judge, "--probe", "length-pad")
+    pad_result = _rates(data)["length-pad"]
+    assert code == 0 and pad_result["n"] == 0 and pad_result["errors"] == 8 and pad_result["rate"] is None
