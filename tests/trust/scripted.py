@@ -29,10 +29,8 @@ class ScriptedJudge(Judge):
     """A judge with known, configurable biases (tests only)."""
 
     cacheable = False
-    calls = 0
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
-        ScriptedJudge.calls += 1
         opts = self.spec.options
         if opts.get("raise_on") and opts["raise_on"] in request.response:
             raise JudgeError("scripted failure")
