@@ -19,9 +19,8 @@ tool's logs) together with their gold labels, and hands them to ``calibrate`` as
         register("my-benchmark", MyImporter)
 
 The registered factory is called with no arguments and must return an :class:`Importer`.
-An importer that meets a file or directory of the wrong shape raises
-:class:`ImporterError` naming the file and what
-is wrong; ``calibrate`` shows that one message and writes nothing.
+An importer that meets a file or directory of the wrong shape raises :class:`ImporterError`
+naming the file and what is wrong; ``calibrate`` shows that one message and writes nothing.
 """
 
 from __future__ import annotations

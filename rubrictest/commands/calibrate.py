@@ -125,7 +125,13 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
             if labels or verdicts:
                 raise InputError("--from reads labels and verdicts itself; drop --labels/--verdicts")
             name, path = from_
-            data: ImportedData = get_importer(name).load(path, _parse_options(strategy, options))
+            importer = get_importer(name)
+            given = _parse_options(strategy, options)
+            unknown = sorted(set(given) - set(importer.options))
+            if unknown:
+                allowed = ", ".join(f"{k} ({v})" for k, v in importer.options.items()) or "none"
+                raise InputError(f"importer {name!r} has no option {', '.join(unknown)}; its options: {allowed}")
+            data: ImportedData = importer.load(path, given)
             result = {"source": data.source, **data.details}
             if data.pairwise:
                 result["pairwise"] = summarize_pairs(data.pairwise, opts)

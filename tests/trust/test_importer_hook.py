@@ -70,3 +70,7 @@ def test_plugin_importer_errors_are_clear(tsv_plugin: None, tmp_path: Path) -> N
     assert result.exit_code == 2 and "expected a .tsv file" in result.output
     result = CliRunner().invoke(command, ["--from", "tsv", str(tmp_path), "-o", "oops"])
     assert result.exit_code == 2 and "expected KEY=VALUE" in result.output
+    result = CliRunner().invoke(command, ["--from", "tsv", str(tmp_path), "--strategy", "x"])
+    assert result.exit_code == 2 and "importer 'tsv' has no option strategy; its options: skip (lines to skip)" in (
+        result.output
+    )
