@@ -206,6 +206,121 @@ def bootstrap_ci(statistic: Callable[..., float | None], *columns: Sequence[Any]
     return float(low), float(high)
 
 
+# --------------------------------------------------------------------------- vectorized bootstrap
+#
+# The same metrics over many resamples at once: each argument is a 2-D array with one
+# resample per row, each function returns one value per row, NaN where undefined. They
+# make a 1,000-resample interval over thousands of verdicts take milliseconds instead of
+# a minute. Binary metrics take boolean arrays.
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def accuracy_rows(pred: BoolArray, gold: BoolArray) -> FloatArray:
+    """:func:`accuracy` of every row."""
+    result: FloatArray = (pred == gold).mean(axis=1)
+    return result
+
+
+def kappa_rows(pred: BoolArray, gold: BoolArray) -> FloatArray:
+    """:func:`cohen_kappa` (two classes) of every row."""
+    p_o = (pred == gold).mean(axis=1)
+    pp, pg = pred.mean(axis=1), gold.mean(axis=1)
+    p_e = pp * pg + (1 - pp) * (1 - pg)
+    undefined = np.isclose(p_e, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result: FloatArray = np.where(undefined, np.nan, (p_o - p_e) / np.where(undefined, 1.0, 1 - p_e))
+    return result
+
+
+def f1_rows(pred: BoolArray, gold: BoolArray) -> FloatArray:
+    """:func:`f1` of every row."""
+    tp = (pred & gold).sum(axis=1)
+    denom = 2 * tp + (pred & ~gold).sum(axis=1) + (~pred & gold).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result: FloatArray = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), np.nan)
+    return result
+
+
+def leniency_rows(pred: BoolArray, gold: BoolArray) -> FloatArray:
+    """:func:`leniency` of every row."""
+    result: FloatArray = (pred.sum(axis=1) - gold.sum(axis=1)) / pred.shape[1]
+    return result
+
+
+def brier_rows(prob: FloatArray, gold: BoolArray) -> FloatArray:
+    """:func:`brier` of every row."""
+    result: FloatArray = ((prob - gold) ** 2).mean(axis=1)
+    return result
+
+
+def ece_rows(confidence: FloatArray, correct: BoolArray, bins: int = 10) -> FloatArray:
+    """:func:`ece` of every row."""
+    n = confidence.shape[1]
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    total = np.zeros(confidence.shape[0])
+    for b in range(bins):
+        in_bin = which == b
+        # (size / n) * |acc - conf| with acc and conf means over the bin = |sum ok - sum conf| / n
+        total += np.abs((in_bin & correct).sum(axis=1) - (confidence * in_bin).sum(axis=1)) / n
+    return total
+
+
+def pearson_rows(x: FloatArray, y: FloatArray) -> FloatArray:
+    """:func:`pearson` of every row (NaN for constant rows or fewer than 2 columns)."""
+    if x.shape[1] < 2:
+        return np.full(x.shape[0], np.nan)
+    constant = (np.ptp(x, axis=1) == 0) | (np.ptp(y, axis=1) == 0)
+    xm = x - x.mean(axis=1, keepdims=True)
+    ym = y - y.mean(axis=1, keepdims=True)
+    den = np.sqrt((xm ** 2).sum(axis=1) * (ym ** 2).sum(axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (xm * ym).sum(axis=1) / np.where(constant, 1.0, den)
+    result: FloatArray = np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
+    return result
+
+
+def spearman_rows(x: FloatArray, y: FloatArray) -> FloatArray:
+    """:func:`spearman` of every row: Pearson's r of the ranks (ties get their mean rank)."""
+    from scipy.stats import rankdata
+
+    if x.shape[1] < 2:
+        return np.full(x.shape[0], np.nan)
+    constant = (np.ptp(x, axis=1) == 0) | (np.ptp(y, axis=1) == 0)
+    r = pearson_rows(rankdata(x, axis=1), rankdata(y, axis=1))
+    result: FloatArray = np.where(constant, np.nan, r)
+    return result
+
+
+def bootstrap_rows(statistic: Callable[..., FloatArray], *columns: Sequence[Any], resamples: int = 1000,
+                   confidence: float = 0.95, seed: int = 0, chunk: int = 250) -> tuple[float, float] | None:
+    """Percentile bootstrap interval with a row-wise statistic (``*_rows``).
+
+    Same contract as :func:`bootstrap_ci`: rows drawn together with a seeded generator,
+    undefined resamples left out, ``None`` when nothing is defined.
+    """
+    n = _check_lengths(*columns)
+    if n == 0 or resamples < 1:
+        return None
+    arrays = [np.asarray(col) for col in columns]
+    rng = np.random.default_rng(seed)
+    values: list[FloatArray] = []
+    done = 0
+    while done < resamples:
+        size = min(chunk, resamples - done)
+        idx = rng.integers(0, n, size=(size, n))
+        values.append(statistic(*(a[idx] for a in arrays)))
+        done += size
+    flat = np.concatenate(values)
+    flat = flat[~np.isnan(flat)]
+    if flat.size == 0:
+        return None
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(flat, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
 # --------------------------------------------------------------------------- pairwise
 
 

@@ -83,13 +83,6 @@ def group_metrics(rows: Sequence[LabelledVerdict], options: Options = Options(),
         "f1": metrics.f1(pred, gold),
         "leniency": metrics.leniency(pred, gold),
     }
-    ci_of: dict[str, tuple[Callable[..., float | None], list[Sequence[Any]]]] = {
-        "accuracy": (metrics.accuracy, [pred, gold]),
-        "kappa": (metrics.cohen_kappa, [pred, gold]),
-        "f1": (metrics.f1, [pred, gold]),
-        "leniency": (metrics.leniency, [pred, gold]),
-    }
-
     scored = [r for r in rows if r.score is not None]
     x = [float(r.score) for r in scored if r.score is not None]
     # A graded gold score when the labels have one, else the 0/1 label (point-biserial).
@@ -107,14 +100,20 @@ def group_metrics(rows: Sequence[LabelledVerdict], options: Options = Options(),
     out["ece"] = metrics.ece(conf, correct, bins=options.ece_bins)
     out["brier"] = metrics.brier(prob, cgold)
     if with_ci:
-        ece_bins = options.ece_bins
-        ci_of["spearman"] = (metrics.spearman, [x, y])
-        ci_of["pearson"] = (metrics.pearson, [x, y])
-        ci_of["ece"] = (lambda c, k: metrics.ece(c, k, bins=ece_bins), [conf, correct])
-        ci_of["brier"] = (metrics.brier, [prob, cgold])
+        bins = options.ece_bins
+        ci_of: dict[str, tuple[Callable[..., Any], list[Sequence[Any]]]] = {
+            "accuracy": (metrics.accuracy_rows, [pred, gold]),
+            "kappa": (metrics.kappa_rows, [pred, gold]),
+            "f1": (metrics.f1_rows, [pred, gold]),
+            "leniency": (metrics.leniency_rows, [pred, gold]),
+            "spearman": (metrics.spearman_rows, [x, y]),
+            "pearson": (metrics.pearson_rows, [x, y]),
+            "ece": (lambda c, k: metrics.ece_rows(c, k, bins), [conf, correct]),
+            "brier": (metrics.brier_rows, [prob, cgold]),
+        }
         for name, (fn, cols) in ci_of.items():
-            ci = metrics.bootstrap_ci(fn, *cols, resamples=options.resamples,
-                                      confidence=options.confidence, seed=options.seed)
+            ci = metrics.bootstrap_rows(fn, *cols, resamples=options.resamples,
+                                        confidence=options.confidence, seed=options.seed)
             out[f"{name}_ci"] = list(ci) if ci is not None else None
     return out
 

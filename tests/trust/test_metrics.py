@@ -135,3 +135,48 @@ def test_summarize_groups_by_criterion_and_tag() -> None:
     # probabilities of met: 0.9, 0.8, 0.3, 0.6 against 1, 0, 0, 1
     assert out["overall"]["brier"] == pytest.approx((0.01 + 0.64 + 0.09 + 0.16) / 4)
     assert out["overall"]["accuracy_ci"] is not None
+
+
+def _rows_case(seed: int, n: int) -> tuple[list[bool], list[bool], list[float], list[float]]:
+    import random
+
+    rnd = random.Random(seed)
+    pred = [rnd.random() < 0.6 for _ in range(n)]
+    gold = [rnd.random() < 0.5 for _ in range(n)]
+    conf = [rnd.choice([0.1, 0.55, 0.9, 1.0]) for _ in range(n)]
+    score = [rnd.choice([0.0, 0.25, 0.5, 1.0]) for _ in range(n)]  # many ties
+    return pred, gold, conf, score
+
+
+@pytest.mark.parametrize(("seed", "n"), [(0, 1), (1, 2), (2, 7), (3, 40)])
+def test_row_wise_metrics_equal_the_scalar_ones(seed: int, n: int) -> None:
+    import numpy as np
+
+    pred, gold, conf, score = _rows_case(seed, n)
+    correct = [p == g for p, g in zip(pred, gold, strict=True)]
+    y = [float(g) for g in gold]
+    pairs = [
+        (m.accuracy_rows, m.accuracy, (pred, gold)),
+        (m.kappa_rows, m.cohen_kappa, (pred, gold)),
+        (m.f1_rows, m.f1, (pred, gold)),
+        (m.leniency_rows, m.leniency, (pred, gold)),
+        (m.brier_rows, m.brier, (conf, gold)),
+        (m.ece_rows, m.ece, (conf, correct)),
+        (m.pearson_rows, m.pearson, (score, y)),
+        (m.spearman_rows, m.spearman, (score, y)),
+        (m.kappa_rows, m.cohen_kappa, ([True] * n, [True] * n)),  # undefined
+        (m.pearson_rows, m.pearson, ([0.5] * n, y)),  # constant: undefined
+    ]
+    for rows_fn, scalar_fn, cols in pairs:
+        got = rows_fn(*(np.asarray(c)[None, :] for c in cols))[0]
+        want = scalar_fn(*cols)
+        assert (want is None and np.isnan(got)) or got == pytest.approx(want), (rows_fn.__name__, got, want)
+
+
+def test_row_wise_bootstrap_draws_the_same_resamples() -> None:
+    pred, gold, _, _ = _rows_case(5, 60)
+    assert m.bootstrap_rows(m.accuracy_rows, pred, gold, resamples=300, seed=9, chunk=70) == pytest.approx(
+        m.bootstrap_ci(m.accuracy, pred, gold, resamples=300, seed=9)
+    )
+    assert m.bootstrap_rows(m.kappa_rows, [True] * 5, [True] * 5, resamples=20) is None
+    assert m.bootstrap_rows(m.accuracy_rows, [], []) is None
