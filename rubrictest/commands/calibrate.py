@@ -13,10 +13,10 @@ from ..calibration.importers import ImportedData, ImporterError
 from ..calibration.labels import read_records
 from ..calibration.sources import from_records, from_store, join
 from ..errors import ConfigError
+from ..store import DEFAULT_DB
 
 _POINT = ("accuracy", "kappa", "precision", "recall", "f1", "leniency", "spearman", "pearson", "ece", "brier")
 _PAIR = ("accuracy_original", "accuracy_swapped", "accuracy", "both_correct", "positional_agreement")
-DEFAULT_DB = Path(".rubrictest") / "rubrictest.db"
 
 
 def _parse_options(strategy: str | None, pairs: tuple[str, ...]) -> dict[str, str]:

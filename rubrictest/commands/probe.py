@@ -15,9 +15,8 @@ from ..calibration.labels import Record, read_records
 from ..errors import RubricTestError
 from ..probes import PROBES, Item, ProbeResult, run_probes
 from ..protocol import ComponentSpec
+from ..store import DEFAULT_DB
 from ..suite import load_suite
-
-DEFAULT_DB = Path(".rubrictest") / "rubrictest.db"
 
 
 def parse_spec(value: str, option: str) -> ComponentSpec:
