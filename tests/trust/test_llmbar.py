@@ -271,3 +271,21 @@ def test_bad_rows_name_the_file_and_row(tmp_path: Path, llmbar_dir: Path) -> Non
 def test_unknown_importer_lists_registered_ones(tmp_path: Path) -> None:
     code, out = _calibrate("--from", "nosuch", str(tmp_path))
     assert code == 2 and "llmbar" in out
+
+
+def test_published_kappa_is_not_cohens_kappa(llmbar_dir: Path) -> None:
+    """The authors' kappa_False (0.2517173699705594, same statistics.json) maps winner "2" to 0
+    while the labels stay 1/2; rubrictest reports the standard kappa instead."""
+    from sklearn.metrics import cohen_kappa_score
+
+    natural = llmbar_dir / "Dataset" / "LLMBar" / "Natural"
+    rows = json.loads((natural / "evaluators" / "GPT-4" / "Vanilla_NoRules" / "result.json").read_text())
+    winners = [r["results"][-1]["swap = False"]["winner"] for r in rows]
+    theirs = cohen_kappa_score([int(w) if w in ("0", "1") else 0 for w in winners], [r["label"] for r in rows])
+    assert theirs == 0.2517173699705594
+    code, out = _calibrate(
+        "--from", "llmbar", str(natural), "--strategy", "GPT-4/Vanilla_NoRules", "--json", "--resamples", "0"
+    )
+    ours = json.loads(out)["pairwise"]["overall"]["kappa_original"]
+    assert ours == pytest.approx(cohen_kappa_score(winners, [str(r["label"]) for r in rows]))
+    assert ours == pytest.approx(0.8369, abs=1e-4)
