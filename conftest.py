@@ -1,4 +1,8 @@
-"""The repository's own pytest configuration."""
+"""The repository's own pytest configuration.
+
+``--live`` enables tests that call real provider APIs (they also need the provider's key in
+the environment); without it they are skipped with the reason.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--live", action="store_true", default=False,
-                     help="also run tests marked `live`, which call real provider APIs (needs keys)")
+                     help="run tests marked `live` against real provider APIs (needs API keys)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--live"):
         return
-    skip = pytest.mark.skip(reason="calls a real provider API: run with --live (and set the API key)")
+    skip = pytest.mark.skip(reason="talks to a real provider API: run with --live and the API key set")
     for item in items:
         if "live" in item.keywords:
             item.add_marker(skip)
