@@ -146,17 +146,17 @@ def acquire(model: str | None, options: HFOptions, base_dir: Path, *, what: str)
         ConfigError: under pytest-xdist without ``allow_xdist``; a missing path; CUDA absent;
             a model or tokenizer that cannot be loaded.
     """
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError:
-        raise ConfigError(f"{what} needs torch and transformers: pip install 'rubrictest[local]'") from None
     worker = xdist_worker()
     if worker and not options.allow_xdist:
         raise ConfigError(
             f"{what}: this is pytest-xdist worker {worker}; each worker would load its own copy of "
             f"{model!r}. Run local models with `-n 0`, or serve the model (`vllm serve`) and use the "
             "openai judge with base_url, or set options.allow_xdist: true to accept one copy per worker.")
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"{what} needs torch and transformers: pip install 'rubrictest[local]'") from None
     location = resolve_location(model, base_dir, what=what)
     device, dtype = resolve_device(options, what=what)
     key = (location, device, repr(options.device_map), str(dtype), str(options.attn_implementation))
@@ -177,12 +177,14 @@ def release(loaded: LoadedModel) -> None:
             return
         del _loaded[loaded.key]
         loaded.model = None
-    import gc
+    if getattr(loaded.device, "type", "cpu") == "cuda":
+        # Reference cycles inside transformers modules would keep GPU memory until the next
+        # collection; on the CPU they are left to the collector (a full pass costs ~1 s).
+        import gc
 
-    import torch
+        import torch
 
-    gc.collect()
-    if torch.cuda.is_available():
+        gc.collect()
         torch.cuda.empty_cache()
 
 
