@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rubrictest_hf import HFJudge
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from rubrictest import Case, ComponentContext, ComponentSpec, Criterion, JudgeRequest
-from rubrictest_hf import HFJudge
 
 SPECIALS = ["[UNK]", "[PAD]", "<s>", "</s>"]
 
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu", action="store_true", help="~0.5B Qwen2-shaped model in bf16 on CUDA")
     parser.add_argument("--cases", type=int, default=None, help="requests (default 64 CPU, 256 GPU)")
     parser.add_argument("--criteria-per-case", type=int, default=4)
-    parser.add_argument("--response-words", type=int, default=None, help="mean response length (default 120 CPU, 400 GPU)")
+    parser.add_argument("--response-words", type=int, default=None,
+                        help="mean response length (default 120 CPU, 400 GPU)")
     parser.add_argument("--max-batch-tokens", type=int, default=None, help="default 16384 CPU, 65536 GPU")
     parser.add_argument("--naive-limit", type=int, default=None,
                         help="criteria timed in the naive loop (default: all on CPU, 128 on GPU)")
