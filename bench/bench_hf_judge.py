@@ -170,18 +170,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--criteria-per-case", type=int, default=4)
     parser.add_argument("--response-words", type=int, default=None,
                         help="mean response length (default 120 CPU, 400 GPU)")
-    parser.add_argument("--max-batch-tokens", type=int, default=None, help="default 16384 CPU, 65536 GPU")
+    parser.add_argument("--max-batch-tokens", type=int, default=None,
+                        help="the judge's options.max_batch_tokens (default: the plugin's default for the device)")
     parser.add_argument("--naive-limit", type=int, default=None,
                         help="criteria timed in the naive loop (default: all on CPU, 128 on GPU)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice); 1 is steadier on a shared machine")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     gpu = args.gpu
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if gpu and not torch.cuda.is_available():
         print("--gpu: CUDA is not available on this machine", file=sys.stderr)
         return 2
     cases = args.cases or (256 if gpu else 64)
     response_words = args.response_words or (400 if gpu else 120)
-    budget = args.max_batch_tokens or (65536 if gpu else 16384)
+    budget = args.max_batch_tokens  # None: the plugin's default for the device
     rng = random.Random(0)
     words = synthetic_words(3000, rng)
     requests = make_requests(words, cases, args.criteria_per_case, response_words, rng)
@@ -191,16 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         "device": torch.cuda.get_device_name() if gpu else f"CPU ({platform.processor() or platform.machine()}, "
                                                           f"{torch.get_num_threads()} threads)",
         "torch": torch.__version__, "cases": cases, "criteria_per_case": args.criteria_per_case,
-        "response_words": response_words, "max_batch_tokens": budget}
+        "response_words": response_words, "threads": torch.get_num_threads()}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"
         report["parameters"] = build_model(path, build_tokenizer(words), gpu=gpu)
         device = {"device": "cuda"} if gpu else {"device": "cpu"}
-        batched = judge_for(path, max_batch_tokens=budget, **device)
-        flat = judge_for(path, max_batch_tokens=budget, prefix_cache=False, **device)
+        sizing = {"max_batch_tokens": budget} if budget else {}
+        batched = judge_for(path, **sizing, **device)
+        flat = judge_for(path, prefix_cache=False, **sizing, **device)
         naive = judge_for(path, prefix_cache=False, **device)
         try:
             report["batched"] = run_batched(batched, requests, gpu)
+            report["max_batch_tokens"] = batched.options.batch_tokens(batched.loaded.device)
             report["batched-flat"] = run_batched(flat, requests, gpu)
             report["naive"] = run_naive(naive, requests, naive_limit, gpu)
         finally:
@@ -217,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"device: {report['device']}  torch {report['torch']}  parameters: {report['parameters']:,}")
     print(f"{cases} cases x {args.criteria_per_case} criteria, responses ~{response_words} words, "
-          f"max_batch_tokens {budget}")
+          f"max_batch_tokens {report['max_batch_tokens']}, torch threads {torch.get_num_threads()}")
     print(f"{'mode':<14}{'criteria':>9}{'seconds':>9}{'crit/s':>10}{'prompt tok/s':>14}{'padding':>9}{'batches':>8}")
     for mode in ("naive", "batched-flat", "batched"):
         r = report[mode]

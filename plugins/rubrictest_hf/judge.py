@@ -112,8 +112,9 @@ class HFJudge(LocalModel, BatchJudge):
         builder = PromptBuilder(loaded.tokenizer, max_length=self.max_length,
                                 truncation=self.options.truncation, mode="logprob",
                                 answer_room=self.answers.longest - 1)
-        scorer = Scorer(loaded, max_batch_tokens=self.options.max_batch_tokens,
-                        max_cache_tokens=self.options.cache_tokens, prefix_cache=self.options.prefix_cache,
+        scorer = Scorer(loaded, max_batch_tokens=self.options.batch_tokens(loaded.device),
+                        max_cache_tokens=self.options.cache_tokens(loaded.device),
+                        prefix_cache=self.options.prefix_cache,
                         stats=self.stats)
         items: list[ScoreItem] = []
         where: list[tuple[int, int]] = []
@@ -157,7 +158,7 @@ class HFJudge(LocalModel, BatchJudge):
 
     def _generate(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         started = time.perf_counter()
-        generator = Generator(loaded, max_batch_tokens=self.options.max_batch_tokens, stats=self.stats,
+        generator = Generator(loaded, max_batch_tokens=self.options.batch_tokens(loaded.device), stats=self.stats,
                               top_logprobs=_TOP_ALTERNATIVES)
         new_tokens = self._gen_kwargs["max_new_tokens"]
         samples = self.spec.samples

@@ -10,7 +10,10 @@ Every key is optional::
         device_map: null              # passed to from_pretrained (needs accelerate), e.g. auto
         dtype: auto                   # auto (bfloat16 on cuda, float32 on cpu), float16, bfloat16, float32
         mode: logprob                 # judge only: logprob (one forward pass) or generate
-        max_batch_tokens: 16384       # padded tokens of one forward pass
+        max_batch_tokens: null        # padded tokens of one forward pass; default 32768 on
+                                      # a GPU, 2048 on the CPU (small tensors stay in cache)
+        max_cache_tokens: null        # gathered prefix cache of one batch (rows × prefix
+                                      # tokens); default 4 × max_batch_tokens
         prefix_cache: true            # judge only: compute a response's shared prefix once
         max_length: null              # context length; default: the model config's
         truncation: middle            # middle (cut the response's middle) or error
@@ -36,6 +39,10 @@ _TRUNCATION = ("middle", "error")
 _DTYPES = ("auto", "float32", "float16", "bfloat16")
 _EVIDENCE_POLICIES = ("require", "flag", "ignore")
 
+# Measured on the CPU with bench/bench_hf_judge.py: 2048 beat 16384 (docs/local-judges.md).
+CPU_BATCH_TOKENS = 2048
+GPU_BATCH_TOKENS = 32768
+
 # Options that change how fast an answer comes, never the answer: left out of cache keys.
 SPEED_ONLY = frozenset({"device", "device_map", "max_batch_tokens", "prefix_cache", "allow_xdist",
                         "local_files_only", "max_cache_tokens"})
@@ -49,7 +56,7 @@ class HFOptions:
     device_map: str | dict[str, Any] | None = None
     dtype: str = "auto"
     mode: str = "logprob"
-    max_batch_tokens: int = 16384
+    max_batch_tokens: int | None = None
     max_cache_tokens: int | None = None
     prefix_cache: bool = True
     max_length: int | None = None
@@ -105,7 +112,12 @@ class HFOptions:
             raise ConfigError(f"{what}: options.device must be a string such as cpu, cuda or cuda:1")
         return cls(**values)
 
-    @property
-    def cache_tokens(self) -> int:
-        """Bound on cached prefix keys/values (rows × prefix length) of one batch."""
-        return self.max_cache_tokens or 8 * self.max_batch_tokens
+    def batch_tokens(self, device: Any) -> int:
+        """``max_batch_tokens``, or the default for ``device`` (a ``torch.device``)."""
+        if self.max_batch_tokens:
+            return self.max_batch_tokens
+        return GPU_BATCH_TOKENS if getattr(device, "type", "cpu") == "cuda" else CPU_BATCH_TOKENS
+
+    def cache_tokens(self, device: Any) -> int:
+        """Bound on gathered prefix keys/values (rows × prefix length) of one batch."""
+        return self.max_cache_tokens or 4 * self.batch_tokens(device)

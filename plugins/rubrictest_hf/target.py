@@ -75,7 +75,7 @@ class HFTarget(LocalModel, BatchTarget):
                 continue
             prompts.append(ids)
             owner.append(i)
-        generator = Generator(loaded, max_batch_tokens=self.options.max_batch_tokens, stats=self.stats)
+        generator = Generator(loaded, max_batch_tokens=self.options.batch_tokens(loaded.device), stats=self.stats)
         with loaded.lock:
             outputs = generator.generate(prompts, self.spec.params, self.options.max_new_tokens)
         elapsed = time.perf_counter() - started

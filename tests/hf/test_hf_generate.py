@@ -54,7 +54,7 @@ ANSWER = json.dumps({"verdicts": [
 def test_generate_mode_returns_evidence_rationale_and_confidence(
         make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Generator, "generate_call", scripted_generate(ANSWER))
-    judge = make_judge("chars", mode="generate")
+    judge = make_judge("chars", mode="generate", max_batch_tokens=100_000)
     reqs = [request(f"r{i}", "Returns are accepted within 30 days.", ["States the window.", "Is rude."])
             for i in range(3)]
     results = judge.judge_batch(reqs)
