@@ -76,8 +76,10 @@ def parse_price(value: Any, *, where: str) -> Price:
     """A :class:`Price` from ``{"input": x, "output": y}``, or a :class:`ConfigError` naming
     ``where``."""
     if not isinstance(value, Mapping) or set(value) != {"input", "output"}:
-        raise ConfigError(f"{where}: a price is a mapping with exactly the keys input and output "
-                          f"(USD per million tokens), got {value!r}")
+        raise ConfigError(
+            f"{where}: a price is a mapping with exactly the keys input and output "
+            f"(USD per million tokens), got {value!r}"
+        )
     try:
         price = Price(float(value["input"]), float(value["output"]))
     except (TypeError, ValueError):
@@ -140,8 +142,12 @@ def price_for(model: str | None, options: Mapping[str, Any] | None = None) -> Pr
     return _lookup(PRICES, model) or _lookup(PRICES, model.rsplit("/", 1)[-1])
 
 
-def cost_usd(model: str | None, input_tokens: int | None, output_tokens: int | None,
-             options: Mapping[str, Any] | None = None) -> float | None:
+def cost_usd(
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    options: Mapping[str, Any] | None = None,
+) -> float | None:
     """USD for one call, or ``None`` when the model's price or the token counts are unknown."""
     price = price_for(model, options)
     return None if price is None else price.cost(input_tokens, output_tokens)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -127,7 +128,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based) of a transient fault."""
-        delay = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
+        delay = float(min(self.max_delay, self.base_delay * (2 ** (retry - 1))))
         if self.jitter:
             delay = delay / 2 + random.uniform(0, delay / 2)
         return delay
@@ -185,7 +186,7 @@ def provider_message(exc: BaseException) -> str:
     if isinstance(body, Mapping):
         err = body.get("error", body)
         if isinstance(err, Mapping) and isinstance(err.get("message"), str):
-            return err["message"]
+            return str(err["message"])
     message = getattr(exc, "message", None)
     return message if isinstance(message, str) and message else str(exc) or type(exc).__name__
 
@@ -246,6 +247,7 @@ async def call_with_retries(
     what: str,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     stats: RetryStats | None = None,
+    secrets: Sequence[str] = (),
 ) -> Outcome[T]:
     """Call ``attempt`` until it succeeds or the policy says stop.
 
@@ -257,6 +259,8 @@ async def call_with_retries(
         what: names the call in error messages (``judge openai:gpt-4.1``).
         sleep: the waiting function (tests pass a fake).
         stats: filled in as attempts happen (pass one to read it after a failure).
+        secrets: strings removed from every message (the API key: a provider may echo it
+            in an error, and the message becomes the reason stored with ERROR verdicts).
 
     Returns:
         The value and the :class:`RetryStats`.
@@ -279,23 +283,30 @@ async def call_with_retries(
             raise
         except Exception as exc:
             fault = classify(exc)
+            fault.message = redact(fault.message, secrets)
             stats.faults.append(fault.kind)
             attempts = stats.attempts
             if not fault.retryable:
-                raise CallFailed(f"{what}: {fault.message} (after {_n(attempts)})",
-                                 reason=fault.message, attempts=attempts) from exc
+                raise CallFailed(
+                    f"{what}: {fault.message} (after {_n(attempts)})", reason=fault.message, attempts=attempts
+                ) from exc
             if fault.kind == "malformed":
                 malformed += 1
                 if malformed > policy.format_retries:
                     raise CallFailed(
                         f"{what}: {fault.label} after {_n(attempts)}: {fault.message}",
-                        reason=fault.message, attempts=attempts) from exc
+                        reason=fault.message,
+                        attempts=attempts,
+                    ) from exc
                 feedback = fault.message
                 continue
             transient += 1
             if transient >= policy.max_attempts:
-                raise CallFailed(f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
-                                 reason=fault.message, attempts=attempts) from exc
+                raise CallFailed(
+                    f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
+                    reason=fault.message,
+                    attempts=attempts,
+                ) from exc
             if fault.retry_after is not None:
                 delay = min(fault.retry_after, policy.max_retry_after)
             else:
@@ -320,14 +331,25 @@ def redact(value: Any, secrets: Sequence[str]) -> Any:
     secrets = [s for s in secrets if s and len(s) >= 4]
     if not secrets:
         return value
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = None
+    plain = all(json.dumps(s, ensure_ascii=False) == f'"{s}"' for s in secrets)  # JSON would not escape them
+    if text is not None and plain and not any(secret in text for secret in secrets):
+        return value  # the common case: nothing to scrub, no copy
+    return _redact(value, secrets)
+
+
+def _redact(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, Mapping):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(v, secrets) for v in value]
+        return [_redact(v, secrets) for v in value]
     return value
 
 
@@ -343,8 +365,13 @@ class AttemptLog:
         price_options: the spec's ``options`` (for a ``price`` override).
     """
 
-    def __init__(self, model: str | None, *, secrets: Sequence[str] = (),
-                 price_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        secrets: Sequence[str] = (),
+        price_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.model = model
         self._secrets = list(secrets)
         self._price_options = price_options
@@ -360,8 +387,7 @@ class AttemptLog:
         self.attempts += 1
         self.request = redact(request, self._secrets)
 
-    def received(self, response: Any, *, input_tokens: int | None = None,
-                 output_tokens: int | None = None) -> None:
+    def received(self, response: Any, *, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
         """Note what came back (the raw response, JSON-able) and its token counts."""
         self.response = redact(response, self._secrets)
         if input_tokens is not None:
@@ -379,6 +405,10 @@ class AttemptLog:
 
         cost = cost_usd(self.model, self.input_tokens, self.output_tokens, self._price_options)
         return CallRecord(
-            request=self.request, response=self.response, model=self.model,
+            request=self.request,
+            response=self.response,
+            model=self.model,
             usage=Usage(self.input_tokens, self.output_tokens, cost, round(self.latency_s, 6)),
-            error=redact(error, self._secrets) if error else None, attempts=max(1, self.attempts))
+            error=redact(error, self._secrets) if error else None,
+            attempts=max(1, self.attempts),
+        )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import itertools
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-import anthropic
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rubrictest import (
     Case,
@@ -42,6 +42,9 @@ from rubrictest.retry import (
     call_with_retries,
 )
 
+if TYPE_CHECKING:
+    import anthropic
+
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 _NON_SEMANTIC_OPTIONS = frozenset({"retry", "price"})
 
@@ -73,7 +76,7 @@ class _AnthropicComponent:
         """Raise :class:`ConfigError` for a missing model or API key, before any call."""
         if not self.spec.model:
             raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
-        self._key = require_env(self.key_env, what=f"{self.spec.plugin} {self.label}")
+        self._key = require_env(self.key_env, what="API key")
 
     def cache_identity(self) -> dict[str, Any]:
         identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
@@ -82,17 +85,25 @@ class _AnthropicComponent:
 
     def _client(self) -> anthropic.AsyncAnthropic:
         if self._clients is None:
+            import anthropic  # the SDK is imported when first needed: it is slow to import
+
             if self._key is None:
                 self.check_ready()
             urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
             self._clients = [
-                anthropic.AsyncAnthropic(api_key=self._key, base_url=url, max_retries=0,
-                                         timeout=self.spec.timeout or 60.0)
-                for url in urls]
+                anthropic.AsyncAnthropic(
+                    api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0
+                )
+                for url in urls
+            ]
         return self._clients[next(self._turn) % len(self._clients)]
 
+    @property
+    def _secrets(self) -> list[str]:
+        return [self._key] if self._key else []
+
     def _log(self) -> AttemptLog:
-        return AttemptLog(self.spec.model, secrets=[self._key or ""], price_options=self.spec.options)
+        return AttemptLog(self.spec.model, secrets=self._secrets, price_options=self.spec.options)
 
     async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one Messages request; return the message or raise a classified error."""
@@ -101,8 +112,8 @@ class _AnthropicComponent:
         log.sent(_jsonable(kwargs))
         start = time.perf_counter()
         try:
-            message = await client.messages.create(**kwargs)
-        except anthropic.APIStatusError as exc:
+            message = await client.messages.create(**_fit_signature(client.messages.create, kwargs))
+        except _sdk().APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
         except ValueError as exc:
@@ -114,11 +125,14 @@ class _AnthropicComponent:
             log.received(message[:2000])
             raise ServerProtocolError(
                 f"the server at {client.base_url} answered with something that is not JSON "
-                f"(check base_url): {snippet!r}")
+                f"(check base_url): {snippet!r}"
+            )
         usage = getattr(message, "usage", None)
-        log.received(message.model_dump(mode="json", exclude_unset=True),
-                     input_tokens=getattr(usage, "input_tokens", None),
-                     output_tokens=getattr(usage, "output_tokens", None))
+        log.received(
+            message.model_dump(mode="json", exclude_unset=True),
+            input_tokens=getattr(usage, "input_tokens", None),
+            output_tokens=getattr(usage, "output_tokens", None),
+        )
         if getattr(message, "content", None) is None:
             raise ServerProtocolError("the server's answer has no content: not a Messages API response")
         if message.stop_reason == "refusal":
@@ -155,7 +169,9 @@ class AnthropicTarget(_AnthropicComponent, Target):
             return text
 
         try:
-            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"target {self.label}")
+            outcome = await call_with_retries(
+                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"target {self.label}"
+            )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
             raise
@@ -177,19 +193,27 @@ class AnthropicJudge(_AnthropicComponent, Judge):
 
     def _request(self, request: JudgeRequest, feedback: str | None) -> dict[str, Any]:
         system, user = build_prompt(request, feedback)
-        tool = {"name": TOOL_NAME,
-                "description": "Record one verdict for every criterion of the rubric.",
-                "input_schema": verdict_schema([c.id for c in request.criteria])}
-        return {"model": self.spec.model, "system": system,
-                "messages": [{"role": "user", "content": user}],
-                "tools": [tool], "tool_choice": {"type": "tool", "name": TOOL_NAME},
-                **self.spec.params}
+        tool = {
+            "name": TOOL_NAME,
+            "description": "Record one verdict for every criterion of the rubric.",
+            "input_schema": verdict_schema([c.id for c in request.criteria]),
+        }
+        return {
+            "model": self.spec.model,
+            "system": system,
+            "messages": [{"role": "user", "content": user}],
+            "tools": [tool],
+            "tool_choice": {"type": "tool", "name": TOOL_NAME},
+            **self.spec.params,
+        }
 
     def _parse(self, message: Any, request: JudgeRequest) -> list[SampleVerdict]:
         if message.stop_reason == "max_tokens":
             raise MalformedOutput(
                 "the answer was cut off at the token limit (stop_reason=max_tokens). Keep evidence "
-                "quotes and rationales short.", kind="truncated output")
+                "quotes and rationales short.",
+                kind="truncated output",
+            )
         for block in message.content:
             if getattr(block, "type", "") == "tool_use" and getattr(block, "name", "") == TOOL_NAME:
                 payload = block.input
@@ -210,7 +234,9 @@ class AnthropicJudge(_AnthropicComponent, Judge):
             return self._parse(message, request)
 
         try:
-            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"judge {self.label}")
+            outcome = await call_with_retries(
+                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"judge {self.label}"
+            )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
             raise
@@ -223,8 +249,9 @@ class AnthropicJudge(_AnthropicComponent, Judge):
             CallFailed: no usable answer for some sample (refusal, client error, retries
                 exhausted).
         """
-        results = await asyncio.gather(*(self._sample(request) for _ in range(self.spec.samples)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(self._sample(request) for _ in range(self.spec.samples)), return_exceptions=True
+        )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             calls = [r[1] for r in results if not isinstance(r, BaseException)]
@@ -233,8 +260,41 @@ class AnthropicJudge(_AnthropicComponent, Judge):
                 first.calls = [*calls, *first.calls]
             raise first
         ok = [r for r in results if not isinstance(r, BaseException)]
-        return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy),
-                           calls=[c for _, c in ok])
+        return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy), calls=[c for _, c in ok])
+
+
+def _sdk() -> Any:
+    import anthropic
+
+    return anthropic
+
+
+@functools.lru_cache(maxsize=16)
+def _parameter_names(function: Any) -> frozenset[str] | None:
+    """The keyword names ``function`` takes; ``None`` when it takes any (or is opaque)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return frozenset(parameters)
+
+
+def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Move parameters that this SDK version's ``create`` does not name into ``extra_body``.
+
+    ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
+    that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
+    """
+    known = _parameter_names(getattr(create, "__func__", create))
+    if known is None:
+        return kwargs
+    out = {k: v for k, v in kwargs.items() if k in known}
+    extra = {k: v for k, v in kwargs.items() if k not in known}
+    if extra:
+        out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
+    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-import openai
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rubrictest import (
     CallRecord,
@@ -44,6 +44,9 @@ from rubrictest.retry import (
     call_with_retries,
 )
 
+if TYPE_CHECKING:
+    import openai
+
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 STRUCTURED_OUTPUT_MODES = ("json_schema", "structured_outputs", "guided_json", "json_object", "none")
 # Options that change how a call is made or paid for, never what it answers.
@@ -79,7 +82,7 @@ class _OpenAIComponent:
         if self.spec.options.get("no_api_key"):
             self._key = "no-key"
         else:
-            self._key = require_env(self.key_env, what=f"{self.spec.plugin} {self.label}")
+            self._key = require_env(self.key_env, what="API key")
 
     def cache_identity(self) -> dict[str, Any]:
         identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
@@ -90,17 +93,23 @@ class _OpenAIComponent:
         # One client per base URL for the component's lifetime (connection pooling); built on
         # first use so that it belongs to the event loop that runs the calls.
         if self._clients is None:
+            import openai  # the SDK is imported when first needed: it is slow to import
+
             if self._key is None:
                 self.check_ready()
             urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
             self._clients = [
-                openai.AsyncOpenAI(api_key=self._key, base_url=url, max_retries=0,
-                                   timeout=self.spec.timeout or 60.0)
-                for url in urls]
+                openai.AsyncOpenAI(api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0)
+                for url in urls
+            ]
         return self._clients[next(self._turn) % len(self._clients)]
 
+    @property
+    def _secrets(self) -> list[str]:
+        return [self._key] if self._key and not self.spec.options.get("no_api_key") else []
+
     def _log(self) -> AttemptLog:
-        return AttemptLog(self.spec.model, secrets=[self._key or ""], price_options=self.spec.options)
+        return AttemptLog(self.spec.model, secrets=self._secrets, price_options=self.spec.options)
 
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one chat-completion request; return the completion or raise a classified error."""
@@ -108,8 +117,8 @@ class _OpenAIComponent:
         log.sent(_jsonable(kwargs))
         start = time.perf_counter()
         try:
-            completion = await client.chat.completions.create(**kwargs)
-        except openai.APIStatusError as exc:
+            completion = await client.chat.completions.create(**_fit_signature(client.chat.completions.create, kwargs))
+        except _sdk().APIStatusError as exc:
             log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
             raise
         except ValueError as exc:  # JSON content type with a body that is not JSON
@@ -122,11 +131,14 @@ class _OpenAIComponent:
             log.received(completion[:2000])
             raise ServerProtocolError(
                 f"the server at {client.base_url} answered with something that is not JSON "
-                f"(check base_url): {snippet!r}")
+                f"(check base_url): {snippet!r}"
+            )
         usage = getattr(completion, "usage", None)
-        log.received(completion.model_dump(mode="json", exclude_unset=True),
-                     input_tokens=getattr(usage, "prompt_tokens", None),
-                     output_tokens=getattr(usage, "completion_tokens", None))
+        log.received(
+            completion.model_dump(mode="json", exclude_unset=True),
+            input_tokens=getattr(usage, "prompt_tokens", None),
+            output_tokens=getattr(usage, "completion_tokens", None),
+        )
         if not getattr(completion, "choices", None):
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
         return completion
@@ -141,7 +153,11 @@ class OpenAITarget(_OpenAIComponent, Target):
     """A model behind the OpenAI chat-completions API (or a compatible server) answers each case."""
 
     async def generate(self, case: Case) -> TargetResult:
-        kwargs: dict[str, Any] = {**self.spec.params, "model": self.spec.model, "messages": case.chat_messages()}
+        kwargs: dict[str, Any] = {
+            **self.spec.params,
+            "model": self.spec.model,
+            "messages": case.chat_messages(),
+        }
         log = self._log()
 
         async def attempt(feedback: str | None) -> str:
@@ -154,7 +170,9 @@ class OpenAITarget(_OpenAIComponent, Target):
             raise MalformedOutput("the model returned an empty message", kind="empty answer")
 
         try:
-            outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"target {self.label}")
+            outcome = await call_with_retries(
+                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"target {self.label}"
+            )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
             raise
@@ -174,8 +192,10 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             raise ConfigError(f"{spec.label}: {exc}") from None
         self.structured_output = spec.options.get("structured_output", "json_schema")
         if self.structured_output not in STRUCTURED_OUTPUT_MODES:
-            raise ConfigError(f"{spec.label}: options.structured_output must be one of "
-                              f"{', '.join(STRUCTURED_OUTPUT_MODES)}; got {self.structured_output!r}")
+            raise ConfigError(
+                f"{spec.label}: options.structured_output must be one of "
+                f"{', '.join(STRUCTURED_OUTPUT_MODES)}; got {self.structured_output!r}"
+            )
         self.logprobs = bool(spec.options.get("logprobs", False))
 
     def _request(self, request: JudgeRequest, feedback: str | None, n: int) -> dict[str, Any]:
@@ -183,8 +203,10 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         kwargs: dict[str, Any] = {"model": self.spec.model, "messages": build_messages(request, feedback)}
         mode = self.structured_output
         if mode == "json_schema":
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": "rubric_verdicts", "schema": schema, "strict": True}}
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "rubric_verdicts", "schema": schema, "strict": True},
+            }
         elif mode == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
         elif mode == "guided_json":
@@ -208,14 +230,18 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         if choice.finish_reason == "length":
             raise MalformedOutput(
                 "the answer was cut off at the token limit (finish_reason=length). Keep evidence "
-                "quotes and rationales short.", kind="truncated output")
+                "quotes and rationales short.",
+                kind="truncated output",
+            )
         if not message.content:
             raise MalformedOutput("the answer is empty", kind="empty answer")
         sample = parse_verdicts(str(message.content), request.criteria)
         content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
         if content:
-            tokens = [TokenLogprob(t.token, t.logprob, tuple((a.token, a.logprob) for a in (t.top_logprobs or ())))
-                      for t in content]
+            tokens = [
+                TokenLogprob(t.token, t.logprob, tuple((a.token, a.logprob) for a in (t.top_logprobs or ())))
+                for t in content
+            ]
             attach_probabilities(sample, met_probabilities(tokens))
         return sample
 
@@ -248,13 +274,49 @@ class OpenAIJudge(_OpenAIComponent, Judge):
                 return parsed
 
             try:
-                outcome = await call_with_retries(attempt, policy=self.retry_policy, what=f"judge {self.label}")
+                outcome = await call_with_retries(
+                    attempt, policy=self.retry_policy, secrets=self._secrets, what=f"judge {self.label}"
+                )
             except CallFailed as exc:
                 exc.calls = [*calls, log.record(error=str(exc))]
                 raise
             calls.append(log.record())
             samples.extend(outcome.value[: wanted - len(samples)])
         return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
+
+
+def _sdk() -> Any:
+    import openai
+
+    return openai
+
+
+@functools.lru_cache(maxsize=16)
+def _parameter_names(function: Any) -> frozenset[str] | None:
+    """The keyword names ``function`` takes; ``None`` when it takes any (or is opaque)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return frozenset(parameters)
+
+
+def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Move parameters that this SDK version's ``create`` does not name into ``extra_body``.
+
+    ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
+    that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
+    """
+    known = _parameter_names(getattr(create, "__func__", create))
+    if known is None:
+        return kwargs
+    out = {k: v for k, v in kwargs.items() if k in known}
+    extra = {k: v for k, v in kwargs.items() if k not in known}
+    if extra:
+        out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
+    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -71,6 +71,10 @@ class FakeProvider:
         # When set, successive answers (choices of one request, then later requests) use
         # these deciders in turn: scripted disagreeing samples.
         self.rotation: list[Decide] = []
+        # A request whose body contains a marker always gets that marker's step (order-free
+        # faults for concurrent runs).
+        self.by_marker: dict[str, Step] = {}
+        self.ignore_n = False  # answer one choice whatever ``n`` asks (llama.cpp, Ollama)
         self._turn = 0
         self.requests: list[Seen] = []
         self.inflight = 0
@@ -128,9 +132,12 @@ class FakeProvider:
     async def _begin(self, request: web.Request) -> tuple[Seen, Step | None]:
         body = await request.json()
         seen = Seen(request.path, dict(request.headers), body, self._loop.time())
+        text = json.dumps(body)
         with self._lock:
             self.requests.append(seen)
-            step = self.steps.pop(0) if self.steps else None
+            step = next((st for marker, st in self.by_marker.items() if marker in text), None)
+            if step is None and self.steps:
+                step = self.steps.pop(0)
             self.inflight += 1
             self.max_inflight = max(self.max_inflight, self.inflight)
         return seen, step
@@ -143,8 +150,11 @@ class FakeProvider:
         if step.kind == "status":
             return web.json_response(step.body, status=step.status, headers=step.headers)
         if step.kind == "html":
-            return web.Response(text="<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
-                                content_type="text/html", status=step.status)
+            return web.Response(
+                text="<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+                content_type="text/html",
+                status=step.status,
+            )
         if step.kind == "sleep":
             await asyncio.sleep(step.seconds)
         return None
@@ -187,8 +197,10 @@ class FakeProvider:
                 p_chosen = min(max(p_chosen, 1e-6), 1 - 1e-6)
                 other = tok.replace(word, "false" if word == "true" else "true")
                 lp = math.log(p_chosen)
-                top = [{"token": tok, "logprob": lp, "bytes": None},
-                       {"token": other, "logprob": math.log(1 - p_chosen), "bytes": None}]
+                top = [
+                    {"token": tok, "logprob": lp, "bytes": None},
+                    {"token": other, "logprob": math.log(1 - p_chosen), "bytes": None},
+                ]
             items.append({"token": tok, "logprob": lp, "bytes": None, "top_logprobs": top})
             prev = (prev + tok)[-20:]
         return {"content": items, "refusal": None}
@@ -202,10 +214,13 @@ class FakeProvider:
             body = seen.body
             user = "\n".join(str(m.get("content", "")) for m in body["messages"] if m["role"] == "user")
             rf = body.get("response_format") or {}
-            schema = (rf.get("json_schema") or {}).get("schema") or body.get("guided_json") \
+            schema = (
+                (rf.get("json_schema") or {}).get("schema")
+                or body.get("guided_json")
                 or (body.get("structured_outputs") or {}).get("json")
+            )
             choices = []
-            for i in range(int(body.get("n", 1))):
+            for i in range(1 if self.ignore_n else int(body.get("n", 1))):
                 finish, refusal = "stop", None
                 if step is not None and step.kind == "content":
                     content = step.content
@@ -218,16 +233,28 @@ class FakeProvider:
                     content = json.dumps(self._verdicts(self._criteria(schema), user, decide))
                 else:
                     content = f"Answer to: {user[:60]}"
-                choice: dict[str, Any] = {"index": i, "finish_reason": finish,
-                                          "message": {"role": "assistant", "content": content, "refusal": refusal}}
+                choice: dict[str, Any] = {
+                    "index": i,
+                    "finish_reason": finish,
+                    "message": {"role": "assistant", "content": content, "refusal": refusal},
+                }
                 if body.get("logprobs") and content:
                     choice["logprobs"] = self._logprobs(content)
                 choices.append(choice)
-            return web.json_response({
-                "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": choices,
-                "usage": {"prompt_tokens": 100, "completion_tokens": 20 * len(choices), "total_tokens": 100 + 20 * len(choices)},
-            })
+            return web.json_response(
+                {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": choices,
+                    "usage": {
+                        "prompt_tokens": 100,
+                        "completion_tokens": 20 * len(choices),
+                        "total_tokens": 100 + 20 * len(choices),
+                    },
+                }
+            )
         finally:
             self._end(seen)
 
@@ -238,8 +265,11 @@ class FakeProvider:
             if early is not None:
                 return early
             body = seen.body
-            user = "\n".join(m["content"] if isinstance(m["content"], str) else json.dumps(m["content"])
-                             for m in body["messages"] if m["role"] == "user")
+            user = "\n".join(
+                m["content"] if isinstance(m["content"], str) else json.dumps(m["content"])
+                for m in body["messages"]
+                if m["role"] == "user"
+            )
             tools = body.get("tools") or []
             stop = "end_turn"
             content: list[dict[str, Any]]
@@ -252,15 +282,28 @@ class FakeProvider:
             elif tools and not (step is not None and step.kind == "no_tool"):
                 decide = step.decide if step is not None and step.decide else self._next_decide()
                 tool = tools[0]
-                content = [{"type": "tool_use", "id": "toolu_1", "name": tool["name"],
-                            "input": self._verdicts(self._criteria(tool["input_schema"]), user, decide)}]
+                content = [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": tool["name"],
+                        "input": self._verdicts(self._criteria(tool["input_schema"]), user, decide),
+                    }
+                ]
                 stop = "tool_use"
             else:
                 content = [{"type": "text", "text": f"Answer to: {user[:60]}"}]
-            return web.json_response({
-                "id": "msg_test", "type": "message", "role": "assistant", "model": body["model"],
-                "content": content, "stop_reason": stop, "stop_sequence": None,
-                "usage": {"input_tokens": 120, "output_tokens": 30},
-            })
+            return web.json_response(
+                {
+                    "id": "msg_test",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body["model"],
+                    "content": content,
+                    "stop_reason": stop,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 120, "output_tokens": 30},
+                }
+            )
         finally:
             self._end(seen)
