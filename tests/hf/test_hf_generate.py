@@ -155,3 +155,17 @@ def test_sampling_target_is_not_cached(make_target: Callable[..., HFTarget]) -> 
     sampled = make_target("plain", params={"temperature": 0.7, "seed": 1, "max_new_tokens": 4})
     assert not sampled.cacheable
     assert sampled.generate_batch(cases()[:1])[0].text is not None  # type: ignore[union-attr]
+
+
+def test_templates_without_a_system_role_get_it_in_the_user_message() -> None:
+    from rubrictest_hf.component import render_chat
+
+    from .tiny_models import word_tokenizer
+
+    tok = word_tokenizer(chat=True)
+    tok.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}"
+                         "{{ raise_exception('System role not supported') }}{% endif %}"
+                         "<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}<|assistant|>")
+    text = render_chat(tok, [{"role": "system", "content": "Be fair."}, {"role": "user", "content": "Judge."}],
+                       plain_suffix="")
+    assert text == "<|user|> Be fair.\n\nJudge. </s> <|assistant|>"
