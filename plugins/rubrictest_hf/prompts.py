@@ -121,13 +121,17 @@ class PromptBuilder:
     def _build(self, request: JudgeRequest, input_text: str, response: str) -> list[JudgePrompt]:
         head = self.head(request, input_text, response)
         prompts = []
+        encoded: dict[str, list[int]] = {}  # the prefix text is usually the same for every criterion
         for criterion in request.criteria:
             tail = self.tail(criterion)
             rendered = self.render(head + tail)
             split = rendered.rfind(tail)
             if split < 0:  # a template that rewrites the message: no shared prefix
                 split = len(rendered)
-            prefix = self._bos() + self.encode(rendered[:split])
+            prefix_text = rendered[:split]
+            if prefix_text not in encoded:
+                encoded[prefix_text] = self._bos() + self.encode(prefix_text)
+            prefix = list(encoded[prefix_text])
             suffix = self.encode(rendered[split:])
             if not suffix:
                 prefix, suffix = prefix[:-1], prefix[-1:]
@@ -140,6 +144,10 @@ class PromptBuilder:
         Returns:
             the prompts, or the reason (a string) why the request cannot fit the context.
         """
+        prompts = self._build(request, request.case.prompt, request.response)
+        if not prompts or max(len(p) for p in prompts) + self.answer_room <= self.max_length:
+            return prompts
+
         def measure(input_text: str, response: str) -> int:
             return max(len(p) for p in self._build(request, input_text, response)) + self.answer_room
 

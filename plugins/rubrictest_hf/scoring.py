@@ -199,12 +199,20 @@ class Scorer:
                 row_ids, row_mask = pad_left(full, pad, model_device, self.stats)
                 out = self.forward(input_ids=row_ids, attention_mask=row_mask,
                                    position_ids=positions(row_mask), use_cache=False, logits_to_keep=keep)
-            logprobs = torch.log_softmax(out.logits[:, -keep:, :].float(), dim=-1).cpu()
-        return self._read(units, answers, logprobs)
+            # Normalise over the whole vocabulary on the device, then copy back only the
+            # answer tokens' columns (a few numbers per row, not the vocabulary).
+            tokens = sorted({tok for seq in answers.all for tok in seq})
+            columns = torch.tensor(tokens, dtype=torch.long, device=out.logits.device)
+            logprobs = torch.log_softmax(out.logits[:, -keep:, :].float(), dim=-1)[:, :, columns].tolist()
+        return self._read(units, answers, logprobs, {tok: i for i, tok in enumerate(tokens)})
 
     @staticmethod
-    def _read(units: Sequence[_Unit], answers: AnswerTokens, logprobs: Any) -> list[list[Score]]:
-        """Sum each answer's sequence probabilities from the rows' last positions."""
+    def _read(units: Sequence[_Unit], answers: AnswerTokens, logprobs: list[list[list[float]]],
+              column: dict[int, int]) -> list[list[Score]]:
+        """Sum each answer's sequence probabilities from the rows' last positions.
+
+        ``logprobs[row][position][column[token]]`` is a log-probability of ``token``.
+        """
         extensions = answers.extensions
         where = {seq: answers.extension_of(seq) for seq in answers.all}
         results: list[list[Score]] = []
@@ -218,7 +226,7 @@ class Scorer:
                     # token sit m - j positions before the last.
                     m = len(extensions[k])
                     lp = logprobs[row + k]
-                    seq_logp[seq] = float(sum(lp[-1 - m + j, tok] for j, tok in enumerate(seq)))
+                    seq_logp[seq] = sum(lp[-1 - m + j][column[tok]] for j, tok in enumerate(seq))
                 row += len(extensions)
                 scores.append(Score(_logsumexp([seq_logp[s] for s in answers.positive]),
                                     _logsumexp([seq_logp[s] for s in answers.negative])))
