@@ -143,8 +143,20 @@ class Scorer:
         def fail(unit: _Unit, reason: str) -> list[Score | str]:
             return [reason] * len(unit.items)
 
+        # A response with so many criteria that its rows alone exceed the budget is split
+        # into chunks that fit (each recomputes the prefix): the budget stays a bound.
+        chunks: list[_Unit] = []
+        for unit in ordered:
+            pending = [unit]
+            while pending:
+                current = pending.pop(0)
+                halves = None if fits([current]) else split(current)
+                if halves is None:
+                    chunks.append(current)
+                else:
+                    pending[:0] = list(halves)
         results: list[Score | str] = [""] * len(items)
-        for batch in token_batches(ordered, fits):
+        for batch in token_batches(chunks, fits):
             self.stats.batch_sizes.append(sum(len(u.items) for u in batch))
             flat_units = [pair for unit in batch for pair in unit.items]
             try:

@@ -248,3 +248,12 @@ def test_identical_requests_share_work_and_agree(make_judge: Callable[..., HFJud
     a, b = judge.judge_batch([req, req])
     assert scores([a]) == scores([b])
     assert not math.isnan(a.verdicts[0].score or math.nan)
+
+
+def test_a_response_with_many_criteria_is_split_to_fit_the_budget(make_judge: Callable[..., HFJudge]) -> None:
+    many = request("many", "Returns are accepted within 30 days.",
+                   [f"The reply is polite {'and polite ' * i}." for i in range(12)])
+    expected = scores(make_judge("plain").judge_batch([many]))
+    judge = make_judge("plain", max_batch_tokens=4096, max_cache_tokens=400)
+    assert scores(judge.judge_batch([many])) == [pytest.approx(expected[0], abs=1e-5)]
+    assert len(judge.stats.batch_sizes) > 1 and sum(judge.stats.batch_sizes) == 12
