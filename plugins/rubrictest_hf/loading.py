@@ -207,8 +207,8 @@ def _load(location: str, device: str, dtype: Any, options: HFOptions, key: tuple
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=options.local_files_only)
         model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
-    except (OSError, ValueError, ImportError) as exc:
-        raise ConfigError(f"{what}: cannot load {location!r}: {exc}") from None
+    except Exception as exc:  # transformers raises OSError, ValueError, KeyError, RuntimeError...
+        raise ConfigError(f"{what}: cannot load {location!r}: {type(exc).__name__}: {exc}") from None
     if options.device_map is None:
         model.to(device)  # type: ignore[arg-type]
     model.eval()  # type: ignore[no-untyped-call]

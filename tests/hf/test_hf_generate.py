@@ -169,3 +169,35 @@ def test_templates_without_a_system_role_get_it_in_the_user_message() -> None:
     text = render_chat(tok, [{"role": "system", "content": "Be fair."}, {"role": "user", "content": "Judge."}],
                        plain_suffix="")
     assert text == "<|user|> Be fair.\n\nJudge. </s> <|assistant|>"
+
+
+def test_generate_mode_samples_vote(make_judge: Callable[..., HFJudge], models: dict[str, Any],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from rubrictest import ComponentSpec
+
+    from .conftest import context
+
+    monkeypatch.setattr(Generator, "generate_call", scripted_generate(ANSWER))
+    spec = ComponentSpec(plugin="hf", model=str(models["chars"]), samples=3, params={"temperature": 0.7},
+                         options={"mode": "generate", "max_batch_tokens": 100_000})
+    judge = HFJudge(spec, context(models["chars"]))
+    try:
+        result = judge.judge_batch([request("r", "Returns are accepted within 30 days.",
+                                            ["States the window.", "Is rude."])])[0]
+    finally:
+        asyncio.run(judge.aclose())
+    assert result.verdicts[0].votes == ["met", "met", "met"]
+    assert result.verdicts[1].votes == ["not_met", "not_met", "not_met"]
+    assert result.calls[0].attempts == 3
+
+
+def test_generate_mode_truncates_and_says_so(make_judge: Callable[..., HFJudge],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Generator, "generate_call", scripted_generate(ANSWER))
+    judge = make_judge("chars", mode="generate", max_new_tokens=200, max_length=2300)
+    long = "Returns are accepted within 30 days. " + "Shoes are nice. " * 80
+    result = judge.judge_batch([request("r", long, ["States the window.", "Is rude."])])[0]
+    assert result.verdicts[0].outcome == "met"
+    assert "truncated to fit the judge's context of 2300 tokens" in (result.verdicts[0].rationale or "")
+    assert result.calls[0].request["truncation"]
+    assert result.calls[0].usage.input_tokens + 200 <= 2300
