@@ -13,7 +13,7 @@ A plugin is a module with functions decorated by :data:`hookimpl`, exposed throu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 

@@ -15,7 +15,7 @@ migrations = Migrations("rubrictest")
 @migrations()
 def m001_initial(db: Database) -> None:
     """The four tables of the store contract: runs, cases, verdicts, judge_calls."""
-    db["runs"].create({
+    db.table("runs").create({
         "id": str,              # e.g. 20261121T235959Z-3f2a
         "started_at": str,
         "finished_at": str,
@@ -26,7 +26,7 @@ def m001_initial(db: Database) -> None:
         "counts": str,          # JSON {PASS: n, FAIL: n, MISSED: n, ERROR: n}
         "usage": str,           # JSON totals: tokens, cost, calls, cache hits
     }, pk="id")
-    db["cases"].create({
+    db.table("cases").create({
         "id": int,
         "run_id": str,
         "suite": str,
@@ -42,7 +42,7 @@ def m001_initial(db: Database) -> None:
         "reason": str,
         "tags": str,            # JSON list
     }, pk="id", foreign_keys=[("run_id", "runs", "id")])
-    db["judge_calls"].create({
+    db.table("judge_calls").create({
         "id": int,
         "run_id": str,
         "kind": str,            # judge | target
@@ -61,7 +61,7 @@ def m001_initial(db: Database) -> None:
         "attempts": int,
         "created_at": str,
     }, pk="id", foreign_keys=[("run_id", "runs", "id")])
-    db["verdicts"].create({
+    db.table("verdicts").create({
         "id": int,
         "run_id": str,
         "suite": str,
@@ -88,7 +88,9 @@ def m001_initial(db: Database) -> None:
         "tags": str,            # JSON list
         "created_at": str,
     }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
-    db["judge_calls"].create_index(["cache_key"])
-    db["verdicts"].create_index(["run_id"])
-    db["verdicts"].create_index(["criterion_hash"])
-    db["cases"].create_index(["run_id"])
+    db.table("judge_calls").create_index(["cache_key"])
+    # One verdict per criterion per case run: pytest-xdist workers that judge the same case
+    # (a gate needs every case) must not store it twice.
+    db.table("verdicts").create_index(["run_id", "suite", "case_id", "target", "criterion_id"], unique=True)
+    db.table("verdicts").create_index(["criterion_hash"])
+    db.table("cases").create_index(["run_id", "suite", "case_id", "target"], unique=True)

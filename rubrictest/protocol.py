@@ -70,7 +70,8 @@ class ComponentSpec(BaseModel):
     timeout: float | None = Field(None, gt=0, description="Seconds per request.")
     samples: int = Field(1, ge=1, description="Verdicts drawn per request; the majority wins.")
     batch_criteria: bool = Field(True, description="Judge all criteria of a case in one call.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Provider parameters (temperature, max_tokens...).")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="Provider parameters (temperature, max_tokens...).")
     options: dict[str, Any] = Field(default_factory=dict, description="Plugin-specific settings.")
 
     @model_validator(mode="before")
@@ -340,9 +341,11 @@ class Component(abc.ABC):  # noqa: B024 - a base with defaults, not an interface
     def check_ready(self) -> None:
         """Called once before the first request: raise :class:`ConfigError` for a missing
         API key, model file or device, so the user sees one clear error before any call."""
+        return None
 
     async def aclose(self) -> None:
         """Release clients, models and memory. Called once when the session ends."""
+        return None
 
 
 class Target(Component):

@@ -106,6 +106,9 @@ class SuiteModel(_Strict):
     tags: list[str] = Field(default_factory=list)
     rubrics: dict[str, list[CriterionModel]] = Field(default_factory=dict, description="Reusable criteria lists.")
     include: list[str] = Field(default_factory=list, description="Companion rubric files (generated criteria).")
+    requires_env: list[str] = Field(
+        default_factory=list,
+        description="Environment variables (API keys) the suite needs; when one is unset the suite is skipped.")
     cases: list[CaseModel] = Field(min_length=1)
 
     @field_validator("target", mode="before")
@@ -321,12 +324,14 @@ def suite_name_from_path(path: Path) -> str:
     return name.removeprefix("test_") or name
 
 
-def load_suite(path: str | Path, *, display_path: str | None = None) -> Suite:
+def load_suite(path: str | Path, *, display_path: str | None = None,
+               model: tuple[SuiteModel, dict[Path_, int]] | None = None) -> Suite:
     """Load, validate and resolve a suite file.
 
     Args:
         path: the suite file.
         display_path: how to name the file in errors (default: ``path`` as given).
+        model: the result of :func:`read_suite_model`, when the caller already parsed the file.
 
     Raises:
         SuiteError: malformed YAML, schema violations, unknown keys, duplicate ids, unknown
@@ -334,13 +339,26 @@ def load_suite(path: str | Path, *, display_path: str | None = None) -> Suite:
     """
     path = Path(path)
     shown = display_path or str(path)
+    parsed, lines = model if model is not None else read_suite_model(path, shown)
+    return _resolve(parsed, lines, path, shown)
+
+
+def read_suite_model(path: Path, shown: str) -> tuple[SuiteModel, dict[Path_, int]]:
+    """Parse and validate a suite file without resolving it."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SuiteError(f"cannot read the file: {exc.strerror}", path=shown) from None
     model, lines = parse_model(SuiteModel, text, shown)
     assert isinstance(model, SuiteModel)
-    return _resolve(model, lines, path, shown)
+    return model, lines
+
+
+def missing_env(model: SuiteModel) -> list[str]:
+    """The variables of ``requires_env`` that are unset or empty."""
+    import os
+
+    return [var for var in model.requires_env if not os.environ.get(var)]
 
 
 def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> Suite:

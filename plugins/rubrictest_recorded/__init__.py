@@ -32,8 +32,8 @@ from rubrictest import (
     hookimpl,
 )
 
-_TRUE = {True, 1, "1", "met", "yes", "true", "pass"}
-_FALSE = {False, 0, "0", "not_met", "no", "false", "fail"}
+_TRUE = {True, "1", "met", "yes", "true", "pass"}
+_FALSE = {False, "0", "not_met", "no", "false", "fail"}
 
 
 def parse_label(row: dict[str, Any], where: str) -> bool:

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rubrictest_checks import import_callable
+
 from rubrictest import (
     Case,
     ComponentContext,
@@ -27,7 +29,6 @@ from rubrictest import (
     TargetResult,
     hookimpl,
 )
-from rubrictest_checks import import_callable
 
 
 class StaticTarget(Target):

@@ -1,0 +1,248 @@
+"""The results database: every run, case, verdict and model call, in SQLite.
+
+One file (default ``.rubrictest/rubrictest.db`` under the pytest rootdir) holds every run.
+The schema is created and upgraded by numbered migrations (:mod:`rubrictest.migrations`);
+a database written by a *newer* rubrictest (a migration this version does not know) is
+refused rather than misread.
+
+Writes are buffered and flushed in batches inside one transaction, so storing 10,000
+verdicts costs a few transactions, not 10,000. The database is opened in WAL mode with a
+busy timeout so several writers (pytest-xdist workers) can share it.
+
+The ``judge_calls`` table doubles as the cache: a call whose ``cache_key`` was answered
+without error before is answered from its stored ``result``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StoreError
+from .migrations import migrations
+
+DEFAULT_DB = Path(".rubrictest") / "rubrictest.db"
+_FLUSH_EVERY = 500
+
+
+def utcnow() -> str:
+    """Current UTC time as ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``20261121T235959Z-3f2a9c``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+class Store:
+    """Access to one results database.
+
+    Use :meth:`open`; call :meth:`flush` (or :meth:`close`) to write buffered rows.
+    Thread-safe: the engine's thread and pytest's thread both write through it.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+        self._lock = threading.RLock()
+        self._buffer: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> Store:
+        """Open (and create or migrate) the database at ``path``.
+
+        Raises:
+            StoreError: the file is not SQLite, is locked, or was written by a newer schema.
+        """
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(f"no results database at {path} (run the suites first, or pass --db)")
+        if path.exists() and path.is_file() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise StoreError(f"{path} is not a SQLite database")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            store = cls(db, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "locked" in message or "busy" in message:
+                raise StoreError(f"{path} is locked by another process: {message}") from None
+            raise StoreError(f"{path} cannot be used as a results database: {message}") from None
+        return store
+
+    def _migrate(self) -> None:
+        known = {m.name for m in migrations._migrations}
+        applied = {m.name for m in migrations.applied(self.db)}
+        unknown = sorted(applied - known)
+        if unknown:
+            raise StoreError(
+                f"{self.path} was written by a newer rubrictest (unknown migrations: {', '.join(unknown)}); "
+                "upgrade rubrictest or use another --rubric-db")
+        if applied != known:
+            migrations.apply(self.db)
+
+    # ---------------------------------------------------------------- writing
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Buffer ``row`` for ``table``; rows are written by :meth:`flush`."""
+        with self._lock:
+            rows = self._buffer.setdefault(table, [])
+            rows.append(row)
+            if len(rows) >= _FLUSH_EVERY:
+                self.flush()
+
+    def insert_now(self, table: str, row: dict[str, Any]) -> int:
+        """Write ``row`` at once and return its rowid (for rows others refer to)."""
+        with self._lock:
+            with self.db.conn:
+                tbl = self.db.table(table)
+                tbl.insert(_encode(table, row))
+                return int(tbl.last_rowid or 0)
+
+    def flush(self) -> None:
+        """Write every buffered row, all tables in one transaction."""
+        with self._lock:
+            if not any(self._buffer.values()):
+                return
+            buffer, self._buffer = self._buffer, {}
+            try:
+                self.db.conn.execute("BEGIN IMMEDIATE")
+                for table, rows in buffer.items():
+                    if rows:
+                        # ignore=True: a row another xdist worker already stored is kept as it is
+                        self.db.table(table).insert_all([_encode(table, r) for r in rows], batch_size=500,
+                                                        ignore=True)
+                self.db.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.db.conn.execute("ROLLBACK")
+                raise StoreError(f"cannot write to {self.path}: {exc}") from None
+
+    def update(self, table: str, pk: Any, values: dict[str, Any]) -> None:
+        """Update one row at once."""
+        with self._lock:
+            self.flush()
+            with self.db.conn:
+                self.db.table(table).update(pk, _encode(table, values))
+
+    def close(self) -> None:
+        """Flush and close."""
+        with self._lock:
+            self.flush()
+            self.db.conn.close()
+
+    # ---------------------------------------------------------------- runs
+
+    def start_run(self, *, rootdir: str, argv: list[str], version: str) -> str:
+        """Record a new run and return its id."""
+        run_id = new_run_id()
+        self.insert_now("runs", {"id": run_id, "started_at": utcnow(), "status": "running",
+                                 "rootdir": rootdir, "argv": argv, "version": version})
+        return run_id
+
+    def finish_run(self, run_id: str, *, status: str, counts: dict[str, int], usage: dict[str, Any]) -> None:
+        """Mark ``run_id`` finished with its counts and usage totals."""
+        self.update("runs", run_id, {"finished_at": utcnow(), "status": status, "counts": counts,
+                                     "usage": usage})
+
+    # ---------------------------------------------------------------- cache
+
+    def cached_result(self, cache_key: str) -> tuple[int, Any] | None:
+        """The id and stored result of the last error-free call with ``cache_key``."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT id, result FROM judge_calls WHERE cache_key = ? AND error IS NULL "
+                "AND result IS NOT NULL ORDER BY id DESC LIMIT 1", [cache_key]).fetchone()
+        if row is None:
+            return None
+        return int(row[0]), json.loads(row[1])
+
+    # ---------------------------------------------------------------- reading
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest runs, newest first."""
+        return [_decode("runs", r) for r in self.db.query(
+            "SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", [limit])]
+
+    def resolve_run(self, ref: str | None) -> str:
+        """A run id from ``ref``: an id, a unique id prefix, ``latest``/None, or ``-N`` (N runs back)."""
+        if ref in (None, "latest", "last"):
+            ref = "-1"
+        assert ref is not None
+        if ref.startswith("-") and ref[1:].isdigit():
+            n = int(ref[1:])
+            rows = list(self.db.query("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?",
+                                      [n - 1]))
+            if not rows:
+                raise StoreError(f"no run {ref} in {self.path}")
+            return str(rows[0]["id"])
+        rows = list(self.db.query("SELECT id FROM runs WHERE id LIKE ? || '%'", [ref]))
+        if len(rows) == 1:
+            return str(rows[0]["id"])
+        if not rows:
+            raise StoreError(f"no run {ref!r} in {self.path}")
+        raise StoreError(f"run prefix {ref!r} is ambiguous: {', '.join(r['id'] for r in rows[:5])}")
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run row, decoded."""
+        return _decode("runs", self.db.table("runs").get(run_id))
+
+    def verdicts(self, run_id: str) -> list[dict[str, Any]]:
+        """Every verdict of ``run_id``, in insertion order, decoded."""
+        return [_decode("verdicts", r) for r in self.db.query(
+            "SELECT * FROM verdicts WHERE run_id = ? ORDER BY id", [run_id])]
+
+    def cases(self, run_id: str) -> list[dict[str, Any]]:
+        """Every case row of ``run_id``, decoded."""
+        rows = self.db.query("SELECT * FROM cases WHERE run_id = ? ORDER BY id", [run_id])
+        return [_decode("cases", r) for r in rows]
+
+    def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """Every model call made during ``run_id``."""
+        for r in self.db.query("SELECT * FROM judge_calls WHERE run_id = ? ORDER BY id", [run_id]):
+            yield _decode("judge_calls", r)
+
+
+# Columns holding JSON, per table: always encoded on write and decoded on read, so a text
+# response such as "42" is never mistaken for a number.
+JSON_COLUMNS = {
+    "runs": {"argv", "counts", "usage"},
+    "cases": {"tags"},
+    "verdicts": {"tags", "votes"},
+    "judge_calls": {"request", "response", "result"},
+}
+
+
+def _encode(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    json_cols = JSON_COLUMNS.get(table, set())
+    out = {}
+    for key, value in row.items():
+        if key in json_cols and value is not None:
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        elif isinstance(value, bool):
+            value = int(value)
+        out[key] = value
+    return out
+
+
+def _decode(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in JSON_COLUMNS.get(table, set()) & out.keys():
+        if isinstance(out[key], str):
+            out[key] = json.loads(out[key])
+    return out
