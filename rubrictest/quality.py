@@ -166,8 +166,10 @@ def _l1_model(c: float, fit_intercept: bool) -> Any:
     params = inspect.signature(LogisticRegression).parameters
     # scikit-learn 1.8 deprecated `penalty` in favour of `l1_ratio`; support both.
     if params["penalty"].default == "deprecated":
-        return LogisticRegression(l1_ratio=1.0, solver="liblinear", C=c, fit_intercept=fit_intercept)
-    return LogisticRegression(penalty="l1", solver="liblinear", C=c, fit_intercept=fit_intercept)
+        return LogisticRegression(l1_ratio=1.0, solver="liblinear", C=c, fit_intercept=fit_intercept,
+                                  random_state=0)
+    return LogisticRegression(penalty="l1", solver="liblinear", C=c, fit_intercept=fit_intercept,
+                                  random_state=0)
 
 
 def l1_select(matrix: Any, labels: Sequence[int] | npt.NDArray[Any] | None = None,
