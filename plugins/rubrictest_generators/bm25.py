@@ -42,27 +42,27 @@ class BM25:
     def __init__(self, documents: Sequence[str], *, k1: float = 1.5, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self.docs = [Counter(tokenize(d)) for d in documents]
-        self.lengths = [sum(c.values()) for c in self.docs]
-        self.avgdl = (sum(self.lengths) / len(self.docs)) if self.docs else 0.0
-        df: Counter[str] = Counter()
-        for counts in self.docs:
-            df.update(counts.keys())
-        n = len(self.docs)
-        self.idf = {t: math.log(1 + (n - k + 0.5) / (k + 0.5)) for t, k in df.items()}
+        docs = [Counter(tokenize(d)) for d in documents]
+        self.size = len(docs)
+        lengths = [sum(c.values()) for c in docs]
+        avgdl = (sum(lengths) / len(docs)) if docs else 0.0
+        # k1 * (1 - b + b * |d| / avgdl), once per document
+        self.norms = [k1 * (1 - b + b * n / avgdl) if avgdl else k1 for n in lengths]
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for i, counts in enumerate(docs):
+            for term, f in counts.items():
+                self.postings.setdefault(term, []).append((i, f))
+        self.idf = {t: math.log(1 + (self.size - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
 
     def scores(self, query: str) -> list[float]:
         """The BM25 score of every document for ``query``, in document order."""
-        terms = tokenize(query)
-        out = []
-        for counts, length in zip(self.docs, self.lengths, strict=True):
-            norm = self.k1 * (1 - self.b + self.b * length / self.avgdl) if self.avgdl else self.k1
-            score = 0.0
-            for t in terms:
-                f = counts.get(t, 0)
-                if f:
-                    score += self.idf[t] * f * (self.k1 + 1) / (f + norm)
-            out.append(score)
+        out = [0.0] * self.size
+        for term in tokenize(query):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for i, f in self.postings[term]:
+                out[i] += idf * f * (self.k1 + 1) / (f + self.norms[i])
         return out
 
     def top(self, query: str, k: int) -> list[tuple[int, float]]:
