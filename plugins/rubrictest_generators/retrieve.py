@@ -9,16 +9,20 @@ other suites, or importers of public rubric sets: see
 needed to retrieve -- and the top ``k`` are shown to the model, which writes a rubric for
 the case in the same style. The exemplars used are recorded in each criterion's ``meta``.
 
-Options: ``k`` exemplars (default 3), ``max_items`` (default 10), ``library`` (set by
-``--library``; a list of references).
+With ``--option adopt=true`` no model is called: the criteria of the single most similar
+entry are adopted as they are (RubricRAG's retrieval alone, a baseline and an offline mode).
+
+Options: ``k`` exemplars (default 3), ``max_items`` (default 10), ``adopt`` (true/false,
+default false), ``library`` (set by ``--library``; a list of references).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from rubrictest.generation import GeneratedCriterion, GenerationError, GenerationRequest, Generator
+from rubrictest.generation import GeneratedCriterion, GenerationError, GenerationRequest, Generator, Provenance
 
 from .bm25 import BM25
 from .library import LibraryCriterion, LibraryEntry, load_library
@@ -55,12 +59,25 @@ class RetrieveGenerator(Generator):
 
     name = "retrieve"
     prompt_version = "1"
+    needs_model = False  # checked in __init__: only generation (not ``adopt``) needs one
     reply_schema: ClassVar[dict[str, Any]] = criteria_schema(with_points=True, with_must=True, max_items=60)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        adopt = self.option("adopt", "false").lower()
+        if adopt not in ("true", "false", "1", "0", "yes", "no"):
+            raise GenerationError(f"generator 'retrieve': option adopt={adopt!r} must be true or false")
+        self.adopt = adopt in ("true", "1", "yes")
+        if not self.adopt and self.context.model is None:
+            raise GenerationError("generator 'retrieve' needs a model: give --model PLUGIN:MODEL, or --option "
+                                  "adopt=true to adopt the nearest rubric without one")
         self.entries: list[LibraryEntry] = []
         self.index: BM25 | None = None
+
+    def provenance(self) -> Provenance:
+        """No model writes an adopted rubric: its provenance names none."""
+        found = super().provenance()
+        return replace(found, model=None) if self.adopt else found
 
     def _library_refs(self) -> list[str]:
         raw = self.context.options.get("library", [])
@@ -97,6 +114,11 @@ class RetrieveGenerator(Generator):
         if not hits:
             raise GenerationError(f"generator 'retrieve', case {request.case.id!r}: no library entry shares a word "
                                   "with its input; give a --library closer to the suite")
+        if self.adopt:
+            entry, score = hits[0]
+            used = [{"source": entry.source, "id": entry.id, "bm25": round(score, 3)}]
+            return [self.criterion(c.text, points=c.points, must=c.must, kind="retrieved", exemplars=used)
+                    for c in entry.criteria[:max_items]]
         exemplars = "\n\n".join(_render_exemplar(i, e) for i, (e, _) in enumerate(hits, 1))
         reply = await self.ask_json(PROMPT.format(max_items=max_items, data_note=DATA_NOTE, exemplars=exemplars,
                                                   case=render_case(request.case)),

@@ -140,3 +140,17 @@ def test_retrieve_without_any_library_is_a_clear_error(tmp_path: Path) -> None:
     gen = RetrieveGenerator(_context(tmp_path, judge=False, suite_cases=[CASE]))
     with pytest.raises(GenerationError, match="nothing to retrieve from"):
         asyncio.run(gen.prepare([GenerationRequest(CASE)]))
+
+
+def test_retrieve_adopt_needs_no_model(tmp_path: Path) -> None:
+    library = tmp_path / "lib.jsonl"
+    library.write_text(json.dumps({"id": "r", "prompt": "Can I return boots after 60 days?",
+                                   "criteria": ["States the return window", {"text": "Blames the customer",
+                                                                             "points": -2}]}) + "\n")
+    with pytest.raises(GenerationError, match="needs a model"):
+        RetrieveGenerator(GeneratorContext(options={"library": [str(library)]}))
+    gen = RetrieveGenerator(GeneratorContext(options={"library": [str(library)], "adopt": "true"}))
+    asyncio.run(gen.prepare([GenerationRequest(CASE)]))
+    out = asyncio.run(gen.generate(GenerationRequest(CASE)))
+    assert [(c.text, c.points, c.provenance.model) for c in out] == [
+        ("States the return window", 1.0, None), ("Blames the customer", -2.0, None)]

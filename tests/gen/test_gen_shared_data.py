@@ -95,3 +95,20 @@ def test_rubric_quality_on_llmbar_gold_pairs(shared_data: Path, tmp_path: Path) 
         assert c["separated"] + c["ties"] == 100
     # recorded in docs/generators.md: the figures this data gives
     assert by["at-least-30-words"]["separated"] > 0
+
+
+def test_generate_adopts_the_nearest_real_rubric_without_a_model(shared_data: Path, tmp_path: Path) -> None:
+    from rubrictest.commands.generate import command as generate
+
+    suite = tmp_path / "test_trips.rubric.yaml"
+    suite.write_text(yaml.safe_dump({"version": 1, "judge": "openai:gpt-4.1", "cases": [
+        {"id": "rome", "input": "Design a travel plan for a tourist visiting Rome for 3 days. Transportation: "
+                                "walk. Must have: Colosseum, gelato.", "output": "Day 1 ..."}]}), encoding="utf-8")
+    library = f"biggen:{shared_data / 'prometheus-eval' / 'BiGGen-Bench'}"
+    result = CliRunner().invoke(generate, [str(suite), "-g", "retrieve", "-o", "adopt=true", "--library", library])
+    assert result.exit_code == 0, result.output
+    companion = yaml.safe_load(suite.with_name("test_trips.generated.yaml").read_text())
+    [crit] = companion["cases"]["rome"]
+    assert crit["meta"]["exemplars"][0]["id"].startswith("planning_travel_plan_")
+    assert crit["meta"]["model"] is None and crit["meta"]["generator"] == "retrieve"
+    assert "tourist" in crit["text"]  # adopted verbatim: the Paris rubric, which is why a model should adapt it
