@@ -669,8 +669,8 @@ def _unique_id(base: str, taken: set[str]) -> str:
 
 
 def plan_companion(path: str | Path, generated: Mapping[str, Sequence[GeneratedCriterion]], *,
-                   generator: str, provenance: Mapping[str, Any], existing_ids: Mapping[str, Iterable[str]] | None = None,
-                   force: bool = False) -> CompanionPlan:
+                   generator: str, provenance: Mapping[str, Any],
+                   existing_ids: Mapping[str, Iterable[str]] | None = None, force: bool = False) -> CompanionPlan:
     """Compute the companion file that adds ``generated`` criteria, without writing it.
 
     Criteria an earlier run of the same ``generator`` wrote for a regenerated case are
@@ -708,11 +708,11 @@ def plan_companion(path: str | Path, generated: Mapping[str, Sequence[GeneratedC
             cases[cid] = [_dump_written(c) for c in kept]
     added = 0
     ids: dict[str, list[str]] = {}
-    for cid, crits in generated.items():
+    for cid, new in generated.items():
         out = cases.setdefault(cid, [])
         ids[cid] = []
         taken = set((existing_ids or {}).get(cid, ())) | {str(c["id"]) for c in out if c.get("id")}
-        for crit in crits:
+        for crit in new:
             item = crit.to_yaml()
             item["id"] = _unique_id(crit.id or f"{generator}-{slugify(crit.text, 48)}", taken)
             ids[cid].append(item["id"])

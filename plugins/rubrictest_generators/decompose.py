@@ -148,7 +148,10 @@ class DecomposeGenerator(Generator):
             return []
         weights = correlation_aware_weights(np.column_stack([v for _, v in kept]))
         stats = {k: v for k, v in dropped.items() if v}
-        return [self.criterion(node.text, points=round(float(w), 3), kind="decomposed", depth=node.depth,
-                               **({"parent": node.parent} if node.parent else {}),
-                               filter={"pairs": len(request.pairs), "dropped": stats})
-                for (node, _), w in zip(kept, weights, strict=True)]
+        out = []
+        for (node, _), w in zip(kept, weights, strict=True):
+            meta: dict[str, Any] = {"depth": node.depth, "filter": {"pairs": len(request.pairs), "dropped": stats}}
+            if node.parent:
+                meta["parent"] = node.parent
+            out.append(self.criterion(node.text, points=round(float(w), 3), kind="decomposed", **meta))
+        return out

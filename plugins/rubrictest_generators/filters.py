@@ -57,7 +57,8 @@ async def judge_pairs(judge: JudgeClient, case: Case, pairs: Sequence[LabelledPa
 
 def pair_deltas(chosen: FloatArray, rejected: FloatArray) -> FloatArray:
     """Chosen minus rejected pass values: +1 favours the chosen response, -1 the rejected."""
-    return np.asarray(chosen, dtype=float) - np.asarray(rejected, dtype=float)
+    diff: FloatArray = np.asarray(chosen, dtype=float) - np.asarray(rejected, dtype=float)
+    return diff
 
 
 def preference_consistent(deltas: Sequence[float] | FloatArray) -> bool:

@@ -80,7 +80,7 @@ class RetrieveGenerator(Generator):
         return replace(found, model=None) if self.adopt else found
 
     def _library_refs(self) -> list[str]:
-        raw = self.context.options.get("library", [])
+        raw: Any = self.context.options.get("library", [])
         refs = [raw] if isinstance(raw, str) else list(raw)
         return [str(r) for r in refs if str(r).strip()]
 

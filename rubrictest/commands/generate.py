@@ -59,7 +59,7 @@ async def _run(generator: Generator, requests: Sequence[GenerationRequest]) -> d
             raise GenerationError(f"generator {generator.name!r} raised {type(first).__name__}: {first}") from first
         more = f" (and {len(errors) - 1} more case(s) failed)" if len(errors) > 1 else ""
         raise GenerationError(f"{first}{more}. Nothing was written.")
-    return {r.case.id: list(res) for r, res in zip(requests, results, strict=True)  # type: ignore[arg-type]
+    return {r.case.id: list(res) for r, res in zip(requests, results, strict=True)
             if not isinstance(res, BaseException)}
 
 

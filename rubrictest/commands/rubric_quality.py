@@ -46,7 +46,8 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
         if p.case_id not in by_id:
             continue
         pair_rows.append((len(rows), len(rows) + 1))
-        rows += [(by_id[p.case_id], p.chosen, f"{p.id}:chosen", 1), (by_id[p.case_id], p.rejected, f"{p.id}:rejected", 0)]
+        case = by_id[p.case_id]
+        rows += [(case, p.chosen, f"{p.id}:chosen", 1), (case, p.rejected, f"{p.id}:rejected", 0)]
     rows += [(by_id[r.case_id], r.response, r.id, int(r.good)) for r in responses if r.case_id in by_id]
     columns: dict[tuple[str, str], int] = {}
     owners: dict[tuple[str, str], list[str]] = {}

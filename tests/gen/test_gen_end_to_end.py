@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import MODEL, SUITE, write_jsonl
 
+from conftest import MODEL, SUITE, write_jsonl
 from rubrictest.cli import build_cli
 
 

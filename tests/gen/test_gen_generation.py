@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MODEL, write_jsonl
+from rubrictest_generators import ChecklistGenerator
 
+from conftest import MODEL, write_jsonl
 from rubrictest import Case, ComponentContext, ComponentSpec
 from rubrictest.generation import (
     CompanionEditedError,
@@ -26,7 +27,6 @@ from rubrictest.generation import (
     write_companion,
 )
 from rubrictest.suite import load_suite
-from rubrictest_generators import ChecklistGenerator
 
 
 def test_read_labelled_accepts_three_forms(tmp_path: Path) -> None:

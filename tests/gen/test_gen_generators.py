@@ -7,8 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MODEL
+from rubrictest_generators import (
+    ContrastiveGenerator,
+    DecomposeGenerator,
+    RetrieveGenerator,
+    ScoringGenerator,
+)
 
+from conftest import MODEL
 from rubrictest import Case, ComponentContext, ComponentSpec, Criterion
 from rubrictest.generation import (
     GenerationError,
@@ -17,12 +23,6 @@ from rubrictest.generation import (
     JudgeClient,
     LabelledPair,
     ModelClient,
-)
-from rubrictest_generators import (
-    ContrastiveGenerator,
-    DecomposeGenerator,
-    RetrieveGenerator,
-    ScoringGenerator,
 )
 
 CASE = Case(suite="s", id="refund", input="Can I return shoes after 40 days?", reference="Within 30 days only.")
