@@ -316,6 +316,7 @@ class JudgeClient:
         self.context = context
         self.judge = _build("judges", spec, context)
         self._limit = asyncio.Semaphore(self.judge.concurrency)
+        self.errors: list[str] = []
 
     @property
     def label(self) -> str:
@@ -327,7 +328,8 @@ class JudgeClient:
         """Judge ``response`` against every criterion; return ``{criterion id: outcome}``.
 
         A judge error (an exception or an ``error`` verdict) gives outcome ``error`` for the
-        criteria concerned, which callers treat as unknown.
+        criteria concerned, which callers treat as unknown; its reason is appended to
+        :attr:`errors`.
         """
         batches = [tuple(criteria)] if self.judge.batch_criteria else [(c,) for c in criteria]
         out: dict[str, Outcome] = {c.id: "error" for c in criteria}
@@ -337,11 +339,14 @@ class JudgeClient:
                 try:
                     result = await self.judge.judge(JudgeRequest(case=case, response=response, criteria=batch,
                                                                  target=response_id))
-                except Exception:  # noqa: BLE001 - an unjudged criterion is unknown, not fatal
+                except Exception as exc:  # noqa: BLE001 - an unjudged criterion is unknown, not fatal
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
                     return
             for verdict in result.verdicts:
                 if verdict.criterion_id in out:
                     out[verdict.criterion_id] = verdict.outcome
+                    if verdict.outcome == "error":
+                        self.errors.append(verdict.error or "the judge returned an error verdict")
 
         await asyncio.gather(*(one(b) for b in batches))
         return out

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rubrictest import Case, Criterion
-from rubrictest.generation import JudgeClient, LabelledPair
+from rubrictest.generation import GenerationError, JudgeClient, LabelledPair
 from rubrictest.quality import verdict_correlation
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,6 +50,9 @@ async def judge_pairs(judge: JudgeClient, case: Case, pairs: Sequence[LabelledPa
                                 *(values(p.rejected, f"{p.id}:rejected") for p in pairs))
     n = len(pairs)
     shape = (n, len(criteria))
+    if criteria and pairs and all(math.isnan(v) for row in rows for v in row):
+        reason = judge.errors[-1] if judge.errors else "no verdicts"
+        raise GenerationError(f"case {case.id!r}: the judge {judge.label} gave no verdict to filter with: {reason}")
     chosen = np.array(rows[:n], dtype=float).reshape(shape)
     rejected = np.array(rows[n:], dtype=float).reshape(shape)
     return chosen, rejected

@@ -16,7 +16,7 @@ import click
 import numpy as np
 
 from ..errors import RubricTestError
-from ..generation import JudgeClient, LabelledPair, LabelledResponse, read_labelled
+from ..generation import GenerationError, JudgeClient, LabelledPair, LabelledResponse, read_labelled
 from ..protocol import Case, ComponentContext, ComponentSpec, Criterion
 from ..quality import QualityReport, format_report, rubric_quality
 
@@ -59,11 +59,14 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
     ids = [k[0] for k in columns]
     names = [k[0] if ids.count(k[0]) == 1 else f"{owners[k][0]}:{k[0]}" for k in columns]
     matrix = np.full((len(rows), len(columns)), math.nan)
+    clients: list[JudgeClient] = []
 
     async def judge_row(r: int, case: Case, response: str, rid: str) -> None:
         groups: dict[int, tuple[JudgeClient, list[Criterion]]] = {}
         for crit in case.criteria:
             client = judge_for(crit)
+            if client not in clients:
+                clients.append(client)
             groups.setdefault(id(client), (client, []))[1].append(crit)
         for client, crits in groups.values():
             outcomes = await client.outcomes(case, response, crits, response_id=rid)
@@ -73,6 +76,10 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
                     matrix[r, columns[(crit.id, crit.hash)]] = float(passed)
 
     await asyncio.gather(*(judge_row(i, c, text, rid) for i, (c, text, rid, _) in enumerate(rows)))
+    if rows and columns and np.isnan(matrix).all():
+        reasons = [e for client in clients for e in client.errors]
+        reason = reasons[-1] if reasons else "no criteria apply"
+        raise GenerationError(f"no verdict for any labelled response: {reason}")
     return matrix, [label for *_, label in rows], pair_rows, names
 
 

@@ -154,3 +154,13 @@ def test_retrieve_adopt_needs_no_model(tmp_path: Path) -> None:
     out = asyncio.run(gen.generate(GenerationRequest(CASE)))
     assert [(c.text, c.points, c.provenance.model) for c in out] == [
         ("States the return window", 1.0, None), ("Blames the customer", -2.0, None)]
+
+
+def test_a_judge_that_gives_no_verdict_is_a_clear_error(tmp_path: Path, script) -> None:  # type: ignore[no-untyped-def]
+    recorded = tmp_path / "labels.jsonl"
+    recorded.write_text(json.dumps({"case": "other", "criterion": "x", "met": True}) + "\n")
+    ctx = _context(tmp_path, judge=False)
+    ctx.judge = JudgeClient(ComponentSpec(plugin="recorded", model=str(recorded)), ComponentContext(tmp_path, tmp_path))
+    script([json.dumps({"hard_rules": [{"text": "States `30 days`"}], "principles": []})])
+    with pytest.raises(GenerationError, match="gave no verdict to filter with: no recorded verdict for case 'refund'"):
+        asyncio.run(ContrastiveGenerator(ctx).generate(GenerationRequest(CASE, PAIRS)))
