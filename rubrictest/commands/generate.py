@@ -166,7 +166,10 @@ def command(suite: Path, generator_name: str, model_spec: str | None, judge_spec
     if suite_model.judge is None:
         click.echo("Note: the suite sets no `judge:`; generated text criteria need one to run.")
     if (pairs or singles) and judge is not None:
-        _print_quality(cases, generated, plan, pairs, singles, judge)
+        try:
+            _print_quality(cases, generated, plan, pairs, singles, judge)
+        except RubricTestError as exc:
+            click.echo(f"No quality report: {exc}", err=True)
 
 
 def _print_quality(cases: Sequence[Case], generated: dict[str, list[GeneratedCriterion]], plan: CompanionPlan,
