@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,10 +13,10 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import rubrictest_gen_fakes as fakes  # noqa: E402
+from rubrictest_gen_fakes import SUITE  # noqa: E402
 
 from rubrictest.plugins import pm  # noqa: E402
 
-MODEL = "python:rubrictest_gen_fakes:reply"
 SHARED_DATA = HERE.parents[1].parent / "shared" / "data"
 
 
@@ -51,27 +50,6 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-SUITE = """\
-version: 1
-suite: support
-judge: gen-keyword
-cases:
-  - id: refund
-    input: "Can I return shoes after 40 days?"
-    output: "Returns are accepted within 30 days, so a return after 40 days is not possible."
-    criteria:
-      - id: polite
-        text: "Is polite: says `thank`"
-  - id: shipping
-    input: "How long does express shipping take?"
-    output: "Express shipping takes 2 days."
-    criteria: []
-"""
 
 
 @pytest.fixture

@@ -11,10 +11,37 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from rubrictest import Judge, JudgeRequest, JudgeResult, Register, Verdict, hookimpl
+
+MODEL = "python:rubrictest_gen_fakes:reply"
+
+SUITE = """\
+version: 1
+suite: support
+judge: gen-keyword
+cases:
+  - id: refund
+    input: "Can I return shoes after 40 days?"
+    output: "Returns are accepted within 30 days, so a return after 40 days is not possible."
+    criteria:
+      - id: polite
+        text: "Is polite: says `thank`"
+  - id: shipping
+    input: "How long does express shipping take?"
+    output: "Express shipping takes 2 days."
+    criteria: []
+"""
+
+
+def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
 
 SCRIPT: list[str] | Callable[[str], str] = []
 PROMPTS: list[str] = []

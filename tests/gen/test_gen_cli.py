@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from rubrictest_gen_fakes import MODEL, write_jsonl
 
-from conftest import MODEL, write_jsonl
 from rubrictest.cli import build_cli
 from rubrictest.commands.generate import command as generate
 from rubrictest.commands.rubric_quality import command as rubric_quality

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from rubrictest_gen_fakes import MODEL, SUITE, write_jsonl
 
-from conftest import MODEL, SUITE, write_jsonl
 from rubrictest.cli import build_cli
 
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from rubrictest_gen_fakes import MODEL, write_jsonl
 from rubrictest_generators import ChecklistGenerator
 
-from conftest import MODEL, write_jsonl
 from rubrictest import Case, ComponentContext, ComponentSpec
 from rubrictest.generation import (
     CompanionEditedError,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rubrictest_gen_fakes import MODEL
 from rubrictest_generators import (
     ContrastiveGenerator,
     DecomposeGenerator,
@@ -14,7 +15,6 @@ from rubrictest_generators import (
     ScoringGenerator,
 )
 
-from conftest import MODEL
 from rubrictest import Case, ComponentContext, ComponentSpec, Criterion
 from rubrictest.generation import (
     GenerationError,

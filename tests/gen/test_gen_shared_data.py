@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from rubrictest_gen_fakes import write_jsonl
 from rubrictest_generators.bm25 import BM25
 from rubrictest_generators.library import (
     hellobench_verdicts,
@@ -23,7 +24,6 @@ from rubrictest_generators.library import (
     load_library,
 )
 
-from conftest import write_jsonl
 from rubrictest.commands.rubric_quality import command as rubric_quality
 from rubrictest.generation import read_labelled
 from rubrictest.quality import saturation, verdict_correlation
