@@ -224,10 +224,15 @@ class Engine:
             for crit in run.case.criteria:
                 try:
                     judge = self.judge_for(crit, base_dir)
+                except ConfigError as exc:
+                    where = "check" if crit.check else "judge"
+                    raise SuiteError(f"criterion {crit.id!r}: {exc}", path=crit.source or str(suite.path),
+                                     line=crit.line, key=f"{crit.key}.{where}" if crit.key else where) from None
+                try:
                     judge.validate_criterion(crit)
                 except (ConfigError, ValueError) as exc:
                     raise SuiteError(f"criterion {crit.id!r}: {exc}", path=crit.source or str(suite.path),
-                                     line=crit.line) from None
+                                     line=crit.line, key=f"{crit.key}.with" if crit.key else "with") from None
 
     def _ensure_ready(self, comp: Component) -> str | None:
         """Run ``check_ready`` once per component; return the error message, if any."""

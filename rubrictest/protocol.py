@@ -116,6 +116,7 @@ class Criterion:
         points: weight; negative points make a deduction, which passes when *not* met.
         must: a hard rule: failing it fails the case whatever its score.
         judge: per-criterion judge override.
+        line, source, key: where the criterion is written (file, 1-based line, key path).
         hash: content hash of text, check, params, points and must (stored with verdicts).
     """
 
@@ -129,6 +130,7 @@ class Criterion:
     judge: ComponentSpec | None = None
     line: int | None = None
     source: str | None = None
+    key: str | None = None
     hash: str = ""
 
     def __post_init__(self) -> None:

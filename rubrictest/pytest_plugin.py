@@ -30,7 +30,7 @@ from .engine import CacheMode, CaseOutcome, Engine, GateOutcome, VerdictInfo
 from .errors import ConfigError, RubricTestError, StoreError, SuiteError
 from .events import RunEnd, RunStart
 from .plugins import load_plugins, pm
-from .protocol import Criterion
+from .protocol import Criterion, Usage
 from .store import DEFAULT_DB, Store
 from .suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
 
@@ -210,7 +210,9 @@ class RubricSession:
         if self.shared_run_id is None:
             status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
             self.store.finish_run(self.run_id, status=status, counts=counts, usage=usage)
-        pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts))
+        total = usage["total"]
+        pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts, usage=Usage(
+            input_tokens=total["input_tokens"], output_tokens=total["output_tokens"], cost_usd=total["cost_usd"])))
 
     def _counts(self) -> dict[str, int]:
         assert self.store is not None
