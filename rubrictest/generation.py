@@ -58,8 +58,8 @@ from .suite import CompanionModel, CriterionModel, SuiteModel, parse_model, slug
 __all__ = [
     "CompanionEditedError", "CompanionPlan", "GeneratedCriterion", "GenerationError", "GenerationRequest",
     "Generator", "GeneratorContext", "JudgeClient", "LabelledPair", "LabelledResponse", "ModelClient",
-    "Provenance", "companion_hash", "companion_path_for", "extract_json", "plan_companion", "read_labelled",
-    "suite_cases", "write_companion",
+    "Provenance", "check_companion", "companion_hash", "companion_path_for", "extract_json", "plan_companion",
+    "read_labelled", "suite_cases", "write_companion",
 ]
 
 

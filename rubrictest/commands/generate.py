@@ -132,7 +132,7 @@ def command(suite: Path, generator_name: str, model_spec: str | None, judge_spec
         judge = JudgeClient(judge_cfg, context_dir) if (judge_cfg and wants_judge) else None
         options = _options(option_items)
         if library:
-            options["library"] = [str(Path(ref)) if ":" in ref else str(Path(ref).resolve()) for ref in library]
+            options["library"] = list(library)  # resolved against the current directory
         context = GeneratorContext(model=model, judge=judge, options=options, base_dir=Path.cwd(),
                                    suite_cases=cases, max_attempts=max_attempts)
         generator: Generator = factory(context)

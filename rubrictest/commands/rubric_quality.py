@@ -16,7 +16,7 @@ import click
 import numpy as np
 
 from ..errors import RubricTestError
-from ..generation import GenerationError, JudgeClient, LabelledPair, LabelledResponse, read_labelled
+from ..generation import GenerationError, JudgeClient, LabelledPair, LabelledResponse, check_companion, read_labelled
 from ..protocol import Case, ComponentContext, ComponentSpec, Criterion
 from ..quality import QualityReport, format_report, rubric_quality
 
@@ -151,6 +151,10 @@ def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tup
     try:
         load_plugins()
         loaded = load_suite(suite)
+        for inc in loaded.model.include:
+            problem = check_companion(suite.parent / inc)
+            if problem:
+                click.echo(f"Warning: {problem}; its criteria are measured as they now read.", err=True)
         cases = list({run.case.id: run.case for run in loaded.runs}.values())
         all_ids = [c.id for c in cases]
         if case_ids:

@@ -42,9 +42,16 @@ def test_generate_review_run_and_measure(pytester: pytest.Pytester, script, keyw
 
     report = CliRunner().invoke(cli, ["rubric-quality", str(suite), "--pairs", str(pairs), "--json"])
     assert report.exit_code == 0, report.output
-    by = {c["name"]: c for c in json.loads(report.output)["criteria"]}
+    assert report.stderr == ""  # the companion is as generated
+    by = {c["name"]: c for c in json.loads(report.stdout)["criteria"]}
     window = by["checklist-does-the-response-state-the-30-days-window"]
     assert window["auroc"] == 1.0 and window["agreement"] == 1.0
     sorry = by["checklist-does-the-response-apologise-sorry"]  # favours the chosen once, the rejected once
     assert (sorry["auroc"], sorry["agreement"], sorry["separated"]) == (0.5, 0.5, 2)
     assert by["polite"]["status"] == "unreachable"
+
+    # a hand edit is reported by rubric-quality too
+    companion = pytester.path / "test_support.generated.yaml"
+    companion.write_text(companion.read_text().replace("apologise (`sorry`)", "apologise (`sorry`) twice"))
+    report = CliRunner().invoke(cli, ["rubric-quality", str(suite), "--pairs", str(pairs)])
+    assert report.exit_code == 0 and "was edited by hand" in report.stderr

@@ -40,6 +40,7 @@ def test_importers_read_every_rubric_set(shared_data: Path) -> None:
     assert len(drb) == 100 and sum(len(e.criteria) for e in drb) == 2517
     # weights sum to 1 at both levels, so the points of a task sum to 1
     assert all(abs(sum(c.points for c in e.criteria) - 1) < 0.01 for e in drb)
+    assert len(load_library("hellobench", Path.cwd())) == 200  # the default folder: ../shared/data
     assert load_library(f"biggen:{shared_data / 'prometheus-eval' / 'BiGGen-Bench'}", Path.cwd())[0].source == "biggen"
 
 
