@@ -6,14 +6,17 @@ exemplars brings generated rubrics closer to human ones. Here the candidates are
 cases of the suite that have criteria, plus every ``--library`` (JSONL rubric libraries,
 other suites, or importers of public rubric sets: see
 :mod:`rubrictest_generators.library`). They are ranked by BM25 between prompts -- no model is
-needed to retrieve -- and the top ``k`` are shown to the model, which writes a rubric for
-the case in the same style. The exemplars used are recorded in each criterion's ``meta``.
+needed to retrieve -- or, with ``retriever=embeddings``, by the cosine similarity of an
+encoder's embeddings (:mod:`rubrictest_generators.embeddings`); the top ``k`` are shown to
+the model, which writes a rubric for the case in the same style. The exemplars used are
+recorded in each criterion's ``meta``.
 
 With ``--option adopt=true`` no model is called: the criteria of the single most similar
 entry are adopted as they are (RubricRAG's retrieval alone, a baseline and an offline mode).
 
 Options: ``k`` exemplars (default 3), ``max_items`` (default 10), ``adopt`` (true/false,
-default false), ``library`` (set by ``--library``; a list of references).
+default false), ``retriever`` (bm25 or embeddings, default bm25), ``embedding_model`` (a
+transformers encoder name or folder), ``library`` (set by ``--library``; a list of references).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, ClassVar
 from rubrictest.generation import GeneratedCriterion, GenerationError, GenerationRequest, Generator, Provenance
 
 from .bm25 import BM25
+from .embeddings import DEFAULT_MODEL, EmbeddingIndex
 from .library import LibraryCriterion, LibraryEntry, load_library
 from .prompting import DATA_NOTE, criteria_schema, render_case, tag
 
@@ -71,8 +75,12 @@ class RetrieveGenerator(Generator):
         if not self.adopt and self.context.model is None:
             raise GenerationError("generator 'retrieve' needs a model: give --model PLUGIN:MODEL, or --option "
                                   "adopt=true to adopt the nearest rubric without one")
+        self.retriever = self.option("retriever", "bm25").lower()
+        if self.retriever not in ("bm25", "embeddings"):
+            raise GenerationError(f"generator 'retrieve': option retriever={self.retriever!r} must be bm25 or "
+                                  "embeddings")
         self.entries: list[LibraryEntry] = []
-        self.index: BM25 | None = None
+        self.index: BM25 | EmbeddingIndex | None = None
 
     def provenance(self) -> Provenance:
         """No model writes an adopted rubric: its provenance names none."""
@@ -94,7 +102,11 @@ class RetrieveGenerator(Generator):
             raise GenerationError("generator 'retrieve' has nothing to retrieve from: no other case of the suite "
                                   "has criteria; give --library PATH.jsonl|SUITE|hellobench:DIR")
         self.entries = entries
-        self.index = BM25([e.prompt for e in entries])
+        prompts = [e.prompt for e in entries]
+        if self.retriever == "embeddings":
+            self.index = EmbeddingIndex(prompts, self.option("embedding_model", DEFAULT_MODEL))
+        else:
+            self.index = BM25(prompts)
 
     def neighbours(self, request: GenerationRequest, k: int) -> list[tuple[LibraryEntry, float]]:
         """The ``k`` most similar library entries to the case (never the case itself)."""
@@ -116,14 +128,14 @@ class RetrieveGenerator(Generator):
                                   "with its input; give a --library closer to the suite")
         if self.adopt:
             entry, score = hits[0]
-            used = [{"source": entry.source, "id": entry.id, "bm25": round(score, 3)}]
+            used = [{"source": entry.source, "id": entry.id, self.retriever: round(score, 3)}]
             return [self.criterion(c.text, points=c.points, must=c.must, kind="retrieved", exemplars=used)
                     for c in entry.criteria[:max_items]]
         exemplars = "\n\n".join(_render_exemplar(i, e) for i, (e, _) in enumerate(hits, 1))
         reply = await self.ask_json(PROMPT.format(max_items=max_items, data_note=DATA_NOTE, exemplars=exemplars,
                                                   case=render_case(request.case)),
                                     request_id=f"retrieve:{request.case.id}")
-        used = [{"source": e.source, "id": e.id, "bm25": round(s, 3)} for e, s in hits]
+        used = [{"source": e.source, "id": e.id, self.retriever: round(s, 3)} for e, s in hits]
         return [self.criterion(item["text"], points=float(item.get("points", 1)), must=bool(item.get("must", False)),
                                kind="retrieved", exemplars=used)
                 for item in reply["criteria"][:max_items]]
