@@ -110,74 +110,86 @@ def command(suite: Path, generator_name: str, model_spec: str | None, judge_spec
     """
     from ..plugins import load_plugins, registry
 
+    # One event loop for every model and judge call: async clients are bound to their loop.
+    loop = asyncio.new_event_loop()
+    clients: list[ModelClient | JudgeClient] = []
     try:
-        load_plugins()
-        entry = registry().get("generators", generator_name)
-        suite_model, cases = suite_cases(suite)
-        if case_ids:
-            unknown = sorted(set(case_ids) - {c.id for c in cases})
-            if unknown:
-                raise click.BadParameter(f"unknown case(s): {', '.join(unknown)}", param_hint="--case")
-            cases = [c for c in cases if c.id in case_ids]
-        pairs, singles = read_labelled(pairs_file, case_ids=[c.id for c in cases]) if pairs_file else ([], [])
-        factory = entry.factory
-        if getattr(factory, "needs_pairs", False) and not pairs:
-            raise GenerationError(f"generator {generator_name!r} learns from labelled pairs: give --pairs FILE "
-                                  "with {case, chosen, rejected} rows")
-        context_dir = ComponentContext(base_dir=suite.parent, rootdir=Path.cwd())
-        model = ModelClient(m, context_dir) if (m := parse_spec(model_spec, "--model")) else None
-        judge_cfg: ComponentSpec | None = parse_spec(judge_spec, "--judge") or suite_model.judge
-        wants_judge = bool(getattr(factory, "uses_judge", False) or getattr(factory, "needs_judge", False)
-                           or pairs or singles)
-        judge = JudgeClient(judge_cfg, context_dir) if (judge_cfg and wants_judge) else None
-        options = _options(option_items)
-        if library:
-            options["library"] = list(library)  # resolved against the current directory
-        context = GeneratorContext(model=model, judge=judge, options=options, base_dir=Path.cwd(),
-                                   suite_cases=cases, max_attempts=max_attempts)
-        generator: Generator = factory(context)
-        requests = [GenerationRequest(case=c, pairs=tuple(p for p in pairs if p.case_id == c.id),
-                                      responses=tuple(r for r in singles if r.case_id == c.id)) for c in cases]
-        generated = asyncio.run(_run(generator, requests))
-        companion = output or companion_path_for(suite)
-        provenance = {"generator": generator_name, "model": model.label if model else None,
-                      "judge": judge.label if judge else None, "prompt_version": generator.prompt_version,
-                      "date": context.date, "rubrictest": __version__}
-        plan = plan_companion(companion, generated, generator=generator_name, provenance=provenance,
-                              existing_ids={c.id: [k.id for k in c.criteria] for c in cases}, force=force)
-    except (RubricTestError, ValidationError) as exc:
-        raise click.ClickException(str(exc)) from None
-
-    if plan.added == 0:
-        click.echo(f"{generator_name}: no criteria generated for {len(cases)} case(s); nothing written.")
-        return
-    if review:
-        click.echo(plan.diff() or "(no change)")
-        if not yes and not click.confirm(f"Write {plan.path}?", default=False):
-            click.echo("Nothing written.")
-            return
-    write_companion(plan)
-    n_cases = sum(1 for v in generated.values() if v)
-    replaced = f", replacing {plan.removed} from an earlier run" if plan.removed else ""
-    click.echo(f"Wrote {plan.added} criteria for {n_cases} case(s) to {plan.path}{replaced}.")
-    hint = _include_hint(suite, plan.path, suite_model.include)
-    if hint:
-        click.echo(hint)
-    if suite_model.judge is None:
-        click.echo("Note: the suite sets no `judge:`; generated text criteria need one to run.")
-    if (pairs or singles) and judge is not None:
         try:
-            _print_quality(cases, generated, plan, pairs, singles, judge)
-        except RubricTestError as exc:
-            click.echo(f"No quality report: {exc}", err=True)
+            load_plugins()
+            entry = registry().get("generators", generator_name)
+            suite_model, cases = suite_cases(suite)
+            if case_ids:
+                unknown = sorted(set(case_ids) - {c.id for c in cases})
+                if unknown:
+                    raise click.BadParameter(f"unknown case(s): {', '.join(unknown)}", param_hint="--case")
+                cases = [c for c in cases if c.id in case_ids]
+            pairs, singles = read_labelled(pairs_file, case_ids=[c.id for c in cases]) if pairs_file else ([], [])
+            factory = entry.factory
+            if getattr(factory, "needs_pairs", False) and not pairs:
+                raise GenerationError(f"generator {generator_name!r} learns from labelled pairs: give --pairs "
+                                      "FILE with {case, chosen, rejected} rows")
+            context_dir = ComponentContext(base_dir=suite.parent, rootdir=Path.cwd())
+            model = ModelClient(m, context_dir) if (m := parse_spec(model_spec, "--model")) else None
+            judge_cfg: ComponentSpec | None = parse_spec(judge_spec, "--judge") or suite_model.judge
+            wants_judge = bool(getattr(factory, "uses_judge", False) or getattr(factory, "needs_judge", False)
+                               or pairs or singles)
+            judge = JudgeClient(judge_cfg, context_dir) if (judge_cfg and wants_judge) else None
+            clients += [c for c in (model, judge) if c is not None]
+            options = _options(option_items)
+            if library:
+                options["library"] = list(library)  # resolved against the current directory
+            context = GeneratorContext(model=model, judge=judge, options=options, base_dir=Path.cwd(),
+                                       suite_cases=cases, max_attempts=max_attempts)
+            generator: Generator = factory(context)
+            requests = [GenerationRequest(case=c, pairs=tuple(p for p in pairs if p.case_id == c.id),
+                                          responses=tuple(r for r in singles if r.case_id == c.id)) for c in cases]
+            generated = loop.run_until_complete(_run(generator, requests))
+            provenance = {"generator": generator_name, "model": model.label if model else None,
+                          "judge": judge.label if judge else None, "prompt_version": generator.prompt_version,
+                          "date": context.date, "rubrictest": __version__}
+            plan = plan_companion(output or companion_path_for(suite), generated, generator=generator_name,
+                                  provenance=provenance, force=force,
+                                  existing_ids={c.id: [k.id for k in c.criteria] for c in cases})
+        except (RubricTestError, ValidationError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+        if plan.added == 0:
+            click.echo(f"{generator_name}: no criteria generated for {len(cases)} case(s); nothing written.")
+            return
+        if review:
+            click.echo(plan.diff() or "(no change)")
+            if not yes and not click.confirm(f"Write {plan.path}?", default=False):
+                click.echo("Nothing written.")
+                return
+        write_companion(plan)
+        n_cases = sum(1 for v in generated.values() if v)
+        replaced = f", replacing {plan.removed} from an earlier run" if plan.removed else ""
+        click.echo(f"Wrote {plan.added} criteria for {n_cases} case(s) to {plan.path}{replaced}.")
+        hint = _include_hint(suite, plan.path, suite_model.include)
+        if hint:
+            click.echo(hint)
+        if suite_model.judge is None:
+            click.echo("Note: the suite sets no `judge:`; generated text criteria need one to run.")
+        if (pairs or singles) and judge is None:
+            click.echo("No quality report: no judge to measure with (give --judge or set `judge:` in the suite).")
+        elif pairs or singles:
+            assert judge is not None
+            try:
+                loop.run_until_complete(_print_quality(cases, generated, plan, pairs, singles, judge))
+            except RubricTestError as exc:
+                click.echo(f"No quality report: {exc}", err=True)
+    finally:
+        for client in clients:
+            loop.run_until_complete(client.aclose())
+        loop.close()
 
 
-def _print_quality(cases: Sequence[Case], generated: dict[str, list[GeneratedCriterion]], plan: CompanionPlan,
-                   pairs: Sequence[Any], singles: Sequence[Any], judge: JudgeClient) -> None:
+async def _print_quality(cases: Sequence[Case], generated: dict[str, list[GeneratedCriterion]],
+                         plan: CompanionPlan, pairs: Sequence[Any], singles: Sequence[Any], judge: JudgeClient) -> None:
     new_cases = [Case(suite=c.suite, id=c.id, input=c.input, messages=c.messages, reference=c.reference,
                       criteria=tuple(g.to_criterion(i) for g, i in zip(generated[c.id], plan.ids[c.id], strict=True)))
                  for c in cases if generated.get(c.id)]
-    matrix, labels, pair_rows, names = asyncio.run(collect_verdicts(new_cases, pairs, singles, lambda _: judge))
+    matrix, labels, pair_rows, names = await collect_verdicts(new_cases, pairs, singles, lambda _: judge)
     if not labels:
         return
     click.echo("\nQuality of the generated criteria on the labelled responses:")

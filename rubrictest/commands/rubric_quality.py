@@ -83,10 +83,12 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
     return matrix, [label for *_, label in rows], pair_rows, names
 
 
-def judges_for_suite(base_dir: Path, override: ComponentSpec | None) -> Callable[[Criterion], JudgeClient]:
+def judges_for_suite(base_dir: Path, override: ComponentSpec | None
+                     ) -> tuple[Callable[[Criterion], JudgeClient], dict[str, JudgeClient]]:
     """A function giving each criterion its judge client, built once per distinct spec.
 
     Text criteria use ``override`` when given, else their own judge; checks keep their check.
+    Returns the function and the clients it has built (to close them).
     """
     context = ComponentContext(base_dir=base_dir, rootdir=Path.cwd())
     built: dict[str, JudgeClient] = {}
@@ -98,7 +100,7 @@ def judges_for_suite(base_dir: Path, override: ComponentSpec | None) -> Callable
         if spec.key() not in built:
             built[spec.key()] = JudgeClient(spec, context)
         return built[spec.key()]
-    return judge_for
+    return judge_for, built
 
 
 def parse_spec(value: str | None, what: str) -> ComponentSpec | None:
@@ -163,8 +165,16 @@ def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tup
                 raise click.BadParameter(f"unknown case(s): {', '.join(unknown)}", param_hint="--case")
             cases = [c for c in cases if c.id in case_ids]
         pairs, singles = read_labelled(pairs_file, case_ids=all_ids)
-        judge_for = judges_for_suite(suite.parent, parse_spec(judge_spec, "--judge"))
-        matrix, labels, pair_rows, names = asyncio.run(collect_verdicts(cases, pairs, singles, judge_for))
+        judge_for, built = judges_for_suite(suite.parent, parse_spec(judge_spec, "--judge"))
+
+        async def measure() -> tuple[np.ndarray, list[int], list[tuple[int, int]], list[str]]:
+            try:
+                return await collect_verdicts(cases, pairs, singles, judge_for)
+            finally:
+                for client in built.values():
+                    await client.aclose()
+
+        matrix, labels, pair_rows, names = asyncio.run(measure())
         report = rubric_quality(matrix, labels, names, pairs=pair_rows, redundancy=redundancy, c=c, top=top)
     except RubricTestError as exc:
         raise click.ClickException(str(exc)) from None
