@@ -59,7 +59,7 @@ __all__ = [
     "CompanionEditedError", "CompanionPlan", "GeneratedCriterion", "GenerationError", "GenerationRequest",
     "Generator", "GeneratorContext", "JudgeClient", "LabelledPair", "LabelledResponse", "ModelClient",
     "Provenance", "check_companion", "companion_hash", "companion_path_for", "extract_json", "plan_companion",
-    "read_labelled", "suite_cases", "write_companion",
+    "read_labelled", "require_stats", "suite_cases", "write_companion",
 ]
 
 
@@ -256,6 +256,19 @@ def read_labelled(path: str | Path, *, case_ids: Iterable[str] | None = None
     if not pairs and not singles:
         raise GenerationError(f"{path}: no labelled responses in the file")
     return pairs, singles
+
+
+def require_stats(what: str) -> None:
+    """Raise a :class:`GenerationError` when numpy or scikit-learn (the ``stats`` extra) is missing.
+
+    Generation and quality modules import them lazily, so that loading the plugins and the CLI
+    never needs them; call this first in code that does.
+    """
+    try:
+        import numpy  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise GenerationError(f"{what} needs numpy and scikit-learn: pip install 'rubrictest[stats]'") from None
 
 
 # --------------------------------------------------------------------------- model and judge clients

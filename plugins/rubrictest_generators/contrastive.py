@@ -25,9 +25,9 @@ from rubrictest.generation import (
     GenerationRequest,
     Generator,
     GeneratorContext,
+    require_stats,
 )
 
-from .filters import judge_pairs, pair_deltas, preference_consistent
 from .prompting import DATA_NOTE, render_case, tag
 
 PROMPT = """You derive an evaluation rubric by contrasting responses to the same instruction.
@@ -91,6 +91,9 @@ class ContrastiveGenerator(Generator):
         proposed = list({c.text: c for c in proposed}.values())[:max_items]
         if self.filter == "off" or not proposed:
             return proposed
+        require_stats("the preference-consistency filter")
+        from .filters import judge_pairs, pair_deltas, preference_consistent
+
         assert self.context.judge is not None
         criteria = [c.to_criterion(f"c{i}") for i, c in enumerate(proposed)]
         chosen, rejected = await judge_pairs(self.context.judge, request.case, request.pairs, criteria)

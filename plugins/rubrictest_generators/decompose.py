@@ -30,23 +30,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rubrictest import Criterion
-from rubrictest.generation import GeneratedCriterion, GenerationRequest, Generator
+from rubrictest.generation import GeneratedCriterion, GenerationRequest, Generator, require_stats
 
-from .filters import (
-    correlated_duplicates,
-    correlation_aware_weights,
-    judge_pairs,
-    misaligned,
-    near_duplicate_text,
-    pair_deltas,
-    separates,
-)
 from .prompting import DATA_NOTE, criteria_schema, numbered, render_case, tag
+
+if TYPE_CHECKING:
+    import numpy as np
 
 COARSE_PROMPT = """You write an evaluation rubric for responses to the instruction below.
 
@@ -94,6 +86,19 @@ class DecomposeGenerator(Generator):
         if not request.pairs:
             return []
         assert self.context.judge is not None
+        require_stats("generator 'decompose'")
+        import numpy as np
+
+        from .filters import (
+            correlated_duplicates,
+            correlation_aware_weights,
+            judge_pairs,
+            misaligned,
+            near_duplicate_text,
+            pair_deltas,
+            separates,
+        )
+
         case = request.case
         max_depth = self.int_option("max_depth", 2)
         max_children = self.int_option("max_children", 4, minimum=2)

@@ -23,14 +23,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rubrictest.generation import GeneratedCriterion, GenerationError, GenerationRequest, Generator, Provenance
+from rubrictest.generation import (
+    GeneratedCriterion,
+    GenerationError,
+    GenerationRequest,
+    Generator,
+    Provenance,
+    require_stats,
+)
 
 from .bm25 import BM25
-from .embeddings import DEFAULT_MODEL, EmbeddingIndex
 from .library import LibraryCriterion, LibraryEntry, load_library
 from .prompting import DATA_NOTE, criteria_schema, render_case, tag
+
+if TYPE_CHECKING:
+    from .embeddings import EmbeddingIndex
 
 PROMPT = """You write an evaluation rubric for one instruction given to an AI assistant.
 
@@ -104,6 +113,9 @@ class RetrieveGenerator(Generator):
         self.entries = entries
         prompts = [e.prompt for e in entries]
         if self.retriever == "embeddings":
+            require_stats("retriever=embeddings")
+            from .embeddings import DEFAULT_MODEL, EmbeddingIndex
+
             self.index = EmbeddingIndex(prompts, self.option("embedding_model", DEFAULT_MODEL))
         else:
             self.index = BM25(prompts)

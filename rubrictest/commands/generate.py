@@ -35,7 +35,6 @@ from ..generation import (
     write_companion,
 )
 from ..protocol import Case, ComponentContext, ComponentSpec
-from ..quality import rubric_quality
 from .rubric_quality import collect_verdicts, parse_spec, print_report
 
 
@@ -189,6 +188,8 @@ async def _print_quality(cases: Sequence[Case], generated: dict[str, list[Genera
     new_cases = [Case(suite=c.suite, id=c.id, input=c.input, messages=c.messages, reference=c.reference,
                       criteria=tuple(g.to_criterion(i) for g, i in zip(generated[c.id], plan.ids[c.id], strict=True)))
                  for c in cases if generated.get(c.id)]
+    from ..quality import rubric_quality
+
     matrix, labels, pair_rows, names = await collect_verdicts(new_cases, pairs, singles, lambda _: judge)
     if not labels:
         return

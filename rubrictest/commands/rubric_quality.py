@@ -11,19 +11,29 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
 from ..errors import RubricTestError
-from ..generation import GenerationError, JudgeClient, LabelledPair, LabelledResponse, check_companion, read_labelled
+from ..generation import (
+    GenerationError,
+    JudgeClient,
+    LabelledPair,
+    LabelledResponse,
+    check_companion,
+    read_labelled,
+    require_stats,
+)
 from ..protocol import Case, ComponentContext, ComponentSpec, Criterion
-from ..quality import QualityReport, format_report, rubric_quality
+
+if TYPE_CHECKING:
+    from ..quality import QualityReport
 
 
 async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
                            responses: Sequence[LabelledResponse], judge_for: Callable[[Criterion], JudgeClient]
-                           ) -> tuple[np.ndarray, list[int], list[tuple[int, int]], list[str]]:
+                           ) -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:
     """Judge labelled responses on their case's criteria and build a verdict matrix.
 
     A criterion shared by several cases (same id and content hash, from a named rubric) is
@@ -39,6 +49,9 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
         ``(matrix, labels, pair rows, column names)``; cells are pass values (NaN where the
         criterion does not belong to the row's case or the judge gave no verdict).
     """
+    require_stats("measuring rubric quality")
+    import numpy as np
+
     by_id = {c.id: c for c in cases}
     rows: list[tuple[Case, str, str, int]] = []
     pair_rows: list[tuple[int, int]] = []
@@ -116,6 +129,8 @@ def parse_spec(value: str | None, what: str) -> ComponentSpec | None:
 
 def print_report(report: QualityReport, as_json: bool) -> None:
     """Print the report as a table, or as JSON."""
+    from ..quality import format_report
+
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -167,7 +182,7 @@ def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tup
         pairs, singles = read_labelled(pairs_file, case_ids=all_ids)
         judge_for, built = judges_for_suite(suite.parent, parse_spec(judge_spec, "--judge"))
 
-        async def measure() -> tuple[np.ndarray, list[int], list[tuple[int, int]], list[str]]:
+        async def measure() -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:
             try:
                 return await collect_verdicts(cases, pairs, singles, judge_for)
             finally:
@@ -175,6 +190,8 @@ def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tup
                     await client.aclose()
 
         matrix, labels, pair_rows, names = asyncio.run(measure())
+        from ..quality import rubric_quality
+
         report = rubric_quality(matrix, labels, names, pairs=pair_rows, redundancy=redundancy, c=c, top=top)
     except RubricTestError as exc:
         raise click.ClickException(str(exc)) from None

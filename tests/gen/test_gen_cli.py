@@ -121,3 +121,16 @@ def test_rubric_quality_command(suite_file: Path, tmp_path: Path, keyword_judge)
     assert by["json"]["status"] == "unreachable"
     table = CliRunner().invoke(rubric_quality, [str(suite_file), "--pairs", str(pairs), "--case", "refund"])
     assert "l1 selection" in table.output and "unreachable" in table.output
+
+
+def test_cli_and_generator_plugin_load_without_the_stats_extra() -> None:
+    """numpy and scikit-learn are the optional `stats` extra: importing the commands and the
+    generator plugin must not need them (every rubrictest run loads the plugin)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import rubrictest.commands.generate, rubrictest.commands.rubric_quality, "
+            "rubrictest_generators, rubrictest.generation; "
+            "print(sorted(m for m in ('numpy', 'sklearn', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
