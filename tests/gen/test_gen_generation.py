@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from rubrictest_gen_fakes import MODEL, write_jsonl
 from rubrictest_generators import ChecklistGenerator
 
@@ -110,6 +111,9 @@ def test_companion_round_trip_through_the_suite_loader(suite_file: Path, keyword
     crits = {r.case.id: r.case.criteria for r in suite.runs}
     assert [c.id for c in crits["refund"]] == ["checklist-is-polite-says-thank", "checklist-states-30-days", "polite"]
     assert crits["refund"][1].points == 2
+    # the hash written in provenance is the one the loader computes (and stores with verdicts)
+    written = yaml.safe_load(path.read_text())["cases"]["refund"]
+    assert [c["meta"]["content_hash"] for c in written] == [c.hash for c in crits["refund"][:2]]
     assert crits["shipping"][0].must and crits["shipping"][0].tags == ("hard_rule",)
     data = path.read_text()
     assert "prompt_version: '1'" in data and "content_hash:" in data and "date: '2026-11-22'" in data
