@@ -12,7 +12,7 @@ from __future__ import annotations
 from xdist.scheduler import LoadScopeScheduling
 
 
-class RubricScheduling(LoadScopeScheduling):
+class RubricScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
     """``load`` scheduling, except that rubric items of one case (or gated suite) stay together."""
 
     def _split_scope(self, nodeid: str) -> str:
