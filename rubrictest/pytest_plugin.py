@@ -125,6 +125,17 @@ class RubricSession:
     # ---------------------------------------------------------------- hooks
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """Under ``-n`` with the default ``--dist load``: keep the items of one case on one
+        worker (and a gated suite on one worker), so no case is judged twice; other tests
+        are distributed exactly as ``load`` does."""
+        if config.getoption("dist", "load") != "load":
+            return None
+        from .xdist_scheduling import RubricScheduling
+
+        return RubricScheduling(config, log)
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist controller: create the run once and share its id with every worker."""
         if self.store is None and not self.config.getoption("rubric_no_store"):

@@ -106,8 +106,19 @@ def leniency(pred: Sequence[bool], gold: Sequence[bool]) -> float | None:
     return (sum(pred) - sum(gold)) / n
 
 
+def _scipy_stats() -> Any:
+    """scipy.stats, or a clear error naming the extra that installs it."""
+    try:
+        from scipy import stats
+    except ImportError:
+        from ..errors import RubricTestError
+
+        raise RubricTestError("correlations need scipy: pip install 'rubrictest[stats]'") from None
+    return stats
+
+
 def _correlation(kind: str, x: Sequence[float], y: Sequence[float]) -> float | None:
-    from scipy import stats
+    stats = _scipy_stats()
 
     n = _check_lengths(x, y)
     # Fewer than two points, or a constant side (all ties), has no correlation.
@@ -167,7 +178,7 @@ def ece(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) ->
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
     """Wilson score interval of a proportion; ``None`` for ``n == 0``."""
-    from scipy import stats
+    stats = _scipy_stats()
 
     if n == 0:
         return None
@@ -283,7 +294,7 @@ def pearson_rows(x: FloatArray, y: FloatArray) -> FloatArray:
 
 def spearman_rows(x: FloatArray, y: FloatArray) -> FloatArray:
     """:func:`spearman` of every row: Pearson's r of the ranks (ties get their mean rank)."""
-    from scipy.stats import rankdata
+    rankdata = _scipy_stats().rankdata
 
     if x.shape[1] < 2:
         return np.full(x.shape[0], np.nan)
