@@ -83,23 +83,30 @@ class LocalModel:
         return self.options.max_length or self.loaded.max_length or 4096
 
 
-def render_chat(tokenizer: Any, messages: Sequence[Mapping[str, Any]], *, plain_suffix: str) -> str:
+def render_chat(tokenizer: Any, messages: Sequence[Mapping[str, Any]], *, plain_suffix: str,
+                thinking: bool = True) -> str:
     """Prompt text for chat ``messages``.
 
     With a chat template: the template with the generation prompt; a template that rejects
     the system role gets the system text prepended to the first user message. Without one:
     the messages' contents separated by blank lines, then ``plain_suffix``.
+
+    Args:
+        thinking: ``False`` passes ``enable_thinking=False`` to the template, so that a
+            reasoning model's template (Qwen3) closes its thinking block and the answer comes
+            first; templates that do not know the variable ignore it.
     """
     if getattr(tokenizer, "chat_template", None):
         msgs = [dict(m) for m in messages]
+        extra = {} if thinking else {"enable_thinking": False}
         try:
-            return str(tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
+            return str(tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True, **extra))
         except Exception:  # noqa: BLE001 - e.g. "System role not supported" from a Jinja template
             if not msgs or msgs[0].get("role") != "system" or len(msgs) < 2:
                 raise
             system = msgs.pop(0)
             msgs[0] = {**msgs[0], "content": f"{system['content']}\n\n{msgs[0].get('content', '')}"}
-            return str(tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
+            return str(tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True, **extra))
     parts = [str(m.get("content", "")) for m in messages]
     return "\n\n".join(parts) + plain_suffix
 

@@ -233,7 +233,8 @@ class HFJudge(LocalModel, BatchJudge):
         def ids_for(input_text: str, response: str) -> list[int]:
             case = dataclasses.replace(request.case, input=input_text, messages=None)
             trimmed = dataclasses.replace(request, case=case, response=response)
-            text = render_chat(tok, build_messages(trimmed, feedback), plain_suffix="\n\nJSON answer:")
+            text = render_chat(tok, build_messages(trimmed, feedback), plain_suffix="\n\nJSON answer:",
+                               thinking=False)
             return encode_prompt(tok, text)
 
         fitted = fit(lambda i, r: len(ids_for(i, r)) + new_tokens, request.case.prompt, request.response,

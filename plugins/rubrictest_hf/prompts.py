@@ -94,8 +94,11 @@ class PromptBuilder:
     def render(self, content: str) -> str:
         """One user message as the model's prompt text (chat template, or ``Answer:``)."""
         if self.chat:
+            # enable_thinking=False: a reasoning model's template closes its thinking block so
+            # that the answer is the next token; other templates ignore the variable.
             text = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True)
+                [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True,
+                enable_thinking=False)
             return str(text)
         return content + ("\n\nAnswer:" if self.mode == "logprob" else "\n\nJSON:")
 

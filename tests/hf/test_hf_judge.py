@@ -257,3 +257,16 @@ def test_a_response_with_many_criteria_is_split_to_fit_the_budget(make_judge: Ca
     judge = make_judge("plain", max_batch_tokens=4096, max_cache_tokens=400)
     assert scores(judge.judge_batch([many])) == [pytest.approx(expected[0], abs=1e-5)]
     assert len(judge.stats.batch_sizes) > 1 and sum(judge.stats.batch_sizes) == 12
+
+
+def test_reasoning_templates_are_asked_not_to_think() -> None:
+    from .tiny_models import word_tokenizer
+
+    tok = word_tokenizer(chat=True)
+    tok.chat_template = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}"
+                         "<|assistant|>{% if enable_thinking is defined and not enable_thinking %} no no"
+                         "{% endif %}")
+    builder = PromptBuilder(tok, max_length=512, truncation="middle", mode="logprob", answer_room=0)
+    built = builder.build(sample_requests()[0])
+    assert not isinstance(built, str)
+    assert tok.decode(built[0].suffix).endswith("<|assistant|> no no")
