@@ -6,7 +6,7 @@ the CUDA build of torch first). Then, in a suite::
     judge: {plugin: hf, model: ./models/my-judge}       # a local directory, or a hub id
     target: {plugin: hf, model: Qwen/Qwen2.5-0.5B-Instruct, params: {max_new_tokens: 200}}
 
-The model is loaded once per process (per pytest session) on first use, shared by every
+The model is loaded once per process (per pytest session) on its first batch, shared by every
 judge and target naming it, and released when the session ends. The engine hands these
 components every pending request at once; they sort, pad on the left, batch by
 ``options.max_batch_tokens``, reuse a response's shared prompt prefix (its key/value cache)

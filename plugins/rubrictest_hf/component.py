@@ -8,15 +8,16 @@ from typing import Any
 from rubrictest import ComponentContext, ComponentSpec, ConfigError, JudgeError
 
 from .batching import BatchStats
-from .loading import LoadedModel, acquire, fingerprint, release, resolve_location
+from .loading import LoadedModel, acquire, fingerprint, release, resolve_location, tokenizer_for
 from .options import SPEED_ONLY, HFOptions
 
 
 class LocalModel:
     """Mixin for components backed by an in-process model.
 
-    The model is acquired on the first batch or in ``check_ready``, whichever comes first,
-    and released in ``aclose``; components naming the same model share one copy.
+    ``check_ready`` checks path, device and tokenizer without reading weights; the model is
+    acquired on the first batch and released in ``aclose``; components naming the same model
+    share one copy.
 
     Attributes:
         options: the validated ``options``.
@@ -51,6 +52,10 @@ class LocalModel:
 
     def _on_load(self, loaded: LoadedModel) -> None:
         """Prepare what depends on the tokenizer (answer tokens...). Raise ConfigError if unusable."""
+        self._check_tokenizer(loaded.tokenizer)
+
+    def _check_tokenizer(self, tokenizer: Any) -> None:
+        """Raise ConfigError if this component cannot work with ``tokenizer``."""
 
     def _loaded_or_judge_error(self) -> LoadedModel:
         try:
@@ -59,8 +64,16 @@ class LocalModel:
             raise JudgeError(str(exc)) from None
 
     def check_ready(self) -> None:
-        """Load the model now, so a bad path or device is one clear error before any item runs."""
-        _ = self.loaded
+        """Check everything but the weights, so a bad path, device or tokenizer is one clear
+        error before any item runs.
+
+        The weights are read on the first batch, in the engine's worker thread: the event
+        loop is not blocked while they load, and a session whose answers all come from the
+        cache never loads them.
+        """
+        if self._loaded is None:
+            self._check_tokenizer(tokenizer_for(self.spec.model, self.options, self.context.base_dir,
+                                                what=self.what))
 
     async def aclose(self) -> None:
         """Release the model (freed when no other component holds it)."""

@@ -91,9 +91,9 @@ class HFJudge(LocalModel, BatchJudge):
         if not criterion.text:
             raise ValueError("the hf judge answers text criteria; this criterion has no text")
 
-    def _on_load(self, loaded: LoadedModel) -> None:
+    def _check_tokenizer(self, tokenizer: Any) -> None:
         if self.options.mode == "logprob":
-            self.answers = AnswerTokens.build(loaded.tokenizer, self.options.yes_words, self.options.no_words,
+            self.answers = AnswerTokens.build(tokenizer, self.options.yes_words, self.options.no_words,
                                               what=self.what)
 
     def judge_batch(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:

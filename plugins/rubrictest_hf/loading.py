@@ -3,8 +3,8 @@
 The engine builds one component per distinct spec for the whole pytest session, and a judge
 and a target naming the same model share one copy: models live in a process-wide table keyed
 by (location, device, device_map, dtype, attention) with a reference count. A component
-*acquires* its model on first use (or in ``check_ready``) and *releases* it in ``aclose``;
-the last release frees the weights (and the CUDA cache).
+*acquires* its model on its first batch and *releases* it in ``aclose``; the last release
+frees the weights (and the CUDA cache).
 
 Under pytest-xdist every worker is a separate process and would load its own copy: that is
 refused with a clear :class:`rubrictest.ConfigError` unless ``options.allow_xdist`` is true.
@@ -139,12 +139,15 @@ def resolve_device(options: HFOptions, *, what: str) -> tuple[str, Any]:
     return device, dtype
 
 
-def acquire(model: str | None, options: HFOptions, base_dir: Path, *, what: str) -> LoadedModel:
-    """Load the model (or reuse the copy this process already holds) and take a reference.
+def preflight(model: str | None, options: HFOptions, base_dir: Path, *, what: str) -> tuple[str, str, Any]:
+    """Everything :func:`acquire` checks before reading weights.
+
+    Returns:
+        ``(location, device, dtype)``.
 
     Raises:
-        ConfigError: under pytest-xdist without ``allow_xdist``; a missing path; CUDA absent;
-            a model or tokenizer that cannot be loaded.
+        ConfigError: under pytest-xdist without ``allow_xdist`` (checked before torch is
+            imported); torch or transformers missing; a missing path; CUDA absent.
     """
     worker = xdist_worker()
     if worker and not options.allow_xdist:
@@ -159,7 +162,40 @@ def acquire(model: str | None, options: HFOptions, base_dir: Path, *, what: str)
         raise ConfigError(f"{what} needs torch and transformers: pip install 'rubrictest[local]'") from None
     location = resolve_location(model, base_dir, what=what)
     device, dtype = resolve_device(options, what=what)
-    key = (location, device, repr(options.device_map), str(dtype), str(options.attn_implementation))
+    return location, device, dtype
+
+
+def _key(location: str, device: str, dtype: Any, options: HFOptions) -> tuple[str, ...]:
+    return (location, device, repr(options.device_map), str(dtype), str(options.attn_implementation))
+
+
+def tokenizer_for(model: str | None, options: HFOptions, base_dir: Path, *, what: str) -> Any:
+    """The tokenizer of ``model`` without loading its weights (that of a loaded copy if any).
+
+    Raises:
+        ConfigError: as :func:`preflight`, or the tokenizer cannot be loaded.
+    """
+    location, device, dtype = preflight(model, options, base_dir, what=what)
+    with _lock:
+        loaded = _loaded.get(_key(location, device, dtype, options))
+    if loaded is not None:
+        return loaded.tokenizer
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(location, local_files_only=options.local_files_only)
+    except Exception as exc:  # transformers raises OSError, ValueError, KeyError...
+        raise ConfigError(f"{what}: cannot load the tokenizer of {location!r}: {type(exc).__name__}: {exc}") from None
+
+
+def acquire(model: str | None, options: HFOptions, base_dir: Path, *, what: str) -> LoadedModel:
+    """Load the model (or reuse the copy this process already holds) and take a reference.
+
+    Raises:
+        ConfigError: as :func:`preflight`, or the model or tokenizer cannot be loaded.
+    """
+    location, device, dtype = preflight(model, options, base_dir, what=what)
+    key = _key(location, device, dtype, options)
     with _lock:
         loaded = _loaded.get(key)
         if loaded is None:

@@ -100,6 +100,16 @@ def test_suites_judged_by_hf_land_in_the_store(pytester: pytest.Pytester, models
     assert [(v["outcome"], v["status"]) for v in missing] == [("error", "ERROR")]
     assert "model path not found" in missing[0]["error"]
 
+    # Again: every answer comes from the cache, so the model is not even loaded.
+    again = pytester.runpytest_inprocess("-v", f"--rubric-db={db}", "-p", "no:cacheprovider")
+    assert again.ret == result.ret
+    assert loading.LOAD_COUNT == before + 1
+    last_run = rows(db, "SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")[0]["id"]
+    second = rows(db, f"SELECT * FROM verdicts WHERE run_id = '{last_run}' AND suite != 'hf-missing' "
+                      "AND (check_name IS NULL OR check_name = '')")
+    assert len(second) == 6 and all(v["cached"] == 1 for v in second)
+    assert sorted(v["confidence"] for v in second) == sorted(v["confidence"] for v in judged)
+
     calls = rows(db, "SELECT * FROM judge_calls")
     targets = [c for c in calls if c["kind"] == "target"]
     assert len(targets) == 2 and all(c["output_tokens"] is not None for c in targets)

@@ -40,7 +40,9 @@ def test_judges_and_targets_share_one_load(make_judge: Callable[..., HFJudge],
 def test_lazy_load_on_first_batch(make_judge: Callable[..., HFJudge]) -> None:
     before = loading.LOAD_COUNT
     judge = make_judge("chat")
-    assert loading.LOAD_COUNT == before  # building the component loads nothing
+    judge.check_ready()  # checks path, device and tokenizer; reads no weights
+    assert loading.LOAD_COUNT == before
+    assert judge.answers is not None
     judge.judge_batch(sample_requests()[:1])
     assert loading.LOAD_COUNT == before + 1
 
