@@ -47,7 +47,7 @@ from .answers import AnswerTokens
 from .component import LocalModel, encode_prompt, render_chat
 from .generation import Generator, generation_kwargs
 from .loading import LoadedModel
-from .prompts import PromptBuilder, fit
+from .prompts import JudgePrompt, PromptBuilder, fit
 from .scoring import Score, ScoreItem, Scorer
 
 LOGPROB_PROMPT_VERSION = "hf-yesno/1"
@@ -121,12 +121,14 @@ class HFJudge(LocalModel, BatchJudge):
         verdicts: list[list[Verdict | None]] = []
         notes: list[str | None] = []
         tokens: list[int] = []
+        shown: list[dict[str, Any] | None] = []
         for r, request in enumerate(requests):
             slots: list[Verdict | None] = [None] * len(request.criteria)
             verdicts.append(slots)
             built = builder.build(request)
             notes.append(None if isinstance(built, str) else built[0].note if built else None)
             tokens.append(0)
+            shown.append(_shown_prompt(loaded.tokenizer, request, built))
             if isinstance(built, str):
                 for c, criterion in enumerate(request.criteria):
                     slots[c] = Verdict.failed(criterion.id, built)
@@ -148,7 +150,8 @@ class HFJudge(LocalModel, BatchJudge):
                         for v in final}
             call = CallRecord(
                 request={"mode": "logprob", "prompt_version": LOGPROB_PROMPT_VERSION,
-                         "criteria": [c.id for c in request.criteria], "truncation": notes[r]},
+                         "criteria": [c.id for c in request.criteria], "truncation": notes[r],
+                         "prompt": shown[r]},
                 response=response, model=loaded.location,
                 usage=Usage(input_tokens=tokens[r], output_tokens=0, latency_s=elapsed * tokens[r] / total))
             results.append(JudgeResult(final, [call]))
@@ -244,6 +247,15 @@ class HFJudge(LocalModel, BatchJudge):
             return fitted
         input_text, response, note = fitted
         return ids_for(input_text, response), note
+
+
+def _shown_prompt(tokenizer: Any, request: JudgeRequest, built: Sequence[JudgePrompt] | str) -> dict[str, Any] | None:
+    """What the model saw, as text, for the stored call: the shared prefix once, then each
+    criterion's suffix (decoded from the ids, so special tokens and cuts are visible)."""
+    if isinstance(built, str) or not built:
+        return None
+    return {"prefix": tokenizer.decode(built[0].prefix),
+            "suffixes": {c.id: tokenizer.decode(p.suffix) for c, p in zip(request.criteria, built, strict=True)}}
 
 
 def _verdict(criterion: Criterion, score: Score | str, note: str | None) -> Verdict:

@@ -148,6 +148,9 @@ def test_confidences_are_probabilities(make_judge: Callable[..., HFJudge]) -> No
                 assert "P(yes)" in (v.rationale or "")
                 outcomes.add(v.outcome)
         assert result.calls and result.calls[0].usage.input_tokens
+        shown = result.calls[0].request["prompt"]
+        assert "response" in shown["prefix"]  # the tiny vocabularies lack "<": compare words only
+        assert set(shown["suffixes"]) == {v.criterion_id for v in result.verdicts}
     assert outcomes == {"met", "not_met"}  # the models do not answer one way regardless
 
 
