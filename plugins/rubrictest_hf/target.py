@@ -79,11 +79,11 @@ class HFTarget(LocalModel, BatchTarget):
         with loaded.lock:
             outputs = generator.generate(prompts, self.spec.params, self.options.max_new_tokens)
         elapsed = time.perf_counter() - started
-        for i, out in zip(owner, outputs, strict=True):
+        for i, prompt, out in zip(owner, prompts, outputs, strict=True):
             if isinstance(out, str):
                 results[i] = JudgeError(f"hf target: {out}")
                 continue
-            call = CallRecord(request={"prompt": loaded.tokenizer.decode(prompts[owner.index(i)]),
+            call = CallRecord(request={"prompt": loaded.tokenizer.decode(prompt),
                                        "params": dict(self.spec.params)},
                               response={"text": out.text}, model=loaded.location,
                               usage=Usage(input_tokens=out.prompt_tokens, output_tokens=len(out.ids),
