@@ -71,7 +71,8 @@ def registry() -> Registry:
     """
     global _registry_cache
     load_plugins()
-    names = tuple(sorted(pm.get_name(p) or "" for p in pm.get_plugins()))
+    # Keyed by name *and* object: a plugin replaced under the same name is a change too.
+    names = tuple(sorted(f"{pm.get_name(p) or ''}@{id(p)}" for p in pm.get_plugins()))
     if _registry_cache is not None and _registry_cache[0] == names:
         return _registry_cache[1]
     reg = Registry()
