@@ -33,6 +33,10 @@ from rubrictest.plugins import pm
 from rubrictest.store import Store
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "plugin_install: pip-installs the fake plugin package (a few seconds)")
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No outside configuration leaks into a test."""
