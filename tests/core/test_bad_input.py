@@ -381,3 +381,27 @@ def test_the_store_waits_for_a_briefly_held_lock(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 10
     assert len(store.runs()) == 1
     store.close()
+
+
+def test_a_missing_include_file_names_the_include_key(
+        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    write_suite("""
+        include:
+          - rubrics/missing.yaml
+        cases:
+          - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}
+    """)
+    _collect_error(pytester).stdout.fnmatch_lines(
+        ["test_s.rubric.yaml:2: include[[]0[]]: cannot read included file 'rubrics/missing.yaml'*"])
+
+
+def test_an_invalid_companion_file_is_named_with_its_own_line(
+        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    (pytester.path / "extra.yaml").write_text("version: 1\ncases:\n  c1:\n    - {check: equals, wiht: {value: a}}\n")
+    write_suite("""
+        include: [extra.yaml]
+        cases:
+          - {id: c1, output: a, criteria: [{check: contains, with: {value: a}}]}
+    """)
+    _collect_error(pytester).stdout.fnmatch_lines(
+        ["extra.yaml:4: cases.c1[[]0[]].wiht: unknown key 'wiht'*"])
