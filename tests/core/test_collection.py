@@ -232,3 +232,29 @@ def test_xdist_judges_and_stores_each_criterion_once(
     (run,) = store.runs()
     assert len(store.verdicts(run["id"])) == 20
     assert len(store.cases(run["id"])) == 10
+
+
+def test_collect_only_writes_nothing_and_the_plugin_can_be_turned_off(
+        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    write_suite(SUPPORT)
+    pytester.runpytest("--collect-only", "-q").stdout.fnmatch_lines(["7 tests collected*"])
+    assert not (pytester.path / ".rubrictest").exists()
+    result = pytester.runpytest("-p", "no:rubrictest")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_missed_items_are_junit_passes_with_status_missed(
+        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    write_suite("""
+        threshold: 0.5
+        cases:
+          - {id: c1, output: a, criteria: [{id: hit, check: equals, with: {value: a}},
+                                           {id: miss, check: equals, with: {value: b}}]}
+    """)
+    assert pytester.runpytest("--junitxml=out.xml").ret == 0
+    root = ET.parse(pytester.path / "out.xml").getroot()
+    (miss,) = [tc for tc in root.iter("testcase") if tc.get("name") == "miss"]
+    assert miss.find("failure") is None and miss.find("error") is None
+    props = {p.get("name"): p.get("value") for p in miss.iter("property")}
+    assert (props["status"], props["outcome"]) == ("MISSED", "not_met")
+    assert root.find("testsuite").get("failures") == "0"  # type: ignore[union-attr]
