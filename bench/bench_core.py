@@ -39,9 +39,11 @@ def write_rubric_suite(path: Path, n: int) -> None:
     """A suite of ``n`` deterministic criteria (``n`` must be a multiple of 10)."""
     lines = ["version: 1", "suite: bench", "cases:"]
     for c in range(n // CRITERIA_PER_CASE):
-        lines += [f"  - id: case-{c}",
-                  f"    output: '{{\"answer\": {c}, \"text\": \"Returns within 30 days, case {c}.\"}}'",
-                  "    criteria:"]
+        lines += [
+            f"  - id: case-{c}",
+            f'    output: \'{{"answer": {c}, "text": "Returns within 30 days, case {c}."}}\'',
+            "    criteria:",
+        ]
         for k in range(CRITERIA_PER_CASE):
             kind = k % 4
             if kind == 0:
@@ -51,8 +53,10 @@ def write_rubric_suite(path: Path, n: int) -> None:
             elif kind == 2:
                 spec = f"{{id: k{k}, check: contains, with: {{values: [answer, text], mode: all}}}}"
             else:
-                spec = (f"{{id: k{k}, check: json_schema, with: {{schema: {{type: object, "
-                        f"required: [answer]}}}}}}")
+                spec = (
+                    f"{{id: k{k}, check: json_schema, with: {{schema: {{type: object, "
+                    f"required: [answer]}}}}}}"
+                )
             lines.append(f"      - {spec}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -63,15 +67,23 @@ def write_plain_tests(path: Path, n: int) -> None:
         "import pytest\n\n\n"
         f"@pytest.mark.parametrize('i', range({n}))\n"
         "def test_trivial(i):\n"
-        "    assert i >= 0\n", encoding="utf-8")
+        "    assert i >= 0\n",
+        encoding="utf-8",
+    )
 
 
 def timed(args: list[str], cwd: Path) -> float:
     """Wall time of one pytest process; it must exit 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUBRICTEST_", "PYTEST_"))}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"pytest {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}")
@@ -79,7 +91,9 @@ def timed(args: list[str], cwd: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", type=int, default=10_000, help="items per side (multiple of 10)")
     parser.add_argument("-r", "--repeat", type=int, default=5, help="repetitions (medians are reported)")
     parser.add_argument("--profile", action="store_true", help="cProfile one full rubric run")
@@ -113,8 +127,11 @@ def main() -> None:
             for name, args in variants.items():
                 run_args = args if args is not None else ["-q", "--rubric-db", db(), rubric.name]
                 times[name].append(timed(run_args, work))
-            print(f"repetition {rep + 1}/{opts.repeat}: " + ", ".join(
-                f"{k} {v[-1]:.2f}s" for k, v in times.items()), file=sys.stderr)
+            print(
+                f"repetition {rep + 1}/{opts.repeat}: "
+                + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
+                file=sys.stderr,
+            )
 
         med = {name: statistics.median(v) for name, v in times.items()}
         print(f"# rubrictest core benchmark: {n} items per side, {opts.repeat} repetitions (medians)")
@@ -122,22 +139,45 @@ def main() -> None:
         print()
         print("| measurement | plain pytest | rubrictest | ratio |")
         print("|---|---|---|---|")
-        for what, p, r in [("collection (`--collect-only -q`)", "plain collect", "rubric collect"),
-                           ("total run (`-q`, fresh SQLite store)", "plain run", "rubric run"),
-                           ("total run, `--rubric-no-store`", "plain run", "rubric run, no store")]:
+        for what, p, r in [
+            ("collection (`--collect-only -q`)", "plain collect", "rubric collect"),
+            ("total run (`-q`, fresh SQLite store)", "plain run", "rubric run"),
+            ("total run, `--rubric-no-store`", "plain run", "rubric run, no store"),
+        ]:
             print(f"| {what} | {med[p]:.2f} s | {med[r]:.2f} s | {med[r] / med[p]:.2f}x |")
         print()
         per_plain = med["plain run"] / n * 1e6
         per_rubric = med["rubric run"] / n * 1e6
-        print(f"per item: plain {per_plain:.0f} us, rubrictest {per_rubric:.0f} us "
-              f"(store adds {(med['rubric run'] - med['rubric run, no store']) / n * 1e6:.0f} us)")
-        print("all runs (s): " + "; ".join(f"{k}: {', '.join(f'{t:.2f}' for t in v)}" for k, v in times.items()))
+        print(
+            f"per item: plain {per_plain:.0f} us, rubrictest {per_rubric:.0f} us "
+            f"(store adds {(med['rubric run'] - med['rubric run, no store']) / n * 1e6:.0f} us)"
+        )
+        print(
+            "all runs (s): " + "; ".join(f"{k}: {', '.join(f'{t:.2f}' for t in v)}" for k, v in times.items())
+        )
 
         if opts.profile:
             out = work / "rubric.prof"
-            subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "pytest", "-q",
-                            "-p", "no:cacheprovider", "--rubric-db", db(), rubric.name], cwd=work,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    str(out),
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "--rubric-db",
+                    db(),
+                    rubric.name,
+                ],
+                cwd=work,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             import pstats
 
             print("\n## cProfile of one rubric run (top 25 by cumulative time)\n")

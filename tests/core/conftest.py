@@ -67,10 +67,22 @@ def outcomes(result: pytest.RunResult) -> dict[str, int]:
 def failure_text(result: pytest.RunResult) -> str:
     """The FAILURES and ERRORS sections of a pytester run's output (what a user reads)."""
     lines = result.stdout.lines
-    start = next((i for i, line in enumerate(lines) if line.startswith("=") and
-                  (" ERRORS " in line or " FAILURES " in line)), len(lines))
-    end = next((i for i, line in enumerate(lines) if i > start and line.startswith("=") and
-                not (" ERRORS " in line or " FAILURES " in line)), len(lines))
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if line.startswith("=") and (" ERRORS " in line or " FAILURES " in line)
+        ),
+        len(lines),
+    )
+    end = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if i > start and line.startswith("=") and not (" ERRORS " in line or " FAILURES " in line)
+        ),
+        len(lines),
+    )
     return "\n".join(lines[start:end])
 
 
@@ -158,11 +170,22 @@ def make_fake_judge(state: FakeJudgeState, *, batch: bool = True) -> type[Judge]
                     verdicts.append(Verdict.failed(crit.id, "malformed judge output after 2 retries"))
                     continue
                 met = "yes" in (crit.text or "").lower() and request.response != "bad"
-                verdicts.append(Verdict(crit.id, "met" if met else "not_met", confidence=0.875,
-                                        evidence=request.response[:12] or None,
-                                        evidence_supported=True, rationale=f"fake rationale for {crit.id}"))
-            call = CallRecord(request={"criteria": [c.id for c in request.criteria]},
-                              response={"ok": True}, usage=Usage(10, 5, state.cost, None), model="fake-1")
+                verdicts.append(
+                    Verdict(
+                        crit.id,
+                        "met" if met else "not_met",
+                        confidence=0.875,
+                        evidence=request.response[:12] or None,
+                        evidence_supported=True,
+                        rationale=f"fake rationale for {crit.id}",
+                    )
+                )
+            call = CallRecord(
+                request={"criteria": [c.id for c in request.criteria]},
+                response={"ok": True},
+                usage=Usage(10, 5, state.cost, None),
+                model="fake-1",
+            )
             return JudgeResult(verdicts, [call])
 
     return FakeJudge

@@ -14,7 +14,7 @@ from rubrictest.errors import StoreError, SuiteError
 from rubrictest.store import Store
 from rubrictest.suite import load_suite
 
-from .conftest import FakeJudgeState, assert_no_traceback, db_path, failure_text, open_store, outcomes
+from .conftest import FakeJudgeState, assert_no_traceback, db_path, failure_text, outcomes
 
 
 def _collect_error(pytester: pytest.Pytester) -> pytest.RunResult:
@@ -27,7 +27,9 @@ def _collect_error(pytester: pytest.Pytester) -> pytest.RunResult:
     return result
 
 
-def test_malformed_yaml_names_file_and_line(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+def test_malformed_yaml_names_file_and_line(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -40,7 +42,10 @@ def test_malformed_yaml_names_file_and_line(pytester: pytest.Pytester, write_sui
 
 def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tmp_path: Path) -> None:
     path = tmp_path / "test_s.rubric.yaml"
-    path.write_text("cases:\n  - id: c1\n    output: a\n    output: b\n    criteria: [{check: contains, with: {value: a}}]\n")
+    path.write_text(
+        "cases:\n  - id: c1\n    output: a\n    output: b\n"
+        "    criteria: [{check: contains, with: {value: a}}]\n"
+    )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert (info.value.line, info.value.key) == (4, "cases[0].output")
@@ -48,7 +53,8 @@ def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tmp_path: Path) -
 
 
 def test_schema_violation_names_file_line_and_key(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -62,15 +68,18 @@ def test_schema_violation_names_file_line_and_key(
 
 def test_wrong_type_deep_in_a_criterion(tmp_path: Path) -> None:
     path = tmp_path / "test_s.rubric.yaml"
-    path.write_text("cases:\n  - id: c1\n    output: a\n    criteria:\n      - {check: contains, with: {value: a}}\n"
-                    "      - id: two\n        check: contains\n        points: lots\n")
+    path.write_text(
+        "cases:\n  - id: c1\n    output: a\n    criteria:\n      - {check: contains, with: {value: a}}\n"
+        "      - id: two\n        check: contains\n        points: lots\n"
+    )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert (info.value.line, info.value.key) == (8, "cases[0].criteria[1].points")
 
 
 def test_unknown_key_is_named_with_a_suggestion(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -79,14 +88,17 @@ def test_unknown_key_is_named_with_a_suggestion(
               - {check: contains, with: {value: a}}
     """)
     result = _collect_error(pytester)
-    result.stdout.fnmatch_lines([
-        "test_s.rubric.yaml:4: cases[[]0[]].critera: unknown key 'critera' (did you mean 'criteria'?)*"])
+    result.stdout.fnmatch_lines(
+        ["test_s.rubric.yaml:4: cases[[]0[]].critera: unknown key 'critera' (did you mean 'criteria'?)*"]
+    )
 
 
 def test_unknown_key_inside_a_criterion_and_at_top_level(tmp_path: Path) -> None:
     path = tmp_path / "test_s.rubric.yaml"
-    path.write_text("treshold: 0.5\ncases:\n  - id: c1\n    output: a\n    criteria:\n"
-                    "      - {check: contains, whith: {value: a}}\n")
+    path.write_text(
+        "treshold: 0.5\ncases:\n  - id: c1\n    output: a\n    criteria:\n"
+        "      - {check: contains, whith: {value: a}}\n"
+    )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     message = str(info.value)
@@ -95,26 +107,42 @@ def test_unknown_key_inside_a_criterion_and_at_top_level(tmp_path: Path) -> None
     assert "line 6: cases[0].criteria[0].whith: unknown key 'whith' (did you mean 'with'?)" in message
 
 
-@pytest.mark.parametrize(("text", "line", "message"), [
-    ("cases:\n  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n"
-     "  - {id: c1, output: b, criteria: [{check: equals, with: {value: b}}]}\n",
-     3, "duplicate case id 'c1' (first at line 2)"),
-    ("cases:\n  - id: c1\n    output: a\n    criteria:\n      - {id: k, check: equals, with: {value: a}}\n"
-     "      - {id: k, check: contains, with: {value: a}}\n",
-     6, "duplicate criterion id 'k' in case 'c1'"),
-    ("judge: recorded:x.jsonl\ncases:\n  - id: c1\n    output: a\n    criteria:\n      - Is polite.\n"
-     "      - Is polite!\n",
-     7, "duplicate criterion id 'is-polite' in case 'c1'*give one an `id`"),
-])
-def test_duplicate_ids(pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str, line: int,
-                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            "cases:\n  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n"
+            "  - {id: c1, output: b, criteria: [{check: equals, with: {value: b}}]}\n",
+            3,
+            "duplicate case id 'c1' (first at line 2)",
+        ),
+        (
+            "cases:\n  - id: c1\n    output: a\n    criteria:\n"
+            "      - {id: k, check: equals, with: {value: a}}\n"
+            "      - {id: k, check: contains, with: {value: a}}\n",
+            6,
+            "duplicate criterion id 'k' in case 'c1'",
+        ),
+        (
+            "judge: recorded:x.jsonl\ncases:\n  - id: c1\n    output: a\n    criteria:\n      - Is polite.\n"
+            "      - Is polite!\n",
+            7,
+            "duplicate criterion id 'is-polite' in case 'c1'*give one an `id`",
+        ),
+    ],
+)
+def test_duplicate_ids(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str, line: int, message: str
+) -> None:
     write_suite(text)
     result = _collect_error(pytester)
     result.stdout.fnmatch_lines([f"test_s.rubric.yaml:{line}: *{message}*"])
 
 
 @pytest.mark.parametrize("text", ["cases: []\n", "suite: empty\n"])
-def test_a_suite_with_no_cases(pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str) -> None:
+def test_a_suite_with_no_cases(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str
+) -> None:
     write_suite(text)
     result = _collect_error(pytester)
     result.stdout.fnmatch_lines(["test_s.rubric.yaml:1: *cases*"])
@@ -126,7 +154,8 @@ def test_an_empty_file(pytester: pytest.Pytester, write_suite: Callable[..., Pat
 
 
 def test_invalid_regex_is_a_collection_error_at_the_criterion(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -140,7 +169,8 @@ def test_invalid_regex_is_a_collection_error_at_the_criterion(
 
 
 def test_invalid_json_schema_is_a_collection_error_at_the_criterion(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -155,16 +185,22 @@ def test_invalid_json_schema_is_a_collection_error_at_the_criterion(
 
 
 def test_check_parameters_are_validated_at_collection(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("cases:\n  - {id: c1, output: a, criteria: [{id: k, check: contains, with: {valeu: a}}]}\n")
     _collect_error(pytester).stdout.fnmatch_lines(["*criterion 'k': unknown parameter(s) valeu*"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: an unknown suite-level target is reported at the first case's line "
-    "(Engine.validate uses run.case.line) instead of the line of the `target:` key"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: an unknown suite-level target is reported at the first case's line "
+        "(Engine.validate uses run.case.line) instead of the line of the `target:` key"
+    ),
+)
 def test_unknown_target_points_at_the_target_key(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         suite: s
         target: nosuch:model
@@ -187,45 +223,73 @@ JSONL_SUITE = """
 
 
 def test_jsonl_target_lacking_a_case_errors_that_case_only(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     (pytester.path / "outputs.jsonl").write_text('{"id": "present", "output": "hello"}\n')
     write_suite(JSONL_SUITE)
     result = pytester.runpytest("-v")
-    result.stdout.fnmatch_lines(["*::present::k PASSED*", "*::absent::k ERROR*", "*::gate ERROR*",
-                                 "*reason*outputs.jsonl has no output for case 'absent'*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*::present::k PASSED*",
+            "*::absent::k ERROR*",
+            "*::gate ERROR*",
+            "*reason*outputs.jsonl has no output for case 'absent'*",
+        ]
+    )
     assert outcomes(result) == {"passed": 1, "errors": 2}
 
 
 def test_jsonl_target_whose_file_is_missing_errors_every_item(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(JSONL_SUITE)
     result = pytester.runpytest("-v")
     assert outcomes(result) == {"errors": 3}
     result.stdout.fnmatch_lines(["*reason*file not found*outputs.jsonl*"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: pytest_report_collectionfinish runs before RubricSession.pytest_collection_finish "
-    "has set self.items and scheduled the engine, so the header (rubric items, targets, judges, "
-    "results database, NOT READY components) is never printed"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: pytest_report_collectionfinish runs before RubricSession.pytest_collection_finish "
+        "has set self.items and scheduled the engine, so the header (rubric items, targets, judges, "
+        "results database, NOT READY components) is never printed"
+    ),
+)
 def test_header_names_targets_database_and_components_that_are_not_ready(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(JSONL_SUITE)
     result = pytester.runpytest("-v")
-    result.stdout.fnmatch_lines(["rubrictest *: 3 rubric items, 2 case runs", "  targets: jsonl:outputs.jsonl",
-                                 "  results: *rubrictest.db (run *)",
-                                 "*NOT READY jsonl:outputs.jsonl: jsonl target: file not found: *outputs.jsonl*"])
+    result.stdout.fnmatch_lines(
+        [
+            "rubrictest *: 3 rubric items, 2 case runs",
+            "  targets: jsonl:outputs.jsonl",
+            "  results: *rubrictest.db (run *)",
+            "*NOT READY jsonl:outputs.jsonl: jsonl target: file not found: *outputs.jsonl*",
+        ]
+    )
 
 
-@pytest.mark.parametrize(("module", "reason"), [
-    (None, "cannot import 'answers': ModuleNotFoundError*"),
-    ("import nonexistent_dependency_xyz\n", "cannot import 'answers': ModuleNotFoundError*nonexistent_dependency_xyz*"),
-    ("def other(text):\n    return text\n", "module 'answers' has no attribute 'reply'"),
-    ("def reply(text):\n    raise ValueError('model server down')\n", "answers:reply raised ValueError: model server down"),
-    ("async def reply(text):\n    return 42\n", "answers:reply returned int; expected a string"),
-])
+@pytest.mark.parametrize(
+    ("module", "reason"),
+    [
+        (None, "cannot import 'answers': ModuleNotFoundError*"),
+        (
+            "import nonexistent_dependency_xyz\n",
+            "cannot import 'answers': ModuleNotFoundError*nonexistent_dependency_xyz*",
+        ),
+        ("def other(text):\n    return text\n", "module 'answers' has no attribute 'reply'"),
+        (
+            "def reply(text):\n    raise ValueError('model server down')\n",
+            "answers:reply raised ValueError: model server down",
+        ),
+        ("async def reply(text):\n    return 42\n", "answers:reply returned int; expected a string"),
+    ],
+)
 def test_python_target_that_cannot_be_imported_or_raises_errors_its_items(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], module: str | None, reason: str) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], module: str | None, reason: str
+) -> None:
     if module is not None:
         (pytester.path / "answers.py").write_text(module)
     write_suite("""
@@ -239,7 +303,8 @@ def test_python_target_that_cannot_be_imported_or_raises_errors_its_items(
 
 
 def test_python_check_that_cannot_be_imported_is_a_collection_error(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -248,17 +313,24 @@ def test_python_check_that_cannot_be_imported_is_a_collection_error(
               - {id: custom, check: python, with: {function: "mychecks:nope"}}
     """)
     _collect_error(pytester).stdout.fnmatch_lines(
-        ["test_s.rubric.yaml:5*criterion 'custom': cannot import 'mychecks': ModuleNotFoundError*"])
+        ["test_s.rubric.yaml:5*criterion 'custom': cannot import 'mychecks': ModuleNotFoundError*"]
+    )
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    ("    raise KeyError('boom')\n", "KeyError: 'boom'"),
-    ("    return 'maybe'\n", "returned str; expected bool or (bool, reason)"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("    raise KeyError('boom')\n", "KeyError: 'boom'"),
+        ("    return 'maybe'\n", "returned str; expected bool or (bool, reason)"),
+    ],
+)
 def test_python_check_that_raises_or_returns_garbage_is_an_error(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], body: str, reason: str) -> None:
-    (pytester.path / "mychecks.py").write_text("def good(response, case):\n    return ('a' in response, "
-                                               "'saw ' + case.id)\n\n" + "def bad(response):\n" + body)
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], body: str, reason: str
+) -> None:
+    (pytester.path / "mychecks.py").write_text(
+        "def good(response, case):\n    return ('a' in response, "
+        "'saw ' + case.id)\n\n" + "def bad(response):\n" + body
+    )
     write_suite("""
         cases:
           - id: c1
@@ -273,22 +345,32 @@ def test_python_check_that_raises_or_returns_garbage_is_an_error(
 
 
 def test_a_broken_suite_next_to_a_good_one_writes_nothing(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
-    write_suite("cases:\n  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n",
-                name="test_good.rubric.yaml")
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    write_suite(
+        "cases:\n  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n",
+        name="test_good.rubric.yaml",
+    )
     write_suite("cases:\n  - {id: c1, output: a, critera: []}\n", name="test_bad.rubric.yaml")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*test_bad.rubric.yaml:2: cases[[]0[]].critera: unknown key*"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: pytest_collection_finish opens the store, starts a run and schedules every model "
-    "call of the good suites even when another file failed to collect and pytest is about to "
-    "stop with 'Interrupted: 1 error during collection' (calls are paid for, rows written)"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: pytest_collection_finish opens the store, starts a run and schedules every model "
+        "call of the good suites even when another file failed to collect and pytest is about to "
+        "stop with 'Interrupted: 1 error during collection' (calls are paid for, rows written)"
+    ),
+)
 def test_a_collection_error_makes_no_model_calls(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
-    write_suite("judge: fake:m\ncases:\n  - {id: c1, output: a, criteria: ['yes']}\n", name="test_good.rubric.yaml")
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
+    write_suite(
+        "judge: fake:m\ncases:\n  - {id: c1, output: a, criteria: ['yes']}\n", name="test_good.rubric.yaml"
+    )
     write_suite("cases:\n  - {id: c1, output: a, critera: []}\n", name="test_bad.rubric.yaml")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
@@ -303,7 +385,8 @@ GOOD = "cases:\n  - {id: c1, output: a, criteria: [{check: equals, with: {value:
 
 
 def test_a_database_that_is_not_sqlite_is_refused_and_left_untouched(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(GOOD)
     bogus = pytester.path / "results.db"
     bogus.write_text("these are my notes, not a database\n" * 10)
@@ -315,17 +398,21 @@ def test_a_database_that_is_not_sqlite_is_refused_and_left_untouched(
 
 
 def test_a_database_from_a_newer_rubrictest_is_refused(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(GOOD)
     db = pytester.path / "results.db"
     Store.open(db).close()
     with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                     "VALUES ('rubrictest', 'm999_from_the_future', '2030-01-01')")
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('rubrictest', 'm999_from_the_future', '2030-01-01')"
+        )
     result = pytester.runpytest("--rubric-db", str(db))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*results.db was written by a newer rubrictest (unknown migrations: "
-                                 "m999_from_the_future)*"])
+    result.stderr.fnmatch_lines(
+        ["*results.db was written by a newer rubrictest (unknown migrations: m999_from_the_future)*"]
+    )
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
 
@@ -384,7 +471,8 @@ def test_the_store_waits_for_a_briefly_held_lock(tmp_path: Path) -> None:
 
 
 def test_a_missing_include_file_names_the_include_key(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         include:
           - rubrics/missing.yaml
@@ -392,16 +480,19 @@ def test_a_missing_include_file_names_the_include_key(
           - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}
     """)
     _collect_error(pytester).stdout.fnmatch_lines(
-        ["test_s.rubric.yaml:2: include[[]0[]]: cannot read included file 'rubrics/missing.yaml'*"])
+        ["test_s.rubric.yaml:2: include[[]0[]]: cannot read included file 'rubrics/missing.yaml'*"]
+    )
 
 
 def test_an_invalid_companion_file_is_named_with_its_own_line(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
-    (pytester.path / "extra.yaml").write_text("version: 1\ncases:\n  c1:\n    - {check: equals, wiht: {value: a}}\n")
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    (pytester.path / "extra.yaml").write_text(
+        "version: 1\ncases:\n  c1:\n    - {check: equals, wiht: {value: a}}\n"
+    )
     write_suite("""
         include: [extra.yaml]
         cases:
           - {id: c1, output: a, criteria: [{check: contains, with: {value: a}}]}
     """)
-    _collect_error(pytester).stdout.fnmatch_lines(
-        ["extra.yaml:4: cases.c1[[]0[]].wiht: unknown key 'wiht'*"])
+    _collect_error(pytester).stdout.fnmatch_lines(["extra.yaml:4: cases.c1[[]0[]].wiht: unknown key 'wiht'*"])

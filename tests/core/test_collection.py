@@ -43,25 +43,30 @@ SUPPORT = """
 
 
 def test_node_ids_are_file_case_criterion_score_and_gate(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(SUPPORT, name="suites/test_support.rubric.yaml")
     result = pytester.runpytest("--collect-only", "-q", "suites")
-    result.stdout.fnmatch_lines([
-        "suites/test_support.rubric.yaml::refund-window::polite",
-        "suites/test_support.rubric.yaml::refund-window::states-window",
-        "suites/test_support.rubric.yaml::refund-window::no-false-promise",
-        "suites/test_support.rubric.yaml::refund-window::score",
-        "suites/test_support.rubric.yaml::greeting::says-hello",
-        "suites/test_support.rubric.yaml::greeting::score",
-        "suites/test_support.rubric.yaml::gate",
-        "7 tests collected*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "suites/test_support.rubric.yaml::refund-window::polite",
+            "suites/test_support.rubric.yaml::refund-window::states-window",
+            "suites/test_support.rubric.yaml::refund-window::no-false-promise",
+            "suites/test_support.rubric.yaml::refund-window::score",
+            "suites/test_support.rubric.yaml::greeting::says-hello",
+            "suites/test_support.rubric.yaml::greeting::score",
+            "suites/test_support.rubric.yaml::gate",
+            "7 tests collected*",
+        ]
+    )
 
 
 def test_several_targets_put_the_target_in_brackets(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
-    pytester.makepyfile(answers="def up(text):\n    return text.upper()\n\n"
-                                "def same(text):\n    return text\n")
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    pytester.makepyfile(
+        answers="def up(text):\n    return text.upper()\n\ndef same(text):\n    return text\n"
+    )
     write_suite("""
         target:
           - {plugin: python, model: "answers:up", name: gpt-4o}
@@ -73,23 +78,26 @@ def test_several_targets_put_the_target_in_brackets(
               - {id: shouts, check: equals, with: {value: HELLO}}
     """)
     result = pytester.runpytest("-v", "-p", "no:cacheprovider")
-    result.stdout.fnmatch_lines([
-        "test_s.rubric.yaml::refund-window[[]gpt-4o[]]::shouts PASSED*",
-        "test_s.rubric.yaml::refund-window[[]small[]]::shouts FAILED*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "test_s.rubric.yaml::refund-window[[]gpt-4o[]]::shouts PASSED*",
+            "test_s.rubric.yaml::refund-window[[]small[]]::shouts FAILED*",
+        ]
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
 def test_only_rubric_files_are_collected(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
-    write_suite(SUPPORT, name="test_other.yaml")            # not a rubric file: ignored
-    write_suite(SUPPORT, name="config.rubric.yaml")         # no test_ prefix: ignored
-    write_suite(SUPPORT, name="test_b.rubric.yml")          # the .yml spelling counts
+    write_suite(SUPPORT, name="test_other.yaml")  # not a rubric file: ignored
+    write_suite(SUPPORT, name="config.rubric.yaml")  # no test_ prefix: ignored
+    write_suite(SUPPORT, name="test_b.rubric.yml")  # the .yml spelling counts
     result = pytester.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines(["test_b.rubric.yml::gate", "7 tests collected*"])
 
 
 def test_rubric_files_ini_option_changes_the_pattern(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     pytester.makeini("[pytest]\nrubric_files = eval_*.yaml\n")
     write_suite(SUPPORT, name="eval_support.yaml")
     write_suite(SUPPORT, name="test_s.rubric.yaml")
@@ -100,11 +108,19 @@ def test_rubric_files_ini_option_changes_the_pattern(
 def test_tags_become_markers_for_dash_m(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite(SUPPORT)
     result = pytester.runpytest("--collect-only", "-q", "-m", "safety")
-    result.stdout.fnmatch_lines(["test_s.rubric.yaml::refund-window::no-false-promise", "1/7 tests collected*"])
+    result.stdout.fnmatch_lines(
+        ["test_s.rubric.yaml::refund-window::no-false-promise", "1/7 tests collected*"]
+    )
     result = pytester.runpytest("--collect-only", "-q", "-m", "refunds and not safety")
     # a case's tags mark its score item too
-    result.stdout.fnmatch_lines(["*::refund-window::polite", "*::refund-window::states-window",
-                                 "*::refund-window::score", "3/7 tests collected*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*::refund-window::polite",
+            "*::refund-window::states-window",
+            "*::refund-window::score",
+            "3/7 tests collected*",
+        ]
+    )
     result = pytester.runpytest("--collect-only", "-q", "-m", "support")
     result.stdout.fnmatch_lines(["6/7 tests collected*"])
     # tags are registered markers: --strict-markers accepts them
@@ -112,7 +128,9 @@ def test_tags_become_markers_for_dash_m(pytester: pytest.Pytester, write_suite: 
     result.assert_outcomes(passed=1, deselected=6)
 
 
-def test_dash_k_selects_by_case_and_criterion(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+def test_dash_k_selects_by_case_and_criterion(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(SUPPORT)
     result = pytester.runpytest("-v", "-k", "greeting and hello")
     result.stdout.fnmatch_lines(["*::greeting::says-hello PASSED*", "*1 passed, 6 deselected*"])
@@ -134,7 +152,9 @@ def _failing_suite() -> str:
     """
 
 
-def test_dash_x_stops_at_the_first_failure(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+def test_dash_x_stops_at_the_first_failure(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(_failing_suite())
     result = pytester.runpytest("-x", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
@@ -142,7 +162,8 @@ def test_dash_x_stops_at_the_first_failure(pytester: pytest.Pytester, write_suit
 
 
 def test_last_failed_reruns_only_the_failed_criteria(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(_failing_suite())
     pytester.runpytest().assert_outcomes(passed=2, failed=2)
     result = pytester.runpytest("--lf", "-v")
@@ -151,7 +172,8 @@ def test_last_failed_reruns_only_the_failed_criteria(
 
 
 def test_verbose_prints_one_status_line_per_item(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         threshold: 0.5
         cases:
@@ -162,16 +184,19 @@ def test_verbose_prints_one_status_line_per_item(
               - {id: miss, check: contains, with: {value: omega}}
     """)
     result = pytester.runpytest("-v", "-p", "no:cacheprovider")
-    result.stdout.fnmatch_lines([
-        "test_s.rubric.yaml::c1::hit PASSED*",
-        "test_s.rubric.yaml::c1::miss MISSED*",
-        "test_s.rubric.yaml::c1::score PASSED*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "test_s.rubric.yaml::c1::hit PASSED*",
+            "test_s.rubric.yaml::c1::miss MISSED*",
+            "test_s.rubric.yaml::c1::score PASSED*",
+        ]
+    )
     assert result.ret == pytest.ExitCode.OK
 
 
 def test_junitxml_carries_verdict_properties(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: object) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: object
+) -> None:
     write_suite("""
         judge: fake:m1
         threshold: 0.5
@@ -204,8 +229,11 @@ def test_junitxml_carries_verdict_properties(
 
 def _xdist_run(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> tuple[pytest.RunResult, Any]:
     pytest.importorskip("xdist")
-    cases = "\n".join(f"  - {{id: c{i}, output: 'a{i}', criteria: [{{id: x, check: contains, with: {{value: a}}}},"
-                      f" {{id: y, check: regex, with: {{pattern: '{i}$'}}}}]}}" for i in range(10))
+    cases = "\n".join(
+        f"  - {{id: c{i}, output: 'a{i}', criteria: [{{id: x, check: contains, with: {{value: a}}}},"
+        f" {{id: y, check: regex, with: {{pattern: '{i}$'}}}}]}}"
+        for i in range(10)
+    )
     write_suite("threshold: 0.5\ngate: {min_pass_rate: 0.5}\ncases:\n" + cases + "\n")
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     from rubrictest.store import Store
@@ -219,15 +247,21 @@ def test_xdist_workers_share_one_run(pytester: pytest.Pytester, write_suite: Cal
     (run,) = store.runs()
     assert run["status"] == "passed"
     assert {(v["case_id"], v["criterion_id"]) for v in store.verdicts(run["id"])} == {
-        (f"c{i}", k) for i in range(10) for k in "xy"}
+        (f"c{i}", k) for i in range(10) for k in "xy"
+    }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: under pytest-xdist a case whose items land on two workers is judged by both, "
-    "so its verdicts and case row are stored twice in the run (and model calls are paid twice); "
-    "score and gate items make every worker judge the cases they need"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: under pytest-xdist a case whose items land on two workers is judged by both, "
+        "so its verdicts and case row are stored twice in the run (and model calls are paid twice); "
+        "score and gate items make every worker judge the cases they need"
+    ),
+)
 def test_xdist_judges_and_stores_each_criterion_once(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     result, store = _xdist_run(pytester, write_suite)
     (run,) = store.runs()
     assert len(store.verdicts(run["id"])) == 20
@@ -235,7 +269,8 @@ def test_xdist_judges_and_stores_each_criterion_once(
 
 
 def test_collect_only_writes_nothing_and_the_plugin_can_be_turned_off(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(SUPPORT)
     pytester.runpytest("--collect-only", "-q").stdout.fnmatch_lines(["7 tests collected*"])
     assert not (pytester.path / ".rubrictest").exists()
@@ -244,7 +279,8 @@ def test_collect_only_writes_nothing_and_the_plugin_can_be_turned_off(
 
 
 def test_missed_items_are_junit_passes_with_status_missed(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         threshold: 0.5
         cases:

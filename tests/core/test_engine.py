@@ -28,7 +28,8 @@ def _suite(cases: int, criteria: int = 3, judge: str = "fake:m1", **extra: Any) 
 
 
 def test_judge_calls_run_concurrently_up_to_the_spec_limit(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     fake_judge.latency = 0.05
     write_suite(_suite(12, judge="{plugin: fake, model: m1, concurrency: 3}"))
     pytester.runpytest().assert_outcomes(passed=36)
@@ -37,7 +38,8 @@ def test_judge_calls_run_concurrently_up_to_the_spec_limit(
 
 
 def test_every_case_is_in_flight_at_once_when_the_limit_allows(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     fake_judge.latency = 0.1
     write_suite(_suite(10, criteria=1, judge="{plugin: fake, model: m1, concurrency: 50}"))
     pytester.runpytest().assert_outcomes(passed=10)
@@ -45,7 +47,8 @@ def test_every_case_is_in_flight_at_once_when_the_limit_allows(
 
 
 def test_the_judge_class_default_concurrency_applies(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     fake_judge.latency = 0.05
     write_suite(_suite(10, criteria=1))
     pytester.runpytest().assert_outcomes(passed=10)
@@ -53,7 +56,8 @@ def test_the_judge_class_default_concurrency_applies(
 
 
 def test_batch_criteria_off_in_the_spec_makes_one_request_per_criterion(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     write_suite(_suite(4, judge="{plugin: fake, model: m1, batch_criteria: false}"))
     pytester.runpytest().assert_outcomes(passed=12)
     assert len(fake_judge.calls) == 12
@@ -61,8 +65,10 @@ def test_batch_criteria_off_in_the_spec_makes_one_request_per_criterion(
 
 
 def test_a_judge_that_cannot_batch_gets_one_criterion_per_request(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path],
-        fake_judge_factory: Callable[..., FakeJudgeState]) -> None:
+    pytester: pytest.Pytester,
+    write_suite: Callable[..., Path],
+    fake_judge_factory: Callable[..., FakeJudgeState],
+) -> None:
     single = fake_judge_factory("single", batch=False)
     write_suite(_suite(3, judge="single:m"))
     pytester.runpytest().assert_outcomes(passed=9)
@@ -70,8 +76,11 @@ def test_a_judge_that_cannot_batch_gets_one_criterion_per_request(
 
 
 def test_criteria_with_different_judges_are_grouped_per_judge(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState,
-        fake_judge_factory: Callable[..., FakeJudgeState]) -> None:
+    pytester: pytest.Pytester,
+    write_suite: Callable[..., Path],
+    fake_judge: FakeJudgeState,
+    fake_judge_factory: Callable[..., FakeJudgeState],
+) -> None:
     other = fake_judge_factory("other")
     write_suite("""
         judge: fake:m1
@@ -90,7 +99,8 @@ def test_criteria_with_different_judges_are_grouped_per_judge(
 
 
 def test_cache_second_run_makes_no_judge_call(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     write_suite(_suite(5))
     pytester.runpytest().assert_outcomes(passed=15)
     assert len(fake_judge.calls) == 5
@@ -107,18 +117,21 @@ def test_cache_second_run_makes_no_judge_call(
 
 
 def test_cache_is_keyed_by_content(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     path = write_suite(_suite(3))
     pytester.runpytest().assert_outcomes(passed=9)
     # a changed response (case c1) and a changed criterion text (all cases' k0) miss the cache
-    path.write_text(path.read_text().replace("answer 1", "answer one").replace("yes criterion 0",
-                                                                                 "yes criterion zero"))
+    path.write_text(
+        path.read_text().replace("answer 1", "answer one").replace("yes criterion 0", "yes criterion zero")
+    )
     pytester.runpytest().assert_outcomes(passed=9)
     assert len(fake_judge.calls) == 6
 
 
 def test_cache_off_and_refresh(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     write_suite(_suite(4))
     pytester.runpytest().assert_outcomes(passed=12)
     assert len(fake_judge.calls) == 4
@@ -133,7 +146,8 @@ def test_cache_off_and_refresh(
 
 
 def test_judge_errors_are_not_cached(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     write_suite(_suite(2, criteria=1))
     fake_judge.behaviour = "raise"
     assert outcomes(pytester.runpytest()) == {"errors": 2}
@@ -154,7 +168,8 @@ BUDGET_SUITE = """
 
 
 def test_max_cost_zero_makes_every_judged_item_error(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     write_suite(BUDGET_SUITE)
     result = pytester.runpytest("--rubric-max-cost", "0", "-v")
     assert fake_judge.calls == []
@@ -162,23 +177,33 @@ def test_max_cost_zero_makes_every_judged_item_error(
     result.stdout.fnmatch_lines(["*::c1::judged ERROR*", "*reason*cost budget exceeded*"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: the cost budget also stops deterministic checks (contains, regex...), which make "
-    "no model call and cost nothing: Engine._judge_request calls _check_budget for every judge"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: the cost budget also stops deterministic checks (contains, regex...), which make "
+        "no model call and cost nothing: Engine._judge_request calls _check_budget for every judge"
+    ),
+)
 def test_max_cost_does_not_stop_deterministic_checks(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     write_suite(BUDGET_SUITE)
     result = pytester.runpytest("--rubric-max-cost", "0", "-v")
     assert outcomes(result) == {"passed": 1, "errors": 1}
     result.stdout.fnmatch_lines(["*::c1::checked PASSED*"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: Engine._judge_request checks the budget before waiting for the judge's semaphore, "
-    "so every queued request passes the check at once and the budget never stops a run whose "
-    "requests are all scheduled together"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: Engine._judge_request checks the budget before waiting for the judge's semaphore, "
+        "so every queued request passes the check at once and the budget never stops a run whose "
+        "requests are all scheduled together"
+    ),
+)
 def test_max_cost_stops_calls_once_the_budget_is_spent(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     fake_judge.cost = 1.0
     fake_judge.latency = 0.01  # a real judge awaits its provider: requests interleave
     write_suite(_suite(10, criteria=1, judge="{plugin: fake, model: m1, concurrency: 1}"))
@@ -188,14 +213,20 @@ def test_max_cost_stops_calls_once_the_budget_is_spent(
 
 
 def test_usage_is_summed_in_the_store(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     fake_judge.cost = 0.25
     write_suite(_suite(4, criteria=2))
     pytester.runpytest().assert_outcomes(passed=8)
     store = open_store(pytester)
     run = store.run(store.resolve_run(None))
-    assert run["usage"]["total"] == {"calls": 4, "cache_hits": 0, "input_tokens": 40, "output_tokens": 20,
-                                     "cost_usd": 1.0}
+    assert run["usage"]["total"] == {
+        "calls": 4,
+        "cache_hits": 0,
+        "input_tokens": 40,
+        "output_tokens": 20,
+        "cost_usd": 1.0,
+    }
 
 
 class _Releaser:
@@ -211,7 +242,8 @@ class _Releaser:
 
 
 def test_items_wait_only_for_their_own_verdict(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     # c-slow's judge request is held until c-fast's item has been reported. If items waited
     # for anything but their own verdict, c-fast's report would never come: the held request
     # would time out and c-slow would ERROR.
@@ -250,8 +282,11 @@ class _SlowTarget(Target):
 
 
 def test_target_calls_run_concurrently_and_feed_the_judges(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState,
-        register_plugin: Callable[[Any, str], Any]) -> None:
+    pytester: pytest.Pytester,
+    write_suite: Callable[..., Path],
+    fake_judge: FakeJudgeState,
+    register_plugin: Callable[[Any, str], Any],
+) -> None:
     class Plugin:
         @hookimpl
         def register_targets(self, register: Any) -> None:

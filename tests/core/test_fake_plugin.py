@@ -36,9 +36,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(path.read_bytes())
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), str(src)],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (target / "rubrictest_fake-0.0.7.dist-info" / "entry_points.txt").is_file()
     return target
@@ -51,7 +66,9 @@ def _env(site: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], site: Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], site: Path, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, env=_env(site, **env), capture_output=True, text=True, timeout=60)
 
 
@@ -59,9 +76,12 @@ def test_rubrictest_plugins_lists_the_installed_plugin(site: Path) -> None:
     proc = _run([*CLI, "plugins", "--json"], site)
     assert proc.returncode == 0, proc.stderr
     by_name = {p["name"]: p for p in json.loads(proc.stdout)}
-    assert by_name["fake"] == {"name": "fake", "version": "0.0.7",
-                               "hooks": ["register_commands", "register_judges", "register_targets"],
-                               "registered": {"judges": ["length_at_most"], "targets": ["shout"]}}
+    assert by_name["fake"] == {
+        "name": "fake",
+        "version": "0.0.7",
+        "hooks": ["register_commands", "register_judges", "register_targets"],
+        "registered": {"judges": ["length_at_most"], "targets": ["shout"]},
+    }
     assert "checks" in by_name  # first-party plugins are there too
 
 
@@ -79,7 +99,8 @@ def test_a_suite_uses_the_plugins_target_and_check(site: Path, tmp_path: Path) -
         "    criteria:\n"
         "      - {id: shouted, check: equals, with: {value: 'HI!'}}\n"
         "      - {id: short, check: length_at_most, with: {max: 5}}\n"
-        "      - {id: tiny, check: length_at_most, with: {max: 2}}\n")
+        "      - {id: tiny, check: length_at_most, with: {max: 2}}\n"
+    )
     proc = _run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"], site, cwd=tmp_path)
     assert "::hi::shouted PASSED" in proc.stdout, proc.stdout + proc.stderr
     assert "::hi::short PASSED" in proc.stdout
@@ -94,8 +115,13 @@ def test_rubrictest_load_plugins_can_exclude_it(site: Path, tmp_path: Path) -> N
     proc = _run([*CLI, "plugins", "--json"], site, RUBRICTEST_LOAD_PLUGINS="fake")
     assert "fake" in {p["name"] for p in json.loads(proc.stdout)}
     (tmp_path / "test_fake.rubric.yaml").write_text(
-        "target: shout\ncases:\n  - {id: hi, input: hi, criteria: [{check: equals, with: {value: 'HI!'}}]}\n")
-    proc = _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], site, cwd=tmp_path,
-                RUBRICTEST_LOAD_PLUGINS="")
+        "target: shout\ncases:\n  - {id: hi, input: hi, criteria: [{check: equals, with: {value: 'HI!'}}]}\n"
+    )
+    proc = _run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        site,
+        cwd=tmp_path,
+        RUBRICTEST_LOAD_PLUGINS="",
+    )
     assert proc.returncode == pytest.ExitCode.INTERRUPTED
     assert "unknown target 'shout'; available targets: jsonl, python, static" in proc.stdout

@@ -24,14 +24,23 @@ RegisterPlugin = Callable[[Any, str], Any]
 
 
 def _hookspec_names() -> list[str]:
-    return sorted(name for name, fn in vars(hookspecs).items()
-                  if callable(fn) and hasattr(fn, "rubrictest_spec"))
+    return sorted(
+        name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "rubrictest_spec")
+    )
 
 
 def test_every_hookspec_has_a_test_and_a_docstring() -> None:
     names = _hookspec_names()
-    assert {"register_targets", "register_judges", "register_generators", "register_aggregators",
-            "register_commands", "on_run_start", "on_verdict", "on_run_end"} <= set(names)
+    assert {
+        "register_targets",
+        "register_judges",
+        "register_generators",
+        "register_aggregators",
+        "register_commands",
+        "on_run_start",
+        "on_verdict",
+        "on_run_end",
+    } <= set(names)
     missing = [n for n in names if f"test_hook_{n}" not in globals()]
     assert not missing, f"hookspecs without a test_hook_<name> test: {missing}"
     for name in names:
@@ -71,8 +80,9 @@ def registers(register_plugin: RegisterPlugin) -> _Registers:
     return register_plugin(_Registers(), "test-registers")
 
 
-def test_hook_register_targets(pytester: pytest.Pytester, write_suite: Callable[..., Path],
-                               register_plugin: RegisterPlugin) -> None:
+def test_hook_register_targets(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin
+) -> None:
     from rubrictest import Case, Target, TargetResult
 
     class Echo(Target):
@@ -97,8 +107,9 @@ def test_hook_register_targets(pytester: pytest.Pytester, write_suite: Callable[
     pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_hook_register_judges(pytester: pytest.Pytester, write_suite: Callable[..., Path],
-                              fake_judge: FakeJudgeState) -> None:
+def test_hook_register_judges(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     assert registry().get("judges", "fake").plugin == "test-fake-judge"
     write_suite("""
         judge: fake:m
@@ -119,8 +130,9 @@ def test_hook_register_importers(registers: _Registers) -> None:
     assert registry().get("importers", "null-import").description == "An importer of nothing."
 
 
-def test_hook_register_aggregators(pytester: pytest.Pytester, write_suite: Callable[..., Path],
-                                   registers: _Registers) -> None:
+def test_hook_register_aggregators(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], registers: _Registers
+) -> None:
     write_suite("""
         aggregator: all-or-nothing
         threshold: 0.1
@@ -169,8 +181,9 @@ class _Observer:
 
 
 @pytest.fixture
-def observed_run(pytester: pytest.Pytester, write_suite: Callable[..., Path],
-                 register_plugin: RegisterPlugin) -> _Observer:
+def observed_run(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin
+) -> _Observer:
     observer = register_plugin(_Observer(), "test-observer")
     write_suite("""
         suite: observed
@@ -191,8 +204,11 @@ def test_hook_on_run_start(observed_run: _Observer) -> None:
 
 def test_hook_on_verdict(observed_run: _Observer) -> None:
     got = sorted((e.case.id, e.criterion.id, e.verdict.outcome, e.judge) for e in observed_run.verdicts)
-    assert got == [("c1", "x", "met", "equals"), ("c1", "y", "not_met", "equals"),
-                   ("c2", "x", "met", "equals")]
+    assert got == [
+        ("c1", "x", "met", "equals"),
+        ("c1", "y", "not_met", "equals"),
+        ("c2", "x", "met", "equals"),
+    ]
     assert {e.run_id for e in observed_run.verdicts} == {observed_run.starts[0].run_id}
 
 
@@ -203,7 +219,8 @@ def test_hook_on_run_end(observed_run: _Observer) -> None:
 
 
 def test_an_observer_that_raises_does_not_break_the_run(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin
+) -> None:
     class Broken:
         @hookimpl
         def on_verdict(self, event: VerdictEvent) -> None:
@@ -215,7 +232,8 @@ def test_an_observer_that_raises_does_not_break_the_run(
 
 
 def test_duplicate_component_names_are_an_error_naming_both_plugins(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin
+) -> None:
     from rubrictest_checks import Contains
 
     class Dup:
@@ -224,8 +242,11 @@ def test_duplicate_component_names_are_an_error_naming_both_plugins(
             register("contains", Contains)
 
     register_plugin(Dup(), "test-dup")
-    with pytest.raises(ConfigError, match="judge 'contains' is registered twice: by plugin '(checks|test-dup)' "
-                                          "and by plugin '(checks|test-dup)'") as info:
+    with pytest.raises(
+        ConfigError,
+        match="judge 'contains' is registered twice: by plugin '(checks|test-dup)' "
+        "and by plugin '(checks|test-dup)'",
+    ) as info:
         registry()
     assert "'checks'" in str(info.value) and "'test-dup'" in str(info.value)
     write_suite("cases:\n  - {id: c1, output: a, criteria: [{check: contains, with: {value: a}}]}\n")
@@ -235,7 +256,8 @@ def test_duplicate_component_names_are_an_error_naming_both_plugins(
 
 
 def test_registry_is_rebuilt_when_a_plugin_is_replaced_under_the_same_name(
-        register_plugin: RegisterPlugin) -> None:
+    register_plugin: RegisterPlugin,
+) -> None:
     from rubrictest_checks import Contains, Equals
 
     def plugin(factory: type) -> Any:
@@ -243,6 +265,7 @@ def test_registry_is_rebuilt_when_a_plugin_is_replaced_under_the_same_name(
             @hookimpl
             def register_judges(self, register: Any) -> None:
                 register("swap", factory)
+
         return P()
 
     register_plugin(plugin(Contains), "test-swap")
@@ -252,18 +275,32 @@ def test_registry_is_rebuilt_when_a_plugin_is_replaced_under_the_same_name(
     assert registry().get("judges", "swap").factory is Equals
 
 
-@pytest.mark.parametrize(("yaml_text", "message"), [
-    ("judge: nosuch:model\ncases:\n  - {id: c1, output: a, criteria: [text]}\n",
-     "*test_s.rubric.yaml:3*unknown judge 'nosuch'; available judges: *contains*equals*recorded*"),
-    ("target: nosuch:model\ncases:\n  - {id: c1, input: a, criteria: [{check: equals, with: {value: a}}]}\n",
-     "*test_s.rubric.yaml:3*unknown target 'nosuch'; available targets: jsonl, python, static*"),
-    ("cases:\n  - {id: c1, output: a, criteria: [{check: nosuch}]}\n",
-     "*test_s.rubric.yaml:2*unknown judge 'nosuch'; available judges: *contains*"),
-    ("aggregator: nosuch\nthreshold: 0.5\ncases:\n  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n",
-     "*test_s.rubric.yaml:1*unknown aggregator 'nosuch'; available aggregators: points, strict*"),
-])
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "judge: nosuch:model\ncases:\n  - {id: c1, output: a, criteria: [text]}\n",
+            "*test_s.rubric.yaml:3*unknown judge 'nosuch'; available judges: *contains*equals*recorded*",
+        ),
+        (
+            "target: nosuch:model\ncases:\n"
+            "  - {id: c1, input: a, criteria: [{check: equals, with: {value: a}}]}\n",
+            "*test_s.rubric.yaml:3*unknown target 'nosuch'; available targets: jsonl, python, static*",
+        ),
+        (
+            "cases:\n  - {id: c1, output: a, criteria: [{check: nosuch}]}\n",
+            "*test_s.rubric.yaml:2*unknown judge 'nosuch'; available judges: *contains*",
+        ),
+        (
+            "aggregator: nosuch\nthreshold: 0.5\ncases:\n"
+            "  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n",
+            "*test_s.rubric.yaml:1*unknown aggregator 'nosuch'; available aggregators: points, strict*",
+        ),
+    ],
+)
 def test_unknown_plugin_name_in_a_suite_lists_the_available_ones(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], yaml_text: str, message: str) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], yaml_text: str, message: str
+) -> None:
     write_suite(yaml_text)
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
@@ -281,8 +318,11 @@ def fresh_loading(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[list[An
 
     def use(entry_points: list[Any]) -> None:
         monkeypatch.setattr(plugins, "_loaded", False)
-        monkeypatch.setattr(plugins.metadata, "entry_points",
-                            lambda group: [ep for ep in entry_points if group == "rubrictest"])
+        monkeypatch.setattr(
+            plugins.metadata,
+            "entry_points",
+            lambda group: [ep for ep in entry_points if group == "rubrictest"],
+        )
 
     yield use
     for plugin in set(pm.get_plugins()) - before:
@@ -310,11 +350,16 @@ def test_a_misspelt_hook_fails_loudly(fresh_loading: Callable[[list[Any]], None]
         plugins.load_plugins()
 
 
-@pytest.mark.parametrize(("allow", "loaded"), [(None, {"one", "two"}), ("", set()), ("two", {"two"}),
-                                               (" one , two ", {"one", "two"})])
+@pytest.mark.parametrize(
+    ("allow", "loaded"),
+    [(None, {"one", "two"}), ("", set()), ("two", {"two"}), (" one , two ", {"one", "two"})],
+)
 def test_rubrictest_load_plugins_restricts_third_party_plugins(
-        fresh_loading: Callable[[list[Any]], None], monkeypatch: pytest.MonkeyPatch,
-        allow: str | None, loaded: set[str]) -> None:
+    fresh_loading: Callable[[list[Any]], None],
+    monkeypatch: pytest.MonkeyPatch,
+    allow: str | None,
+    loaded: set[str],
+) -> None:
     eps = [_entry_point(n, types.ModuleType(f"mod_{n}"), f"dist-{n}") for n in ("one", "two")]
     fresh_loading(eps)
     if allow is not None:
@@ -328,9 +373,16 @@ def test_rubrictest_load_plugins_restricts_third_party_plugins(
 
 
 def test_first_party_plugins_come_from_entry_points() -> None:
-    eps = {ep.name: ep.value for ep in metadata.entry_points(group="rubrictest")
-           if ep.dist is not None and ep.dist.name == "rubrictest"}
-    assert eps == {"checks": "rubrictest_checks", "targets": "rubrictest_targets",
-                   "recorded": "rubrictest_recorded", "aggregators": "rubrictest_aggregators"}
+    eps = {
+        ep.name: ep.value
+        for ep in metadata.entry_points(group="rubrictest")
+        if ep.dist is not None and ep.dist.name == "rubrictest"
+    }
+    assert eps == {
+        "checks": "rubrictest_checks",
+        "targets": "rubrictest_targets",
+        "recorded": "rubrictest_recorded",
+        "aggregators": "rubrictest_aggregators",
+    }
     for name in eps:
         assert pm.get_plugin(name) is not None

@@ -28,7 +28,8 @@ def _scores(pytester: pytest.Pytester) -> dict[str, tuple[float | None, str]]:
 
 
 def test_without_threshold_every_criterion_must_pass_and_deductions_pass_when_not_met(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -42,14 +43,19 @@ def test_without_threshold_every_criterion_must_pass_and_deductions_pass_when_no
     result = pytester.runpytest("-v")
     result.assert_outcomes(passed=2, failed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert _statuses(pytester) == {"c1::met": "PASS", "c1::not-met": "FAIL",
-                                   "c1::deduction-not-met": "PASS", "c1::deduction-met": "FAIL"}
+    assert _statuses(pytester) == {
+        "c1::met": "PASS",
+        "c1::not-met": "FAIL",
+        "c1::deduction-not-met": "PASS",
+        "c1::deduction-met": "FAIL",
+    }
     # a met deduction says so when it fails
     result.stdout.fnmatch_lines(["*deduction: passes when NOT met*"])
 
 
 def test_scored_mode_misses_do_not_fail_the_run(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         threshold: 0.5
         cases:
@@ -69,7 +75,8 @@ def test_scored_mode_misses_do_not_fail_the_run(
 
 
 def test_a_failed_must_fails_the_item_and_the_score_whatever_the_score(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         threshold: 0.1
         cases:
@@ -87,26 +94,31 @@ def test_a_failed_must_fails_the_item_and_the_score_whatever_the_score(
     assert score == pytest.approx(20 / 21) and outcome == "failed"
 
 
-@pytest.mark.parametrize(("criteria", "expected"), [
-    # earned 2 + 1 of possible 2 + 1 + 1 (the deduction is not met, so it takes nothing)
-    ("[[2, true], [1, false], [1, true], [-5, false]]", 0.75),
-    # a met deduction subtracts its points: (2 + 1 - 1) / 4
-    ("[[2, true], [1, false], [1, true], [-1, true]]", 0.5),
-    # clipped at 0: 2 - 5 < 0
-    ("[[2, true], [1, false], [-5, true]]", 0.0),
-    # every positive criterion met and no deduction: exactly 1
-    ("[[3, true], [0.5, true], [-5, false]]", 1.0),
-])
+@pytest.mark.parametrize(
+    ("criteria", "expected"),
+    [
+        # earned 2 + 1 of possible 2 + 1 + 1 (the deduction is not met, so it takes nothing)
+        ("[[2, true], [1, false], [1, true], [-5, false]]", 0.75),
+        # a met deduction subtracts its points: (2 + 1 - 1) / 4
+        ("[[2, true], [1, false], [1, true], [-1, true]]", 0.5),
+        # clipped at 0: 2 - 5 < 0
+        ("[[2, true], [1, false], [-5, true]]", 0.0),
+        # every positive criterion met and no deduction: exactly 1
+        ("[[3, true], [0.5, true], [-5, false]]", 1.0),
+    ],
+)
 def test_points_aggregator_is_the_clipped_ratio(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], criteria: str, expected: float) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], criteria: str, expected: float
+) -> None:
     import yaml
 
     lines = []
     for i, (points, met) in enumerate(yaml.safe_load(criteria)):
         value = "present" if met else "absent"
         lines.append(f"      - {{id: k{i}, check: contains, with: {{value: {value}}}, points: {points}}}")
-    write_suite("threshold: 0.6\ncases:\n  - id: c1\n    output: present\n    criteria:\n"
-                + "\n".join(lines) + "\n")
+    write_suite(
+        "threshold: 0.6\ncases:\n  - id: c1\n    output: present\n    criteria:\n" + "\n".join(lines) + "\n"
+    )
     result = pytester.runpytest("--junitxml=out.xml")
     assert _scores(pytester)["c1"][0] == pytest.approx(expected)
     root = ET.parse(pytester.path / "out.xml").getroot()
@@ -117,7 +129,8 @@ def test_points_aggregator_is_the_clipped_ratio(
 
 
 def test_score_equal_to_threshold_passes_and_case_threshold_overrides(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         threshold: 0.5
         cases:
@@ -134,12 +147,14 @@ def test_score_equal_to_threshold_passes_and_case_threshold_overrides(
               - {id: b, check: contains, with: {value: beta}}
     """)
     result = pytester.runpytest("-v")
-    result.stdout.fnmatch_lines(["*::at-threshold::score PASSED*", "*::stricter::score FAILED*",
-                                 "*score*0.500 (threshold 0.9)*"])
+    result.stdout.fnmatch_lines(
+        ["*::at-threshold::score PASSED*", "*::stricter::score FAILED*", "*score*0.500 (threshold 0.9)*"]
+    )
 
 
 def test_strict_aggregator_fails_a_case_with_any_failed_criterion(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         aggregator: strict
         threshold: 0.5
@@ -166,9 +181,14 @@ def _gate_suite(passes: int, total: int, min_pass_rate: float, confidence: float
     cases = []
     for i in range(total):
         output = "ok" if i < passes else "wrong"
-        cases.append(f"  - {{id: c{i}, output: '{output}', criteria: [{{id: k, check: equals, with: {{value: ok}}}}]}}")
-    return (f"gate: {{min_pass_rate: {min_pass_rate}, confidence: {confidence}}}\ncases:\n"
-            + "\n".join(cases) + "\n")
+        cases.append(
+            f"  - {{id: c{i}, output: '{output}', criteria: [{{id: k, check: equals, with: {{value: ok}}}}]}}"
+        )
+    return (
+        f"gate: {{min_pass_rate: {min_pass_rate}, confidence: {confidence}}}\ncases:\n"
+        + "\n".join(cases)
+        + "\n"
+    )
 
 
 def _wilson_by_hand(k: int, n: int, z: float) -> float:
@@ -190,8 +210,8 @@ def test_wilson_lower_bound_matches_independent_computations() -> None:
 
 @pytest.mark.parametrize(("min_pass_rate", "passes_gate"), [(0.49, True), (0.50, False)])
 def test_gate_compares_the_wilson_lower_bound_to_min_pass_rate(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], min_pass_rate: float,
-        passes_gate: bool) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], min_pass_rate: float, passes_gate: bool
+) -> None:
     # 8 of 10 cases pass: the pass rate 0.8 is far above both thresholds, but the Wilson lower
     # bound (0.4902) lies between them.
     write_suite(_gate_suite(8, 10, min_pass_rate, 0.95))
@@ -207,7 +227,8 @@ def test_gate_compares_the_wilson_lower_bound_to_min_pass_rate(
 
 
 def test_gate_counts_scored_cases_by_their_score_item(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("""
         threshold: 0.5
         gate: {min_pass_rate: 0.2, confidence: 0.95}
@@ -227,8 +248,8 @@ def test_gate_counts_scored_cases_by_their_score_item(
 
 @pytest.mark.parametrize("behaviour", ["raise", "crash", "error_verdict", "missing"])
 def test_a_judge_without_a_verdict_makes_the_item_error_never_fail(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState,
-        behaviour: str) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState, behaviour: str
+) -> None:
     fake_judge.behaviour = behaviour
     write_suite("""
         judge: fake:m1
@@ -247,21 +268,30 @@ def test_a_judge_without_a_verdict_makes_the_item_error_never_fail(
     # the judged criterion, the case score and the gate have no verdict; the check passes
     assert found == {"passed": 1, "errors": 3}
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    reason = {"raise": "HTTP 503 after 3 retries", "crash": "RuntimeError: fake judge bug",
-              "error_verdict": "malformed judge output after 2 retries",
-              "missing": "gave no verdict for it"}[behaviour]
-    result.stdout.fnmatch_lines(["*ERROR at setup of c1::judged*", "*ERROR: no verdict*c1::judged*",
-                                 f"*reason*{reason}*"])
+    reason = {
+        "raise": "HTTP 503 after 3 retries",
+        "crash": "RuntimeError: fake judge bug",
+        "error_verdict": "malformed judge output after 2 retries",
+        "missing": "gave no verdict for it",
+    }[behaviour]
+    result.stdout.fnmatch_lines(
+        ["*ERROR at setup of c1::judged*", "*ERROR: no verdict*c1::judged*", f"*reason*{reason}*"]
+    )
     assert _statuses(pytester) == {"c1::judged": "ERROR", "c1::checked": "PASS"}
     assert _scores(pytester)["c1"][1] == "error"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: an ERROR item (RubricJudgeError raised in setup) is rendered by pytest's "
-    "_repr_failure_py, i.e. with a full Python traceback; RubricItem.repr_failure is only used "
-    "for the call phase"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: an ERROR item (RubricJudgeError raised in setup) is rendered by pytest's "
+        "_repr_failure_py, i.e. with a full Python traceback; RubricItem.repr_failure is only used "
+        "for the call phase"
+    ),
+)
 def test_error_items_render_the_reason_without_a_traceback(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     fake_judge.behaviour = "raise"
     write_suite("""
         judge: fake:m1
@@ -277,7 +307,8 @@ def test_error_items_render_the_reason_without_a_traceback(
 
 
 def test_failure_shows_criterion_response_verdict_evidence_rationale_and_no_traceback(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> None:
     write_suite("""
         judge: fake:m1
         cases:
@@ -290,16 +321,18 @@ def test_failure_shows_criterion_response_verdict_evidence_rationale_and_no_trac
     """)
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "FAIL  refund-window::states-window",
-        "criterion   States that the return window is 30 days.",
-        "judge       fake:m1",
-        "verdict     not met (confidence 0.88)",
-        'evidence    "Sure, any ti"  [[]found in the response[]]',
-        "rationale   fake rationale for states-window",
-        "input       Can I return shoes after 40 days?",
-        "response    Sure, any time at all.",
-        "where       test_s.rubric.yaml:7",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "FAIL  refund-window::states-window",
+            "criterion   States that the return window is 30 days.",
+            "judge       fake:m1",
+            "verdict     not met (confidence 0.88)",
+            'evidence    "Sure, any ti"  [[]found in the response[]]',
+            "rationale   fake rationale for states-window",
+            "input       Can I return shoes after 40 days?",
+            "response    Sure, any time at all.",
+            "where       test_s.rubric.yaml:7",
+        ]
+    )
     assert "states-window" in failure_text(result)
     assert_no_traceback(failure_text(result))

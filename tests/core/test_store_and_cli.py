@@ -43,8 +43,9 @@ SUITE = """
 
 
 @pytest.fixture
-def stored_run(pytester: pytest.Pytester, write_suite: Callable[..., Path],
-               fake_judge: FakeJudgeState) -> Store:
+def stored_run(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
+) -> Store:
     write_suite(SUITE)
     pytester.runpytest()
     return open_store(pytester)
@@ -55,12 +56,37 @@ def test_migrations_create_the_contract_tables_and_columns(tmp_path: Path) -> No
     db = store.db
     assert {"runs", "cases", "verdicts", "judge_calls", "_sqlite_migrations"} <= set(db.table_names())
     columns = {t: set(db[t].columns_dict) for t in ("runs", "cases", "verdicts", "judge_calls")}
-    assert {"id", "started_at", "finished_at", "status", "argv", "version", "counts", "usage"} <= columns["runs"]
+    assert {"id", "started_at", "finished_at", "status", "argv", "version", "counts", "usage"} <= columns[
+        "runs"
+    ]
     assert {"run_id", "suite", "case_id", "target", "response", "score", "outcome"} <= columns["cases"]
-    assert {"run_id", "suite", "case_id", "target", "criterion_id", "criterion_hash", "judge", "outcome",
-            "status", "confidence", "evidence", "rationale", "error", "judge_call_id"} <= columns["verdicts"]
-    assert {"run_id", "request", "response", "input_tokens", "output_tokens", "cost_usd", "latency_s",
-            "cache_key", "result"} <= columns["judge_calls"]
+    assert {
+        "run_id",
+        "suite",
+        "case_id",
+        "target",
+        "criterion_id",
+        "criterion_hash",
+        "judge",
+        "outcome",
+        "status",
+        "confidence",
+        "evidence",
+        "rationale",
+        "error",
+        "judge_call_id",
+    } <= columns["verdicts"]
+    assert {
+        "run_id",
+        "request",
+        "response",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_s",
+        "cache_key",
+        "result",
+    } <= columns["judge_calls"]
     applied = [m.name for m in migrations.applied(db)]
     assert applied == [m.name for m in migrations._migrations]
     assert applied[0] == "m001_initial"
@@ -81,7 +107,8 @@ def test_wal_mode_and_busy_timeout(tmp_path: Path) -> None:
 
 
 def test_default_database_is_under_the_rootdir_and_rubric_db_changes_it(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite("cases:\n  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n")
     pytester.mkdir("sub")
     pytester.runpytest().assert_outcomes(passed=1)
@@ -128,9 +155,22 @@ def test_report_text_json_and_markdown(stored_run: Store) -> None:
     report = json.loads(as_json.output)
     assert report["run"]["id"] == run_id
     assert {(c["case_id"], c["criterion_id"], c["status"]) for c in report["criteria"]} == {
-        ("c1", "judged", "PASS"), ("c1", "checked", "PASS"), ("c1", "missed", "MISSED"), ("c2", "judged", "MISSED")}
-    assert report["suites"] == [{"suite": "store-demo", "path": "test_s.rubric.yaml", "cases": 2, "passed": 1,
-                                 "failed": 1, "errors": 0, "mean_score": pytest.approx(1 / 3)}]
+        ("c1", "judged", "PASS"),
+        ("c1", "checked", "PASS"),
+        ("c1", "missed", "MISSED"),
+        ("c2", "judged", "MISSED"),
+    }
+    assert report["suites"] == [
+        {
+            "suite": "store-demo",
+            "path": "test_s.rubric.yaml",
+            "cases": 2,
+            "passed": 1,
+            "failed": 1,
+            "errors": 0,
+            "mean_score": pytest.approx(1 / 3),
+        }
+    ]
     assert report["tags"] == {"demo": {"PASS": 2, "MISSED": 2}}
 
     md = runner.invoke(build_cli(), ["report", "--db", db, "--format", "markdown"])
@@ -152,8 +192,10 @@ def test_plugins_command_lists_name_version_and_components() -> None:
     runner = CliRunner()
     result = runner.invoke(build_cli(), ["plugins"])
     assert result.exit_code == 0, result.output
-    assert "checks 0.1.0\n  hooks: register_judges\n  judges: contains, equals, json_schema, python, regex\n" \
+    assert (
+        "checks 0.1.0\n  hooks: register_judges\n  judges: contains, equals, json_schema, python, regex\n"
         in result.output
+    )
     data = json.loads(runner.invoke(build_cli(), ["plugins", "--json"]).output)
     by_name = {p["name"]: p for p in data}
     assert by_name["targets"]["registered"] == {"targets": ["jsonl", "python", "static"]}
@@ -202,21 +244,38 @@ def test_schema_validates_a_suite_written_with_mappings() -> None:
     schema = _schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     suite = {
-        "version": 1, "suite": "s", "target": {"plugin": "python", "model": "m:f"},
-        "judge": {"plugin": "recorded", "model": "labels.jsonl"}, "threshold": 0.8,
-        "gate": {"min_pass_rate": 0.9, "confidence": 0.95}, "tags": ["t"],
+        "version": 1,
+        "suite": "s",
+        "target": {"plugin": "python", "model": "m:f"},
+        "judge": {"plugin": "recorded", "model": "labels.jsonl"},
+        "threshold": 0.8,
+        "gate": {"min_pass_rate": 0.9, "confidence": 0.95},
+        "tags": ["t"],
         "rubrics": {"tone": [{"text": "Is polite."}]},
-        "cases": [{"id": "c", "input": "q", "rubric": ["tone"], "threshold": 0.5, "criteria": [
-            {"id": "x", "text": "States it.", "points": -5, "tags": ["safety"]},
-            {"id": "y", "check": "contains", "with": {"value": "30"}, "must": True}]}],
+        "cases": [
+            {
+                "id": "c",
+                "input": "q",
+                "rubric": ["tone"],
+                "threshold": 0.5,
+                "criteria": [
+                    {"id": "x", "text": "States it.", "points": -5, "tags": ["safety"]},
+                    {"id": "y", "check": "contains", "with": {"value": "30"}, "must": True},
+                ],
+            }
+        ],
     }
     jsonschema.Draft202012Validator(schema).validate(suite)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: the JSON Schema omits the string shorthands that the models accept through "
-    "before-validators ('plugin:model' for target/judge, a plain string for a criterion), so "
-    "`rubrictest schema` rejects DESIGN.md's own example suite"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: the JSON Schema omits the string shorthands that the models accept through "
+        "before-validators ('plugin:model' for target/judge, a plain string for a criterion), so "
+        "`rubrictest schema` rejects DESIGN.md's own example suite"
+    ),
+)
 def test_schema_validates_the_design_example_and_the_repo_suites() -> None:
     validator = jsonschema.Draft202012Validator(_schema())
     validator.validate(yaml.safe_load(DESIGN_EXAMPLE))
@@ -224,12 +283,15 @@ def test_schema_validates_the_design_example_and_the_repo_suites() -> None:
         validator.validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-@pytest.mark.parametrize("bad", [
-    {"cases": [{"id": "c", "output": "a", "critera": ["x"]}]},
-    {"treshold": 0.5, "cases": [{"id": "c", "output": "a", "criteria": ["x"]}]},
-    {"cases": [{"id": "c", "output": "a", "criteria": [{"text": "x", "pionts": 2}]}]},
-    {"cases": []},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"cases": [{"id": "c", "output": "a", "critera": ["x"]}]},
+        {"treshold": 0.5, "cases": [{"id": "c", "output": "a", "criteria": ["x"]}]},
+        {"cases": [{"id": "c", "output": "a", "criteria": [{"text": "x", "pionts": 2}]}]},
+        {"cases": []},
+    ],
+)
 def test_schema_rejects_unknown_keys_and_empty_cases(bad: dict[str, object]) -> None:
     validator = jsonschema.Draft202012Validator(_schema())
     assert list(validator.iter_errors(bad)), f"the schema accepted {bad}"
@@ -248,16 +310,25 @@ def test_every_command_has_help_with_an_example() -> None:
 def test_run_passes_arguments_to_pytest_and_the_run_is_reported(tmp_path: Path) -> None:
     (tmp_path / "test_cli.rubric.yaml").write_text(
         "cases:\n  - {id: c1, output: a, criteria: [{id: k, check: equals, with: {value: a}},"
-        " {id: bad, check: equals, with: {value: b}}]}\n")
+        " {id: bad, check: equals, with: {value: b}}]}\n"
+    )
     cmd = [sys.executable, "-c", "from rubrictest.cli import main; main()"]
-    run = subprocess.run([*cmd, "run", "-v", "-k", "k", "-p", "no:cacheprovider"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [*cmd, "run", "-v", "-k", "k", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "test_cli.rubric.yaml::c1::k PASSED" in run.stdout and "1 deselected" in run.stdout
-    failing = subprocess.run([*cmd, "run", "-p", "no:cacheprovider"], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=60)
+    failing = subprocess.run(
+        [*cmd, "run", "-p", "no:cacheprovider"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert failing.returncode == 1
-    report = subprocess.run([*cmd, "report", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    report = subprocess.run(
+        [*cmd, "report", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert report.returncode == 0, report.stderr
     assert [c["status"] for c in json.loads(report.stdout)["criteria"]] == ["PASS", "FAIL"]
     with sqlite3.connect(tmp_path / ".rubrictest" / "rubrictest.db") as conn:

@@ -34,8 +34,9 @@ def get_requires_for_build_wheel(config_settings: dict[str, Any] | None = None) 
     return []
 
 
-def build_wheel(wheel_directory: str, config_settings: dict[str, Any] | None = None,
-                metadata_directory: str | None = None) -> str:
+def build_wheel(
+    wheel_directory: str, config_settings: dict[str, Any] | None = None, metadata_directory: str | None = None
+) -> str:
     """Write ``<name>-<version>-py3-none-any.whl`` into ``wheel_directory``; return its name."""
     project = _project()
     dist = project["name"].replace("-", "_")
@@ -46,13 +47,15 @@ def build_wheel(wheel_directory: str, config_settings: dict[str, Any] | None = N
         files[source.relative_to(HERE).as_posix()] = source.read_bytes()
     files[f"{dist_info}/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {version}\n"
-        f"Summary: {project.get('description', '')}\n").encode()
+        f"Summary: {project.get('description', '')}\n"
+    ).encode()
     entry_points = ""
     for group, entries in project.get("entry-points", {}).items():
         entry_points += f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()) + "\n"
     files[f"{dist_info}/entry_points.txt"] = entry_points.encode()
-    files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: fake_backend\n"
-                                   b"Root-Is-Purelib: true\nTag: py3-none-any\n")
+    files[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: fake_backend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     record = [_record_line(path, content) for path, content in files.items()]
     record.append(f"{dist_info}/RECORD,,")
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
