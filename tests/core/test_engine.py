@@ -40,7 +40,7 @@ def test_judge_calls_run_concurrently_up_to_the_spec_limit(
 def test_every_case_is_in_flight_at_once_when_the_limit_allows(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
 ) -> None:
-    fake_judge.latency = 0.1
+    fake_judge.latency = 0.3  # long enough that all ten overlap even on a loaded machine
     write_suite(_suite(10, criteria=1, judge="{plugin: fake, model: m1, concurrency: 50}"))
     pytester.runpytest().assert_outcomes(passed=10)
     assert fake_judge.max_in_flight == 10
@@ -49,7 +49,7 @@ def test_every_case_is_in_flight_at_once_when_the_limit_allows(
 def test_the_judge_class_default_concurrency_applies(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
 ) -> None:
-    fake_judge.latency = 0.05
+    fake_judge.latency = 0.1
     write_suite(_suite(10, criteria=1))
     pytester.runpytest().assert_outcomes(passed=10)
     assert fake_judge.max_in_flight == 4  # FakeJudge.default_concurrency
@@ -248,7 +248,7 @@ def test_items_wait_only_for_their_own_verdict(
     # for anything but their own verdict, c-fast's report would never come: the held request
     # would time out and c-slow would ERROR.
     fake_judge.hold = {"c-slow"}
-    fake_judge.latency = 0.05
+    fake_judge.latency = 0.3
     write_suite("""
         judge: fake:m1
         cases:
@@ -275,7 +275,7 @@ class _SlowTarget(Target):
         with cls.lock:
             cls.in_flight += 1
             cls.max_in_flight = max(cls.max_in_flight, cls.in_flight)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
         with cls.lock:
             cls.in_flight -= 1
         return TargetResult(f"answer to {case.input}")
