@@ -431,7 +431,8 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
         kwargs["timeout"] = 0.2
         kwargs["factory"] = QuickConnection
-        return real_connect(database, *args, **kwargs)
+        conn: sqlite3.Connection = real_connect(database, *args, **kwargs)
+        return conn
 
     monkeypatch.setattr(sqlite3, "connect", connect)
     yield
@@ -461,7 +462,12 @@ def test_the_store_waits_for_a_briefly_held_lock(tmp_path: Path) -> None:
     Store.open(db).close()
     lock = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     lock.execute("BEGIN IMMEDIATE")
-    threading.Timer(0.3, lambda: (lock.execute("COMMIT"), lock.close())).start()
+
+    def release() -> None:
+        lock.execute("COMMIT")
+        lock.close()
+
+    threading.Timer(0.3, release).start()
     store = Store.open(db)
     started = time.perf_counter()
     store.start_run(rootdir=".", argv=[], version="test")  # a write: waits for the lock

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,20 @@ import pluggy
 import pytest
 from click.testing import CliRunner
 
-from rubrictest import ConfigError, RunEnd, RunStart, VerdictEvent, hookimpl, hookspecs, plugins
+from rubrictest import (
+    Aggregator,
+    Case,
+    CaseScore,
+    ConfigError,
+    Criterion,
+    RunEnd,
+    RunStart,
+    Verdict,
+    VerdictEvent,
+    hookimpl,
+    hookspecs,
+    plugins,
+)
 from rubrictest.cli import build_cli
 from rubrictest.plugins import list_plugins, pm, registry
 
@@ -48,6 +61,16 @@ def test_every_hookspec_has_a_test_and_a_docstring() -> None:
         assert "Called" in doc, f"{name}'s docstring does not say when it is called"
 
 
+class _AllOrNothing(Aggregator):
+    """Passes a case only when every criterion passes; the score is 1 or 0."""
+
+    def aggregate(
+        self, case: Case, results: Sequence[tuple[Criterion, Verdict]], threshold: float | None
+    ) -> CaseScore:
+        failed = [c.id for c, v in results if not c.passes(v.outcome)]
+        return CaseScore(0.0 if failed else 1.0, not failed, f"failed: {', '.join(failed)}" if failed else "")
+
+
 class _Registers:
     """A plugin that registers one component of each registration kind."""
 
@@ -67,23 +90,20 @@ class _Registers:
 
     @hookimpl
     def register_aggregators(self, register: Any) -> None:
-        from rubrictest_aggregators import StrictAggregator
-
-        class AllOrNothing(StrictAggregator):
-            """Strict, under another name."""
-
-        register("all-or-nothing", AllOrNothing)
+        register("all-or-nothing", _AllOrNothing)
 
 
 @pytest.fixture
 def registers(register_plugin: RegisterPlugin) -> _Registers:
-    return register_plugin(_Registers(), "test-registers")
+    plugin = _Registers()
+    register_plugin(plugin, "test-registers")
+    return plugin
 
 
 def test_hook_register_targets(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin
 ) -> None:
-    from rubrictest import Case, Target, TargetResult
+    from rubrictest import Target, TargetResult
 
     class Echo(Target):
         """Echoes the input."""
@@ -184,7 +204,8 @@ class _Observer:
 def observed_run(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin
 ) -> _Observer:
-    observer = register_plugin(_Observer(), "test-observer")
+    observer = _Observer()
+    register_plugin(observer, "test-observer")
     write_suite("""
         suite: observed
         cases:
@@ -319,8 +340,7 @@ def fresh_loading(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[list[An
     def use(entry_points: list[Any]) -> None:
         monkeypatch.setattr(plugins, "_loaded", False)
         monkeypatch.setattr(
-            plugins.metadata,
-            "entry_points",
+            "rubrictest.plugins.metadata.entry_points",
             lambda group: [ep for ep in entry_points if group == "rubrictest"],
         )
 
