@@ -18,7 +18,7 @@ from .conftest import outcomes
 
 
 def _verdict(check: str, params: Mapping[str, Any], response: str, base_dir: Path | None = None) -> Verdict:
-    spec = ComponentSpec(plugin=check)
+    spec = ComponentSpec.model_validate({"plugin": check})
     context = ComponentContext(base_dir=base_dir or Path.cwd(), rootdir=Path.cwd())
     judge = registry().get("judges", check).factory(spec, context)
     assert isinstance(judge, Judge)
