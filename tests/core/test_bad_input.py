@@ -502,3 +502,76 @@ def test_an_invalid_companion_file_is_named_with_its_own_line(
           - {id: c1, output: a, criteria: [{check: contains, with: {value: a}}]}
     """)
     _collect_error(pytester).stdout.fnmatch_lines(["extra.yaml:4: cases.c1[[]0[]].wiht: unknown key 'wiht'*"])
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            "cases:\n  - id: c1\n    input: q\n    messages: [{role: user, content: q}]\n"
+            "    output: a\n    criteria: [{check: equals, with: {value: a}}]\n",
+            2,
+            "give `input` or `messages`, not both",
+        ),
+        (
+            "judge: recorded:x.jsonl\ncases:\n  - id: c1\n    output: a\n    criteria:\n"
+            "      - {text: polite, with: {value: a}}\n",
+            6,
+            "`with` gives parameters to a `check`; this criterion has none",
+        ),
+        (
+            "cases:\n  - id: c1\n    output: a\n    criteria:\n      - {id: k, points: 2}\n",
+            5,
+            "a criterion needs `text` (for a judge) or `check` (deterministic)",
+        ),
+        (
+            "cases:\n  - id: c1\n    output: a\n    criteria:\n      - polite\n",
+            5,
+            "criterion 'polite' needs a judge",
+        ),
+        (
+            "cases:\n  - id: c1\n    input: q\n    criteria: [{check: equals, with: {value: a}}]\n",
+            2,
+            "case 'c1' has no `output` and the suite names no `target`",
+        ),
+        (
+            "cases:\n  - id: 'has space'\n    output: a\n    criteria: [{check: equals, with: {value: a}}]\n",
+            2,
+            "may not contain spaces, brackets, colons or slashes",
+        ),
+        (
+            "cases:\n  - id: c1\n    output: a\n    rubric: [tone]\n",
+            4,
+            "unknown rubric 'tone'; defined rubrics: none",
+        ),
+    ],
+)
+def test_other_suite_errors_name_the_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "test_s.rubric.yaml"
+    path.write_text(text)
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    assert info.value.line == line, str(info.value)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "gate: {min_pass_rate: 0.5}\ncases:\n"
+            "  - {id: gate, output: a, criteria: [{check: equals, with: {value: a}}]}\n",
+            "*case id 'gate' is reserved*",
+        ),
+        (
+            "threshold: 0.5\ncases:\n"
+            "  - {id: c1, output: a, criteria: [{id: score, check: equals, with: {value: a}}]}\n",
+            "*criterion id 'score' is reserved in scored mode*",
+        ),
+    ],
+)
+def test_reserved_ids(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str, message: str
+) -> None:
+    write_suite(text)
+    _collect_error(pytester).stdout.fnmatch_lines([message])
