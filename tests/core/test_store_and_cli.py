@@ -333,3 +333,33 @@ def test_run_passes_arguments_to_pytest_and_the_run_is_reported(tmp_path: Path) 
     assert [c["status"] for c in json.loads(report.stdout)["criteria"]] == ["PASS", "FAIL"]
     with sqlite3.connect(tmp_path / ".rubrictest" / "rubrictest.db") as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+
+
+def test_sqlite_writes_are_batched(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,000 verdicts and 100 case rows are written in a handful of transactions, not 1,100."""
+    statements: list[str] = []
+    real_open = Store.open.__func__  # type: ignore[attr-defined]
+
+    def traced_open(cls: type[Store], /, *args: object, **kwargs: object) -> Store:
+        store: Store = real_open(cls, *args, **kwargs)
+        store.db.conn.set_trace_callback(statements.append)
+        return store
+
+    monkeypatch.setattr(Store, "open", classmethod(traced_open))
+    cases = "\n".join(
+        f"  - {{id: c{i}, output: 'a{i}', criteria: ["
+        + ", ".join(f"{{id: k{j}, check: contains, with: {{value: a}}}}" for j in range(10))
+        + "]}"
+        for i in range(100)
+    )
+    write_suite("cases:\n" + cases + "\n")
+    pytester.runpytest("-q").assert_outcomes(passed=1000)
+    commits = [s for s in statements if s.strip().upper().startswith("COMMIT")]
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT") and "verdicts" in s[:40]]
+    assert len(open_store(pytester).verdicts(open_store(pytester).resolve_run(None))) == 1000
+    assert inserts and commits, "the trace saw no write"
+    # multi-row INSERTs (sqlite-utils fills each statement up to SQLite's variable limit)
+    assert len(inserts) <= 60, f"{len(inserts)} INSERT statements for 1,000 verdicts"
+    assert len(commits) <= 10, f"{len(commits)} transactions for 1,000 verdicts"
