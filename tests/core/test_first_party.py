@@ -150,3 +150,22 @@ def test_python_target_sync_async_and_case_argument(
              criteria: [{check: equals, with: {value: "b:ref"}}]}
     """)
     pytester.runpytest().assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("evidence", "supported"),
+    [
+        ("within 30 days", True),
+        ("WITHIN   30\ndays", True),  # whitespace and case are normalised
+        ("\u201cReturns are accepted\u201d", True),  # typographic quotes around the quote
+        ("Returns ... 30 days", True),  # an ellipsis joins fragments that occur in order
+        ("30 days ... Returns", False),  # ... but not out of order
+        ("within 60 days", False),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_evidence_is_checked_against_the_response(evidence: str | None, supported: bool | None) -> None:
+    from rubrictest import check_evidence
+
+    assert check_evidence(evidence, "Returns are accepted within 30 days.") is supported
