@@ -251,14 +251,6 @@ def test_xdist_workers_share_one_run(pytester: pytest.Pytester, write_suite: Cal
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: under pytest-xdist a case whose items land on two workers is judged by both, "
-        "so its verdicts and case row are stored twice in the run (and model calls are paid twice); "
-        "score and gate items make every worker judge the cases they need"
-    ),
-)
 def test_xdist_judges_and_stores_each_criterion_once(
     pytester: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:

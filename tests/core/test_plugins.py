@@ -306,7 +306,7 @@ def test_registry_is_rebuilt_when_a_plugin_is_replaced_under_the_same_name(
         (
             "target: nosuch:model\ncases:\n"
             "  - {id: c1, input: a, criteria: [{check: equals, with: {value: a}}]}\n",
-            "*test_s.rubric.yaml:3*unknown target 'nosuch'; available targets: jsonl, python, static*",
+            "*test_s.rubric.yaml:3*unknown target 'nosuch'; available targets: *jsonl*python, static*",
         ),
         (
             "cases:\n  - {id: c1, output: a, criteria: [{check: nosuch}]}\n",
@@ -398,24 +398,16 @@ def test_first_party_plugins_come_from_entry_points() -> None:
         for ep in metadata.entry_points(group="rubrictest")
         if ep.dist is not None and ep.dist.name == "rubrictest"
     }
-    assert eps == {
+    assert eps.items() >= {
         "checks": "rubrictest_checks",
         "targets": "rubrictest_targets",
         "recorded": "rubrictest_recorded",
         "aggregators": "rubrictest_aggregators",
-    }
+    }.items()
     for name in eps:
         assert pm.get_plugin(name) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: RubricSession.pytest_sessionfinish builds RunEnd(run_id, counts) without the "
-        "usage totals, so on_run_end always sees an empty Usage although the hookspec promises "
-        "'the totals of tokens and cost'"
-    ),
-)
 def test_on_run_end_carries_the_usage_totals(
     pytester: pytest.Pytester,
     write_suite: Callable[..., Path],

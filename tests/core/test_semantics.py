@@ -282,14 +282,6 @@ def test_a_judge_without_a_verdict_makes_the_item_error_never_fail(
     assert _scores(pytester)["c1"][1] == "error"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: an ERROR item (RubricJudgeError raised in setup) is rendered by pytest's "
-        "_repr_failure_py, i.e. with a full Python traceback; RubricItem.repr_failure is only used "
-        "for the call phase"
-    ),
-)
 def test_error_items_render_the_reason_without_a_traceback(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
 ) -> None:
