@@ -220,7 +220,8 @@ class Engine:
                 try:
                     self.component("targets", run.target, base_dir)
                 except ConfigError as exc:
-                    raise SuiteError(str(exc), path=run.case.path, line=run.case.line, key="target") from None
+                    line, key = suite.target_location(run)
+                    raise SuiteError(str(exc), path=str(run.case.path), line=line, key=key) from None
             for crit in run.case.criteria:
                 try:
                     judge = self.judge_for(crit, base_dir)
@@ -400,8 +401,10 @@ class Engine:
         else:
             from_cache = False
             try:
-                self._check_budget()
                 async with self._semaphore(judge):
+                    # Checked once a slot is free, so that queued requests see what the
+                    # calls before them cost.
+                    self._check_budget(judge)
                     started = time.perf_counter()
                     result = await judge.judge(request)
                     elapsed = time.perf_counter() - started
@@ -437,8 +440,8 @@ class Engine:
         if cached is not None:
             self._count(target.label, Usage(), 0, cache_hit=True)
             return str(cached[1])
-        self._check_budget()
         async with self._semaphore(target):
+            self._check_budget(target)
             started = time.perf_counter()
             try:
                 result: TargetResult = await target.generate(case)
@@ -458,8 +461,8 @@ class Engine:
             sem = self._semaphores[id(comp)] = asyncio.Semaphore(comp.concurrency)
         return sem
 
-    def _check_budget(self) -> None:
-        if self.max_cost is not None and self._spent >= self.max_cost:
+    def _check_budget(self, comp: Component) -> None:
+        if comp.billable and self.max_cost is not None and self._spent >= self.max_cost:
             raise JudgeError(f"cost budget exceeded: ${self._spent:.4f} spent of --rubric-max-cost "
                              f"${self.max_cost:.4f}; no further calls are made")
 

@@ -314,11 +314,13 @@ class Component(abc.ABC):  # noqa: B024 - a base with defaults, not an interface
         default_concurrency: requests in flight when the spec sets no ``concurrency``.
         cacheable: whether the engine may cache results keyed by content.
         per_directory: build one instance per suite directory (for relative paths).
+        billable: whether its calls can cost money, so ``--rubric-max-cost`` applies to it.
         version: part of every cache key; bump it when answers would change.
     """
 
     default_concurrency: ClassVar[int] = 8
     cacheable: ClassVar[bool] = True
+    billable: ClassVar[bool] = True
     per_directory: ClassVar[bool] = False
     version: ClassVar[str] = "1"
 
@@ -400,6 +402,7 @@ class Check(Judge):
     """
 
     cacheable = False
+    billable = False
     supports_batch_criteria = False
     default_concurrency = 1_000_000
 

@@ -31,7 +31,7 @@ from .errors import ConfigError, RubricTestError, StoreError, SuiteError
 from .events import RunEnd, RunStart
 from .plugins import load_plugins, pm
 from .protocol import Criterion, Usage
-from .store import DEFAULT_DB, Store
+from .store import DEFAULT_DB, Store, new_run_id
 from .suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
 
 _SESSION = pytest.StashKey["RubricSession"]()
@@ -112,12 +112,9 @@ class RubricSession:
             return
         engine = self.get_engine()
         self.store = Store.open(self.db_path())
-        if self.shared_run_id:
-            self.run_id = self.shared_run_id
-        else:
-            self.run_id = self.store.start_run(rootdir=str(self.config.rootpath),
-                                               argv=list(self.config.invocation_params.args),
-                                               version=__version__)
+        self.run_id = self.store.start_run(rootdir=str(self.config.rootpath),
+                                           argv=list(self.config.invocation_params.args),
+                                           version=__version__, run_id=self.shared_run_id)
         engine.store = self.store
         engine.run_id = self.run_id
         engine.cache = self.config.getoption("rubric_cache")
@@ -137,18 +134,20 @@ class RubricSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """xdist controller: create the run once and share its id with every worker."""
-        if self.store is None and not self.config.getoption("rubric_no_store"):
-            try:
-                self.open_store()
-            except StoreError as exc:
-                raise pytest.UsageError(str(exc)) from None
+        """xdist controller: reserve a run id for every worker to share. The run row is
+        written by the first worker that collects a suite, so a session without suites
+        writes nothing."""
+        if not self.run_id:
+            self.run_id = new_run_id()
         node.workerinput["rubrictest_run_id"] = self.run_id
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the collection header
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.items = [i for i in session.items if isinstance(i, RubricItem)]
         if not self.items or self.config.option.collectonly:
             return
+        if session.testsfailed and not self.config.option.continue_on_collection_errors:
+            return  # pytest stops after collection errors: make no call, open no run
         try:
             self.open_store()
         except StoreError as exc:
@@ -203,27 +202,45 @@ class RubricSession:
             return "missed", "m", ("MISSED", {"yellow": True})
         return None
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the summary
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        engine = self.engine
-        if engine is None:
-            return
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
-        # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
-        # Otherwise let the last cases finish storing their rows.
-        engine.close(cancel=interrupted)
+        if self.engine is not None:
+            # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
+            # Otherwise let the last cases finish storing their rows.
+            self.engine.close(cancel=interrupted)
+        if self.is_worker:
+            if self.store is not None:
+                self.store.flush()
+            return
+        if self.store is None and self.run_id:
+            self._open_shared_run()  # xdist controller: the workers wrote the run
         if self.store is None or not self.run_id:
             return
-        if self.is_worker:
-            self.store.flush()
-            return
         counts = self._counts()
-        usage = engine.usage_summary()
-        if self.shared_run_id is None:
-            status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
-            self.store.finish_run(self.run_id, status=status, counts=counts, usage=usage)
+        usage = self._usage()
+        status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
+        self.store.finish_run(self.run_id, status=status, counts=counts, usage=usage)
         total = usage["total"]
         pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts, usage=Usage(
             input_tokens=total["input_tokens"], output_tokens=total["output_tokens"], cost_usd=total["cost_usd"])))
+
+    def _open_shared_run(self) -> None:
+        path = self.db_path()
+        if self.config.getoption("rubric_no_store") or not path.exists():
+            return
+        store = Store.open(path)
+        if store.db.execute("SELECT 1 FROM runs WHERE id = ?", [self.run_id]).fetchone() is None:
+            store.close()
+            return
+        self.store = store
+
+    def _usage(self) -> dict[str, Any]:
+        """Usage totals: live from the engine, or from the store under xdist."""
+        if self.engine is not None and not self.shared_run_id and self.engine.totals:
+            return self.engine.usage_summary()
+        assert self.store is not None
+        return {"total": self.store.usage_totals(self.run_id), "components": {}}
 
     def _counts(self) -> dict[str, int]:
         assert self.store is not None
@@ -234,13 +251,13 @@ class RubricSession:
         return counts
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self.engine is None or self.store is None or not self.run_id or self.is_worker:
+        if self.store is None or not self.run_id or self.is_worker:
             return
         from .reporting import terminal_summary_lines
 
         tr = terminalreporter
         tr.section("rubrictest")
-        for line in terminal_summary_lines(self.store, self.run_id, self.engine.usage_summary()):
+        for line in terminal_summary_lines(self.store, self.run_id, self._usage()):
             tr.write_line(line)
 
 

@@ -312,6 +312,17 @@ class Suite:
     def gate(self) -> GateModel | None:
         return self.model.gate
 
+    def target_location(self, run: CaseRun) -> tuple[int | None, str]:
+        """Line and key path where ``run``'s target is written (the case's or the suite's)."""
+        for i, cm in enumerate(self.model.cases):
+            if (cm.id or f"case-{i + 1}") == run.case.id and cm.target is not None:
+                return _line_for(self.lines, ("cases", i, "target")), f"cases[{i}].target"
+        if isinstance(self.model.target, list):
+            for i, spec in enumerate(self.model.target):
+                if spec == run.target:
+                    return _line_for(self.lines, ("target", i)), f"target[{i}]"
+        return _line_for(self.lines, ("target",)), "target"
+
 
 def slugify(text: str, limit: int = 60) -> str:
     """A criterion id from its text: lower-case words joined by ``-``."""
@@ -467,9 +478,32 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
     return Suite(path=path, name=name, model=model, runs=runs, lines=lines, aggregator=model.aggregator)
 
 
+_SHORTHANDS = {
+    "#/$defs/ComponentSpec": {"type": "string", "pattern": "^[^:\\s]+(:.*)?$",
+                              "description": "plugin:model shorthand"},
+    "#/$defs/CriterionModel": {"type": "string", "minLength": 1, "description": "shorthand for {text: ...}"},
+}
+
+
+def _add_shorthands(node: Any) -> Any:
+    """Allow the string shorthands the validators accept wherever a spec or criterion is expected."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if ref in _SHORTHANDS and len(node) == 1:
+            return {"anyOf": [{"$ref": ref}, _SHORTHANDS[ref]]}
+        return {k: _add_shorthands(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_add_shorthands(v) for v in node]
+    return node
+
+
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of suite files, generated from :class:`SuiteModel`."""
-    schema = SuiteModel.model_json_schema(by_alias=True)
+    """The JSON Schema of suite files, generated from :class:`SuiteModel`.
+
+    The pydantic models accept string shorthands (``"plugin:model"`` for a target or judge, a
+    plain string for a criterion) through ``before`` validators; the schema says so too.
+    """
+    schema: dict[str, Any] = _add_shorthands(SuiteModel.model_json_schema(by_alias=True))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "rubrictest suite"
     return schema

@@ -80,6 +80,7 @@ class RecordedJudge(Judge):
 
     per_directory = True
     cacheable = False
+    billable = False
     default_concurrency = 1_000_000
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:

@@ -35,6 +35,7 @@ class StaticTarget(Target):
     """The case's fixed ``output``."""
 
     cacheable = False
+    billable = False
 
     async def generate(self, case: Case) -> TargetResult:
         if case.output is None:
@@ -46,6 +47,7 @@ class JsonlTarget(Target):
     """Responses read from a JSONL file keyed by case id (``{"id": ..., "output": ...}``)."""
 
     cacheable = False
+    billable = False
     per_directory = True
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
@@ -100,6 +102,7 @@ class PythonTarget(Target):
 
     per_directory = True
     cacheable = False  # user code may have side effects or depend on state
+    billable = False  # reports no cost; a budget must not stop the user's own app
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
         super().__init__(spec, context)

@@ -191,13 +191,6 @@ def test_check_parameters_are_validated_at_collection(
     _collect_error(pytester).stdout.fnmatch_lines(["*criterion 'k': unknown parameter(s) valeu*"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: an unknown suite-level target is reported at the first case's line "
-        "(Engine.validate uses run.case.line) instead of the line of the `target:` key"
-    ),
-)
 def test_unknown_target_points_at_the_target_key(
     pytester: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:
@@ -248,14 +241,6 @@ def test_jsonl_target_whose_file_is_missing_errors_every_item(
     result.stdout.fnmatch_lines(["*reason*file not found*outputs.jsonl*"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: pytest_report_collectionfinish runs before RubricSession.pytest_collection_finish "
-        "has set self.items and scheduled the engine, so the header (rubric items, targets, judges, "
-        "results database, NOT READY components) is never printed"
-    ),
-)
 def test_header_names_targets_database_and_components_that_are_not_ready(
     pytester: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:
@@ -357,14 +342,6 @@ def test_a_broken_suite_next_to_a_good_one_writes_nothing(
     result.stdout.fnmatch_lines(["*test_bad.rubric.yaml:2: cases[[]0[]].critera: unknown key*"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: pytest_collection_finish opens the store, starts a run and schedules every model "
-        "call of the good suites even when another file failed to collect and pytest is about to "
-        "stop with 'Interrupted: 1 error during collection' (calls are paid for, rows written)"
-    ),
-)
 def test_a_collection_error_makes_no_model_calls(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
 ) -> None:

@@ -288,14 +288,6 @@ def test_missed_items_are_junit_passes_with_status_missed(
     assert root.find("testsuite").get("failures") == "0"  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: under pytest-xdist RubricSession.pytest_configure_node opens the store and starts a "
-        "run for every session, even one with no rubric suite at all: a plain `pytest -n 2` of a "
-        "project's unit tests creates .rubrictest/rubrictest.db and prints a rubrictest summary"
-    ),
-)
 def test_xdist_session_without_suites_writes_nothing(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n\ndef test_two():\n    assert True\n")

@@ -177,13 +177,6 @@ def test_max_cost_zero_makes_every_judged_item_error(
     result.stdout.fnmatch_lines(["*::c1::judged ERROR*", "*reason*cost budget exceeded*"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: the cost budget also stops deterministic checks (contains, regex...), which make "
-        "no model call and cost nothing: Engine._judge_request calls _check_budget for every judge"
-    ),
-)
 def test_max_cost_does_not_stop_deterministic_checks(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
 ) -> None:
@@ -193,14 +186,6 @@ def test_max_cost_does_not_stop_deterministic_checks(
     result.stdout.fnmatch_lines(["*::c1::checked PASSED*"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: Engine._judge_request checks the budget before waiting for the judge's semaphore, "
-        "so every queued request passes the check at once and the budget never stops a run whose "
-        "requests are all scheduled together"
-    ),
-)
 def test_max_cost_stops_calls_once_the_budget_is_spent(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
 ) -> None:

@@ -306,7 +306,7 @@ def test_registry_is_rebuilt_when_a_plugin_is_replaced_under_the_same_name(
         (
             "target: nosuch:model\ncases:\n"
             "  - {id: c1, input: a, criteria: [{check: equals, with: {value: a}}]}\n",
-            "*test_s.rubric.yaml:3*unknown target 'nosuch'; available targets: *jsonl*python, static*",
+            "*test_s.rubric.yaml:1*unknown target 'nosuch'; available targets: *jsonl*python, static*",
         ),
         (
             "cases:\n  - {id: c1, output: a, criteria: [{check: nosuch}]}\n",

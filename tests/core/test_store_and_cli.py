@@ -268,14 +268,6 @@ def test_schema_validates_a_suite_written_with_mappings() -> None:
     jsonschema.Draft202012Validator(schema).validate(suite)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: the JSON Schema omits the string shorthands that the models accept through "
-        "before-validators ('plugin:model' for target/judge, a plain string for a criterion), so "
-        "`rubrictest schema` rejects DESIGN.md's own example suite"
-    ),
-)
 def test_schema_validates_the_design_example_and_the_repo_suites() -> None:
     validator = jsonschema.Draft202012Validator(_schema())
     validator.validate(yaml.safe_load(DESIGN_EXAMPLE))
