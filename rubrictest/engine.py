@@ -159,6 +159,7 @@ class Engine:
         self.totals: dict[str, Totals] = defaultdict(Totals)
         self.config_errors: dict[str, str] = {}
         self._components: dict[tuple[str, str, str], Component] = {}
+        self._by_spec: dict[tuple[str, str, Path], Component] = {}
         self._ready: dict[int, str | None] = {}
         self._semaphores: dict[int, asyncio.Semaphore] = {}
         self._aggregators: dict[str, Aggregator] = {}
@@ -177,6 +178,9 @@ class Engine:
         Raises:
             ConfigError: no plugin registers that name (the message lists the available ones).
         """
+        fast = self._by_spec.get((kind, spec.key(), base_dir))
+        if fast is not None:
+            return fast
         entry = registry().get(kind, spec.plugin)
         per_dir = bool(getattr(entry.factory, "per_directory", False))
         key = (kind, spec.key(), str(base_dir) if per_dir else "")
@@ -188,6 +192,7 @@ class Engine:
                 if not isinstance(comp, expected):
                     raise ConfigError(f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__}")
                 self._components[key] = comp
+            self._by_spec[(kind, spec.key(), base_dir)] = comp
         return comp
 
     def judge_for(self, criterion: Criterion, base_dir: Path) -> Judge:

@@ -29,6 +29,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -91,6 +92,11 @@ class ComponentSpec(BaseModel):
 
     def key(self) -> str:
         """Identity of the component instance the engine builds for this spec."""
+        return self._key
+
+    @cached_property
+    def _key(self) -> str:
+        # computed once per spec: the engine asks for it for every criterion
         return canonical_json(self.model_dump(mode="json"))
 
     def identity(self) -> dict[str, Any]:
