@@ -124,16 +124,33 @@ class Totals:
 
 
 class Unit:
-    """One scheduled case run and the futures the pytest items wait on."""
+    """One scheduled case run, and what the pytest items wait on: the case's future, and a
+    condition signalled as each criterion's verdict arrives (one per case rather than a
+    future per criterion: cheaper for large suites)."""
 
     def __init__(self, suite: Suite, run: CaseRun) -> None:
         self.suite = suite
         self.run = run
         self.outcome = CaseOutcome(run)
         self.case_future: cf.Future[CaseOutcome] = cf.Future()
-        self.criterion_futures: dict[str, cf.Future[VerdictInfo]] = {
-            c.id: cf.Future() for c in run.case.criteria}
+        self._arrived = threading.Condition()
         self.started = False
+
+    def delivered(self, criterion_id: str) -> bool:
+        """Whether the verdict of ``criterion_id`` has arrived."""
+        return criterion_id in self.outcome.verdicts
+
+    def set_verdict(self, criterion_id: str, info: VerdictInfo) -> None:
+        """Record a verdict and wake the items waiting for it."""
+        with self._arrived:
+            self.outcome.verdicts[criterion_id] = info
+            self._arrived.notify_all()
+
+    def wait_verdict(self, criterion_id: str) -> VerdictInfo:
+        """Block until the verdict of ``criterion_id`` arrives."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: criterion_id in self.outcome.verdicts)
+            return self.outcome.verdicts[criterion_id]
 
 
 class Engine:
@@ -303,7 +320,7 @@ class Engine:
         unit = self.units[key]
         if not unit.started:
             self.schedule([key])
-        return unit.criterion_futures[criterion_id].result()
+        return unit.wait_verdict(criterion_id)
 
     def case(self, key: str) -> CaseOutcome:
         """Block until unit ``key`` is fully judged and scored."""
@@ -334,7 +351,7 @@ class Engine:
         except BaseException as exc:  # never leave an item waiting forever
             reason = "interrupted" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
             for crit in unit.run.case.criteria:
-                if not unit.criterion_futures[crit.id].done():
+                if not unit.delivered(crit.id):
                     self._deliver(unit, crit, Verdict.failed(crit.id, reason), "", False, None)
             outcome.error = outcome.error or reason
             if not unit.case_future.done():
@@ -513,13 +530,11 @@ class Engine:
 
     def _deliver(self, unit: Unit, crit: Criterion, verdict: Verdict, judge: str, cached: bool,
                  call_id: int | None) -> None:
-        fut = unit.criterion_futures[crit.id]
-        if fut.done():
+        if unit.delivered(crit.id):
             return
         case = unit.run.case
         status = criterion_status(crit, verdict, case.threshold is not None)
         info = VerdictInfo(crit, verdict, status, judge, cached)
-        unit.outcome.verdicts[crit.id] = info
         if self.store is not None:
             self.store.insert("verdicts", {
                 "run_id": self.run_id, "suite": case.suite, "case_id": case.id,
@@ -537,7 +552,7 @@ class Engine:
                 target=unit.run.target.label if unit.run.target else None, cached=cached))
         except Exception:  # observers must not break the run
             pass
-        fut.set_result(info)
+        unit.set_verdict(crit.id, info)
 
     def _score(self, unit: Unit) -> None:
         outcome = unit.outcome

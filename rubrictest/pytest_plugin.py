@@ -320,6 +320,18 @@ class CaseNode(pytest.Collector):
             yield ScoreItem.from_parent(self, name="score")
 
 
+_MARKS: dict[str, pytest.Mark] = {}
+
+
+def _mark(node: pytest.Item, name: str) -> None:
+    """``node.add_marker(name)`` without building a new MarkDecorator for every item."""
+    mark = _MARKS.get(name)
+    if mark is None:
+        mark = _MARKS[name] = getattr(pytest.mark, name).mark
+    node.keywords[name] = mark
+    node.own_markers.append(mark)
+
+
 class RubricFailure(Exception):
     """A criterion, score or gate did not pass: rendered as a verdict, not a traceback."""
 
@@ -363,9 +375,9 @@ class CriterionItem(RubricItem):
         super().__init__(**kwargs)
         self.criterion = criterion
         self.case_node: CaseNode = self.parent  # type: ignore[assignment]
-        self.add_marker("rubric")
+        _mark(self, "rubric")
         for tag in criterion.tags:
-            self.add_marker(tag)
+            _mark(self, tag)
         self.info: VerdictInfo | None = None
 
     def unit_keys(self) -> list[str]:
@@ -410,7 +422,7 @@ class ScoreItem(RubricItem):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case_node: CaseNode = self.parent  # type: ignore[assignment]
-        self.add_marker("rubric")
+        _mark(self, "rubric")
         self.outcome: CaseOutcome | None = None
 
     def unit_keys(self) -> list[str]:
@@ -442,7 +454,7 @@ class GateItem(RubricItem):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.add_marker("rubric")
+        _mark(self, "rubric")
         self.outcome: GateOutcome | None = None
 
     @property

@@ -125,13 +125,25 @@ class Store:
                 self.db.conn.execute("BEGIN IMMEDIATE")
                 for table, rows in buffer.items():
                     if rows:
-                        # ignore=True: a row another xdist worker already stored is kept as it is
-                        self.db.table(table).insert_all([_encode(table, r) for r in rows], batch_size=500,
-                                                        ignore=True)
+                        self._insert_many(table, rows)
                 self.db.conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self.db.conn.execute("ROLLBACK")
                 raise StoreError(f"cannot write to {self.path}: {exc}") from None
+
+    def _insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
+        # One prepared statement per set of columns (rows of a table nearly always share
+        # theirs): an order of magnitude cheaper than building SQL per batch.
+        # OR IGNORE: a row another xdist worker already stored is kept as it is.
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for row in rows:
+            enc = _encode(table, row)
+            cols = tuple(enc)
+            groups.setdefault(cols, []).append(tuple(enc.values()))
+        for cols, values in groups.items():
+            names = ", ".join(f"[{c}]" for c in cols)
+            marks = ", ".join("?" for _ in cols)
+            self.db.conn.executemany(f"INSERT OR IGNORE INTO [{table}] ({names}) VALUES ({marks})", values)
 
     def update(self, table: str, pk: Any, values: dict[str, Any]) -> None:
         """Update one row at once."""

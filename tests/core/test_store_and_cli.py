@@ -352,6 +352,7 @@ def test_sqlite_writes_are_batched(
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT") and "verdicts" in s[:40]]
     assert len(open_store(pytester).verdicts(open_store(pytester).resolve_run(None))) == 1000
     assert inserts and commits, "the trace saw no write"
-    # multi-row INSERTs (sqlite-utils fills each statement up to SQLite's variable limit)
-    assert len(inserts) <= 60, f"{len(inserts)} INSERT statements for 1,000 verdicts"
+    # one prepared statement run by executemany (the trace shows each row's execution), and
+    # what matters for speed: a handful of transactions, not one per verdict
+    assert len({s.split("VALUES")[0] for s in inserts}) <= 2
     assert len(commits) <= 10, f"{len(commits)} transactions for 1,000 verdicts"
