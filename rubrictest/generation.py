@@ -42,6 +42,7 @@ import jsonschema
 import yaml
 
 from .errors import RubricTestError, SuiteError
+from .jsonl import read_jsonl
 from .protocol import (
     Case,
     ComponentContext,
@@ -200,23 +201,11 @@ def read_labelled(path: str | Path, *, case_ids: Iterable[str] | None = None
             outside the allowed values, or an unknown case.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GenerationError(f"{path}: cannot read the labelled responses: {exc.strerror}") from None
     known = set(case_ids) if case_ids is not None else None
     pairs: list[LabelledPair] = []
     singles: list[LabelledResponse] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, row in read_jsonl(path, error=GenerationError):
         where = f"{path}:{n}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise GenerationError(f"{where}: invalid JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise GenerationError(f"{where}: expected a JSON object, got {type(row).__name__}")
 
         def text_field(name: str, row: dict[str, Any] = row, where: str = where) -> str:
             if name not in row:

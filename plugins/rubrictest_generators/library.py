@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rubrictest import read_jsonl
 from rubrictest.generation import GenerationError, suite_cases
 
 
@@ -73,20 +74,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GenerationError(f"{path}: cannot read: {exc.strerror}") from None
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise GenerationError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise GenerationError(f"{path}:{n}: expected a JSON object")
-        yield n, row
+    return read_jsonl(path, error=GenerationError)
 
 
 def read_jsonl_library(path: Path) -> list[LibraryEntry]:

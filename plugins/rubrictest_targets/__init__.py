@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from rubrictest import (
     Target,
     TargetResult,
     hookimpl,
+    read_jsonl,
 )
 
 
@@ -73,17 +73,10 @@ class JsonlTarget(Target):
         key = self.spec.options.get("id_key", "id")
         field = self.spec.options.get("output_key", "output")
         outputs: dict[str, str] = {}
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-                if not isinstance(row, dict) or key not in row or not isinstance(row.get(field), str):
-                    raise ConfigError(f"{path}:{n}: expected an object with {key!r} and a string {field!r}")
-                outputs[str(row[key])] = row[field]
+        for n, row in read_jsonl(path):
+            if key not in row or not isinstance(row.get(field), str):
+                raise ConfigError(f"{path}:{n}: expected an object with {key!r} and a string {field!r}")
+            outputs[str(row[key])] = row[field]
         self._outputs = outputs
         return outputs
 

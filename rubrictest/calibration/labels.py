@@ -14,11 +14,11 @@ the file, the line and the key.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..jsonl import read_jsonl
 from .importers import ImporterError
 
 _TRUE = {True, "1", "met", "yes", "true", "pass"}
@@ -77,41 +77,30 @@ def _unit(row: dict[str, Any], key: str, where: str) -> float | None:
 
 def read_records(path: Path) -> list[Record]:
     """Read and validate a JSONL of labels or verdicts; a repeated key is an error."""
-    if not path.is_file():
-        raise LabelError(f"{path}: file not found")
     out: list[Record] = []
     seen: dict[Key, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LabelError(f"{where}: invalid JSON: {exc.msg}") from None
-            if not isinstance(row, dict):
-                raise LabelError(f"{where}: expected a JSON object")
-            for key in ("case", "criterion"):
-                if not isinstance(row.get(key), str) or not row[key]:
-                    raise LabelError(f"{where}: {key}: expected a non-empty string")
-            for key in ("target", "suite"):
-                if row.get(key) is not None and not isinstance(row[key], str):
-                    raise LabelError(f"{where}: {key}: expected a string")
-            target = row.get("target")
-            tags = row.get("tags", [])
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise LabelError(f"{where}: tags: expected a list of strings")
-            rec = Record(case=row["case"], criterion=row["criterion"], met=parse_met(row, where),
-                         target=target or None, confidence=_unit(row, "confidence", where),
-                         score=_unit(row, "score", where), tags=tuple(tags),
-                         suite=row.get("suite") or None, line=n)
-            if rec.key in seen:
-                raise LabelError(f"{where}: case {rec.case!r}, criterion {rec.criterion!r}"
-                                 f"{f', target {rec.target!r}' if rec.target else ''} "
-                                 f"is already labelled at line {seen[rec.key]}")
-            seen[rec.key] = n
-            out.append(rec)
+    for n, row in read_jsonl(path, error=LabelError):
+        where = f"{path}:{n}"
+        for key in ("case", "criterion"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise LabelError(f"{where}: {key}: expected a non-empty string")
+        for key in ("target", "suite"):
+            if row.get(key) is not None and not isinstance(row[key], str):
+                raise LabelError(f"{where}: {key}: expected a string")
+        target = row.get("target")
+        tags = row.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise LabelError(f"{where}: tags: expected a list of strings")
+        rec = Record(case=row["case"], criterion=row["criterion"], met=parse_met(row, where),
+                     target=target or None, confidence=_unit(row, "confidence", where),
+                     score=_unit(row, "score", where), tags=tuple(tags),
+                     suite=row.get("suite") or None, line=n)
+        if rec.key in seen:
+            raise LabelError(f"{where}: case {rec.case!r}, criterion {rec.criterion!r}"
+                             f"{f', target {rec.target!r}' if rec.target else ''} "
+                             f"is already labelled at line {seen[rec.key]}")
+        seen[rec.key] = n
+        out.append(rec)
     if not out:
         raise LabelError(f"{path}: no records")
     return out

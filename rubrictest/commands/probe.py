@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ..calibration.clihelp import InputError, dump_json, fmt, fmt_ci, table
 from ..calibration.labels import Record, read_records
 from ..errors import RubricTestError
+from ..jsonl import read_jsonl
 from ..probes import PROBES, Item, ProbeResult, run_probes
 from ..protocol import ComponentSpec
 from ..store import DEFAULT_DB
@@ -31,18 +32,8 @@ def parse_spec(value: str, option: str) -> ComponentSpec:
 def read_responses(path: Path) -> list[tuple[str, str | None, str]]:
     """``(case, target, response)`` rows of a JSONL file of responses."""
     out: list[tuple[str, str | None, str]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-        if not isinstance(row, dict) or not isinstance(row.get("case"), str) \
+    for n, row in read_jsonl(path, error=InputError):
+        if not isinstance(row.get("case"), str) \
                 or not isinstance(row.get("response", row.get("output")), str):
             raise InputError(f"{path}:{n}: expected {{\"case\": str, \"target\": str, \"response\": str}}")
         text = str(row.get("response", row.get("output")))
