@@ -6,7 +6,22 @@ The public API for plugin authors is what this module exports; everything else i
 from .errors import ConfigError, JudgeError, RubricTestError, SuiteError
 from .events import RunEnd, RunStart, VerdictEvent
 from .evidence import check_evidence, normalize_whitespace
+from .generation import (  # noqa: E402  (after the protocol: generation builds on it)
+    CompanionEditedError,
+    GeneratedCriterion,
+    GenerationError,
+    GenerationRequest,
+    Generator,
+    GeneratorContext,
+    JudgeClient,
+    LabelledPair,
+    LabelledResponse,
+    ModelClient,
+    Provenance,
+    read_labelled,
+)
 from .hookspecs import hookimpl
+from .jsonl import read_jsonl
 from .protocol import (
     Aggregator,
     BatchJudge,
@@ -35,9 +50,12 @@ from .registry import Register
 __version__ = "0.1.0"
 
 __all__ = [
+    "CompanionEditedError", "GeneratedCriterion", "GenerationError", "GenerationRequest", "Generator",
+    "GeneratorContext", "JudgeClient", "LabelledPair",
+    "LabelledResponse", "ModelClient", "Provenance", "read_labelled",
     "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "Case", "CaseScore", "Check",
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",
     "JudgeRequest", "JudgeResult", "Outcome", "Register", "RubricTestError", "RunEnd", "RunStart",
     "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
-    "check_evidence", "content_hash", "hookimpl", "normalize_whitespace", "require_env",
+    "check_evidence", "content_hash", "hookimpl", "normalize_whitespace", "read_jsonl", "require_env",
 ]

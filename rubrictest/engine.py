@@ -124,16 +124,33 @@ class Totals:
 
 
 class Unit:
-    """One scheduled case run and the futures the pytest items wait on."""
+    """One scheduled case run, and what the pytest items wait on: the case's future, and a
+    condition signalled as each criterion's verdict arrives (one per case rather than a
+    future per criterion: cheaper for large suites)."""
 
     def __init__(self, suite: Suite, run: CaseRun) -> None:
         self.suite = suite
         self.run = run
         self.outcome = CaseOutcome(run)
         self.case_future: cf.Future[CaseOutcome] = cf.Future()
-        self.criterion_futures: dict[str, cf.Future[VerdictInfo]] = {
-            c.id: cf.Future() for c in run.case.criteria}
+        self._arrived = threading.Condition()
         self.started = False
+
+    def delivered(self, criterion_id: str) -> bool:
+        """Whether the verdict of ``criterion_id`` has arrived."""
+        return criterion_id in self.outcome.verdicts
+
+    def set_verdict(self, criterion_id: str, info: VerdictInfo) -> None:
+        """Record a verdict and wake the items waiting for it."""
+        with self._arrived:
+            self.outcome.verdicts[criterion_id] = info
+            self._arrived.notify_all()
+
+    def wait_verdict(self, criterion_id: str) -> VerdictInfo:
+        """Block until the verdict of ``criterion_id`` arrives."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: criterion_id in self.outcome.verdicts)
+            return self.outcome.verdicts[criterion_id]
 
 
 class Engine:
@@ -159,6 +176,7 @@ class Engine:
         self.totals: dict[str, Totals] = defaultdict(Totals)
         self.config_errors: dict[str, str] = {}
         self._components: dict[tuple[str, str, str], Component] = {}
+        self._by_spec: dict[tuple[str, str, Path], Component] = {}
         self._ready: dict[int, str | None] = {}
         self._semaphores: dict[int, asyncio.Semaphore] = {}
         self._aggregators: dict[str, Aggregator] = {}
@@ -177,6 +195,9 @@ class Engine:
         Raises:
             ConfigError: no plugin registers that name (the message lists the available ones).
         """
+        fast = self._by_spec.get((kind, spec.key(), base_dir))
+        if fast is not None:
+            return fast
         entry = registry().get(kind, spec.plugin)
         per_dir = bool(getattr(entry.factory, "per_directory", False))
         key = (kind, spec.key(), str(base_dir) if per_dir else "")
@@ -188,6 +209,7 @@ class Engine:
                 if not isinstance(comp, expected):
                     raise ConfigError(f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__}")
                 self._components[key] = comp
+            self._by_spec[(kind, spec.key(), base_dir)] = comp
         return comp
 
     def judge_for(self, criterion: Criterion, base_dir: Path) -> Judge:
@@ -220,14 +242,20 @@ class Engine:
                 try:
                     self.component("targets", run.target, base_dir)
                 except ConfigError as exc:
-                    raise SuiteError(str(exc), path=run.case.path, line=run.case.line, key="target") from None
+                    line, key = suite.target_location(run)
+                    raise SuiteError(str(exc), path=str(run.case.path), line=line, key=key) from None
             for crit in run.case.criteria:
                 try:
                     judge = self.judge_for(crit, base_dir)
+                except ConfigError as exc:
+                    where = "check" if crit.check else "judge"
+                    raise SuiteError(f"criterion {crit.id!r}: {exc}", path=crit.source or str(suite.path),
+                                     line=crit.line, key=f"{crit.key}.{where}" if crit.key else where) from None
+                try:
                     judge.validate_criterion(crit)
                 except (ConfigError, ValueError) as exc:
                     raise SuiteError(f"criterion {crit.id!r}: {exc}", path=crit.source or str(suite.path),
-                                     line=crit.line) from None
+                                     line=crit.line, key=f"{crit.key}.with" if crit.key else "with") from None
 
     def _ensure_ready(self, comp: Component) -> str | None:
         """Run ``check_ready`` once per component; return the error message, if any."""
@@ -292,7 +320,7 @@ class Engine:
         unit = self.units[key]
         if not unit.started:
             self.schedule([key])
-        return unit.criterion_futures[criterion_id].result()
+        return unit.wait_verdict(criterion_id)
 
     def case(self, key: str) -> CaseOutcome:
         """Block until unit ``key`` is fully judged and scored."""
@@ -323,7 +351,7 @@ class Engine:
         except BaseException as exc:  # never leave an item waiting forever
             reason = "interrupted" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
             for crit in unit.run.case.criteria:
-                if not unit.criterion_futures[crit.id].done():
+                if not unit.delivered(crit.id):
                     self._deliver(unit, crit, Verdict.failed(crit.id, reason), "", False, None)
             outcome.error = outcome.error or reason
             if not unit.case_future.done():
@@ -395,8 +423,10 @@ class Engine:
         else:
             from_cache = False
             try:
-                self._check_budget()
                 async with self._semaphore(judge):
+                    # Checked once a slot is free, so that queued requests see what the
+                    # calls before them cost.
+                    self._check_budget(judge)
                     started = time.perf_counter()
                     result = await judge.judge(request)
                     elapsed = time.perf_counter() - started
@@ -432,8 +462,8 @@ class Engine:
         if cached is not None:
             self._count(target.label, Usage(), 0, cache_hit=True)
             return str(cached[1])
-        self._check_budget()
         async with self._semaphore(target):
+            self._check_budget(target)
             started = time.perf_counter()
             try:
                 result: TargetResult = await target.generate(case)
@@ -453,8 +483,8 @@ class Engine:
             sem = self._semaphores[id(comp)] = asyncio.Semaphore(comp.concurrency)
         return sem
 
-    def _check_budget(self) -> None:
-        if self.max_cost is not None and self._spent >= self.max_cost:
+    def _check_budget(self, comp: Component) -> None:
+        if comp.billable and self.max_cost is not None and self._spent >= self.max_cost:
             raise JudgeError(f"cost budget exceeded: ${self._spent:.4f} spent of --rubric-max-cost "
                              f"${self.max_cost:.4f}; no further calls are made")
 
@@ -500,13 +530,11 @@ class Engine:
 
     def _deliver(self, unit: Unit, crit: Criterion, verdict: Verdict, judge: str, cached: bool,
                  call_id: int | None) -> None:
-        fut = unit.criterion_futures[crit.id]
-        if fut.done():
+        if unit.delivered(crit.id):
             return
         case = unit.run.case
         status = criterion_status(crit, verdict, case.threshold is not None)
         info = VerdictInfo(crit, verdict, status, judge, cached)
-        unit.outcome.verdicts[crit.id] = info
         if self.store is not None:
             self.store.insert("verdicts", {
                 "run_id": self.run_id, "suite": case.suite, "case_id": case.id,
@@ -524,7 +552,7 @@ class Engine:
                 target=unit.run.target.label if unit.run.target else None, cached=cached))
         except Exception:  # observers must not break the run
             pass
-        fut.set_result(info)
+        unit.set_verdict(crit.id, info)
 
     def _score(self, unit: Unit) -> None:
         outcome = unit.outcome

@@ -64,7 +64,9 @@ def register_generators(register: Register) -> None:
     Called once, when plugins are loaded.
 
     Args:
-        register: ``register(name, factory, description="...")``.
+        register: ``register(name, factory, description="...")``; ``factory(context)`` is called
+            with a :class:`rubrictest.GeneratorContext` (the model and judge clients, options)
+            and returns a :class:`rubrictest.Generator`.
     """
 
 
@@ -87,7 +89,8 @@ def register_importers(register: Register) -> None:
     Called once, when plugins are loaded.
 
     Args:
-        register: ``register(name, factory, description="...")``.
+        register: ``register(name, factory, description="...")``; ``factory()`` returns a
+            :class:`rubrictest.Importer` that reads a directory of recorded verdicts and gold labels.
     """
 
 

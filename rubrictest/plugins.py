@@ -27,7 +27,7 @@ pm.add_hookspecs(hookspecs)
 
 FIRST_PARTY_DIST = "rubrictest"
 _loaded = False
-_registry_cache: tuple[tuple[str, ...], Registry] | None = None
+_registry_cache: tuple[list[tuple[str, object]], Registry] | None = None
 _versions: dict[str, str] = {}
 
 
@@ -71,8 +71,11 @@ def registry() -> Registry:
     """
     global _registry_cache
     load_plugins()
-    names = tuple(sorted(pm.get_name(p) or "" for p in pm.get_plugins()))
-    if _registry_cache is not None and _registry_cache[0] == names:
+    # Compared by name *and* identity: a plugin replaced under the same name is a change too.
+    # The cache holds the plugin objects themselves, so an id() can never be reused under it.
+    current = sorted(((pm.get_name(p) or "", p) for p in pm.get_plugins()), key=lambda np: np[0])
+    if _registry_cache is not None and len(_registry_cache[0]) == len(current) and all(
+            n1 == n2 and p1 is p2 for (n1, p1), (n2, p2) in zip(_registry_cache[0], current, strict=True)):
         return _registry_cache[1]
     reg = Registry()
     for kind in KINDS:
@@ -80,7 +83,7 @@ def registry() -> Registry:
         # Call each implementation with its own Register so every entry knows its plugin.
         for impl in reversed(caller.get_hookimpls()):
             impl.function(register=Register(reg, kind, impl.plugin_name))
-    _registry_cache = (names, reg)
+    _registry_cache = (current, reg)
     return reg
 
 

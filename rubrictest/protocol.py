@@ -29,6 +29,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -91,6 +92,11 @@ class ComponentSpec(BaseModel):
 
     def key(self) -> str:
         """Identity of the component instance the engine builds for this spec."""
+        return self._key
+
+    @cached_property
+    def _key(self) -> str:
+        # computed once per spec: the engine asks for it for every criterion
         return canonical_json(self.model_dump(mode="json"))
 
     def identity(self) -> dict[str, Any]:
@@ -116,6 +122,7 @@ class Criterion:
         points: weight; negative points make a deduction, which passes when *not* met.
         must: a hard rule: failing it fails the case whatever its score.
         judge: per-criterion judge override.
+        line, source, key: where the criterion is written (file, 1-based line, key path).
         hash: content hash of text, check, params, points and must (stored with verdicts).
     """
 
@@ -129,6 +136,7 @@ class Criterion:
     judge: ComponentSpec | None = None
     line: int | None = None
     source: str | None = None
+    key: str | None = None
     hash: str = ""
 
     def __post_init__(self) -> None:
@@ -312,11 +320,13 @@ class Component(abc.ABC):  # noqa: B024 - a base with defaults, not an interface
         default_concurrency: requests in flight when the spec sets no ``concurrency``.
         cacheable: whether the engine may cache results keyed by content.
         per_directory: build one instance per suite directory (for relative paths).
+        billable: whether its calls can cost money, so ``--rubric-max-cost`` applies to it.
         version: part of every cache key; bump it when answers would change.
     """
 
     default_concurrency: ClassVar[int] = 8
     cacheable: ClassVar[bool] = True
+    billable: ClassVar[bool] = True
     per_directory: ClassVar[bool] = False
     version: ClassVar[str] = "1"
 
@@ -398,6 +408,7 @@ class Check(Judge):
     """
 
     cacheable = False
+    billable = False
     supports_batch_criteria = False
     default_concurrency = 1_000_000
 

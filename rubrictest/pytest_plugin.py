@@ -30,8 +30,8 @@ from .engine import CacheMode, CaseOutcome, Engine, GateOutcome, VerdictInfo
 from .errors import ConfigError, RubricTestError, StoreError, SuiteError
 from .events import RunEnd, RunStart
 from .plugins import load_plugins, pm
-from .protocol import Criterion
-from .store import DEFAULT_DB, Store
+from .protocol import Criterion, Usage
+from .store import DEFAULT_DB, Store, new_run_id
 from .suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
 
 _SESSION = pytest.StashKey["RubricSession"]()
@@ -112,12 +112,9 @@ class RubricSession:
             return
         engine = self.get_engine()
         self.store = Store.open(self.db_path())
-        if self.shared_run_id:
-            self.run_id = self.shared_run_id
-        else:
-            self.run_id = self.store.start_run(rootdir=str(self.config.rootpath),
-                                               argv=list(self.config.invocation_params.args),
-                                               version=__version__)
+        self.run_id = self.store.start_run(rootdir=str(self.config.rootpath),
+                                           argv=list(self.config.invocation_params.args),
+                                           version=__version__, run_id=self.shared_run_id)
         engine.store = self.store
         engine.run_id = self.run_id
         engine.cache = self.config.getoption("rubric_cache")
@@ -125,19 +122,32 @@ class RubricSession:
     # ---------------------------------------------------------------- hooks
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """Under ``-n`` with the default ``--dist load``: keep the items of one case on one
+        worker (and a gated suite on one worker), so no case is judged twice; other tests
+        are distributed exactly as ``load`` does."""
+        if config.getoption("dist", "load") != "load":
+            return None
+        from .xdist_scheduling import RubricScheduling
+
+        return RubricScheduling(config, log)
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """xdist controller: create the run once and share its id with every worker."""
-        if self.store is None and not self.config.getoption("rubric_no_store"):
-            try:
-                self.open_store()
-            except StoreError as exc:
-                raise pytest.UsageError(str(exc)) from None
+        """xdist controller: reserve a run id for every worker to share. The run row is
+        written by the first worker that collects a suite, so a session without suites
+        writes nothing."""
+        if not self.run_id:
+            self.run_id = new_run_id()
         node.workerinput["rubrictest_run_id"] = self.run_id
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the collection header
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.items = [i for i in session.items if isinstance(i, RubricItem)]
         if not self.items or self.config.option.collectonly:
             return
+        if session.testsfailed and not self.config.option.continue_on_collection_errors:
+            return  # pytest stops after collection errors: make no call, open no run
         try:
             self.open_store()
         except StoreError as exc:
@@ -192,25 +202,45 @@ class RubricSession:
             return "missed", "m", ("MISSED", {"yellow": True})
         return None
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the summary
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        engine = self.engine
-        if engine is None:
-            return
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
-        # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
-        # Otherwise let the last cases finish storing their rows.
-        engine.close(cancel=interrupted)
+        if self.engine is not None:
+            # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
+            # Otherwise let the last cases finish storing their rows.
+            self.engine.close(cancel=interrupted)
+        if self.is_worker:
+            if self.store is not None:
+                self.store.flush()
+            return
+        if self.store is None and self.run_id:
+            self._open_shared_run()  # xdist controller: the workers wrote the run
         if self.store is None or not self.run_id:
             return
-        if self.is_worker:
-            self.store.flush()
-            return
         counts = self._counts()
-        usage = engine.usage_summary()
-        if self.shared_run_id is None:
-            status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
-            self.store.finish_run(self.run_id, status=status, counts=counts, usage=usage)
-        pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts))
+        usage = self._usage()
+        status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
+        self.store.finish_run(self.run_id, status=status, counts=counts, usage=usage)
+        total = usage["total"]
+        pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts, usage=Usage(
+            input_tokens=total["input_tokens"], output_tokens=total["output_tokens"], cost_usd=total["cost_usd"])))
+
+    def _open_shared_run(self) -> None:
+        path = self.db_path()
+        if self.config.getoption("rubric_no_store") or not path.exists():
+            return
+        store = Store.open(path)
+        if store.db.execute("SELECT 1 FROM runs WHERE id = ?", [self.run_id]).fetchone() is None:
+            store.close()
+            return
+        self.store = store
+
+    def _usage(self) -> dict[str, Any]:
+        """Usage totals: live from the engine, or from the store under xdist."""
+        if self.engine is not None and not self.shared_run_id and self.engine.totals:
+            return self.engine.usage_summary()
+        assert self.store is not None
+        return {"total": self.store.usage_totals(self.run_id), "components": {}}
 
     def _counts(self) -> dict[str, int]:
         assert self.store is not None
@@ -221,13 +251,13 @@ class RubricSession:
         return counts
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self.engine is None or self.store is None or not self.run_id or self.is_worker:
+        if self.store is None or not self.run_id or self.is_worker:
             return
         from .reporting import terminal_summary_lines
 
         tr = terminalreporter
         tr.section("rubrictest")
-        for line in terminal_summary_lines(self.store, self.run_id, self.engine.usage_summary()):
+        for line in terminal_summary_lines(self.store, self.run_id, self._usage()):
             tr.write_line(line)
 
 
@@ -290,6 +320,18 @@ class CaseNode(pytest.Collector):
             yield ScoreItem.from_parent(self, name="score")
 
 
+_MARKS: dict[str, pytest.Mark] = {}
+
+
+def _mark(node: pytest.Item, name: str) -> None:
+    """``node.add_marker(name)`` without building a new MarkDecorator for every item."""
+    mark = _MARKS.get(name)
+    if mark is None:
+        mark = _MARKS[name] = getattr(pytest.mark, name).mark
+    node.keywords[name] = mark
+    node.own_markers.append(mark)
+
+
 class RubricFailure(Exception):
     """A criterion, score or gate did not pass: rendered as a verdict, not a traceback."""
 
@@ -333,9 +375,9 @@ class CriterionItem(RubricItem):
         super().__init__(**kwargs)
         self.criterion = criterion
         self.case_node: CaseNode = self.parent  # type: ignore[assignment]
-        self.add_marker("rubric")
+        _mark(self, "rubric")
         for tag in criterion.tags:
-            self.add_marker(tag)
+            _mark(self, tag)
         self.info: VerdictInfo | None = None
 
     def unit_keys(self) -> list[str]:
@@ -380,7 +422,7 @@ class ScoreItem(RubricItem):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case_node: CaseNode = self.parent  # type: ignore[assignment]
-        self.add_marker("rubric")
+        _mark(self, "rubric")
         self.outcome: CaseOutcome | None = None
 
     def unit_keys(self) -> list[str]:
@@ -412,7 +454,7 @@ class GateItem(RubricItem):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.add_marker("rubric")
+        _mark(self, "rubric")
         self.outcome: GateOutcome | None = None
 
     @property

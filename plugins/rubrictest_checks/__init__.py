@@ -17,7 +17,17 @@ from typing import Any
 
 import jsonschema
 
-from rubrictest import Check, Criterion, JudgeError, JudgeRequest, Register, hookimpl
+from rubrictest import (
+    Check,
+    ComponentContext,
+    ComponentSpec,
+    Criterion,
+    JudgeError,
+    JudgeRequest,
+    Register,
+    canonical_json,
+    hookimpl,
+)
 
 
 def _strings(params: Mapping[str, Any], one: str, many: str) -> list[str]:
@@ -116,15 +126,23 @@ class Equals(Check):
 class JsonSchema(Check):
     """The response is JSON valid against ``schema`` (a JSON Schema, any draft jsonschema knows)."""
 
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)
+        self._checked: set[str] = set()  # suites repeat one schema across many cases
+
     def validate_criterion(self, criterion: Criterion) -> None:
         _allowed(criterion.params, "schema")
         schema = criterion.params.get("schema")
         if not isinstance(schema, dict):
             raise ValueError("missing parameter `schema` (a mapping)")
+        key = canonical_json(schema)
+        if key in self._checked:
+            return
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
             raise ValueError(f"invalid JSON Schema: {exc.message}") from None
+        self._checked.add(key)
 
     def check(self, response: str, params: Mapping[str, Any], request: JudgeRequest) -> tuple[bool, str]:
         text = response.strip()

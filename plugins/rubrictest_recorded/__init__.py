@@ -14,7 +14,6 @@ recorded verdict is ERROR (not FAIL).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from rubrictest import (
     Verdict,
     check_evidence,
     hookimpl,
+    read_jsonl,
 )
 
 _TRUE = {True, "1", "met", "yes", "true", "pass"}
@@ -52,26 +52,16 @@ def parse_label(row: dict[str, Any], where: str) -> bool:
 
 def read_records(path: Path) -> dict[tuple[str, str, str | None], dict[str, Any]]:
     """Read a recorded-verdicts JSONL into {(case, criterion, target): row}."""
-    if not path.is_file():
-        raise ConfigError(f"recorded judge: file not found: {path}")
     records: dict[tuple[str, str, str | None], dict[str, Any]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{where}: invalid JSON: {exc.msg}") from None
-            if not isinstance(row, dict) or not isinstance(row.get("case"), str) \
-                    or not isinstance(row.get("criterion"), str):
-                raise ConfigError(f"{where}: expected an object with string `case` and `criterion`")
-            row["_met"] = parse_label(row, where)
-            conf = row.get("confidence")
-            if conf is not None and not (isinstance(conf, int | float) and 0 <= conf <= 1):
-                raise ConfigError(f"{where}: confidence {conf!r} is not a number in [0, 1]")
-            records[(row["case"], row["criterion"], row.get("target"))] = row
+    for n, row in read_jsonl(path):
+        where = f"{path}:{n}"
+        if not isinstance(row.get("case"), str) or not isinstance(row.get("criterion"), str):
+            raise ConfigError(f"{where}: expected an object with string `case` and `criterion`")
+        row["_met"] = parse_label(row, where)
+        conf = row.get("confidence")
+        if conf is not None and not (isinstance(conf, int | float) and 0 <= conf <= 1):
+            raise ConfigError(f"{where}: confidence {conf!r} is not a number in [0, 1]")
+        records[(row["case"], row["criterion"], row.get("target"))] = row
     return records
 
 
@@ -80,6 +70,7 @@ class RecordedJudge(Judge):
 
     per_directory = True
     cacheable = False
+    billable = False
     default_concurrency = 1_000_000
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from rubrictest import (
     Target,
     TargetResult,
     hookimpl,
+    read_jsonl,
 )
 
 
@@ -35,6 +35,7 @@ class StaticTarget(Target):
     """The case's fixed ``output``."""
 
     cacheable = False
+    billable = False
 
     async def generate(self, case: Case) -> TargetResult:
         if case.output is None:
@@ -46,6 +47,7 @@ class JsonlTarget(Target):
     """Responses read from a JSONL file keyed by case id (``{"id": ..., "output": ...}``)."""
 
     cacheable = False
+    billable = False
     per_directory = True
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
@@ -71,17 +73,10 @@ class JsonlTarget(Target):
         key = self.spec.options.get("id_key", "id")
         field = self.spec.options.get("output_key", "output")
         outputs: dict[str, str] = {}
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-                if not isinstance(row, dict) or key not in row or not isinstance(row.get(field), str):
-                    raise ConfigError(f"{path}:{n}: expected an object with {key!r} and a string {field!r}")
-                outputs[str(row[key])] = row[field]
+        for n, row in read_jsonl(path):
+            if key not in row or not isinstance(row.get(field), str):
+                raise ConfigError(f"{path}:{n}: expected an object with {key!r} and a string {field!r}")
+            outputs[str(row[key])] = row[field]
         self._outputs = outputs
         return outputs
 
@@ -100,6 +95,7 @@ class PythonTarget(Target):
 
     per_directory = True
     cacheable = False  # user code may have side effects or depend on state
+    billable = False  # reports no cost; a budget must not stop the user's own app
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
         super().__init__(spec, context)

@@ -1,0 +1,59 @@
+"""Fixtures of the generator tests: a scripted model, a keyword judge, shared data."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import rubrictest_gen_fakes as fakes  # noqa: E402
+from rubrictest_gen_fakes import SUITE  # noqa: E402
+
+from rubrictest.plugins import pm  # noqa: E402
+
+SHARED_DATA = HERE.parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def script() -> Iterator[Callable[[list[str] | Callable[[str], str]], list[str]]]:
+    """Set the scripted model's replies; returns the list the prompts are recorded in."""
+    def set_script(replies: list[str] | Callable[[str], str]) -> list[str]:
+        fakes.SCRIPT = list(replies) if isinstance(replies, list) else replies
+        return fakes.PROMPTS
+    fakes.PROMPTS.clear()
+    yield set_script
+    fakes.SCRIPT = []
+    fakes.PROMPTS.clear()
+
+
+@pytest.fixture
+def keyword_judge() -> Iterator[type[fakes.KeywordJudge]]:
+    """Register the ``gen-keyword`` judge for one test."""
+    plugin = fakes.Plugin()
+    pm.register(plugin, name="gen-keyword-judge")
+    fakes.KeywordJudge.calls = []
+    yield fakes.KeywordJudge
+    pm.unregister(plugin)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` next to the repository; the test is skipped when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared rubric data is not present at {SHARED_DATA} (../shared/data beside the repo)")
+    return SHARED_DATA
+
+
+
+
+@pytest.fixture
+def suite_file(tmp_path: Path) -> Path:
+    path = tmp_path / "test_support.rubric.yaml"
+    path.write_text(SUITE, encoding="utf-8")
+    return path

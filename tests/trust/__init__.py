@@ -1,0 +1,1 @@
+"""Tests of judge trust: calibration, importers, lock, probes, drift."""
