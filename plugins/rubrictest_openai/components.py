@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import itertools
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rubrictest import (
@@ -43,6 +40,7 @@ from rubrictest.retry import (
     ServerProtocolError,
     call_with_retries,
 )
+from rubrictest.sdk import fit_signature, jsonable
 
 if TYPE_CHECKING:
     import openai
@@ -114,12 +112,12 @@ class _OpenAIComponent:
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one chat-completion request; return the completion or raise a classified error."""
         client = self._client()
-        log.sent(_jsonable(kwargs))
+        log.sent(jsonable(kwargs))
         start = time.perf_counter()
         try:
-            completion = await client.chat.completions.create(**_fit_signature(client.chat.completions.create, kwargs))
+            completion = await client.chat.completions.create(**fit_signature(client.chat.completions.create, kwargs))
         except _sdk().APIStatusError as exc:
-            log.received({"status": exc.status_code, "body": _jsonable(exc.body)})
+            log.received({"status": exc.status_code, "body": jsonable(exc.body)})
             raise
         except ValueError as exc:  # JSON content type with a body that is not JSON
             raise ServerProtocolError(f"the server's answer is not valid JSON: {exc}") from None
@@ -289,41 +287,3 @@ def _sdk() -> Any:
     import openai
 
     return openai
-
-
-@functools.lru_cache(maxsize=16)
-def _parameter_names(function: Any) -> frozenset[str] | None:
-    """The keyword names ``function`` takes; ``None`` when it takes any (or is opaque)."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return None
-    return frozenset(parameters)
-
-
-def _fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Move parameters that this SDK version's ``create`` does not name into ``extra_body``.
-
-    ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
-    that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
-    """
-    known = _parameter_names(getattr(create, "__func__", create))
-    if known is None:
-        return kwargs
-    out = {k: v for k, v in kwargs.items() if k in known}
-    extra = {k: v for k, v in kwargs.items() if k not in known}
-    if extra:
-        out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return repr(value)
