@@ -1,11 +1,101 @@
-"""Helpers for plugins that call provider SDKs (shared by the openai and anthropic plugins)."""
+"""Building blocks for plugins that call a provider's SDK (the openai and anthropic plugins).
+
+:class:`ProviderComponent` holds what every provider target and judge needs: the API key
+(named by ``api_key_env``, checked before any call), the retry policy from the spec's
+``options.retry``, one SDK client per ``base_url`` (a list spreads requests across a fleet),
+the cache identity without the options that only change how a call is made or paid for,
+and an :class:`~rubrictest.retry.AttemptLog` that never records the key.
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
+
+from .errors import ConfigError
+from .protocol import ComponentContext, ComponentSpec, require_env
+from .retry import AttemptLog, RetryPolicy
+
+
+class ProviderComponent:
+    """Mixin for a :class:`~rubrictest.Target` or :class:`~rubrictest.Judge` that calls a
+    provider SDK. Put it first in the bases and implement :meth:`make_client`.
+
+    Class attributes:
+        default_key_env: the variable that holds the key when the spec names none.
+        non_semantic_options: ``options`` keys left out of the cache identity.
+    """
+
+    spec: ComponentSpec
+    label: str
+    default_key_env: ClassVar[str] = ""
+    non_semantic_options: ClassVar[frozenset[str]] = frozenset({"retry", "price", "no_api_key"})
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)  # type: ignore[call-arg]
+        try:
+            self.retry_policy = RetryPolicy.from_options(spec.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{spec.label}: {exc}") from None
+        self._key: str | None = None
+        self._clients: list[Any] | None = None
+        self._turn = itertools.count()
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable that holds the API key."""
+        return self.spec.api_key_env or self.default_key_env
+
+    def check_ready(self) -> None:
+        """Raise :class:`ConfigError` for a missing model or API key, before any call.
+
+        ``options.no_api_key: true`` is for local servers (vLLM, Ollama) that want none.
+        """
+        if not self.spec.model:
+            raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
+        if self.spec.options.get("no_api_key"):
+            self._key = "no-key"
+        else:
+            self._key = require_env(self.key_env, what="API key")
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The component's identity for cache keys, without the non-semantic options."""
+        identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
+        identity["options"] = {k: v for k, v in self.spec.options.items() if k not in self.non_semantic_options}
+        return identity
+
+    def make_client(self, api_key: str, base_url: str | None) -> Any:
+        """Build the SDK's async client for one base URL (SDK retries off: the policy is ours)."""
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        """The next client of the fleet, round-robin. Clients are built on first use, so
+        that they belong to the event loop that runs the calls, and kept for the run."""
+        if self._clients is None:
+            if self._key is None:
+                self.check_ready()
+            assert self._key is not None
+            urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
+            self._clients = [self.make_client(self._key, url) for url in urls]
+        return self._clients[next(self._turn) % len(self._clients)]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Strings that must never be stored: the API key."""
+        return [self._key] if self._key and not self.spec.options.get("no_api_key") else []
+
+    def attempt_log(self) -> AttemptLog:
+        """A fresh log of one request's attempts (tokens, cost, latency; secrets scrubbed)."""
+        return AttemptLog(self.spec.model, secrets=self.secrets, price_options=self.spec.options)
+
+    async def aclose(self) -> None:
+        """Close every client of the fleet."""
+        clients, self._clients = self._clients or [], None
+        for client in clients:
+            await client.close()
 
 
 @functools.lru_cache(maxsize=16)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,7 +17,6 @@ from rubrictest import (
     JudgeResult,
     Target,
     TargetResult,
-    require_env,
 )
 from rubrictest.judge_protocol import (
     PROMPT_VERSION,
@@ -35,78 +33,33 @@ from rubrictest.retry import (
     CallFailed,
     MalformedOutput,
     Refusal,
-    RetryPolicy,
     ServerProtocolError,
     call_with_retries,
 )
-from rubrictest.sdk import fit_signature, jsonable
+from rubrictest.sdk import ProviderComponent, fit_signature, jsonable
 
 if TYPE_CHECKING:
     import anthropic
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
-_NON_SEMANTIC_OPTIONS = frozenset({"retry", "price"})
 
 
-class _AnthropicComponent:
+class _AnthropicComponent(ProviderComponent):
     """What the target and the judge share: the key, the client fleet, one request."""
 
-    spec: ComponentSpec
-    label: str
     default_concurrency: ClassVar[int] = 16
     default_max_tokens: ClassVar[int] = 1024
+    default_key_env = DEFAULT_KEY_ENV
 
-    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
-        super().__init__(spec, context)  # type: ignore[call-arg]
-        try:
-            self.retry_policy = RetryPolicy.from_options(spec.options)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{spec.label}: {exc}") from None
-        self._key: str | None = None
-        self._clients: list[anthropic.AsyncAnthropic] | None = None
-        self._turn = itertools.count()
+    def make_client(self, api_key: str, base_url: str | None) -> anthropic.AsyncAnthropic:
+        import anthropic  # the SDK is imported when first needed: it is slow to import
 
-    @property
-    def key_env(self) -> str:
-        """The environment variable that holds the API key."""
-        return self.spec.api_key_env or DEFAULT_KEY_ENV
-
-    def check_ready(self) -> None:
-        """Raise :class:`ConfigError` for a missing model or API key, before any call."""
-        if not self.spec.model:
-            raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
-        self._key = require_env(self.key_env, what="API key")
-
-    def cache_identity(self) -> dict[str, Any]:
-        identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
-        identity["options"] = {k: v for k, v in self.spec.options.items() if k not in _NON_SEMANTIC_OPTIONS}
-        return identity
-
-    def _client(self) -> anthropic.AsyncAnthropic:
-        if self._clients is None:
-            import anthropic  # the SDK is imported when first needed: it is slow to import
-
-            if self._key is None:
-                self.check_ready()
-            urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
-            self._clients = [
-                anthropic.AsyncAnthropic(
-                    api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0
-                )
-                for url in urls
-            ]
-        return self._clients[next(self._turn) % len(self._clients)]
-
-    @property
-    def _secrets(self) -> list[str]:
-        return [self._key] if self._key else []
-
-    def _log(self) -> AttemptLog:
-        return AttemptLog(self.spec.model, secrets=self._secrets, price_options=self.spec.options)
+        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0,
+                                        timeout=self.spec.timeout or 60.0)
 
     async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one Messages request; return the message or raise a classified error."""
-        client = self._client()
+        client = self.client()
         kwargs = {"max_tokens": self.default_max_tokens, **kwargs}
         log.sent(jsonable(kwargs))
         start = time.perf_counter()
@@ -138,10 +91,6 @@ class _AnthropicComponent:
             raise Refusal("the model stopped with stop_reason=refusal")
         return message
 
-    async def aclose(self) -> None:
-        clients, self._clients = self._clients or [], None
-        for client in clients:
-            await client.close()
 
 
 def _split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -158,7 +107,7 @@ class AnthropicTarget(_AnthropicComponent, Target):
         kwargs: dict[str, Any] = {"model": self.spec.model, "messages": messages, **self.spec.params}
         if system:
             kwargs["system"] = system
-        log = self._log()
+        log = self.attempt_log()
 
         async def attempt(feedback: str | None) -> str:
             message = await self._create(kwargs, log)
@@ -169,7 +118,7 @@ class AnthropicTarget(_AnthropicComponent, Target):
 
         try:
             outcome = await call_with_retries(
-                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"target {self.label}"
+                attempt, policy=self.retry_policy, secrets=self.secrets, what=f"target {self.label}"
             )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
@@ -226,7 +175,7 @@ class AnthropicJudge(_AnthropicComponent, Judge):
         raise MalformedOutput(f"the answer has no {TOOL_NAME} tool call", kind="missing tool call")
 
     async def _sample(self, request: JudgeRequest) -> tuple[list[SampleVerdict], Any]:
-        log = self._log()
+        log = self.attempt_log()
 
         async def attempt(feedback: str | None) -> list[SampleVerdict]:
             message = await self._create(self._request(request, feedback), log)
@@ -234,7 +183,7 @@ class AnthropicJudge(_AnthropicComponent, Judge):
 
         try:
             outcome = await call_with_retries(
-                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"judge {self.label}"
+                attempt, policy=self.retry_policy, secrets=self.secrets, what=f"judge {self.label}"
             )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]

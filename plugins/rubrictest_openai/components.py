@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,7 +16,6 @@ from rubrictest import (
     JudgeResult,
     Target,
     TargetResult,
-    require_env,
 )
 from rubrictest.judge_protocol import (
     PROMPT_VERSION,
@@ -36,82 +34,33 @@ from rubrictest.retry import (
     CallFailed,
     MalformedOutput,
     Refusal,
-    RetryPolicy,
     ServerProtocolError,
     call_with_retries,
 )
-from rubrictest.sdk import fit_signature, jsonable
+from rubrictest.sdk import ProviderComponent, fit_signature, jsonable
 
 if TYPE_CHECKING:
     import openai
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 STRUCTURED_OUTPUT_MODES = ("json_schema", "structured_outputs", "guided_json", "json_object", "none")
-# Options that change how a call is made or paid for, never what it answers.
-_NON_SEMANTIC_OPTIONS = frozenset({"retry", "price", "no_api_key"})
 
 
-class _OpenAIComponent:
+class _OpenAIComponent(ProviderComponent):
     """What the target and the judge share: the key, the client fleet, one request."""
 
-    spec: ComponentSpec
-    label: str
     default_concurrency: ClassVar[int] = 32
+    default_key_env = DEFAULT_KEY_ENV
 
-    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
-        super().__init__(spec, context)  # type: ignore[call-arg]
-        try:
-            self.retry_policy = RetryPolicy.from_options(spec.options)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{spec.label}: {exc}") from None
-        self._key: str | None = None
-        self._clients: list[openai.AsyncOpenAI] | None = None
-        self._turn = itertools.count()
+    def make_client(self, api_key: str, base_url: str | None) -> openai.AsyncOpenAI:
+        import openai  # the SDK is imported when first needed: it is slow to import
 
-    @property
-    def key_env(self) -> str:
-        """The environment variable that holds the API key."""
-        return self.spec.api_key_env or DEFAULT_KEY_ENV
-
-    def check_ready(self) -> None:
-        """Raise :class:`ConfigError` for a missing model or API key, before any call."""
-        if not self.spec.model:
-            raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
-        if self.spec.options.get("no_api_key"):
-            self._key = "no-key"
-        else:
-            self._key = require_env(self.key_env, what="API key")
-
-    def cache_identity(self) -> dict[str, Any]:
-        identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
-        identity["options"] = {k: v for k, v in self.spec.options.items() if k not in _NON_SEMANTIC_OPTIONS}
-        return identity
-
-    def _client(self) -> openai.AsyncOpenAI:
-        # One client per base URL for the component's lifetime (connection pooling); built on
-        # first use so that it belongs to the event loop that runs the calls.
-        if self._clients is None:
-            import openai  # the SDK is imported when first needed: it is slow to import
-
-            if self._key is None:
-                self.check_ready()
-            urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
-            self._clients = [
-                openai.AsyncOpenAI(api_key=self._key, base_url=url, max_retries=0, timeout=self.spec.timeout or 60.0)
-                for url in urls
-            ]
-        return self._clients[next(self._turn) % len(self._clients)]
-
-    @property
-    def _secrets(self) -> list[str]:
-        return [self._key] if self._key and not self.spec.options.get("no_api_key") else []
-
-    def _log(self) -> AttemptLog:
-        return AttemptLog(self.spec.model, secrets=self._secrets, price_options=self.spec.options)
+        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0,
+                                  timeout=self.spec.timeout or 60.0)
 
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one chat-completion request; return the completion or raise a classified error."""
-        client = self._client()
+        client = self.client()
         log.sent(jsonable(kwargs))
         start = time.perf_counter()
         try:
@@ -141,10 +90,6 @@ class _OpenAIComponent:
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
         return completion
 
-    async def aclose(self) -> None:
-        clients, self._clients = self._clients or [], None
-        for client in clients:
-            await client.close()
 
 
 class OpenAITarget(_OpenAIComponent, Target):
@@ -156,7 +101,7 @@ class OpenAITarget(_OpenAIComponent, Target):
             "model": self.spec.model,
             "messages": case.chat_messages(),
         }
-        log = self._log()
+        log = self.attempt_log()
 
         async def attempt(feedback: str | None) -> str:
             completion = await self._complete(kwargs, log)
@@ -169,7 +114,7 @@ class OpenAITarget(_OpenAIComponent, Target):
 
         try:
             outcome = await call_with_retries(
-                attempt, policy=self.retry_policy, secrets=self._secrets, what=f"target {self.label}"
+                attempt, policy=self.retry_policy, secrets=self.secrets, what=f"target {self.label}"
             )
         except CallFailed as exc:
             exc.calls = [log.record(error=str(exc))]
@@ -255,7 +200,7 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         # Each loop is one logical call asking for the samples still missing (``n``); a server
         # that ignores ``n`` answers one at a time and the loop asks again.
         while len(samples) < wanted:
-            log = self._log()
+            log = self.attempt_log()
 
             async def attempt(feedback: str | None, log: AttemptLog = log) -> list[list[SampleVerdict]]:
                 completion = await self._complete(self._request(request, feedback, wanted - len(samples)), log)
@@ -273,7 +218,7 @@ class OpenAIJudge(_OpenAIComponent, Judge):
 
             try:
                 outcome = await call_with_retries(
-                    attempt, policy=self.retry_policy, secrets=self._secrets, what=f"judge {self.label}"
+                    attempt, policy=self.retry_policy, secrets=self.secrets, what=f"judge {self.label}"
                 )
             except CallFailed as exc:
                 exc.calls = [*calls, log.record(error=str(exc))]
