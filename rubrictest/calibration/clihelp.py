@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from ..reporting import table as text_table
+
 
 class InputError(click.ClickException):
     """Bad input (a file of the wrong shape, an unknown name): exit status 2, nothing written."""
@@ -32,12 +34,8 @@ def fmt_ci(ci: Sequence[float] | None, pct: bool = False) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain left-aligned text table."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
+    """A plain left-aligned text table, as one string."""
+    return "\n".join(line.rstrip() for line in text_table(list(headers), [list(r) for r in rows]))
 
 
 def dump_json(data: Any) -> str:

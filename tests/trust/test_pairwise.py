@@ -45,3 +45,59 @@ def test_prompt_shape() -> None:
     )
     assert render_pair("x", "y").index("x") < render_pair("x", "y").index("y")
     assert positional_agreement([]) is None
+
+
+def _release_suite(tmp_path):  # type: ignore[no-untyped-def]
+    (tmp_path / "v1.jsonl").write_text(
+        '{"id": "refund", "output": "It is on its way."}\n'
+        '{"id": "shipping", "output": "Express shipping takes a day."}\n'
+        '{"id": "delay", "output": "Sorry about the delay."}\n')
+    (tmp_path / "v2.jsonl").write_text(
+        '{"id": "refund", "output": "Your refund is on its way."}\n'
+        '{"id": "shipping", "output": "Shipping takes a few days."}\n'
+        '{"id": "delay", "output": "Sorry: we apologise for the delay."}\n')
+    suite = tmp_path / "test_rel.rubric.yaml"
+    suite.write_text(
+        "judge: scripted\n"
+        "target: jsonl:v2.jsonl\n"
+        "cases:\n"
+        "  - {id: refund, input: Where is my refund?, criteria: [\"Mentions 'refund'.\", "
+        "{id: n, check: contains, with: {value: a}}]}\n"
+        "  - {id: shipping, input: How fast?, criteria: [\"Mentions 'express'.\"]}\n"
+        "  - {id: delay, input: Late again!, criteria: [\"Mentions 'sorry'.\"]}\n")
+    return suite
+
+
+def test_pairwise_command_counts_wins_losses_and_ties(scripted_judge: None, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+
+    from rubrictest.commands.pairwise import command
+
+    suite = _release_suite(tmp_path)
+    result = CliRunner().invoke(command, [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate",
+                                          "jsonl:v2.jsonl", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    # refund: only v2 says 'refund' (candidate wins); shipping: only v1 says 'express' (baseline
+    # wins); delay: both say 'sorry' (the fair judge prefers neither: each order answers
+    # "not better", so the orders disagree and it is a tie). The check criterion is not compared.
+    assert report["overall"] == {"pairs": 3, "candidate_wins": 1, "baseline_wins": 1, "ties": 1,
+                                 "candidate_win_rate": 0.5, "positional_agreement": 2 / 3}
+    assert report["regressions"] == [{"case": "shipping", "criterion": "mentions-express"}]
+    gated = CliRunner().invoke(command, [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate",
+                                         "jsonl:v2.jsonl", "--max-loss-rate", "0.2"])
+    assert gated.exit_code == 1
+    assert "mentions-refund" in gated.output and "overall" in gated.output
+
+
+def test_pairwise_command_names_a_bad_target(scripted_judge: None, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from rubrictest.commands.pairwise import command
+
+    suite = _release_suite(tmp_path)
+    result = CliRunner().invoke(command, [str(suite), "--baseline", "nosuch:x", "--candidate", "jsonl:v2.jsonl"])
+    assert result.exit_code != 0
+    assert "unknown target 'nosuch'" in result.output
