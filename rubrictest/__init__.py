@@ -49,7 +49,19 @@ from .registry import Register
 
 __version__ = "0.1.0"
 
+_LAZY = {"evaluate", "assert_rubric", "Evaluation"}
+
+
+def __getattr__(name: str) -> object:
+    # The Python judging API pulls in the engine and the store: imported on first use only.
+    if name in _LAZY:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rubrictest' has no attribute {name!r}")
+
 __all__ = [
+    "Evaluation", "assert_rubric", "evaluate",
     "CompanionEditedError", "GeneratedCriterion", "GenerationError", "GenerationRequest", "Generator",
     "GeneratorContext", "JudgeClient", "LabelledPair",
     "LabelledResponse", "ModelClient", "Provenance", "read_labelled",

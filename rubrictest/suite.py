@@ -375,6 +375,15 @@ def missing_env(model: SuiteModel) -> list[str]:
     return [var for var in model.requires_env if not os.environ.get(var)]
 
 
+def resolve_model(model: SuiteModel, path: Path, shown: str) -> Suite:
+    """Resolve a :class:`SuiteModel` built in code rather than read from a file.
+
+    ``path`` stands for the file: relative paths (``include``, ``jsonl:``) resolve against its
+    directory. ``shown`` names it in errors.
+    """
+    return _resolve(model, {}, path, shown)
+
+
 def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> Suite:
     name = model.suite or suite_name_from_path(path)
     rubrics: dict[str, list[tuple[CriterionModel, str, int | None]]] = {

@@ -1,0 +1,177 @@
+"""Judging from Python: :func:`evaluate` and :func:`assert_rubric`.
+
+For developers who assert the quality of their LLM app's output inside ordinary tests::
+
+    from rubrictest import assert_rubric
+
+    def test_refund_answer():
+        reply = my_app("Can I return shoes after 40 days?")
+        assert_rubric(reply, ["States that the return window is 30 days.",
+                              {"id": "no-promise", "text": "Promises a refund anyway.", "points": -5}],
+                      judge="openai:gpt-4.1", input="Can I return shoes after 40 days?")
+
+Criteria take every form a suite's ``criteria`` takes. Calls go through the same engine as
+suites: components are built once per process (one client, not one per call), verdicts and
+calls land in the results database as one run per process, and an unchanged question is
+answered from the cache.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import __version__
+from .engine import CacheMode, CaseOutcome, Engine, VerdictInfo
+from .errors import JudgeError, SuiteError
+from .store import DEFAULT_DB, Store
+from .suite import SuiteModel, resolve_model
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_counter = itertools.count(1)
+
+
+@dataclass
+class Evaluation:
+    """The verdicts on one response.
+
+    Attributes:
+        passed: every criterion passed (or, with a threshold, the score reached it and no
+            ``must`` criterion failed); ``None`` when a judge could not decide.
+        score: the ``points`` score in [0, 1].
+        verdicts: per criterion id, the :class:`~rubrictest.engine.VerdictInfo`
+            (status PASS / FAIL / MISSED / ERROR, the verdict, the judge).
+    """
+
+    outcome: CaseOutcome
+
+    @property
+    def passed(self) -> bool | None:
+        return self.outcome.passed
+
+    @property
+    def score(self) -> float | None:
+        return self.outcome.score.score if self.outcome.score else None
+
+    @property
+    def verdicts(self) -> dict[str, VerdictInfo]:
+        return dict(self.outcome.verdicts)
+
+    def explain(self) -> str:
+        """Each criterion's status, verdict, evidence and rationale, for an assertion message."""
+        lines = []
+        if self.outcome.score is not None:
+            lines.append(f"score {self.score:.3f}" + (f": {self.outcome.score.reason}" if self.outcome.score.reason
+                                                      else ""))
+        for cid, info in self.outcome.verdicts.items():
+            v = info.verdict
+            detail = v.error if v.outcome == "error" else v.rationale
+            conf = f" ({v.confidence:.2f})" if v.confidence is not None else ""
+            lines.append(f"{info.status:<6} {cid}: {info.criterion.description}{conf}")
+            if v.evidence:
+                found = "" if v.evidence_supported is not False else " [not found in the response]"
+                lines.append(f"         evidence: {v.evidence!r}{found}")
+            if detail:
+                lines.append(f"         {detail}")
+        return "\n".join(lines)
+
+
+def _get_engine(db: str | Path | None, cache: CacheMode) -> Engine:
+    global _engine
+    with _lock:
+        if _engine is None:
+            store = None
+            run_id = ""
+            if db is not None:
+                store = Store.open(db)
+                run_id = store.start_run(rootdir=str(Path.cwd()), argv=["rubrictest.evaluate"], version=__version__)
+            _engine = Engine(store, run_id, rootdir=Path.cwd(), cache=cache)
+            atexit.register(close)
+        return _engine
+
+
+def close() -> None:
+    """Finish the process's evaluation run: release components, store the totals.
+
+    Called at exit; call it yourself to start a new run (for example with another database).
+    """
+    global _engine
+    with _lock:
+        engine, _engine = _engine, None
+    if engine is None:
+        return
+    engine.close()
+    if engine.store is not None:
+        counts: dict[str, int] = {}
+        for row in engine.store.db.query(
+                "SELECT status, count(*) AS n FROM verdicts WHERE run_id = ? GROUP BY status", [engine.run_id]):
+            counts[row["status"]] = row["n"]
+        engine.store.finish_run(engine.run_id, status="passed" if not counts.get("FAIL") else "failed",
+                                counts=counts, usage=engine.usage_summary())
+        engine.store.close()
+
+
+def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input: str | None = None,
+             reference: str | None = None, judge: str | Mapping[str, Any] | None = None,
+             threshold: float | None = None, case_id: str | None = None,
+             db: str | Path | None = DEFAULT_DB, cache: CacheMode = "use") -> Evaluation:
+    """Judge ``output`` against ``criteria`` and return the :class:`Evaluation`.
+
+    Args:
+        output: the response under test.
+        criteria: criteria as in a suite (strings, or mappings with ``text``/``check``,
+            ``points``, ``must``, ``with``...).
+        input: the prompt that produced ``output`` (shown to the judge).
+        reference: a reference answer, given to the judge.
+        judge: the judge of text criteria (``"plugin:model"`` or a mapping).
+        threshold: scored mode: pass at this ``points`` score.
+        case_id: the case's id in the results database (default ``evaluate-N``).
+        db: the results database (``None``: store nothing and cache nothing). The first call
+            of a process fixes the database and the cache mode for the process.
+        cache: ``use``, ``refresh`` or ``off``.
+
+    Raises:
+        SuiteError: the criteria or the judge are invalid (unknown plugin, bad regex...).
+    """
+    cid = case_id or f"evaluate-{next(_counter)}"
+    data: dict[str, Any] = {"version": 1, "suite": "evaluate", "cases": [
+        {"id": cid, "input": input, "reference": reference, "output": output, "criteria": list(criteria)}]}
+    if judge is not None:
+        data["judge"] = judge
+    if threshold is not None:
+        data["threshold"] = threshold
+    try:
+        model = SuiteModel.model_validate(data)
+    except ValidationError as exc:
+        raise SuiteError(str(exc).replace("\n", " "), path="<evaluate>") from None
+    suite = resolve_model(model, Path.cwd() / "<evaluate>", "<evaluate>")
+    engine = _get_engine(db, cache)
+    engine.validate(suite)
+    key = f"<evaluate>::{cid}::{next(_counter)}"
+    engine.add(suite, suite.runs[0], key)
+    engine.schedule([key])
+    return Evaluation(engine.case(key))
+
+
+def assert_rubric(output: str, criteria: Sequence[str | Mapping[str, Any]], **kwargs: Any) -> Evaluation:
+    """Like :func:`evaluate`, but raise when the response does not pass.
+
+    Raises:
+        AssertionError: a criterion failed (or the score is under the threshold); the message
+            lists every criterion with its verdict, evidence and rationale.
+        JudgeError: a judge could not decide: that is not a failure of the response.
+    """
+    result = evaluate(output, criteria, **kwargs)
+    if result.passed is None:
+        raise JudgeError("no verdict:\n" + result.explain())
+    if not result.passed:
+        raise AssertionError("rubric not met:\n" + result.explain())
+    return result

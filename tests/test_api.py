@@ -1,0 +1,111 @@
+"""The Python judging API: evaluate() and assert_rubric()."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rubrictest import (
+    Judge,
+    JudgeError,
+    JudgeRequest,
+    JudgeResult,
+    Register,
+    SuiteError,
+    Verdict,
+    api,
+    assert_rubric,
+    evaluate,
+    hookimpl,
+)
+from rubrictest.plugins import pm
+from rubrictest.store import Store
+
+
+class CountingJudge(Judge):
+    """Met when the response contains the criterion's last word; counts instances and calls."""
+
+    instances = 0
+    calls = 0
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        CountingJudge.instances += 1
+
+    async def judge(self, request: JudgeRequest) -> JudgeResult:
+        CountingJudge.calls += 1
+        out = []
+        for c in request.criteria:
+            word = (c.text or "").rstrip(".").split()[-1].lower()
+            met = word in request.response.lower()
+            out.append(Verdict(c.id, "met" if met else "not_met", confidence=0.8,
+                               evidence=word if met else None, rationale=f"looked for {word!r}"))
+        return JudgeResult(out)
+
+
+class _Plugin:
+    @hookimpl
+    def register_judges(self, register: Register) -> None:
+        register("counting", CountingJudge)
+
+
+@pytest.fixture(autouse=True)
+def fresh_api() -> Iterator[None]:
+    plugin = _Plugin()
+    pm.register(plugin, name="test-api-counting")
+    CountingJudge.instances = CountingJudge.calls = 0
+    api.close()
+    yield
+    api.close()
+    pm.unregister(plugin)
+
+
+def test_evaluate_checks_and_scores() -> None:
+    result = evaluate("Returns are accepted within 30 days.",
+                      [{"check": "contains", "with": {"value": "30 days"}},
+                       {"id": "no-refund-promise", "check": "regex", "with": {"pattern": "refund"}, "points": -2}],
+                      db=None)
+    assert result.passed is True and result.score == 1.0
+    assert {cid: v.status for cid, v in result.verdicts.items()} == {"contains": "PASS", "no-refund-promise": "PASS"}
+
+
+def test_assert_rubric_explains_a_failure() -> None:
+    with pytest.raises(AssertionError) as info:
+        assert_rubric("We ship in 3 days.", ["Mentions the refund."], judge="counting", db=None)
+    message = str(info.value)
+    assert "FAIL" in message and "mentions-the-refund" in message and "looked for 'refund'" in message
+
+
+def test_scored_mode_reports_missed_and_threshold() -> None:
+    result = evaluate("Your refund is on its way.", ["Mentions the refund.", "Mentions the tracking."],
+                      judge="counting", threshold=0.5, db=None)
+    assert result.passed is True and result.score == 0.5
+    assert result.verdicts["mentions-the-tracking"].status == "MISSED"
+
+
+def test_an_undecided_judge_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    (tmp_path / "labels.jsonl").write_text("")
+    with pytest.raises(JudgeError, match="no verdict"):
+        assert_rubric("x", ["Cites a source."], judge=f"recorded:{tmp_path / 'labels.jsonl'}", db=None)
+
+
+def test_one_judge_per_process_and_the_cache_answers_repeats(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    for _ in range(3):
+        assert_rubric("Your refund is sent.", ["Mentions the refund."], judge="counting", db=db)
+    assert CountingJudge.instances == 1 and CountingJudge.calls == 1
+    api.close()
+    store = Store.open(db, create=False)
+    run = store.run(store.resolve_run(None))
+    assert run["status"] == "passed" and run["counts"] == {"PASS": 3}
+    assert [v["cached"] for v in store.verdicts(run["id"])] == [0, 1, 1]
+
+
+def test_invalid_criteria_are_a_clear_error() -> None:
+    with pytest.raises(SuiteError, match="invalid regex"):
+        evaluate("x", [{"check": "regex", "with": {"pattern": "(("}}], db=None)
+    with pytest.raises(SuiteError, match="needs a judge"):
+        evaluate("x", ["A text criterion."], db=None)
