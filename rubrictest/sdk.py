@@ -12,12 +12,13 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .errors import ConfigError
 from .protocol import ComponentContext, ComponentSpec, require_env
-from .retry import AttemptLog, RetryPolicy
+from .retry import AttemptLog, RetryPolicy, ServerProtocolError
 
 
 class ProviderComponent:
@@ -90,6 +91,44 @@ class ProviderComponent:
     def attempt_log(self) -> AttemptLog:
         """A fresh log of one request's attempts (tokens, cost, latency; secrets scrubbed)."""
         return AttemptLog(self.spec.model, secrets=self.secrets, price_options=self.spec.options)
+
+    async def send(self, create: Any, kwargs: dict[str, Any], log: AttemptLog, *, server: str,
+                   token_fields: tuple[str, str]) -> Any:
+        """Call the SDK method ``create`` with ``kwargs`` once, logging what went and came back.
+
+        Parameters this SDK version does not name go in ``extra_body``. A provider error is
+        logged (status and body) and re-raised for the retry policy; an answer that is not
+        JSON (an HTML error page, a proxy) is a :class:`~rubrictest.retry.ServerProtocolError`.
+
+        Args:
+            server: the base URL the client talks to, for messages.
+            token_fields: the names of the input and output token counts in the answer's
+                ``usage`` (``prompt_tokens``/``completion_tokens`` for OpenAI).
+        """
+        log.sent(jsonable(kwargs))
+        start = time.perf_counter()
+        try:
+            answer = await create(**fit_signature(create, kwargs))
+        except ValueError as exc:  # JSON content type with a body that is not JSON
+            raise ServerProtocolError(f"the server's answer is not valid JSON: {exc}") from None
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status is not None:  # the SDKs' APIStatusError
+                log.received({"status": status, "body": jsonable(getattr(exc, "body", None))})
+            raise
+        finally:
+            log.timed(time.perf_counter() - start)
+        if isinstance(answer, str):
+            # The SDKs hand back the text of a non-JSON answer.
+            snippet = " ".join(answer.split())[:120]
+            log.received(answer[:2000])
+            raise ServerProtocolError(
+                f"the server at {server} answered with something that is not JSON (check base_url): {snippet!r}")
+        usage = getattr(answer, "usage", None)
+        log.received(answer.model_dump(mode="json", exclude_unset=True),
+                     input_tokens=getattr(usage, token_fields[0], None),
+                     output_tokens=getattr(usage, token_fields[1], None))
+        return answer
 
     async def aclose(self) -> None:
         """Close every client of the fleet."""

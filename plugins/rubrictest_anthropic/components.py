@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,7 +35,7 @@ from rubrictest.retry import (
     ServerProtocolError,
     call_with_retries,
 )
-from rubrictest.sdk import ProviderComponent, fit_signature, jsonable
+from rubrictest.sdk import ProviderComponent
 
 if TYPE_CHECKING:
     import anthropic
@@ -61,30 +60,8 @@ class _AnthropicComponent(ProviderComponent):
         """Send one Messages request; return the message or raise a classified error."""
         client = self.client()
         kwargs = {"max_tokens": self.default_max_tokens, **kwargs}
-        log.sent(jsonable(kwargs))
-        start = time.perf_counter()
-        try:
-            message = await client.messages.create(**fit_signature(client.messages.create, kwargs))
-        except _sdk().APIStatusError as exc:
-            log.received({"status": exc.status_code, "body": jsonable(exc.body)})
-            raise
-        except ValueError as exc:
-            raise ServerProtocolError(f"the server's answer is not valid JSON: {exc}") from None
-        finally:
-            log.timed(time.perf_counter() - start)
-        if isinstance(message, str):
-            snippet = " ".join(message.split())[:120]
-            log.received(message[:2000])
-            raise ServerProtocolError(
-                f"the server at {client.base_url} answered with something that is not JSON "
-                f"(check base_url): {snippet!r}"
-            )
-        usage = getattr(message, "usage", None)
-        log.received(
-            message.model_dump(mode="json", exclude_unset=True),
-            input_tokens=getattr(usage, "input_tokens", None),
-            output_tokens=getattr(usage, "output_tokens", None),
-        )
+        message = await self.send(client.messages.create, kwargs, log, server=str(client.base_url),
+                                  token_fields=("input_tokens", "output_tokens"))
         if getattr(message, "content", None) is None:
             raise ServerProtocolError("the server's answer has no content: not a Messages API response")
         if message.stop_reason == "refusal":

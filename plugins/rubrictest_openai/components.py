@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rubrictest import (
@@ -37,7 +36,7 @@ from rubrictest.retry import (
     ServerProtocolError,
     call_with_retries,
 )
-from rubrictest.sdk import ProviderComponent, fit_signature, jsonable
+from rubrictest.sdk import ProviderComponent
 
 if TYPE_CHECKING:
     import openai
@@ -61,31 +60,8 @@ class _OpenAIComponent(ProviderComponent):
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one chat-completion request; return the completion or raise a classified error."""
         client = self.client()
-        log.sent(jsonable(kwargs))
-        start = time.perf_counter()
-        try:
-            completion = await client.chat.completions.create(**fit_signature(client.chat.completions.create, kwargs))
-        except _sdk().APIStatusError as exc:
-            log.received({"status": exc.status_code, "body": jsonable(exc.body)})
-            raise
-        except ValueError as exc:  # JSON content type with a body that is not JSON
-            raise ServerProtocolError(f"the server's answer is not valid JSON: {exc}") from None
-        finally:
-            log.timed(time.perf_counter() - start)
-        if isinstance(completion, str):
-            # The SDK hands back the text of a non-JSON answer (an HTML error page, a proxy).
-            snippet = " ".join(completion.split())[:120]
-            log.received(completion[:2000])
-            raise ServerProtocolError(
-                f"the server at {client.base_url} answered with something that is not JSON "
-                f"(check base_url): {snippet!r}"
-            )
-        usage = getattr(completion, "usage", None)
-        log.received(
-            completion.model_dump(mode="json", exclude_unset=True),
-            input_tokens=getattr(usage, "prompt_tokens", None),
-            output_tokens=getattr(usage, "completion_tokens", None),
-        )
+        completion = await self.send(client.chat.completions.create, kwargs, log, server=str(client.base_url),
+                                     token_fields=("prompt_tokens", "completion_tokens"))
         if not getattr(completion, "choices", None):
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
         return completion
