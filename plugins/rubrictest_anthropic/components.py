@@ -187,8 +187,3 @@ class AnthropicJudge(_AnthropicComponent, Judge):
         ok = [r for r in results if not isinstance(r, BaseException)]
         return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy), calls=[c for _, c in ok])
 
-
-def _sdk() -> Any:
-    import anthropic
-
-    return anthropic

@@ -203,8 +203,3 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             samples.extend(outcome.value[: wanted - len(samples)])
         return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
 
-
-def _sdk() -> Any:
-    import openai
-
-    return openai
