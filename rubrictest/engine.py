@@ -128,13 +128,15 @@ class Unit:
     condition signalled as each criterion's verdict arrives (one per case rather than a
     future per criterion: cheaper for large suites)."""
 
-    def __init__(self, suite: Suite, run: CaseRun) -> None:
+    def __init__(self, suite: Suite, run: CaseRun, position: int = 0) -> None:
         self.suite = suite
         self.run = run
+        self.position = position
         self.outcome = CaseOutcome(run)
         self.case_future: cf.Future[CaseOutcome] = cf.Future()
         self._arrived = threading.Condition()
         self.started = False
+        self.index = {c.id: i for i, c in enumerate(run.case.criteria)}
 
     def delivered(self, criterion_id: str) -> bool:
         """Whether the verdict of ``criterion_id`` has arrived."""
@@ -276,7 +278,7 @@ class Engine:
         """Register a case run under ``key`` (its node-id prefix) without starting it."""
         unit = self.units.get(key)
         if unit is None:
-            unit = Unit(suite, run)
+            unit = Unit(suite, run, len(self.units))
             self.units[key] = unit
             self.suites[str(suite.path)].append(unit)
         return unit
@@ -539,7 +541,8 @@ class Engine:
             self.store.insert("verdicts", {
                 "run_id": self.run_id, "suite": case.suite, "case_id": case.id,
                 "target": unit.run.target_label or (unit.run.target.label if unit.run.target else ""),
-                "criterion_id": crit.id, "criterion_hash": crit.hash, "criterion_text": crit.description,
+                "criterion_id": crit.id, "position": unit.position * 10_000 + unit.index[crit.id],
+                "criterion_hash": crit.hash, "criterion_text": crit.description,
                 "check_name": crit.check, "points": crit.points, "must": crit.must, "judge": judge,
                 "outcome": verdict.outcome, "status": status, "confidence": verdict.confidence,
                 "evidence": verdict.evidence, "evidence_supported": verdict.evidence_supported,
@@ -575,6 +578,7 @@ class Engine:
         passed = o.passed
         self.store.insert("cases", {
             "run_id": self.run_id, "suite": case.suite, "suite_path": case.path, "case_id": case.id,
+            "position": unit.position,
             "target": unit.run.target_label or (unit.run.target.label if unit.run.target else ""),
             "input": case.prompt, "reference": case.reference, "response": o.response,
             "response_hash": content_hash(o.response)[:16] if o.response is not None else None,

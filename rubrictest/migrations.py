@@ -32,6 +32,7 @@ def m001_initial(db: Database) -> None:
         "suite": str,
         "suite_path": str,
         "case_id": str,
+        "position": int,        # order in the suites as collected
         "target": str,          # target label ('' for fixed outputs)
         "input": str,
         "reference": str,
@@ -68,6 +69,7 @@ def m001_initial(db: Database) -> None:
         "case_id": str,
         "target": str,
         "criterion_id": str,
+        "position": int,        # order in the suites as collected (verdicts arrive in any order)
         "criterion_hash": str,
         "criterion_text": str,
         "check_name": str,

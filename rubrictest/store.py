@@ -231,11 +231,11 @@ class Store:
     def verdicts(self, run_id: str) -> list[dict[str, Any]]:
         """Every verdict of ``run_id``, in insertion order, decoded."""
         return [_decode("verdicts", r) for r in self.db.query(
-            "SELECT * FROM verdicts WHERE run_id = ? ORDER BY id", [run_id])]
+            "SELECT * FROM verdicts WHERE run_id = ? ORDER BY position, id", [run_id])]
 
     def cases(self, run_id: str) -> list[dict[str, Any]]:
         """Every case row of ``run_id``, decoded."""
-        rows = self.db.query("SELECT * FROM cases WHERE run_id = ? ORDER BY id", [run_id])
+        rows = self.db.query("SELECT * FROM cases WHERE run_id = ? ORDER BY position, id", [run_id])
         return [_decode("cases", r) for r in rows]
 
     def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
