@@ -334,7 +334,8 @@ class Engine:
     def gate(self, suite_path: str, min_pass_rate: float, confidence: float) -> GateOutcome:
         """Block until every case of the suite is done; evaluate the gate."""
         units = self.suites[suite_path]
-        self.schedule([k for k, u in self.units.items() if u in units])
+        wanted = {id(u) for u in units}
+        self.schedule([k for k, u in self.units.items() if id(u) in wanted])
         outcomes = [u.case_future.result() for u in units]
         errors = [o.run.key for o in outcomes if o.passed is None]
         passes = sum(1 for o in outcomes if o.passed)
