@@ -19,6 +19,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,13 +79,27 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             store = cls(db, path)
-            store._migrate()
+            store._migrate_once_ready()
         except sqlite3.DatabaseError as exc:
             message = str(exc)
             if "locked" in message or "busy" in message:
                 raise StoreError(f"{path} is locked by another process: {message}") from None
             raise StoreError(f"{path} cannot be used as a results database: {message}") from None
         return store
+
+    def _migrate_once_ready(self, attempts: int = 100) -> None:
+        """Migrate, tolerating another process migrating the same new file at the same moment
+        (pytest-xdist workers starting together): the loser's migration fails on the tables
+        the winner created, is rolled back, and finds nothing left to do on the next try."""
+        for attempt in range(attempts):
+            try:
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                raced = "already exists" in str(exc) or "locked" in str(exc)
+                if not raced or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05)
 
     def _migrate(self) -> None:
         known = {m.name for m in migrations._migrations}
