@@ -124,11 +124,13 @@ class Store:
 
     def insert_now(self, table: str, row: dict[str, Any]) -> int:
         """Write ``row`` at once and return its rowid (for rows others refer to)."""
+        enc = _encode(table, row)
+        names = ", ".join(f"[{c}]" for c in enc)
+        marks = ", ".join("?" for _ in enc)
         with self._lock:
-            with self.db.conn:
-                tbl = self.db.table(table)
-                tbl.insert(_encode(table, row))
-                return int(tbl.last_rowid or 0)
+            # plain SQL: sqlite-utils' insert looks the schema up on every call
+            cursor = self.db.conn.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", tuple(enc.values()))
+            return int(cursor.lastrowid or 0)
 
     def flush(self) -> None:
         """Write every buffered row, all tables in one transaction."""
