@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rubrictest import ComponentContext, ComponentSpec, ConfigError, JudgeError
 
@@ -25,6 +25,7 @@ class LocalModel:
     """
 
     spec: ComponentSpec
+    billable: ClassVar[bool] = False  # runs on your own hardware: --rubric-max-cost does not apply
     context: ComponentContext
     what: str = "hf"
 
