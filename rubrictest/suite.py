@@ -105,11 +105,26 @@ class SuiteModel(_Strict):
     gate: GateModel | None = None
     tags: list[str] = Field(default_factory=list)
     rubrics: dict[str, list[CriterionModel]] = Field(default_factory=dict, description="Reusable criteria lists.")
+    rubric: list[str] = Field(default_factory=list, description="Named rubrics applied to every case.")
     include: list[str] = Field(default_factory=list, description="Companion rubric files (generated criteria).")
     requires_env: list[str] = Field(
         default_factory=list,
         description="Environment variables (API keys) the suite needs; when one is unset the suite is skipped.")
-    cases: list[CaseModel] = Field(min_length=1)
+    cases: list[CaseModel] = Field(default_factory=list)
+    cases_file: list[str] = Field(
+        default_factory=list,
+        description="JSONL files of cases (one case object per line, the keys of `cases` entries).")
+
+    @field_validator("cases_file", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _has_cases(self) -> SuiteModel:
+        if not self.cases and not self.cases_file:
+            raise ValueError("a suite needs `cases` (or `cases_file`)")
+        return self
 
     @field_validator("target", mode="before")
     @classmethod
@@ -418,8 +433,13 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
 
     runs: list[CaseRun] = []
     case_ids: dict[str, int | None] = {}
-    for ci, cm in enumerate(model.cases):
-        at: Path_ = ("cases", ci)
+    suite_lines, suite_shown = lines, shown
+    all_cases: list[tuple[CaseModel, Path_, dict[Path_, int], str]] = [
+        (cm, ("cases", ci), lines, shown) for ci, cm in enumerate(model.cases)]
+    for fi, ref in enumerate(model.cases_file):
+        all_cases.extend(_read_cases_file(path.parent / ref, str(Path(shown).parent / ref), shown,
+                                          _line_for(lines, ("cases_file", fi)), len(all_cases)))
+    for ci, (cm, at, lines, shown) in enumerate(all_cases):
         case_line = _line_for(lines, at)
         cid = cm.id or f"case-{ci + 1}"
         if not re.fullmatch(r"[^\s\[\]:/]+", cid):
@@ -431,11 +451,14 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
         case_ids[cid] = case_line
         judge = cm.judge or model.judge
         sources: list[tuple[CriterionModel, str, int | None, Path_]] = []
-        for ri, rname in enumerate(cm.rubric):
+        named: list[tuple[str, dict[Path_, int], str, Path_]] = [
+            (r, suite_lines, suite_shown, ("rubric", ri)) for ri, r in enumerate(model.rubric)]
+        named += [(r, lines, shown, (*at, "rubric", ri)) for ri, r in enumerate(cm.rubric)]
+        for rname, where_lines, where_shown, rat in named:
             if rname not in rubrics:
                 raise SuiteError(
                     f"unknown rubric {rname!r}; defined rubrics: {', '.join(sorted(rubrics)) or 'none'}",
-                    path=shown, line=_line_for(lines, (*at, "rubric", ri)), key=_dotted((*at, "rubric", ri)))
+                    path=where_shown, line=_line_for(where_lines, rat), key=_dotted(rat))
             sources.extend((c, src, ln, ("rubrics", rname, j)) for j, (c, src, ln) in enumerate(rubrics[rname]))
         sources.extend((c, src, ln, ("cases", cid, j)) for j, (c, src, ln) in enumerate(companion_cases.get(cid, [])))
         sources.extend((c, shown, _line_for(lines, (*at, "criteria", i)), (*at, "criteria", i))
@@ -484,7 +507,30 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
         for t in targets:
             assert t is not None
             runs.append(CaseRun(case, t, t.label if multi else None))
-    return Suite(path=path, name=name, model=model, runs=runs, lines=lines, aggregator=model.aggregator)
+    return Suite(path=path, name=name, model=model, runs=runs, lines=suite_lines, aggregator=model.aggregator)
+
+
+def _read_cases_file(file: Path, shown: str, suite_shown: str, ref_line: int | None,
+                     offset: int) -> list[tuple[CaseModel, Path_, dict[Path_, int], str]]:
+    """The cases of a ``cases_file`` JSONL, each with the line it came from."""
+    from .jsonl import read_jsonl
+
+    if not file.is_file():
+        raise SuiteError(f"cases_file not found: {shown}", path=suite_shown, line=ref_line, key="cases_file")
+    out: list[tuple[CaseModel, Path_, dict[Path_, int], str]] = []
+    try:
+        rows = list(read_jsonl(file, error=SuiteError))
+    except SuiteError as exc:
+        raise SuiteError(str(exc), path=suite_shown, line=ref_line, key="cases_file") from None
+    for n, row in rows:
+        at: Path_ = ("cases", offset + len(out))
+        try:
+            cm = CaseModel.model_validate(row)
+        except ValidationError as exc:
+            err = _validation_error(exc, row, {(): n}, shown, CaseModel)
+            raise SuiteError(err.message, path=shown, line=n, key=err.key) from None
+        out.append((cm, at, {at: n}, shown))
+    return out
 
 
 _SHORTHANDS = {
