@@ -561,4 +561,11 @@ def json_schema() -> dict[str, Any]:
     schema: dict[str, Any] = _add_shorthands(SuiteModel.model_json_schema(by_alias=True))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "rubrictest suite"
+    # What the validators check beyond the field types: cases come inline or from a file.
+    schema["anyOf"] = [{"required": ["cases"], "properties": {"cases": {"minItems": 1}}},
+                       {"required": ["cases_file"]}]
+    cases_file = schema["properties"]["cases_file"]
+    schema["properties"]["cases_file"] = {"anyOf": [{"type": "string"}, {k: v for k, v in cases_file.items()
+                                                                          if k not in ("description", "title")}],
+                                          "description": cases_file.get("description", "")}
     return schema
