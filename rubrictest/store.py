@@ -76,10 +76,8 @@ class Store:
             conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
             db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
             store = cls(db, path)
-            store._migrate_once_ready()
+            store._set_up()
         except sqlite3.DatabaseError as exc:
             message = str(exc)
             if "locked" in message or "busy" in message:
@@ -87,12 +85,15 @@ class Store:
             raise StoreError(f"{path} cannot be used as a results database: {message}") from None
         return store
 
-    def _migrate_once_ready(self, attempts: int = 100) -> None:
-        """Migrate, tolerating another process migrating the same new file at the same moment
-        (pytest-xdist workers starting together): the loser's migration fails on the tables
-        the winner created, is rolled back, and finds nothing left to do on the next try."""
+    def _set_up(self, attempts: int = 200) -> None:
+        """Switch to WAL and migrate, tolerating other processes doing the same to the same new
+        file at the same moment (pytest-xdist workers starting together): switching the journal
+        mode can find the file locked, and the loser of a migration race fails on the tables the
+        winner created, is rolled back, and finds nothing left to do on the next try."""
         for attempt in range(attempts):
             try:
+                self.db.conn.execute("PRAGMA journal_mode = WAL")
+                self.db.conn.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
                 return
             except sqlite3.OperationalError as exc:
