@@ -85,20 +85,26 @@ class Store:
             raise StoreError(f"{path} cannot be used as a results database: {message}") from None
         return store
 
-    def _set_up(self, attempts: int = 200) -> None:
+    def _set_up(self, give_up_after: float = 10.0) -> None:
         """Switch to WAL and migrate, tolerating other processes doing the same to the same new
         file at the same moment (pytest-xdist workers starting together): switching the journal
-        mode can find the file locked, and the loser of a migration race fails on the tables the
-        winner created, is rolled back, and finds nothing left to do on the next try."""
-        for attempt in range(attempts):
+        mode can find the file locked at once, and the loser of a migration race fails on the
+        tables the winner created, is rolled back, and finds nothing left to do on the next try.
+
+        A lock that outlasted the busy timeout is held by someone else: no retry for that."""
+        busy_s = self.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+        deadline = time.monotonic() + give_up_after
+        while True:
+            started = time.monotonic()
             try:
                 self.db.conn.execute("PRAGMA journal_mode = WAL")
                 self.db.conn.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
                 return
             except sqlite3.OperationalError as exc:
-                raced = "already exists" in str(exc) or "locked" in str(exc)
-                if not raced or attempt == attempts - 1:
+                message = str(exc)
+                quick_lock = "locked" in message and time.monotonic() - started < 0.9 * busy_s
+                if not ("already exists" in message or quick_lock) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
 
