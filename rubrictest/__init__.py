@@ -21,7 +21,7 @@ from .generation import (  # noqa: E402  (after the protocol: generation builds 
     read_labelled,
 )
 from .hookspecs import hookimpl
-from .jsonl import read_jsonl
+from .jsonl import read_json, read_jsonl
 from .protocol import (
     Aggregator,
     BatchJudge,
@@ -69,5 +69,5 @@ __all__ = [
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",
     "JudgeRequest", "JudgeResult", "Outcome", "Register", "RubricTestError", "RunEnd", "RunStart",
     "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
-    "check_evidence", "content_hash", "hookimpl", "normalize_whitespace", "read_jsonl", "require_env",
+    "check_evidence", "content_hash", "hookimpl", "normalize_whitespace", "read_json", "read_jsonl", "require_env",
 ]

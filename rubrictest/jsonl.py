@@ -1,4 +1,5 @@
-"""Reading JSONL files (labels, recorded verdicts, outputs, pairs) with located errors."""
+"""Reading JSON and JSONL files (labels, recorded verdicts, outputs, pairs, data sets) with
+errors that name the file and line."""
 
 from __future__ import annotations
 
@@ -35,3 +36,15 @@ def read_jsonl(path: str | Path, *, error: type[Exception] = ConfigError) -> Ite
         if not isinstance(row, dict):
             raise error(f"{where}: expected a JSON object, got {type(row).__name__}")
         yield n, row
+
+
+def read_json(path: str | Path, *, error: type[Exception] = ConfigError) -> Any:
+    """The JSON document in ``path``; an unreadable file or invalid JSON raises ``error``
+    with a message naming the file (and the line of a syntax error)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None

@@ -61,8 +61,13 @@ class Store:
     def open(cls, path: str | Path, *, create: bool = True) -> Store:
         """Open (and create or migrate) the database at ``path``.
 
+        Args:
+            create: ``False`` for commands that only read results: the file must exist and
+                be a rubrictest database (another SQLite file is refused, never migrated).
+
         Raises:
-            StoreError: the file is not SQLite, is locked, or was written by a newer schema.
+            StoreError: the file is missing (``create=False``), not SQLite, not rubrictest's,
+                locked, or written by a newer schema.
         """
         path = Path(path)
         if not create and not path.exists():
@@ -77,6 +82,9 @@ class Store:
             db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
             store = cls(db, path)
+            if not create and not migrations.applied(db):
+                conn.close()
+                raise StoreError(f"{path} is not a rubrictest results database")
             store._set_up()
         except sqlite3.DatabaseError as exc:
             message = str(exc)

@@ -23,13 +23,12 @@ The importers also expose the labelled data those sets hold (:func:`llmbar_pairs
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rubrictest import read_jsonl
+from rubrictest import read_json, read_jsonl
 from rubrictest.generation import GenerationError, suite_cases
 
 
@@ -65,22 +64,13 @@ def shared_data_dir() -> Path:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GenerationError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise GenerationError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-
-
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    return read_jsonl(path, error=GenerationError)
+    return read_json(path, error=GenerationError)
 
 
 def read_jsonl_library(path: Path) -> list[LibraryEntry]:
     """Entries of a JSONL rubric library (see the module docstring for the format)."""
     out: list[LibraryEntry] = []
-    for n, row in _jsonl(path):
+    for n, row in read_jsonl(path, error=GenerationError):
         where = f"{path}:{n}"
         prompt = row.get("prompt", row.get("input"))
         if not isinstance(prompt, str) or not prompt.strip():
@@ -121,7 +111,7 @@ def import_hellobench(dir_: str | None = None) -> list[LibraryEntry]:
     path = root / "data" / "main_data" / "open_ended_qa.jsonl"
     return [LibraryEntry(str(row["id"]), str(row["instruction"]),
                          tuple(LibraryCriterion(str(c)) for c in row["checklists"]), "hellobench")
-            for _, row in _jsonl(path)]
+            for _, row in read_jsonl(path, error=GenerationError)]
 
 
 def hellobench_verdicts(dir_: str | None = None) -> tuple[list[str], list[list[float]]]:
@@ -133,7 +123,7 @@ def hellobench_verdicts(dir_: str | None = None) -> tuple[list[str], list[list[f
     root = _data(dir_, "HelloBench")
     path = root / "results" / "judgements" / "main_exp" / "gpt4o_0806" / "open_ended_qa_results.jsonl"
     ids, rows = [], []
-    for _, row in _jsonl(path):
+    for _, row in read_jsonl(path, error=GenerationError):
         items = sorted(row["checklist_wise_evaluation"], key=lambda e: int(e["checklist_id"]))
         ids.append(str(row["id"]))
         rows.append([float(e["evaluation_score"]) for e in items])
@@ -181,7 +171,7 @@ def import_deep_research(dir_: str | None = None) -> list[LibraryEntry]:
     """DeepResearch Bench: two-level weighted criteria, points = dimension weight x criterion weight."""
     root = _data(dir_, "deep_research_bench")
     out = []
-    for _, row in _jsonl(root / "data" / "criteria_data" / "criteria.jsonl"):
+    for _, row in read_jsonl(root / "data" / "criteria_data" / "criteria.jsonl", error=GenerationError):
         crits = [LibraryCriterion(f"{c['criterion']}: {c['explanation']}",
                                   round(float(row["dimension_weight"][dim]) * float(c["weight"]), 4))
                  for dim, items in row["criterions"].items() for c in items]

@@ -15,24 +15,18 @@ them follow the authors' ``LLMEvaluator/evaluate.py`` exactly (see
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rubrictest import Register, hookimpl
+from rubrictest import Register, hookimpl, read_json
 from rubrictest.calibration import ImportedData, Importer, ImporterError, PairJudgment
 
 _ORDERS = ("swap = False", "swap = True")
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ImporterError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise ImporterError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    return read_json(path, error=ImporterError)
 
 
 def find_sets(root: Path) -> list[Path]:

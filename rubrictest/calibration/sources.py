@@ -8,11 +8,12 @@ error (a typo in a labels file must not silently shrink the sample).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import StoreError
+from ..store import Store
 from .labels import LabelError, Record
 from .summary import LabelledVerdict
 
@@ -53,35 +54,22 @@ def from_store(db_path: Path, run_id: str | None = None, judge: str | None = Non
     Returns:
         The run id and its verdicts.
     """
-    import sqlite_utils
-
-    if not db_path.is_file():
-        raise LabelError(f"{db_path}: no results database here (run the suites first, or give --db)")
-    db = sqlite_utils.Database(db_path)
     try:
-        if "verdicts" not in db.table_names() or "runs" not in db.table_names():
-            raise LabelError(f"{db_path}: not a rubrictest database (no runs/verdicts tables)")
-        if run_id is None:
-            latest = list(db.query("select id from runs order by started_at desc, id desc limit 1"))
-            if not latest:
-                raise LabelError(f"{db_path}: the database holds no runs")
-            run_id = str(latest[0]["id"])
-        elif not list(db.query("select id from runs where id = ?", [run_id])):
-            raise LabelError(f"{db_path}: no run {run_id!r}")
-        sql = ("select suite, case_id, criterion_id, target, outcome, confidence, score, tags, judge, check_name "
-               "from verdicts where run_id = ?")
-        rows: list[JudgedRow] = []
-        for r in db.query(sql, [run_id]):
-            if r["check_name"] and not include_checks:
-                continue
-            if (judge is not None and r["judge"] != judge) or (suite is not None and r["suite"] != suite):
-                continue
-            tags = json.loads(r["tags"]) if r["tags"] else []
-            rows.append(JudgedRow(case=r["case_id"], criterion=r["criterion_id"], outcome=r["outcome"],
-                                  target=r["target"] or None, confidence=r["confidence"], score=r["score"],
-                                  tags=tuple(tags), judge=r["judge"], suite=r["suite"]))
+        store = Store.open(db_path, create=False)
+    except StoreError as exc:
+        raise LabelError(str(exc)) from None
+    try:
+        run_id = store.resolve_run(run_id)
+        rows = [JudgedRow(case=r["case_id"], criterion=r["criterion_id"], outcome=r["outcome"],
+                          target=r["target"] or None, confidence=r["confidence"], score=r["score"],
+                          tags=tuple(r["tags"] or ()), judge=r["judge"], suite=r["suite"])
+                for r in store.verdicts(run_id)
+                if (include_checks or not r["check_name"]) and (judge is None or r["judge"] == judge)
+                and (suite is None or r["suite"] == suite)]
+    except StoreError as exc:
+        raise LabelError(str(exc)) from None
     finally:
-        db.close()
+        store.close()
     return run_id, rows
 
 

@@ -12,11 +12,11 @@ from pydantic import ValidationError
 
 from ..calibration.clihelp import InputError, dump_json, fmt, fmt_ci, table
 from ..calibration.labels import Record, read_records
-from ..errors import RubricTestError
+from ..errors import RubricTestError, StoreError
 from ..jsonl import read_jsonl
 from ..probes import PROBES, Item, ProbeResult, run_probes
 from ..protocol import ComponentSpec
-from ..store import DEFAULT_DB
+from ..store import DEFAULT_DB, Store
 from ..suite import load_suite
 
 
@@ -43,22 +43,16 @@ def read_responses(path: Path) -> list[tuple[str, str | None, str]]:
 
 def responses_from_store(db: Path, run_id: str | None, suite: str) -> list[tuple[str, str | None, str]]:
     """``(case, target, response)`` of a stored run (default: the latest) for ``suite``."""
-    import sqlite_utils
-
-    if not db.is_file():
-        raise InputError(f"{db}: no results database here")
-    database = sqlite_utils.Database(db)
     try:
-        if run_id is None:
-            rows = list(database.query("select id from runs order by started_at desc, id desc limit 1"))
-            if not rows:
-                raise InputError(f"{db}: the database holds no runs")
-            run_id = str(rows[0]["id"])
-        return [(r["case_id"], r["target"] or None, r["response"]) for r in database.query(
-            "select case_id, target, response from cases "
-            "where run_id = ? and suite = ? and response is not null", [run_id, suite])]
-    finally:
-        database.close()
+        store = Store.open(db, create=False)
+        try:
+            run = store.resolve_run(run_id)
+            return [(r["case_id"], r["target"] or None, r["response"]) for r in store.cases(run)
+                    if r["suite"] == suite and r["response"] is not None]
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
 
 
 def build_items(suite_path: Path, judge: ComponentSpec | None, extra: list[tuple[str, str | None, str]],
