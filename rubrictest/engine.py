@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from .errors import ConfigError, JudgeError, StoreError, SuiteError
 from .events import VerdictEvent
-from .plugins import pm, registry
+from .plugins import build_component, pm, registry
 from .protocol import (
     Aggregator,
     CallRecord,
@@ -206,10 +206,7 @@ class Engine:
         with self._lock:
             comp = self._components.get(key)
             if comp is None:
-                comp = entry.factory(spec, ComponentContext(base_dir=base_dir, rootdir=self.rootdir))
-                expected = Target if kind == "targets" else Judge
-                if not isinstance(comp, expected):
-                    raise ConfigError(f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__}")
+                comp = build_component(kind, spec, ComponentContext(base_dir=base_dir, rootdir=self.rootdir))
                 self._components[key] = comp
             self._by_spec[(kind, spec.key(), base_dir)] = comp
         return comp

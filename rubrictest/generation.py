@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import jsonschema
 import yaml
@@ -263,10 +263,10 @@ def require_stats(what: str) -> None:
 # --------------------------------------------------------------------------- model and judge clients
 
 
-def _build(kind: str, spec: ComponentSpec, context: ComponentContext) -> Any:
-    from .plugins import registry
+def _build(kind: Literal["targets", "judges"], spec: ComponentSpec, context: ComponentContext) -> Any:
+    from .plugins import build_component
 
-    component = registry().get(kind, spec.plugin).factory(spec, context)
+    component = build_component(kind, spec, context)
     component.check_ready()
     return component
 

@@ -15,12 +15,16 @@ from __future__ import annotations
 import os
 import sys
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pluggy
 
 from . import hookspecs
+from .errors import ConfigError
 from .registry import KINDS, Register, Registry
+
+if TYPE_CHECKING:
+    from .protocol import ComponentContext, ComponentSpec, Judge, Target
 
 pm = pluggy.PluginManager("rubrictest")
 pm.add_hookspecs(hookspecs)
@@ -101,3 +105,30 @@ def list_plugins() -> list[dict[str, Any]]:
         out.append({"name": name, "version": plugin_version(name), "hooks": hooks,
                     "registered": {k: sorted(v) for k, v in sorted(components.items())}})
     return sorted(out, key=lambda p: p["name"])
+
+
+@overload
+def build_component(kind: Literal["targets"], spec: ComponentSpec, context: ComponentContext) -> Target: ...
+@overload
+def build_component(kind: Literal["judges"], spec: ComponentSpec, context: ComponentContext) -> Judge: ...
+def build_component(kind: Literal["targets", "judges"], spec: ComponentSpec,
+                    context: ComponentContext) -> Target | Judge:
+    """Build the target or judge ``spec`` names with its plugin's factory.
+
+    Does not call ``check_ready``: the caller decides how a component that is not ready is
+    reported. The engine keeps one per spec for a whole run; commands that call judges or
+    targets outside pytest (probe, drift, pairwise, generate) use this too.
+
+    Raises:
+        ConfigError: no plugin registers ``spec.plugin`` (the message lists the available
+            names), or its factory built something else.
+    """
+    from .protocol import Judge, Target
+
+    entry = registry().get(kind, spec.plugin)
+    built = entry.factory(spec, context)
+    expected = Target if kind == "targets" else Judge
+    if not isinstance(built, expected):
+        raise ConfigError(f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__} "
+                          f"(got {type(built).__name__})")
+    return built

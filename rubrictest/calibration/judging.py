@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..plugins import registry
+from ..plugins import build_component
 from ..protocol import Case, ComponentContext, ComponentSpec, Criterion, Judge, JudgeRequest
 
 
@@ -47,10 +46,7 @@ class JudgePool:
         key = (spec.key(), str(base_dir))
         judge = self._judges.get(key)
         if judge is None:
-            entry = registry().get("judges", spec.plugin)
-            built = entry.factory(spec, ComponentContext(base_dir=base_dir, rootdir=self.rootdir))
-            if not isinstance(built, Judge):
-                raise ConfigError(f"{spec.plugin!r} did not build a Judge (got {type(built).__name__})")
+            built = build_component("judges", spec, ComponentContext(base_dir=base_dir, rootdir=self.rootdir))
             built.check_ready()
             judge = self._judges[key] = built
         return judge

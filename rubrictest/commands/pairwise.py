@@ -14,17 +14,15 @@ from ..calibration.clihelp import InputError, table
 from ..calibration.judging import JudgePool
 from ..errors import JudgeError, RubricTestError
 from ..pairwise import Pair, PairVerdict, judge_pairs, positional_agreement
-from ..plugins import registry
-from ..protocol import Case, ComponentContext, ComponentSpec, Target
+from ..plugins import build_component
+from ..protocol import Case, ComponentContext, ComponentSpec
 from ..suite import load_suite
 from .probe import parse_spec
 
 
 async def _responses(spec: ComponentSpec, cases: list[Case], base_dir: Path) -> dict[str, str | None]:
     """Each case's response from the target ``spec`` (``None`` where the target failed)."""
-    target = registry().get("targets", spec.plugin).factory(spec, ComponentContext(base_dir, Path.cwd()))
-    if not isinstance(target, Target):
-        raise InputError(f"{spec.plugin!r} did not build a target")
+    target = build_component("targets", spec, ComponentContext(base_dir, Path.cwd()))
     target.check_ready()
     limit = asyncio.Semaphore(target.concurrency)
 
