@@ -87,7 +87,6 @@ class RubricSession:
         self.store: Store | None = None
         self.run_id: str = ""
         self.items: list[RubricItem] = []
-        self.store_error: str | None = None
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
         self.shared_run_id: str | None = workerinput.get("rubrictest_run_id") if workerinput else None
@@ -156,7 +155,6 @@ class RubricSession:
             # An exception here would leave the xdist controller waiting for this worker
             # forever: judge without storing, and say so.
             self.store = None
-            self.store_error = str(exc)
             import warnings
 
             warnings.warn(f"rubrictest: results not stored by this worker: {exc}", stacklevel=1)

@@ -38,9 +38,6 @@ GENERATE_QUESTION = (
     'Reply with one JSON object and nothing else: {"evidence": "a short verbatim quote from the '
     'response, or an empty string", "rationale": "one or two sentences", "met": true or false}')
 
-VERDICT_KEY = '"met":'
-"""Where the generated JSON states its verdict; its value is scored for the confidence."""
-
 _MIN_KEEP = 16  # fewer tokens of input and response than this cannot be judged meaningfully
 
 

@@ -13,7 +13,7 @@ summarised by :func:`summarize_pairs`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import metrics
@@ -59,12 +59,6 @@ class Options:
     confidence: float = 0.95
     seed: int = 0
     ece_bins: int = 10
-
-
-@dataclass
-class _Columns:
-    pred: list[bool] = field(default_factory=list)
-    gold: list[bool] = field(default_factory=list)
 
 
 def group_metrics(rows: Sequence[LabelledVerdict], options: Options = Options(),
