@@ -13,12 +13,12 @@ import functools
 import inspect
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from .errors import ConfigError
 from .protocol import ComponentContext, ComponentSpec, require_env
-from .retry import AttemptLog, RetryPolicy, ServerProtocolError
+from .retry import AttemptLog, CallFailed, RetryPolicy, ServerProtocolError, call_with_retries
 
 
 class ProviderComponent:
@@ -91,6 +91,20 @@ class ProviderComponent:
     def attempt_log(self) -> AttemptLog:
         """A fresh log of one request's attempts (tokens, cost, latency; secrets scrubbed)."""
         return AttemptLog(self.spec.model, secrets=self.secrets, price_options=self.spec.options)
+
+    async def retried(self, attempt: Any, log: AttemptLog, *, what: str, earlier_calls: Sequence[Any] = ()) -> Any:
+        """The value of ``attempt`` run under the component's retry policy.
+
+        On failure the :class:`~rubrictest.retry.CallFailed` carries every call made
+        (``earlier_calls`` and this request's), so the store keeps them with the ERROR.
+        """
+        try:
+            outcome = await call_with_retries(attempt, policy=self.retry_policy, secrets=self.secrets,
+                                              what=f"{what} {self.label}")
+        except CallFailed as exc:
+            exc.calls = [*earlier_calls, log.record(error=str(exc))]
+            raise
+        return outcome.value
 
     async def send(self, create: Any, kwargs: dict[str, Any], log: AttemptLog, *, server: str,
                    token_fields: tuple[str, str]) -> Any:

@@ -33,7 +33,6 @@ from rubrictest.retry import (
     MalformedOutput,
     Refusal,
     ServerProtocolError,
-    call_with_retries,
 )
 from rubrictest.sdk import ProviderComponent
 
@@ -93,14 +92,8 @@ class AnthropicTarget(_AnthropicComponent, Target):
                 raise MalformedOutput("the model returned no text", kind="empty answer")
             return text
 
-        try:
-            outcome = await call_with_retries(
-                attempt, policy=self.retry_policy, secrets=self.secrets, what=f"target {self.label}"
-            )
-        except CallFailed as exc:
-            exc.calls = [log.record(error=str(exc))]
-            raise
-        return TargetResult(outcome.value, calls=[log.record()])
+        text = await self.retried(attempt, log, what="target")
+        return TargetResult(text, calls=[log.record()])
 
 
 class AnthropicJudge(_AnthropicComponent, Judge):
@@ -158,14 +151,7 @@ class AnthropicJudge(_AnthropicComponent, Judge):
             message = await self._create(self._request(request, feedback), log)
             return self._parse(message, request)
 
-        try:
-            outcome = await call_with_retries(
-                attempt, policy=self.retry_policy, secrets=self.secrets, what=f"judge {self.label}"
-            )
-        except CallFailed as exc:
-            exc.calls = [log.record(error=str(exc))]
-            raise
-        return outcome.value, log.record()
+        return await self.retried(attempt, log, what="judge"), log.record()
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
         """Judge every criterion of ``request``: ``samples`` concurrent calls, voted.

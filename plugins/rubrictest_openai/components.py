@@ -30,11 +30,9 @@ from rubrictest.judge_protocol import (
 )
 from rubrictest.retry import (
     AttemptLog,
-    CallFailed,
     MalformedOutput,
     Refusal,
     ServerProtocolError,
-    call_with_retries,
 )
 from rubrictest.sdk import ProviderComponent
 
@@ -88,14 +86,8 @@ class OpenAITarget(_OpenAIComponent, Target):
                 return str(message.refusal)  # a refusal is the model's answer, to be judged
             raise MalformedOutput("the model returned an empty message", kind="empty answer")
 
-        try:
-            outcome = await call_with_retries(
-                attempt, policy=self.retry_policy, secrets=self.secrets, what=f"target {self.label}"
-            )
-        except CallFailed as exc:
-            exc.calls = [log.record(error=str(exc))]
-            raise
-        return TargetResult(outcome.value, calls=[log.record()])
+        text = await self.retried(attempt, log, what="target")
+        return TargetResult(text, calls=[log.record()])
 
 
 class OpenAIJudge(_OpenAIComponent, Judge):
@@ -192,14 +184,8 @@ class OpenAIJudge(_OpenAIComponent, Judge):
                     raise refusals[0] if refusals else errors[0]
                 return parsed
 
-            try:
-                outcome = await call_with_retries(
-                    attempt, policy=self.retry_policy, secrets=self.secrets, what=f"judge {self.label}"
-                )
-            except CallFailed as exc:
-                exc.calls = [*calls, log.record(error=str(exc))]
-                raise
+            parsed_samples = await self.retried(attempt, log, what="judge", earlier_calls=calls)
             calls.append(log.record())
-            samples.extend(outcome.value[: wanted - len(samples)])
+            samples.extend(parsed_samples[: wanted - len(samples)])
         return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
 
