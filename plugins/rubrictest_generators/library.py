@@ -7,7 +7,8 @@ A library is a list of :class:`LibraryEntry` -- a prompt and the criteria writte
   criterion is a string or ``{"text": ..., "points": ..., "must": ...}``;
 * ``PATH.yaml`` / ``PATH.yml``: a rubrictest suite; every case with text criteria is an entry;
 * ``NAME:DIR``: an importer of a public rubric set, reading the dataset's own files under DIR
-  (DIR defaults to the dataset's folder in ``../shared/data`` next to this repository):
+  (DIR defaults to the dataset's folder in ``../shared/data`` next to this repository, or in
+  ``$RUBRICTEST_SHARED_DATA``):
 
   ==================  =====================================================================
   ``hellobench``      HelloBench open-ended QA: 7-item checklists per instruction
@@ -23,6 +24,7 @@ The importers also expose the labelled data those sets hold (:func:`llmbar_pairs
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +61,10 @@ class LibraryEntry:
 
 
 def shared_data_dir() -> Path:
-    """``../shared/data`` next to the repository root this package lives in."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    """``$RUBRICTEST_SHARED_DATA`` if set, else ``../shared/data`` next to the repository root
+    this package lives in."""
+    given = os.environ.get("RUBRICTEST_SHARED_DATA")
+    return Path(given) if given else Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def _read_json(path: Path) -> Any:

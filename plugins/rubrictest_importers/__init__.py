@@ -1,4 +1,10 @@
-"""Importers of published judge data: ``llmbar`` (princeton-nlp/LLMBar).
+"""Importers of published judge data: ``llmbar`` (princeton-nlp/LLMBar) and ``paperbench``
+(PaperBench's JudgeEval, :mod:`rubrictest_importers.paperbench_eval`).
+
+Readers of the benchmarks in ../shared/data live beside this module, one per benchmark, each
+with the scoring its authors publish: :mod:`~rubrictest_importers.paperbench`,
+:mod:`~rubrictest_importers.deepresearch`, :mod:`~rubrictest_importers.hellobench`,
+:mod:`~rubrictest_importers.mtbench`, :mod:`~rubrictest_importers.biggen`.
 
 ``rubrictest calibrate --from llmbar DIR --strategy GPT-4/Vanilla_NoRules`` reads LLMBar's
 released evaluations. ``DIR`` is one set (a folder holding ``dataset.json`` and
@@ -124,4 +130,7 @@ class LLMBarImporter(Importer):
 
 @hookimpl
 def register_importers(register: Register) -> None:
+    from .paperbench_eval import PaperBenchImporter
+
     register("llmbar", LLMBarImporter)
+    register("paperbench", PaperBenchImporter)

@@ -1,4 +1,4 @@
-"""Fixtures of the generator tests: a scripted model, a keyword judge, shared data."""
+"""Fixtures of the generator tests: a scripted model, a keyword judge (``shared_data``: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ import rubrictest_gen_fakes as fakes  # noqa: E402
 from rubrictest_gen_fakes import SUITE  # noqa: E402
 
 from rubrictest.plugins import pm  # noqa: E402
-
-SHARED_DATA = HERE.parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture
@@ -40,16 +38,6 @@ def keyword_judge() -> Iterator[type[fakes.KeywordJudge]]:
     fakes.KeywordJudge.calls = []
     yield fakes.KeywordJudge
     pm.unregister(plugin)
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    """``../shared/data`` next to the repository; the test is skipped when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"the shared rubric data is not present at {SHARED_DATA} (../shared/data beside the repo)")
-    return SHARED_DATA
-
-
 
 
 @pytest.fixture

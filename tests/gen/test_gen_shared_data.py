@@ -1,6 +1,6 @@
 """Importers of the public rubric sets in ../shared/data, and the metrics on their real data.
 
-Skipped with the reason when ../shared/data is not next to the repository.
+Skipped with the reason when ../shared/data is not next to the repository (failed under CI=true).
 """
 
 from __future__ import annotations

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO.parent / "shared" / "data"
-LLMBAR = SHARED_DATA / "LLMBar"
+from ..shared_data import REPO, require_shared
+
+__all__ = ["REPO", "llmbar_dir", "scripted_judge"]
 
 
 @pytest.fixture
 def llmbar_dir() -> Path:
-    """The LLMBar release (princeton-nlp/LLMBar), or a skip saying where it was looked for."""
-    if not (LLMBAR / "Dataset").is_dir():
-        pytest.skip(f"LLMBar data not found at {LLMBAR} (the shared data folder beside the repository)")
-    return LLMBAR
+    """The LLMBar release (princeton-nlp/LLMBar) in the shared data: skipped where absent, failed under CI."""
+    return require_shared("LLMBar", "Dataset").parent
 
 
 @pytest.fixture
