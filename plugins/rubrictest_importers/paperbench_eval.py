@@ -19,7 +19,8 @@ of each judge over the five human-graded examples. :func:`random_judge` is Paper
 ``results.json`` from ``run_judge_eval``, or one graded tree with ``-o example=paper/0``)
 against the human grades in ``-o expected=…/data/judge_eval``; given the ``judge_eval``
 folder itself it grades with a baseline judge, ``-o judge=random -o seed=N`` or
-``-o judge=human`` (the human grades themselves: every figure is 1).
+``-o judge=human`` (the human grades themselves: every figure is 1). PaperBench's table is
+printed first (``tables`` in ``--json``), then calibrate's own metrics of "met" per category.
 """
 
 from __future__ import annotations
@@ -238,6 +239,7 @@ class PaperBenchImporter(Importer):
         table = {group: (asdict(m) if m else None) for group, m in judge_eval(grades).items()}
         rows = [LabelledVerdict(case=g.example, criterion=g.leaf, judged_met=g.judged == 1, gold_met=g.human == 1,
                                 tags=(g.category,) if g.category else ()) for g in grades]
-        return ImportedData(pointwise=rows, source=str(path), details={
-            "importer": "paperbench", "judge": name, "examples": sorted(judged), "paperbench_judge_eval": table})
+        return ImportedData(pointwise=rows, source=str(path), by_criterion=False, details={
+            "importer": "paperbench", "judge": name, "examples": sorted(judged),
+            "tables": {"paperbench_judge_eval": table}})
 

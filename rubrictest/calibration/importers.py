@@ -47,13 +47,18 @@ class ImportedData:
         pointwise: verdicts on single responses beside their gold labels.
         pairwise: pairwise verdicts in both orders beside the gold winner.
         source: where the data came from (shown in reports).
-        details: importer-specific facts shown in reports (strategy, sets read...).
+        details: importer-specific facts shown in reports (strategy, sets read...). Its
+            ``tables`` entry, ``{title: {row: {column: value}}}``, holds figures computed the
+            way the data's authors compute them; ``calibrate`` prints each as a table.
+        by_criterion: whether to break pointwise metrics down per criterion id; ``False``
+            when no criterion is shared by several cases (every group would hold one verdict).
     """
 
     pointwise: list[LabelledVerdict] = field(default_factory=list)
     pairwise: list[PairJudgment] = field(default_factory=list)
     source: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    by_criterion: bool = True
 
 
 class Importer(abc.ABC):

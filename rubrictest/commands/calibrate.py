@@ -52,8 +52,18 @@ def _gates(result: dict[str, Any], min_kappa: float | None, min_accuracy: float 
     return failures
 
 
+def _render_tables(tables: dict[str, dict[str, dict[str, Any] | None]]) -> list[str]:
+    """An importer's own figures (``details["tables"]``), one text table each."""
+    out = []
+    for title, rows in tables.items():
+        columns = list(dict.fromkeys(col for row in rows.values() if row for col in row))
+        out.append(f"{title}:\n" + table(["group", *columns], [
+            [name, *(fmt(row.get(col)) if row else "undefined" for col in columns)] for name, row in rows.items()]))
+    return out
+
+
 def _render(result: dict[str, Any]) -> str:
-    out = [f"source: {result['source']}"]
+    out = [f"source: {result['source']}", *_render_tables(result.get("tables", {}))]
     if "pairwise" in result:
         pw = result["pairwise"]
         rows = []
@@ -138,7 +148,7 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
                 result["n"] = result["pairwise"]["overall"]["n"]
                 result.update({k: result["pairwise"]["overall"][k] for k in _PAIR})
             if data.pointwise:
-                result["pointwise"] = summarize(data.pointwise, opts)
+                result["pointwise"] = summarize(data.pointwise, opts, by_criterion=data.by_criterion)
             if not data.pairwise and not data.pointwise:
                 raise InputError(f"{path}: the importer found no verdicts")
         else:

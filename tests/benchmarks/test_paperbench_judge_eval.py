@@ -11,6 +11,7 @@ import json
 import random
 import statistics
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -143,28 +144,41 @@ def test_regrade_recomputes_inner_scores() -> None:
 # ----------------------------------------------------------------------------- calibrate
 
 
-def _calibrate(*args: str) -> dict[str, object]:
+def _calibrate(*args: str) -> dict[str, Any]:
     result = CliRunner().invoke(calibrate, ["--from", "paperbench", *args, "--resamples", "0", "--json"])
     assert result.exit_code == 0, result.output
-    data: dict[str, object] = json.loads(result.output)
+    data: dict[str, Any] = json.loads(result.output)
     return data
 
 
 def test_calibrate_with_baseline_judges() -> None:
     judge_eval_dir = str(EXCERPT / "data" / "judge_eval")
     human = _calibrate(judge_eval_dir, "-o", "judge=human")
-    table = human["paperbench_judge_eval"]
+    table = human["tables"]["paperbench_judge_eval"]
     assert isinstance(table, dict) and table[OVERALL]["f1"] == 1.0 and table[OVERALL]["num_samples"] == 79
     randomly = _calibrate(judge_eval_dir, "-o", "judge=random", "-o", "seed=3")
     expected = _human(EXCERPT)
     direct = _figures({k: random_judge(t, random.Random(3)) for k, t in sorted(expected.items())}, expected)
     assert randomly["judge"] == "random (seed 3)"
-    table = randomly["paperbench_judge_eval"]
+    table = randomly["tables"]["paperbench_judge_eval"]
     assert isinstance(table, dict) and direct[OVERALL] is not None
     assert table[OVERALL]["f1"] == pytest.approx(direct[OVERALL].f1)
     pointwise = randomly["pointwise"]
     assert isinstance(pointwise, dict) and pointwise["overall"]["n"] == 79
     assert set(pointwise["by_tag"]) == {"Code Development", "Code Execution", "Result Analysis"}
+    assert "by_criterion" not in pointwise  # every leaf is one case's: a group per leaf says nothing
+
+
+def test_calibrate_prints_paperbench_table_first() -> None:
+    run = CliRunner().invoke(calibrate, ["--from", "paperbench", str(EXCERPT), "-o", "judge=human",
+                                         "--resamples", "0"])
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    assert lines[2] == "paperbench_judge_eval:"
+    assert lines[3].split() == ["group", "accuracy", "precision", "recall", "f1", "num_positives", "num_negatives",
+                                "num_samples"]
+    assert lines[5].split()[:5] == ["Overall", "1.000", "1.000", "1.000", "1.000"]
+    assert "per criterion:" not in run.output and "per tag:" in run.output
 
 
 def test_calibrate_reads_a_judge_eval_results_file(tmp_path: Path) -> None:
@@ -179,7 +193,7 @@ def test_calibrate_reads_a_judge_eval_results_file(tmp_path: Path) -> None:
     results.write_text(json.dumps({"results": [{"example_id": "semantic-self-consistency/0",
                                                 "graded_task_tree": raw}]}), encoding="utf-8")
     data = _calibrate(str(results), "-o", f"expected={EXCERPT}")
-    table = data["paperbench_judge_eval"]
+    table = data["tables"]["paperbench_judge_eval"]
     assert isinstance(table, dict) and table[OVERALL]["accuracy"] == pytest.approx(78 / 79)
     assert 0 < table[OVERALL]["f1"] < 1
 
