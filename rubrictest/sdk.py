@@ -2,18 +2,20 @@
 
 :class:`ProviderComponent` holds what every provider target and judge needs: the API key
 (named by ``api_key_env``, checked before any call), the retry policy from the spec's
-``options.retry``, one SDK client per ``base_url`` (a list spreads requests across a fleet),
+``options.retry``, one SDK client per ``base_url`` (a list spreads requests across a fleet,
+each request to the server with the fewest requests in flight),
 the cache identity without the options that only change how a call is made or paid for,
 and an :class:`~rubrictest.retry.AttemptLog` that never records the key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .errors import ConfigError
@@ -43,6 +45,7 @@ class ProviderComponent:
             raise ConfigError(f"{spec.label}: {exc}") from None
         self._key: str | None = None
         self._clients: list[Any] | None = None
+        self._in_flight: list[int] = []
         self._turn = itertools.count()
 
     @property
@@ -72,16 +75,40 @@ class ProviderComponent:
         """Build the SDK's async client for one base URL (SDK retries off: the policy is ours)."""
         raise NotImplementedError
 
-    def client(self) -> Any:
-        """The next client of the fleet, round-robin. Clients are built on first use, so
-        that they belong to the event loop that runs the calls, and kept for the run."""
+    def base_urls(self) -> list[str | None]:
+        """The servers of the fleet, asked once, when the first request is sent.
+
+        Default: the spec's ``base_url`` (one URL, a list, or ``None`` for the provider's
+        own endpoint). A component that starts its own servers overrides it.
+        """
+        return list(self.spec.base_url) if isinstance(self.spec.base_url, list) else [self.spec.base_url]
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[Any]:
+        """The SDK client of the least-loaded server of the fleet, held for one request.
+
+        The server with the fewest of this component's requests in flight gets the next one
+        (ties rotate), so a slow or busy server of a fleet gets less work, not an equal
+        share. Clients are built on first use, so that they belong to the event loop that
+        runs the calls, and kept for the run. Use it around the call::
+
+            with self.lease() as client:
+                answer = await client.chat.completions.create(...)
+        """
         if self._clients is None:
             if self._key is None:
                 self.check_ready()
             assert self._key is not None
-            urls = self.spec.base_url if isinstance(self.spec.base_url, list) else [self.spec.base_url]
-            self._clients = [self.make_client(self._key, url) for url in urls]
-        return self._clients[next(self._turn) % len(self._clients)]
+            self._clients = [self.make_client(self._key, url) for url in self.base_urls()]
+            self._in_flight = [0] * len(self._clients)
+        clients, load = self._clients, self._in_flight
+        first = next(self._turn) % len(clients)
+        index = min(range(len(clients)), key=lambda i: (load[i], (i - first) % len(clients)))
+        load[index] += 1
+        try:
+            yield clients[index]
+        finally:
+            load[index] -= 1
 
     @property
     def secrets(self) -> list[str]:

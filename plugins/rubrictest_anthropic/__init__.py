@@ -5,7 +5,7 @@ Registers the target ``anthropic`` and the judge ``anthropic``. The judge forces
 :mod:`rubrictest.judge_protocol`, so the answer is structured and validated.
 
 Spec fields used: ``model``, ``base_url`` (a proxy or gateway; a list spreads requests
-round-robin), ``api_key_env`` (default ``ANTHROPIC_API_KEY``), ``concurrency`` (default 16),
+to the least-loaded server), ``api_key_env`` (default ``ANTHROPIC_API_KEY``), ``concurrency`` (default 16),
 ``timeout`` (seconds, default 60), ``samples`` (one request per sample, concurrently),
 ``batch_criteria``, ``params`` (sent as is; ``max_tokens`` defaults to 1024 for a target and
 2048 for a judge), and ``options``: ``evidence_policy``, ``retry``, ``price``.

@@ -57,10 +57,10 @@ class _AnthropicComponent(ProviderComponent):
 
     async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one Messages request; return the message or raise a classified error."""
-        client = self.client()
         kwargs = {"max_tokens": self.default_max_tokens, **kwargs}
-        message = await self.send(client.messages.create, kwargs, log, server=str(client.base_url),
-                                  token_fields=("input_tokens", "output_tokens"))
+        with self.lease() as client:
+            message = await self.send(client.messages.create, kwargs, log, server=str(client.base_url),
+                                      token_fields=("input_tokens", "output_tokens"))
         if getattr(message, "content", None) is None:
             raise ServerProtocolError("the server's answer has no content: not a Messages API response")
         if message.stop_reason == "refusal":

@@ -4,7 +4,7 @@ Registers the target ``openai`` (the model under test answers each case) and the
 ``openai`` (a model decides every criterion of a case in one structured-output call). With
 ``base_url`` it talks to any server that speaks the chat-completions wire format: vLLM,
 SGLang, llama.cpp server, Ollama, LM Studio. A list of ``base_url`` spreads requests over a
-fleet of servers, round-robin.
+fleet of servers: each request goes to the server with the fewest requests in flight.
 
 Spec fields used: ``model``, ``base_url``, ``api_key_env`` (default ``OPENAI_API_KEY``),
 ``concurrency`` (default 32), ``timeout`` (seconds, default 60), ``samples``,
@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from rubrictest import Register, hookimpl
 
-from .components import OpenAIJudge, OpenAITarget
+from .components import STRUCTURED_OUTPUT_MODES, OpenAIJudge, OpenAITarget
 
-__all__ = ["OpenAIJudge", "OpenAITarget"]
+__all__ = ["STRUCTURED_OUTPUT_MODES", "OpenAIJudge", "OpenAITarget"]
 
 
 @hookimpl

@@ -57,9 +57,9 @@ class _OpenAIComponent(ProviderComponent):
 
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one chat-completion request; return the completion or raise a classified error."""
-        client = self.client()
-        completion = await self.send(client.chat.completions.create, kwargs, log, server=str(client.base_url),
-                                     token_fields=("prompt_tokens", "completion_tokens"))
+        with self.lease() as client:
+            completion = await self.send(client.chat.completions.create, kwargs, log, server=str(client.base_url),
+                                         token_fields=("prompt_tokens", "completion_tokens"))
         if not getattr(completion, "choices", None):
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
         return completion

@@ -264,7 +264,7 @@ def test_no_key_anywhere_in_results(plugin: str, provider: FakeProvider, tmp_pat
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
-def test_fleet_round_robin_with_one_client_per_url(plugin: str, tmp_path: Path, api_keys: str) -> None:
+def test_fleet_spreads_requests_with_one_client_per_url(plugin: str, tmp_path: Path, api_keys: str) -> None:
     with FakeProvider() as a, FakeProvider() as b:
         urls = [a.openai_url, b.openai_url] if plugin == "openai" else [a.anthropic_url, b.anthropic_url]
         judge = build("judges", tmp_path, plugin=plugin, model="m", base_url=urls)
@@ -279,6 +279,29 @@ def test_fleet_round_robin_with_one_client_per_url(plugin: str, tmp_path: Path, 
 
         results = run(judge, many)
         assert len(results) == 10 and a.count() == 5 and b.count() == 5
+
+
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_fleet_sends_each_request_to_the_least_loaded_server(plugin: str, tmp_path: Path, api_keys: str) -> None:
+    import asyncio
+
+    with FakeProvider(latency=1.0) as slow, FakeProvider() as fast:
+        urls = [slow.openai_url, fast.openai_url] if plugin == "openai" else [slow.anthropic_url, fast.anthropic_url]
+        judge = build("judges", tmp_path, plugin=plugin, model="m", base_url=urls)
+        judge.check_ready()
+
+        async def many(j: Any) -> None:
+            sem = asyncio.Semaphore(4)  # the engine's concurrency limit
+
+            async def one() -> Any:
+                async with sem:
+                    return await j.judge(make_request(1))
+
+            await asyncio.gather(*(one() for _ in range(24)))
+
+        run(judge, many)
+        # Round-robin would send 12 to each; the slow server keeps only its first share.
+        assert slow.count() + fast.count() == 24 and slow.count() <= 4, (slow.count(), fast.count())
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
