@@ -39,21 +39,13 @@ from typing import Any
 
 import torch
 from rubrictest_hf import HFJudge
+from synthetic import make_requests, synthetic_words
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from rubrictest import Case, ComponentContext, ComponentSpec, Criterion, JudgeRequest
+from rubrictest import ComponentContext, ComponentSpec, JudgeRequest
 
 SPECIALS = ["[UNK]", "[PAD]", "<s>", "</s>"]
-
-
-def synthetic_words(n: int, rng: random.Random) -> list[str]:
-    """``n`` distinct pronounceable pseudo-words."""
-    consonants, vowels = "bcdfghklmnprstvz", "aeiou"
-    words: set[str] = set()
-    while len(words) < n:
-        words.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(1, 4))))
-    return sorted(words)
 
 
 def build_tokenizer(words: list[str]) -> PreTrainedTokenizerFast:
@@ -92,22 +84,6 @@ def build_model(path: Path, tokenizer: PreTrainedTokenizerFast, *, gpu: bool) ->
     tokenizer.save_pretrained(path)
     del model
     return params, params - embeddings
-
-
-def make_requests(words: list[str], cases: int, per_case: int, response_words: int,
-                  rng: random.Random) -> list[JudgeRequest]:
-    """``cases`` requests, each a response of about ``response_words`` words (±50%) and
-    ``per_case`` criteria of 6 to 20 words."""
-    out = []
-    for i in range(cases):
-        length = max(1, int(response_words * rng.uniform(0.5, 1.5)))
-        response = " ".join(rng.choice(words) for _ in range(length))
-        criteria = tuple(Criterion(id=f"c{j}", text=" ".join(rng.choice(words) for _ in range(rng.randint(6, 20))))
-                         for j in range(per_case))
-        case = Case(suite="bench", id=f"case{i}", input=" ".join(rng.choice(words) for _ in range(20)),
-                    criteria=criteria)
-        out.append(JudgeRequest(case=case, response=response, criteria=criteria))
-    return out
 
 
 def sync(gpu: bool) -> None:
@@ -178,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="criteria timed in the naive loop (default: all on CPU, 128 on GPU)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice); 1 is steadier on a shared machine")
+    parser.add_argument("--peak-tflops", type=float, default=790.0,
+                        help="--gpu: the card's bf16 dense peak, TFLOP/s (790: about an H200's)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     gpu = args.gpu
@@ -228,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         report["prompt_tokens_per_s_bound"] = bound
         report["computed_tokens_per_s"] = report["batched"]["real_tokens"] / report["batched"]["seconds"]
         report["share_of_bound"] = report["batched"]["prompt_tokens_per_s"] / bound
+        # The roofline against the stated peak: 2 x parameters FLOPs per prompt token.
+        report["peak_bf16_tflops"] = args.peak_tflops
+        report["share_of_peak"] = 2 * report["parameters"] * report["batched"]["prompt_tokens_per_s"] / (
+            args.peak_tflops * 1e12)
 
     print(f"device: {report['device']}  torch {report['torch']}  parameters: {report['parameters']:,}")
     print(f"{cases} cases x {args.criteria_per_case} criteria, responses ~{response_words} words, "
@@ -243,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{report['prompt_tokens_per_s_bound']:.0f} prompt tokens/s for this model; batched reached "
               f"{report['share_of_bound']:.1%} of it (tokens computed: {report['computed_tokens_per_s']:.0f}/s; "
               f"bound from non-embedding parameters: {report['prompt_tokens_per_s_bound_non_embedding']:.0f}/s)")
+        print(f"roofline: 2 x parameters FLOPs per prompt token = {report['share_of_peak']:.1%} of the stated "
+              f"{args.peak_tflops:g} TFLOP/s bf16 peak")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -63,8 +63,9 @@ class Seen:
 class FakeProvider:
     """The server. Use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, *, latency: float = 0.0) -> None:
+    def __init__(self, *, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
         self.latency = latency
+        self.host = host
         self.decide: Decide = default_decide
         self.p_met: float | None = None  # logprob given to the chosen met token, when asked
         self.steps: list[Step] = []
@@ -75,6 +76,7 @@ class FakeProvider:
         # faults for concurrent runs).
         self.by_marker: dict[str, Step] = {}
         self.ignore_n = False  # answer one choice whatever ``n`` asks (llama.cpp, Ollama)
+        self.served: list[str] = []  # model names listed by GET /v1/models
         self._turn = 0
         self.requests: list[Seen] = []
         self.inflight = 0
@@ -83,7 +85,8 @@ class FakeProvider:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
+        self.healthy = True  # GET /health answers 200 (else 503: still loading)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeProvider:
@@ -95,9 +98,12 @@ class FakeProvider:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/fake/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -129,6 +135,21 @@ class FakeProvider:
         return sum(1 for r in self.requests if path_part in r.path)
 
     # -- handlers ----------------------------------------------------------------------------
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.Response(status=200 if self.healthy else 503)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        """The served model names, as vLLM lists them; ``served`` is set by whoever serves."""
+        return web.json_response({"object": "list", "data": [
+            {"id": name, "object": "model", "owned_by": "fake"} for name in self.served]})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """What a test in another process wants to know: requests seen, most in flight at once."""
+        with self._lock:
+            return web.json_response({"requests": len(self.requests), "max_inflight": self.max_inflight,
+                                      "authorization": sorted({r.headers.get("Authorization", "")
+                                                               for r in self.requests})})
+
     async def _begin(self, request: web.Request) -> tuple[Seen, Step | None]:
         body = await request.json()
         seen = Seen(request.path, dict(request.headers), body, self._loop.time())
