@@ -33,9 +33,8 @@ from .fleet import Attached, Fleet, LaunchPlan
 from .options import ANSWER_CHANGING, LAUNCH_OPTIONS, VLLMOptions
 
 if TYPE_CHECKING:
-    from rubrictest.sdk import ProviderComponent
-
-    _Base = ProviderComponent
+    # The mixin only uses what the openai judge and target share (ProviderComponent's).
+    _Base = OpenAIJudge
 else:
     _Base = object
 
