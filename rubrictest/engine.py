@@ -35,11 +35,13 @@ from typing import Any, Literal
 from .errors import ConfigError, JudgeError, StoreError, SuiteError
 from .events import VerdictEvent
 from .plugins import build_component, pm, registry
+from .progress import CallProgress
 from .protocol import (
     Aggregator,
     CallRecord,
     Case,
     CaseScore,
+    Check,
     Component,
     ComponentContext,
     ComponentSpec,
@@ -148,11 +150,11 @@ class Unit:
             self.outcome.verdicts[criterion_id] = info
             self._arrived.notify_all()
 
-    def wait_verdict(self, criterion_id: str) -> VerdictInfo:
-        """Block until the verdict of ``criterion_id`` arrives."""
+    def wait_verdict(self, criterion_id: str, timeout: float | None = None) -> VerdictInfo | None:
+        """Block until the verdict of ``criterion_id`` arrives (``None`` after ``timeout`` seconds)."""
         with self._arrived:
-            self._arrived.wait_for(lambda: criterion_id in self.outcome.verdicts)
-            return self.outcome.verdicts[criterion_id]
+            self._arrived.wait_for(lambda: criterion_id in self.outcome.verdicts, timeout)
+            return self.outcome.verdicts.get(criterion_id)
 
 
 class Engine:
@@ -176,6 +178,7 @@ class Engine:
         self.units: dict[str, Unit] = {}
         self.suites: dict[str, list[Unit]] = defaultdict(list)
         self.totals: dict[str, Totals] = defaultdict(Totals)
+        self.progress = CallProgress()
         self.config_errors: dict[str, str] = {}
         self._components: dict[tuple[str, str, str], Component] = {}
         self._by_spec: dict[tuple[str, str, Path], Component] = {}
@@ -319,7 +322,9 @@ class Engine:
         unit = self.units[key]
         if not unit.started:
             self.schedule([key])
-        return unit.wait_verdict(criterion_id)
+        info = unit.wait_verdict(criterion_id)
+        assert info is not None
+        return info
 
     def case(self, key: str) -> CaseOutcome:
         """Block until unit ``key`` is fully judged and scored."""
@@ -423,7 +428,7 @@ class Engine:
         else:
             from_cache = False
             try:
-                async with self._semaphore(judge):
+                async with self.progress.slot(self._semaphore(judge), counted=not isinstance(judge, Check)):
                     # Checked once a slot is free, so that queued requests see what the
                     # calls before them cost.
                     self._check_budget(judge)
@@ -462,7 +467,7 @@ class Engine:
         if cached is not None:
             self._count(target.label, Usage(), 0, cache_hit=True)
             return str(cached[1])
-        async with self._semaphore(target):
+        async with self.progress.slot(self._semaphore(target)):
             self._check_budget(target)
             started = time.perf_counter()
             try:

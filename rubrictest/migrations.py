@@ -96,3 +96,13 @@ def m001_initial(db: Database) -> None:
     db.table("verdicts").create_index(["run_id", "suite", "case_id", "target", "criterion_id"], unique=True)
     db.table("verdicts").create_index(["criterion_hash"])
     db.table("cases").create_index(["run_id", "suite", "case_id", "target"], unique=True)
+
+
+@migrations()
+def m002_read_indexes(db: Database) -> None:
+    """Indexes for reading large runs (``rubrictest view``, reports): a run's verdicts and cases
+    in suite order without sorting every row, and a run's model calls without scanning all calls."""
+    db.table("verdicts").create_index(["run_id", "position"], if_not_exists=True)
+    db.table("cases").create_index(["run_id", "position"], if_not_exists=True)
+    db.table("judge_calls").create_index(["run_id"], if_not_exists=True)
+    db.table("runs").create_index(["started_at"], if_not_exists=True)

@@ -17,6 +17,7 @@ as a pytest error, never a failure).
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import os
 import textwrap
@@ -30,6 +31,7 @@ from .engine import CacheMode, CaseOutcome, Engine, GateOutcome, VerdictInfo
 from .errors import ConfigError, RubricTestError, StoreError, SuiteError
 from .events import RunEnd, RunStart
 from .plugins import load_plugins, pm
+from .progress import StatusLine, status_text
 from .protocol import Criterion, Usage
 from .store import DEFAULT_DB, Store, new_run_id
 from .suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
@@ -87,6 +89,7 @@ class RubricSession:
         self.store: Store | None = None
         self.run_id: str = ""
         self.items: list[RubricItem] = []
+        self.status: StatusLine | None = None
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
         self.shared_run_id: str | None = workerinput.get("rubrictest_run_id") if workerinput else None
@@ -169,8 +172,38 @@ class RubricSession:
         if not self.is_worker:
             # Start every case now: all model calls of the session run concurrently.
             engine.schedule(keys)
+            self.status = self._status_line(engine)
         # xdist workers run a share of the items each: their cases start lazily, item by item,
         # so that no case is judged by every worker.
+
+    def _status_line(self, engine: Engine) -> StatusLine | None:
+        """The live call counts, on a terminal and without ``-q`` only."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or capman is None or not getattr(reporter, "isatty", False) \
+                or self.config.get_verbosity() < 0:
+            return None
+
+        def text(width: int) -> str:
+            return status_text(engine.progress, engine.usage_summary()["total"], width)
+
+        return StatusLine(self.config.get_terminal_writer(), capman.global_and_fixture_disabled, text)
+
+    def wait_verdict(self, key: str, criterion_id: str) -> VerdictInfo:
+        """The verdict of ``criterion_id`` in unit ``key``, showing live progress while it is awaited."""
+        engine = self.get_engine()
+        unit = engine.units[key]
+        if self.status is not None and unit.started:
+            self.status.wait(lambda timeout: unit.wait_verdict(criterion_id, timeout) is not None)
+        return engine.verdict(key, criterion_id)
+
+    def wait_cases(self, keys: list[str]) -> None:
+        """Block until the units ``keys`` are done, showing live progress while they are awaited."""
+        engine = self.get_engine()
+        if self.status is None:
+            return
+        futures = [engine.units[k].case_future for k in keys if engine.units[k].started]
+        self.status.wait(lambda timeout: not cf.wait(futures, timeout).not_done)
 
     def pytest_report_collectionfinish(self, config: pytest.Config, start_path: Path,
                                        items: list[pytest.Item]) -> list[str]:
@@ -227,9 +260,32 @@ class RubricSession:
         usage = self._usage()
         status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
         self.store.finish_run(self.run_id, status=status, counts=counts, usage=usage)
+        self._write_step_summary()
         total = usage["total"]
         pm.hook.on_run_end(event=RunEnd(run_id=self.run_id, counts=counts, usage=Usage(
             input_tokens=total["input_tokens"], output_tokens=total["output_tokens"], cost_usd=total["cost_usd"])))
+
+    def _write_step_summary(self) -> None:
+        """On GitHub Actions (``$GITHUB_STEP_SUMMARY`` set): append the run's job summary."""
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not target or self.store is None:
+            return
+        from .view.github import github_summary
+        from .view.queries import ResultsDB
+
+        try:
+            self.store.flush()
+            db = ResultsDB.open(self.store.path)
+            try:
+                text = github_summary(db, self.run_id)
+            finally:
+                db.close()
+            with open(target, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except (OSError, StoreError) as exc:
+            import warnings
+
+            warnings.warn(f"rubrictest: could not write the job summary to {target}: {exc}", stacklevel=1)
 
     def _open_shared_run(self) -> None:
         path = self.db_path()
@@ -390,7 +446,7 @@ class CriterionItem(RubricItem):
         return [self.case_node.unit_key]
 
     def setup(self) -> None:
-        info = self.engine.verdict(self.case_node.unit_key, self.criterion.id)
+        info = _session(self.config).wait_verdict(self.case_node.unit_key, self.criterion.id)
         self.info = info
         self._record_properties(info)
         if info.status == "ERROR":
@@ -435,6 +491,7 @@ class ScoreItem(RubricItem):
         return [self.case_node.unit_key]
 
     def setup(self) -> None:
+        _session(self.config).wait_cases([self.case_node.unit_key])
         outcome = self.engine.case(self.case_node.unit_key)
         self.outcome = outcome
         if outcome.score is not None:
@@ -474,6 +531,7 @@ class GateItem(RubricItem):
     def setup(self) -> None:
         gate = self.suite.gate
         assert gate is not None
+        _session(self.config).wait_cases(self.unit_keys())
         outcome = self.engine.gate(str(self.suite.path), gate.min_pass_rate, gate.confidence)
         self.outcome = outcome
         self.user_properties.extend([("passes", outcome.passes), ("cases", outcome.total),
