@@ -1,27 +1,32 @@
 """rubrictest: rubric-based LLM evaluation as an ordinary pytest run.
 
-The public API for plugin authors is what this module exports; everything else is internal.
+The public API is what this package exports, plus two public sub-packages:
+
+* :mod:`rubrictest` -- the component protocol (targets, judges, checks, aggregators), the
+  hook markers, events and errors, importer types, and :func:`evaluate` /
+  :func:`assert_rubric` for judging from Python;
+* :mod:`rubrictest.judging` -- what a provider plugin builds on (prompt, verdict schema,
+  parsing, voting, evidence, retries, call log, provider base class, prices);
+* :mod:`rubrictest.generation` -- what a rubric generator plugin builds on.
+
+Everything else (``suite``, ``engine``, ``store``, ``trust``, ``cli``, ``adapter`` and every
+underscore module) is internal and may change between releases.
+
+Importing this package is cheap: the engine, the store, the SDKs and numpy load on first use,
+so that the pytest plugin costs projects without suites nothing.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import _compat
 from .errors import ConfigError, JudgeError, RubricTestError, SuiteError
 from .events import RunEnd, RunStart, VerdictEvent
-from .evidence import check_evidence, normalize_whitespace
-from .generation import (  # noqa: E402  (after the protocol: generation builds on it)
-    CompanionEditedError,
-    GeneratedCriterion,
-    GenerationError,
-    GenerationRequest,
-    Generator,
-    GeneratorContext,
-    JudgeClient,
-    LabelledPair,
-    LabelledResponse,
-    ModelClient,
-    Provenance,
-    read_labelled,
-)
 from .hookspecs import hookimpl
 from .jsonl import read_json, read_jsonl
+from .plugins import import_callable
 from .protocol import (
     Aggregator,
     BatchJudge,
@@ -47,27 +52,44 @@ from .protocol import (
 )
 from .registry import Register
 
+if TYPE_CHECKING:
+    from .api import Evaluation, assert_rubric, evaluate
+    from .judging import check_evidence, normalize_whitespace
+    from .trust.calibration import ImportedData, Importer, ImporterError, LabelledVerdict, PairJudgment
+
 __version__ = "0.1.0"
 
-_LAZY = {"evaluate", "assert_rubric", "Evaluation"}
+# Names whose modules are heavy (the engine, jsonschema, numpy): imported on first access.
+_LAZY = {
+    "evaluate": "api", "assert_rubric": "api", "Evaluation": "api",
+    "check_evidence": "judging", "normalize_whitespace": "judging",
+    "Importer": "trust.calibration", "ImportedData": "trust.calibration", "ImporterError": "trust.calibration",
+    "LabelledVerdict": "trust.calibration", "PairJudgment": "trust.calibration",
+}
+# Generator-plugin names that moved to rubrictest.generation: still served here for a release.
+_MOVED = {"CompanionEditedError", "GeneratedCriterion", "GenerationError", "GenerationRequest", "Generator",
+          "GeneratorContext", "JudgeClient", "LabelledPair", "LabelledResponse", "ModelClient", "Provenance",
+          "read_labelled"}
 
 
-def __getattr__(name: str) -> object:
-    # The Python judging API pulls in the engine and the store: imported on first use only.
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from . import api
-
-        return getattr(api, name)
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    if name in _MOVED:
+        _compat.warn_moved(f"rubrictest.{name}", f"rubrictest.generation.{name}")
+        return getattr(importlib.import_module(f"{__name__}.generation"), name)
     raise AttributeError(f"module 'rubrictest' has no attribute {name!r}")
+
+
+_compat.install()
 
 __all__ = [
     "Evaluation", "assert_rubric", "evaluate",
-    "CompanionEditedError", "GeneratedCriterion", "GenerationError", "GenerationRequest", "Generator",
-    "GeneratorContext", "JudgeClient", "LabelledPair",
-    "LabelledResponse", "ModelClient", "Provenance", "read_labelled",
+    "ImportedData", "Importer", "ImporterError", "LabelledVerdict", "PairJudgment",
     "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "Case", "CaseScore", "Check",
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",
     "JudgeRequest", "JudgeResult", "Outcome", "Register", "RubricTestError", "RunEnd", "RunStart",
     "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
-    "check_evidence", "content_hash", "hookimpl", "normalize_whitespace", "read_json", "read_jsonl", "require_env",
+    "check_evidence", "content_hash", "hookimpl", "import_callable", "normalize_whitespace", "read_json",
+    "read_jsonl", "require_env",
 ]

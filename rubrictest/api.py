@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import __version__
-from .engine import CacheMode, CaseOutcome, Engine, VerdictInfo
+from .engine import CacheMode, CaseOutcome, ComponentPool, Engine, ModelCalls, Run, VerdictInfo
 from .errors import JudgeError, SuiteError
 from .store import DEFAULT_DB, Store
 from .suite import SuiteModel, resolve_model
@@ -88,18 +88,21 @@ def _get_engine(db: str | Path | None, cache: CacheMode) -> Engine:
     global _engine
     with _lock:
         if _engine is None:
-            store = None
-            run_id = ""
-            if db is not None:
-                store = Store.open(db)
-                run_id = store.start_run(rootdir=str(Path.cwd()), argv=["rubrictest.evaluate"], version=__version__)
-            _engine = Engine(store, run_id, rootdir=Path.cwd(), cache=cache)
+            from .plugins import load_plugins
+
+            load_plugins()
+            store = Store.open(db) if db is not None else None
+            run = Run.start(store, kind="evaluate", rootdir=str(Path.cwd()), argv=["rubrictest.evaluate"],
+                            version=__version__)
+            run.announce(["<evaluate>"], 0)
+            _engine = Engine(ModelCalls(ComponentPool(Path.cwd()), run, cache=cache))
             atexit.register(close)
         return _engine
 
 
 def close() -> None:
-    """Finish the process's evaluation run: release components, store the totals.
+    """Finish the process's evaluation run: release components, store the totals, fire
+    ``on_run_end``.
 
     Called at exit; call it yourself to start a new run (for example with another database).
     """
@@ -109,14 +112,9 @@ def close() -> None:
     if engine is None:
         return
     engine.close()
-    if engine.store is not None:
-        counts: dict[str, int] = {}
-        for row in engine.store.db.query(
-                "SELECT status, count(*) AS n FROM verdicts WHERE run_id = ? GROUP BY status", [engine.run_id]):
-            counts[row["status"]] = row["n"]
-        engine.store.finish_run(engine.run_id, status="passed" if not counts.get("FAIL") else "failed",
-                                counts=counts, usage=engine.usage_summary())
-        engine.store.close()
+    engine.run.finish(None, engine.calls.usage_summary())
+    if engine.run.store is not None:
+        engine.run.store.close()
 
 
 def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input: str | None = None,
@@ -154,7 +152,7 @@ def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input:
         raise SuiteError(str(exc).replace("\n", " "), path="<evaluate>") from None
     suite = resolve_model(model, Path.cwd() / "<evaluate>", "<evaluate>")
     engine = _get_engine(db, cache)
-    engine.validate(suite)
+    engine.pool.validate(suite)
     key = f"<evaluate>::{cid}::{next(_counter)}"
     engine.add(suite, suite.runs[0], key)
     engine.schedule([key])

@@ -9,11 +9,16 @@ from .protocol import Case, Criterion, Usage, Verdict
 
 @dataclass(frozen=True)
 class RunStart:
-    """A run is about to make its first call."""
+    """A run is about to make its first call.
+
+    ``kind``: ``pytest`` (a suite run), ``evaluate`` (the Python API) or the command that
+    made the run (``generate``, ``probe``...).
+    """
 
     run_id: str
     suites: tuple[str, ...]
     items: int
+    kind: str = "pytest"
 
 
 @dataclass(frozen=True)
@@ -36,3 +41,4 @@ class RunEnd:
     run_id: str
     counts: dict[str, int] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
+    kind: str = "pytest"

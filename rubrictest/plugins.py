@@ -12,8 +12,10 @@ Environment variables:
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -132,3 +134,37 @@ def build_component(kind: Literal["targets", "judges"], spec: ComponentSpec,
         raise ConfigError(f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__} "
                           f"(got {type(built).__name__})")
     return built
+
+
+def import_callable(ref: str, base_dir: Any = None) -> Callable[..., Any]:
+    """Import ``module:function`` for a plugin that calls user code (``python`` targets and checks).
+
+    Args:
+        ref: ``module:function``.
+        base_dir: searched first (the suite's directory).
+
+    Raises:
+        ValueError: malformed reference, import failure or a missing or uncallable attribute,
+            with a message naming it.
+    """
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"{ref!r} is not of the form module:function")
+    added = False
+    if base_dir is not None and str(base_dir) not in sys.path:
+        sys.path.insert(0, str(base_dir))
+        added = True
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ValueError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+    finally:
+        if added:
+            sys.path.remove(str(base_dir))
+    try:
+        fn = getattr(module, attr)
+    except AttributeError:
+        raise ValueError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if not callable(fn):
+        raise ValueError(f"{ref!r} is not callable")
+    return fn  # type: ignore[no-any-return]

@@ -2,7 +2,7 @@
 
 Registers the target ``anthropic`` and the judge ``anthropic``. The judge forces a tool call
 (``record_verdicts``) whose ``input_schema`` is the verdict schema of
-:mod:`rubrictest.judge_protocol`, so the answer is structured and validated.
+:mod:`rubrictest.judging`, so the answer is structured and validated.
 
 Spec fields used: ``model``, ``base_url`` (a proxy or gateway; a list spreads requests
 to the least-loaded server), ``api_key_env`` (default ``ANTHROPIC_API_KEY``), ``concurrency`` (default 16),

@@ -17,24 +17,22 @@ from rubrictest import (
     Target,
     TargetResult,
 )
-from rubrictest.judge_protocol import (
+from rubrictest.judging import (
     PROMPT_VERSION,
     TOOL_NAME,
+    AttemptLog,
+    CallFailed,
+    MalformedOutput,
+    ProviderComponent,
+    Refusal,
     SampleVerdict,
+    ServerProtocolError,
     build_prompt,
     combine_samples,
     evidence_policy,
     parse_verdicts,
     verdict_schema,
 )
-from rubrictest.retry import (
-    AttemptLog,
-    CallFailed,
-    MalformedOutput,
-    Refusal,
-    ServerProtocolError,
-)
-from rubrictest.sdk import ProviderComponent
 
 if TYPE_CHECKING:
     import anthropic

@@ -7,11 +7,9 @@ is a collection error pointing at the criterion, not a failure at run time.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import re
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +25,7 @@ from rubrictest import (
     Register,
     canonical_json,
     hookimpl,
+    import_callable,
 )
 
 
@@ -160,31 +159,6 @@ class JsonSchema(Check):
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
             return False, f"schema violation at {where}: {error.message}"
         return True, "valid"
-
-
-def import_callable(ref: str, base_dir: Any = None) -> Callable[..., Any]:
-    """Import ``module:function`` (the suite's directory is searched first)."""
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"{ref!r} is not of the form module:function")
-    added = False
-    if base_dir is not None and str(base_dir) not in sys.path:
-        sys.path.insert(0, str(base_dir))
-        added = True
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise ValueError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
-    finally:
-        if added:
-            sys.path.remove(str(base_dir))
-    try:
-        fn = getattr(module, attr)
-    except AttributeError:
-        raise ValueError(f"module {module_name!r} has no attribute {attr!r}") from None
-    if not callable(fn):
-        raise ValueError(f"{ref!r} is not callable")
-    return fn  # type: ignore[no-any-return]
 
 
 class PythonCheck(Check):

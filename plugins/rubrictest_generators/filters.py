@@ -24,8 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rubrictest import Case, Criterion
-from rubrictest.generation import GenerationError, JudgeClient, LabelledPair
-from rubrictest.quality import verdict_correlation
+from rubrictest.generation import GenerationError, JudgeClient, LabelledPair, verdict_correlation
 
 FloatArray = npt.NDArray[np.float64]
 

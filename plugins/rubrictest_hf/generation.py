@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rubrictest.judge_protocol import TokenLogprob
+from rubrictest.judging import TokenLogprob
 
 from .batching import BatchStats, pad_left, run_halving, token_batches
 from .loading import LoadedModel

@@ -7,7 +7,7 @@ Modes (``options.mode``):
   next token(s) give the outcome (the likelier one) and the confidence (its share of
   P(yes) + P(no)). The verdict's ``score`` is P(yes); its rationale gives both
   probabilities and how much of the next-token mass they held.
-* ``generate``: the remote judges' protocol (:mod:`rubrictest.judge_protocol`): one
+* ``generate``: the remote judges' protocol (:mod:`rubrictest.judging`): one
   generation per request answering all its criteria as JSON with evidence, rationale and
   ``met``; the confidence is P(``true``) at the ``met`` value, read from the generation's
   logits; a malformed answer is retried once with the parser's feedback, then is an ERROR.
@@ -32,8 +32,9 @@ from rubrictest import (
     Usage,
     Verdict,
 )
-from rubrictest.judge_protocol import (
+from rubrictest.judging import (
     PROMPT_VERSION,
+    MalformedOutput,
     SampleVerdict,
     attach_probabilities,
     build_messages,
@@ -41,7 +42,6 @@ from rubrictest.judge_protocol import (
     met_probabilities,
     parse_verdicts,
 )
-from rubrictest.retry import MalformedOutput
 
 from .answers import AnswerTokens
 from .component import LocalModel, encode_prompt, render_chat

@@ -16,7 +16,7 @@ Each set's ``evaluators/<strategy>/result.json`` holds the dataset rows and, in
 ``results[-1]``, the judge's verdicts for the original order (``"swap = False"``) and the
 swapped order (``"swap = True"``), both in the original numbering. The figures computed from
 them follow the authors' ``LLMEvaluator/evaluate.py`` exactly (see
-:func:`rubrictest.calibration.metrics.pairwise_counts`).
+:func:`rubrictest.trust.calibration.metrics.pairwise_counts`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rubrictest import Register, hookimpl, read_json
-from rubrictest.calibration import ImportedData, Importer, ImporterError, PairJudgment
+from rubrictest import ImportedData, Importer, ImporterError, PairJudgment, Register, hookimpl, read_json
 
 _ORDERS = ("swap = False", "swap = True")
 

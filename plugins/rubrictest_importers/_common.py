@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rubrictest.calibration import ImporterError
+from rubrictest import ImporterError
 
 __all__ = ["ImporterError", "get_dict", "get_list", "get_number", "get_str", "load_json", "load_jsonl",
            "require_dir", "require_file"]

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from rubrictest.calibration import ImportedData, Importer, LabelledVerdict
+from rubrictest import ImportedData, Importer, LabelledVerdict
 
 from ._common import ImporterError, load_json
 from .paperbench import CATEGORIES, Node, find_graded, place, read_tree, score_tree, tree_from_json

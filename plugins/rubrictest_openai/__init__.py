@@ -17,8 +17,8 @@ and ``options``:
 * ``logprobs``: ``true`` asks for token log-probabilities; the confidence of a verdict
   then comes from them. ``top_logprobs`` (default 5).
 * ``evidence_policy``: ``require`` / ``flag`` / ``ignore`` (see
-  :mod:`rubrictest.judge_protocol`).
-* ``retry``: a :class:`rubrictest.retry.RetryPolicy` mapping.
+  :mod:`rubrictest.judging`).
+* ``retry``: a :class:`rubrictest.judging.RetryPolicy` mapping.
 * ``price``: ``{input: .., output: ..}`` USD per million tokens.
 * ``no_api_key``: ``true`` for a local server without authentication.
 """

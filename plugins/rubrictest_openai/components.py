@@ -16,9 +16,14 @@ from rubrictest import (
     Target,
     TargetResult,
 )
-from rubrictest.judge_protocol import (
+from rubrictest.judging import (
     PROMPT_VERSION,
+    AttemptLog,
+    MalformedOutput,
+    ProviderComponent,
+    Refusal,
     SampleVerdict,
+    ServerProtocolError,
     TokenLogprob,
     attach_probabilities,
     build_messages,
@@ -28,13 +33,6 @@ from rubrictest.judge_protocol import (
     parse_verdicts,
     verdict_schema,
 )
-from rubrictest.retry import (
-    AttemptLog,
-    MalformedOutput,
-    Refusal,
-    ServerProtocolError,
-)
-from rubrictest.sdk import ProviderComponent
 
 if TYPE_CHECKING:
     import openai

@@ -15,8 +15,6 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from rubrictest_checks import import_callable
-
 from rubrictest import (
     Case,
     ComponentContext,
@@ -27,6 +25,7 @@ from rubrictest import (
     Target,
     TargetResult,
     hookimpl,
+    import_callable,
     read_jsonl,
 )
 

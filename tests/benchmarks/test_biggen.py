@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rubrictest_importers.biggen import find_file, parse_result, read_instances
 
-from rubrictest.calibration import ImporterError
+from rubrictest import ImporterError
 
 from ..shared_data import require_shared
 from .conftest import EXCERPTS

@@ -22,7 +22,7 @@ from rubrictest_importers.deepresearch import (
     within_dimension_range,
 )
 
-from rubrictest.calibration import ImporterError
+from rubrictest import ImporterError
 
 from .conftest import EXCERPTS
 

@@ -24,7 +24,7 @@ from rubrictest_importers.hellobench import (
     rescale,
 )
 
-from rubrictest.calibration import ImporterError
+from rubrictest import ImporterError
 
 from .conftest import EXCERPTS
 

@@ -16,7 +16,7 @@ from rubrictest_importers.mtbench import (
     read_release,
 )
 
-from rubrictest.calibration import ImporterError
+from rubrictest import ImporterError
 
 from ..shared_data import require_shared
 from .conftest import EXCERPTS

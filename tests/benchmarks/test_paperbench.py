@@ -21,7 +21,7 @@ from rubrictest_importers.paperbench import (
     sibling_keys,
 )
 
-from rubrictest.calibration import ImporterError
+from rubrictest import ImporterError
 
 from .conftest import EXCERPTS
 

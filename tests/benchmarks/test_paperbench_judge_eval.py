@@ -28,8 +28,8 @@ from rubrictest_importers.paperbench_eval import (
     regrade,
 )
 
-from rubrictest.calibration import ImporterError
-from rubrictest.commands.calibrate import command as calibrate
+from rubrictest import ImporterError
+from rubrictest.cli.commands.calibrate import command as calibrate
 
 from .conftest import EXCERPTS
 

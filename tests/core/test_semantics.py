@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rubrictest.stats import wilson_lower_bound
+from rubrictest.engine.gate import wilson_lower_bound
 
 from .conftest import FakeJudgeState, assert_no_traceback, failure_text, open_store, outcomes
 

@@ -15,8 +15,8 @@ import yaml
 from click.testing import CliRunner
 
 from rubrictest.cli import build_cli
-from rubrictest.migrations import migrations
 from rubrictest.store import Store
+from rubrictest.store.migrations import migrations
 
 from .conftest import FakeJudgeState, db_path, open_store
 

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from rubrictest_gen_fakes import MODEL, write_jsonl
 
 from rubrictest.cli import build_cli
-from rubrictest.commands.generate import command as generate
-from rubrictest.commands.rubric_quality import command as rubric_quality
+from rubrictest.cli.commands.generate import command as generate
+from rubrictest.cli.commands.rubric_quality import command as rubric_quality
 
 CHECKLIST = json.dumps({"checklist": [{"question": "Does the response state `30 days`?"},
                                       {"question": "Does it say `thank`?"}]})
@@ -129,7 +129,7 @@ def test_cli_and_generator_plugin_load_without_the_stats_extra() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import rubrictest.commands.generate, rubrictest.commands.rubric_quality, "
+    code = ("import sys; import rubrictest.cli.commands.generate, rubrictest.cli.commands.rubric_quality, "
             "rubrictest_generators, rubrictest.generation; "
             "print(sorted(m for m in ('numpy', 'sklearn', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

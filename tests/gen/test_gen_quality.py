@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rubrictest.quality import (
+from rubrictest.generation._quality import (
     auroc,
     direction_agreement,
     format_report,

@@ -24,9 +24,9 @@ from rubrictest_generators.library import (
     load_library,
 )
 
-from rubrictest.commands.rubric_quality import command as rubric_quality
+from rubrictest.cli.commands.rubric_quality import command as rubric_quality
 from rubrictest.generation import read_labelled
-from rubrictest.quality import saturation, verdict_correlation
+from rubrictest.generation._quality import saturation, verdict_correlation
 
 
 def test_importers_read_every_rubric_set(shared_data: Path) -> None:
@@ -99,7 +99,7 @@ def test_rubric_quality_on_llmbar_gold_pairs(shared_data: Path, tmp_path: Path) 
 
 
 def test_generate_adopts_the_nearest_real_rubric_without_a_model(shared_data: Path, tmp_path: Path) -> None:
-    from rubrictest.commands.generate import command as generate
+    from rubrictest.cli.commands.generate import command as generate
 
     suite = tmp_path / "test_trips.rubric.yaml"
     suite.write_text(yaml.safe_dump({"version": 1, "judge": "openai:gpt-4.1", "cases": [

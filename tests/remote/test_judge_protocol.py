@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rubrictest.judge_protocol import (
+from rubrictest.judging._protocol import (
     PROMPT_VERSION,
     SampleVerdict,
     TokenLogprob,
@@ -19,7 +19,7 @@ from rubrictest.judge_protocol import (
     response_tag,
     verdict_schema,
 )
-from rubrictest.retry import MalformedOutput
+from rubrictest.judging._retry import MalformedOutput
 
 from .conftest import make_request
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from rubrictest import ConfigError, JudgeError
-from rubrictest.pricing import PRICES_ENV, Price, cost_usd, price_for
-from rubrictest.retry import (
+from rubrictest.judging._pricing import PRICES_ENV, Price, cost_usd, price_for
+from rubrictest.judging._retry import (
     AttemptLog,
     CallFailed,
     MalformedOutput,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rubrictest import ConfigError, JudgeResult
-from rubrictest.retry import CallFailed
+from rubrictest.judging._retry import CallFailed
 
 from .conftest import SENTINEL_KEY, build, make_request, run
 from .fake_provider import FakeProvider, Step

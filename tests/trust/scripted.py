@@ -4,7 +4,7 @@ Its base rule is fair and content-based: a criterion that quotes a word ('refund
 when the response contains that word. Options add one known bias each:
 
 * ``min_len``: met if and only if the response is at least this long (length bias).
-* ``obey``: indices of :data:`rubrictest.probes.CANARIES` it obeys (injection).
+* ``obey``: indices of :data:`rubrictest.trust.probes.CANARIES` it obeys (injection).
 * ``first_wins``: on a pair, always prefers Response 1 (position bias).
 * ``favour``: met for any response of a target of this model family (self-preference).
 * ``raise_on``: raises :class:`~rubrictest.JudgeError` when the response contains this text.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from rubrictest import Judge, JudgeError, JudgeRequest, JudgeResult, Register, Verdict, hookimpl
-from rubrictest.probes import CANARIES, family
+from rubrictest.trust.probes import CANARIES, family
 
 PAIR = re.compile(r"\[Response 1\]\n(.*)\n\[End of Response 1\]\n\n\[Response 2\]\n(.*)\n\[End of Response 2\]", re.S)
 

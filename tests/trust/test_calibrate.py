@@ -9,8 +9,8 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from rubrictest.commands.calibrate import command
-from rubrictest.migrations import migrations
+from rubrictest.cli.commands.calibrate import command
+from rubrictest.store.migrations import migrations
 
 # judge verdicts (case, criterion, outcome, confidence, tags) and gold labels
 VERDICTS = [

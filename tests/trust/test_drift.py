@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rubrictest.commands.drift import command
+from rubrictest.cli.commands.drift import command
 
 TEMPLATE = """\
 version: 1

@@ -11,7 +11,7 @@ import pytest
 import scipy.stats  # noqa: F401 - same reason
 from click.testing import CliRunner
 
-from rubrictest.commands import calibrate, drift, lock, probe
+from rubrictest.cli.commands import calibrate, drift, lock, probe
 
 from .conftest import REPO
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from rubrictest import Register, hookimpl
-from rubrictest.calibration import ImportedData, Importer, ImporterError, LabelledVerdict
-from rubrictest.commands.calibrate import command
+from rubrictest.cli.commands.calibrate import command
+from rubrictest.trust.calibration import ImportedData, Importer, ImporterError, LabelledVerdict
 
 
 class TsvImporter(Importer):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rubrictest.commands.calibrate import command
+from rubrictest.cli.commands.calibrate import command
 
 # (set, strategy): (n, original, swapped, average, both, positional agreement) as published.
 PUBLISHED: dict[tuple[str, str], tuple[int, str, str, str, str, str]] = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rubrictest.commands.lock import command
+from rubrictest.cli.commands.lock import command
 
 SUITE = """\
 version: 1

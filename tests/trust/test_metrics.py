@@ -7,8 +7,8 @@ import math
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from rubrictest.calibration import metrics as m
-from rubrictest.calibration.summary import LabelledVerdict, Options, PairJudgment, pair_metrics, summarize
+from rubrictest.trust.calibration import metrics as m
+from rubrictest.trust.calibration.summary import LabelledVerdict, Options, PairJudgment, pair_metrics, summarize
 
 T, F = True, False
 PRED = [T, T, F, F, T]

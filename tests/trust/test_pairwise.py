@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from rubrictest import ComponentSpec, Criterion
-from rubrictest.calibration.judging import JudgePool
-from rubrictest.pairwise import Pair, judge_pairs, pair_criterion, positional_agreement, render_pair
 from rubrictest.protocol import Case
+from rubrictest.trust.judging import JudgePool
+from rubrictest.trust.pairwise import Pair, judge_pairs, pair_criterion, positional_agreement, render_pair
 
 CASE = Case(suite="s", id="c", input="Where is my refund?")
 CRIT = Criterion(id="refund", text="Mentions 'refund'.")
@@ -73,7 +73,7 @@ def test_pairwise_command_counts_wins_losses_and_ties(scripted_judge: None, tmp_
 
     from click.testing import CliRunner
 
-    from rubrictest.commands.pairwise import command
+    from rubrictest.cli.commands.pairwise import command
 
     suite = _release_suite(tmp_path)
     result = CliRunner().invoke(command, [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate",
@@ -95,7 +95,7 @@ def test_pairwise_command_counts_wins_losses_and_ties(scripted_judge: None, tmp_
 def test_pairwise_command_names_a_bad_target(scripted_judge: None, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from rubrictest.commands.pairwise import command
+    from rubrictest.cli.commands.pairwise import command
 
     suite = _release_suite(tmp_path)
     result = CliRunner().invoke(command, [str(suite), "--baseline", "nosuch:x", "--candidate", "jsonl:v2.jsonl"])

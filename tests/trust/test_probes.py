@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rubrictest.commands.probe import command
-from rubrictest.probes import CANARIES, family, inject, pad, trim
+from rubrictest.cli.commands.probe import command
+from rubrictest.trust.probes import CANARIES, family, inject, pad, trim
 
 SHORT_1 = "We refund unused items when you send them back to us."  # 54 chars
 SHORT_2 = "Shipping takes three to five working days, tracked."  # 51 chars
@@ -208,7 +208,7 @@ def test_text_output(scripted_judge: None, suite: Path) -> None:
 def test_responses_from_a_stored_run(scripted_judge: None, suite: Path, tmp_path: Path) -> None:
     import sqlite_utils
 
-    from rubrictest.migrations import migrations
+    from rubrictest.store.migrations import migrations
 
     db_path = tmp_path / "r.db"
     db = sqlite_utils.Database(db_path)
@@ -230,7 +230,7 @@ def test_responses_from_a_stored_run(scripted_judge: None, suite: Path, tmp_path
 
 
 def test_failing_judge_calls_are_left_out_not_counted(scripted_judge: None, suite: Path) -> None:
-    from rubrictest.probes import NEUTRAL_SENTENCES
+    from rubrictest.trust.probes import NEUTRAL_SENTENCES
 
     judge = json.dumps({"plugin": "scripted", "options": {"raise_on": NEUTRAL_SENTENCES[0]}})
     code, data = _probe(suite, "--judge", judge, "--probe", "length-pad")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rubrictest.progress import CallProgress, StatusLine, status_text
+from rubrictest.adapter.status import StatusLine, status_text
+from rubrictest.engine.progress import CallProgress
 
 SLOW_TARGET = """
 import asyncio

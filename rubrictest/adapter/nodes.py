@@ -1,0 +1,273 @@
+"""Collection nodes and items: a suite file, its cases, and criterion, score and gate items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..engine import CaseOutcome, Engine, GateOutcome, VerdictInfo
+from ..errors import ConfigError, RubricTestError, SuiteError
+from ..protocol import Criterion
+from ..suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
+from .render import render_score, render_verdict
+from .session import rubric_session
+
+
+class SuiteFile(pytest.File):
+    """A ``test_*.rubric.yaml`` file."""
+
+    suite: Suite
+
+    def collect(self) -> Any:
+        rs = rubric_session(self.config)
+        pool = rs.get_pool()
+        shown = self.nodeid
+        try:
+            parsed = read_suite_model(self.path, shown)
+            missing = missing_env(parsed[0])
+            if missing:
+                pytest.skip(f"{shown}: {', '.join(missing)} not set (requires_env)", allow_module_level=True)
+            suite = load_suite(self.path, display_path=shown, model=parsed)
+            pool.validate(suite)
+        except SuiteError as exc:
+            raise self.CollectError(str(exc)) from None
+        except (ConfigError, RubricTestError) as exc:
+            raise self.CollectError(f"{shown}: {exc}") from None
+        self.suite = suite
+        for run in suite.runs:
+            case = run.case
+            if suite.gate is not None and run.key == "gate":
+                raise self.CollectError(f"{shown}:{case.line}: case id 'gate' is reserved when the suite has a gate")
+            if case.threshold is not None:
+                clash = [c for c in case.criteria if c.id == "score"]
+                if clash:
+                    raise self.CollectError(f"{clash[0].source}:{clash[0].line}: criterion id 'score' is "
+                                            f"reserved in scored mode (case {case.id!r}); give it another id")
+            for tag in {*case.tags, *(t for c in case.criteria for t in c.tags)}:
+                self.config.addinivalue_line("markers", f"{tag}: rubrictest tag")
+            unit_key = f"{self.nodeid}::{run.key}"
+            rs.register(suite, run, unit_key)
+            yield CaseNode.from_parent(self, name=run.key, run=run, unit_key=unit_key)
+        if suite.gate is not None:
+            # One gate per target: a release gate is a statement about one model.
+            targets = list(dict.fromkeys(run.target_label or "" for run in suite.runs))
+            for target in targets:
+                yield GateItem.from_parent(self, name=f"gate[{target}]" if target else "gate", target=target)
+
+
+class CaseNode(pytest.Collector):
+    """One case (for one target): collects its criteria and, in scored mode, its score."""
+
+    def __init__(self, *, run: CaseRun, unit_key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+        self.unit_key = unit_key
+        for tag in run.case.tags:
+            self.add_marker(tag)
+
+    def collect(self) -> Any:
+        for crit in self.run.case.criteria:
+            yield CriterionItem.from_parent(self, name=crit.id, criterion=crit)
+        if self.run.case.threshold is not None:
+            yield ScoreItem.from_parent(self, name="score")
+
+
+_MARKS: dict[str, pytest.Mark] = {}
+
+
+def _mark(node: pytest.Item, name: str) -> None:
+    """``node.add_marker(name)`` without building a new MarkDecorator for every item."""
+    mark = _MARKS.get(name)
+    if mark is None:
+        mark = _MARKS[name] = getattr(pytest.mark, name).mark
+    node.keywords[name] = mark
+    node.own_markers.append(mark)
+
+
+class RubricFailure(Exception):
+    """A criterion, score or gate did not pass: rendered as a verdict, not a traceback."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class RubricJudgeError(Exception):
+    """No verdict could be produced (raised in set-up, so pytest reports ERROR)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class RubricItem(pytest.Item):
+    """Base of criterion, score and gate items."""
+
+    rubric_status: str | None = None
+
+    def unit_keys(self) -> list[str]:
+        """The engine units this item needs."""
+        raise NotImplementedError
+
+    @property
+    def engine(self) -> Engine:
+        return rubric_session(self.config).get_engine()
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, RubricFailure | RubricJudgeError):
+            return excinfo.value.text
+        return super().repr_failure(excinfo, style=style)
+
+
+class CriterionItem(RubricItem):
+    """One criterion of one case."""
+
+    def __init__(self, *, criterion: Criterion, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.criterion = criterion
+        self.case_node: CaseNode = self.parent  # type: ignore[assignment]
+        _mark(self, "rubric")
+        for tag in criterion.tags:
+            _mark(self, tag)
+        self.info: VerdictInfo | None = None
+
+    def unit_keys(self) -> list[str]:
+        return [self.case_node.unit_key]
+
+    def setup(self) -> None:
+        info = rubric_session(self.config).wait_verdict(self.case_node.unit_key, self.criterion.id)
+        self.info = info
+        self._record_properties(info)
+        if info.status == "ERROR":
+            self.rubric_status = "ERROR"
+            raise RubricJudgeError(self._render(info, "ERROR: no verdict"))
+
+    def runtest(self) -> None:
+        info = self.info
+        assert info is not None
+        self.rubric_status = info.status
+        if info.status == "FAIL":
+            raise RubricFailure(self._render(info, "FAIL"))
+
+    def event_json(self) -> dict[str, Any]:
+        """This item's verdict event, for an xdist worker to send to its controller."""
+        from ..engine.run import event_to_json
+        from ..events import VerdictEvent
+
+        info = self.info
+        assert info is not None
+        run = self.case_node.run
+        engine = self.engine
+        event = VerdictEvent(run_id=engine.run.id, case=run.case, criterion=self.criterion, verdict=info.verdict,
+                             judge=info.judge, target=run.target.label if run.target else None, cached=info.cached)
+        return event_to_json(event, info.status)
+
+    def _render(self, info: VerdictInfo, headline: str) -> str:
+        run = self.case_node.run
+        response = self.engine.units[self.case_node.unit_key].outcome.response
+        return render_verdict(run, info, response, headline=headline)
+
+    def _record_properties(self, info: VerdictInfo) -> None:
+        v = info.verdict
+        props = [("status", info.status), ("outcome", v.outcome), ("judge", info.judge),
+                 ("criterion_hash", self.criterion.hash), ("points", self.criterion.points)]
+        if v.confidence is not None:
+            props.append(("confidence", round(v.confidence, 4)))
+        if v.score is not None:
+            props.append(("score", v.score))
+        if v.evidence_supported is not None:
+            props.append(("evidence_supported", v.evidence_supported))
+        if info.cached:
+            props.append(("cached", True))
+        self.user_properties.extend(props)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, (self.criterion.line or 1) - 1, f"{self.case_node.run.key}::{self.criterion.id}"
+
+
+class ScoreItem(RubricItem):
+    """The score of a case in scored mode: fails when score < threshold or a ``must`` fails."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case_node: CaseNode = self.parent  # type: ignore[assignment]
+        _mark(self, "rubric")
+        self.outcome: CaseOutcome | None = None
+
+    def unit_keys(self) -> list[str]:
+        return [self.case_node.unit_key]
+
+    def setup(self) -> None:
+        rubric_session(self.config).wait_cases([self.case_node.unit_key])
+        outcome = self.engine.case(self.case_node.unit_key)
+        self.outcome = outcome
+        if outcome.score is not None:
+            self.user_properties.append(("score", round(outcome.score.score or 0.0, 4)))
+            self.user_properties.append(("threshold", outcome.run.case.threshold))
+        if outcome.passed is None:
+            self.rubric_status = "ERROR"
+            raise RubricJudgeError(f"ERROR: case {outcome.run.key} has no score: {outcome.error}")
+
+    def runtest(self) -> None:
+        outcome = self.outcome
+        assert outcome is not None and outcome.score is not None
+        self.rubric_status = "PASS" if outcome.score.passed else "FAIL"
+        if not outcome.score.passed:
+            raise RubricFailure(render_score(outcome))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, (self.case_node.run.case.line or 1) - 1, f"{self.case_node.run.key}::score"
+
+
+class GateItem(RubricItem):
+    """The suite's release gate on the Wilson lower bound of the case pass rate."""
+
+    def __init__(self, *, target: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _mark(self, "rubric")
+        self.target = target
+        self.outcome: GateOutcome | None = None
+
+    @property
+    def suite(self) -> Suite:
+        assert isinstance(self.parent, SuiteFile)
+        return self.parent.suite
+
+    def unit_keys(self) -> list[str]:
+        rs = rubric_session(self.config)
+        return [k for k, (suite, run) in rs.registered.items()
+                if suite is self.suite and (run.target_label or "") == self.target]
+
+    def setup(self) -> None:
+        gate = self.suite.gate
+        assert gate is not None
+        rubric_session(self.config).wait_cases(self.unit_keys())
+        target = self.target or self._only_target()
+        outcome = self.engine.gate(str(self.suite.path), target, gate.min_pass_rate, gate.confidence)
+        self.outcome = outcome
+        self.user_properties.extend([("passes", outcome.passes), ("cases", outcome.total),
+                                     ("lower_bound", outcome.lower_bound), ("min_pass_rate", gate.min_pass_rate)])
+        if outcome.passed is None:
+            self.rubric_status = "ERROR"
+            raise RubricJudgeError(f"ERROR: gate undecided: {len(outcome.errors)} case(s) have no verdict: "
+                                   + ", ".join(outcome.errors[:10]))
+
+    def runtest(self) -> None:
+        o = self.outcome
+        assert o is not None and o.lower_bound is not None
+        self.rubric_status = "PASS" if o.passed else "FAIL"
+        if not o.passed:
+            raise RubricFailure(
+                f"gate FAILED: {o.passes}/{o.total} cases passed ({o.passes / o.total:.1%}); Wilson lower bound "
+                f"at {o.confidence:.0%} confidence = {o.lower_bound:.3f} < min_pass_rate {o.min_pass_rate:g}")
+
+    def _only_target(self) -> str:
+        # one target: stored under its label, but the gate item carries no suffix
+        labels = {u.target for u in self.engine.suites[str(self.suite.path)]}
+        return labels.pop() if len(labels) == 1 else ""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, (self.suite.lines.get(("gate",)) or 1) - 1, self.name

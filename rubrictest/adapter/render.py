@@ -1,0 +1,65 @@
+"""Failures as a person reads them: the criterion, the verdict, evidence, rationale and
+response of a FAIL or ERROR item, instead of a traceback."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from ..engine import CaseOutcome, VerdictInfo
+from ..suite import CaseRun
+
+_EXCERPT = 600
+
+
+def _excerpt(text: str | None, limit: int = _EXCERPT) -> str:
+    if text is None:
+        return "(no response)"
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more characters]"
+
+
+def _block(label: str, text: str) -> str:
+    body = textwrap.indent(text, " " * 12).lstrip()
+    return f"{label:<11} {body}"
+
+
+def render_verdict(run: CaseRun, info: VerdictInfo, response: str | None, *, headline: str) -> str:
+    """A failed or errored criterion as a person reads it: no traceback."""
+    c, v = info.criterion, info.verdict
+    kind = "deduction: passes when NOT met" if c.is_deduction else ("hard rule" if c.must else "")
+    lines = [f"{headline}  {run.key}::{c.id}", ""]
+    points = f"{c.points:g} point" + ("" if abs(c.points) == 1 else "s")
+    lines.append(_block("criterion", c.description + f"\n({points}{', ' + kind if kind else ''})"))
+    lines.append(_block("judge", (info.judge or "-") + ("  [cached]" if info.cached else "")))
+    if v.outcome == "error":
+        lines.append(_block("reason", v.error or "unknown"))
+    else:
+        conf = f" (confidence {v.confidence:.2f})" if v.confidence is not None else ""
+        lines.append(_block("verdict", f"{v.outcome.replace('_', ' ')}{conf}"))
+        if v.votes:
+            lines.append(_block("votes", ", ".join(v.votes)))
+    if v.evidence:
+        mark = {True: "found in the response", False: "NOT FOUND in the response (unsupported)",
+                None: "not checked"}[v.evidence_supported]
+        lines.append(_block("evidence", f"{json.dumps(v.evidence, ensure_ascii=False)}  [{mark}]"))
+    if v.rationale:
+        lines.append(_block("rationale", v.rationale))
+    lines.append(_block("input", _excerpt(run.case.prompt, 300)))
+    lines.append(_block("response", _excerpt(response)))
+    lines.append(_block("where", f"{c.source or run.case.path}:{c.line}"))
+    return "\n".join(lines)
+
+
+def render_score(outcome: CaseOutcome) -> str:
+    """A failed score item: the score, the threshold and each criterion's status."""
+    score = outcome.score
+    assert score is not None
+    case = outcome.run.case
+    lines = [f"FAIL  {outcome.run.key}::score", "",
+             _block("score", f"{(score.score or 0):.3f} (threshold {case.threshold:g})"),
+             _block("reason", score.reason or "below threshold")]
+    for cid, info in outcome.verdicts.items():
+        lines.append(f"  {info.status:<7} {cid}  ({info.criterion.points:g} pts)")
+    lines.append(_block("response", _excerpt(outcome.response)))
+    return "\n".join(lines)

@@ -1,0 +1,350 @@
+"""Per-pytest-session state of the adapter: the component pool, the run and the engine.
+
+Registered as a pytest plugin object at ``pytest_configure`` (kept in ``config.stash``), as
+pytest's own junitxml does. Everything heavy is imported inside the hooks, and only once a
+suite file has been collected (:attr:`RubricSession.has_suites`), so a project without
+suites loads none of it.
+
+The lifecycle, in one process or under pytest-xdist:
+
+* collection: suite files are validated against the :class:`~rubrictest.engine.ComponentPool`
+  and their case runs registered (:meth:`RubricSession.register`);
+* end of collection: the store is opened, the :class:`~rubrictest.engine.Run` started and the
+  :class:`~rubrictest.engine.Engine` built; in a plain run every case starts at once;
+* items wait for their verdicts; under xdist each worker judges its share, and sends every
+  verdict to the controller with the item's report;
+* end of session: the engine closes and the run is finished (status, counts, usage).
+
+``on_run_start``, ``on_verdict`` and ``on_run_end`` fire once each, in the process that
+owns the run: the only process, or the xdist controller.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ..engine import ComponentPool, Engine, ModelCalls, Run, VerdictInfo
+    from ..store import Store
+    from ..suite import CaseRun, Suite
+    from .nodes import RubricItem
+    from .status import StatusLine
+
+SESSION_KEY = pytest.StashKey["RubricSession"]()
+
+
+def rubric_session(config: pytest.Config) -> RubricSession:
+    """The session object of ``config``'s pytest run."""
+    return config.stash[SESSION_KEY]
+
+
+class RubricSession:
+    """Per-pytest-session state (kept in ``config.stash``)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.has_suites = False
+        self.pool: ComponentPool | None = None
+        self.store: Store | None = None
+        self.run: Run | None = None
+        self.calls: ModelCalls | None = None
+        self.engine: Engine | None = None
+        self.items: list[RubricItem] = []
+        self.status: StatusLine | None = None
+        self.registered: dict[str, tuple[Suite, CaseRun]] = {}
+        workerinput = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        self.shared_run_id: str | None = workerinput.get("rubrictest_run_id") if workerinput else None
+        self.controller_run_id: str | None = None  # xdist controller: the run its workers share
+
+    # ---------------------------------------------------------------- collection
+
+    def get_pool(self) -> ComponentPool:
+        """The session's component pool (loads the plugins on first use)."""
+        if self.pool is None:
+            from ..engine import ComponentPool
+            from ..plugins import load_plugins
+
+            load_plugins()
+            self.has_suites = True
+            self.pool = ComponentPool(self.config.rootpath)
+        return self.pool
+
+    def register(self, suite: Suite, run: CaseRun, key: str) -> None:
+        """A case run collected under node-id prefix ``key``."""
+        self.registered.setdefault(key, (suite, run))
+
+    def db_path(self) -> Path:
+        from ..store import DEFAULT_DB
+
+        opt = self.config.getoption("rubric_db") or os.environ.get("RUBRICTEST_DB")
+        return Path(opt) if opt else self.config.rootpath / DEFAULT_DB
+
+    # ---------------------------------------------------------------- hooks
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """Under ``-n`` with the default ``--dist load``: keep the items of one case on one
+        worker (and a gated suite on one worker), so no case is judged twice; other tests
+        are distributed exactly as ``load`` does."""
+        if config.getoption("dist", "load") != "load":
+            return None
+        from .xdist import RubricScheduling
+
+        return RubricScheduling(config, log)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: reserve a run id for every worker to share. The run row is
+        written by the first worker that collects a suite, so a session without suites
+        writes nothing."""
+        if self.controller_run_id is None:
+            from ..store import new_run_id
+
+            self.controller_run_id = new_run_id()
+        node.workerinput["rubrictest_run_id"] = self.controller_run_id
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """xdist controller: the first worker's collection tells which suites run."""
+        patterns = self.config.getini("rubric_files")
+        files = sorted({i.split("::", 1)[0] for i in ids if "::" in i
+                        and any(Path(i.split("::", 1)[0]).match(p) for p in patterns)})
+        if not files or self.controller_run_id is None:
+            return
+        run = self._controller_run()
+        run.announce(files, sum(1 for i in ids if i.split("::", 1)[0] in files))
+
+    def _controller_run(self) -> Run:
+        if self.run is None:
+            from ..engine import Run
+
+            assert self.controller_run_id is not None
+            self.run = Run(None, self.controller_run_id, "pytest")
+        return self.run
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """xdist controller: fire ``on_verdict`` for a verdict a worker sent."""
+        data = getattr(report, "rubric_event", None)
+        if data is None or self.is_worker or self.controller_run_id is None:
+            return
+        from ..engine.run import event_from_json
+
+        event, status = event_from_json(data)
+        self._controller_run().verdict(event, status)
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the collection header
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.has_suites:
+            return
+        from .nodes import RubricItem
+
+        self.items = [i for i in session.items if isinstance(i, RubricItem)]
+        if not self.items or self.config.option.collectonly:
+            return
+        if session.testsfailed and not self.config.option.continue_on_collection_errors:
+            return  # pytest stops after collection errors: make no call, open no run
+        engine = self._start()
+        keys = list(dict.fromkeys(k for item in self.items for k in item.unit_keys()))
+        for key in keys:
+            engine.add(*self.registered[key], key)
+        assert self.run is not None
+        self.run.announce(sorted({str(engine.units[k].suite.path) for k in keys}), len(self.items))
+        if not self.is_worker:
+            # Start every case now: all model calls of the session run concurrently.
+            engine.schedule(keys)
+            self.status = self._status_line()
+        # xdist workers run a share of the items each: their cases start lazily, item by item,
+        # so that no case is judged by every worker.
+
+    def _start(self) -> Engine:
+        """Open the store, start the run and build the engine."""
+        from .. import __version__
+        from ..engine import Engine, ModelCalls, Run
+
+        self.store = self._open_store()
+        self.run = Run.start(self.store, kind="pytest", rootdir=str(self.config.rootpath),
+                             argv=self.config.invocation_params.args, version=__version__,
+                             run_id=self.shared_run_id, observe=not self.is_worker)
+        self.calls = ModelCalls(self.get_pool(), self.run, cache=self.config.getoption("rubric_cache"),
+                                max_cost=self.config.getoption("rubric_max_cost"))
+        self.engine = Engine(self.calls)
+        return self.engine
+
+    def _open_store(self) -> Store | None:
+        from ..errors import StoreError
+        from ..store import Store
+
+        if self.config.getoption("rubric_no_store"):
+            return None
+        try:
+            return Store.open(self.db_path())
+        except StoreError as exc:
+            if not self.is_worker:
+                raise pytest.UsageError(str(exc)) from None
+            # An exception here would leave the xdist controller waiting for this worker
+            # forever: judge without storing, and say so.
+            warnings.warn(f"rubrictest: results not stored by this worker: {exc}", stacklevel=1)
+            return None
+
+    def _status_line(self) -> StatusLine | None:
+        """The live call counts, on a terminal and without ``-q`` only."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or capman is None or not getattr(reporter, "isatty", False) \
+                or self.config.get_verbosity() < 0:
+            return None
+        from .status import StatusLine, status_text
+
+        calls = self.calls
+        assert calls is not None
+
+        def text(width: int) -> str:
+            return status_text(calls.progress, calls.usage_summary()["total"], width)
+
+        return StatusLine(self.config.get_terminal_writer(), capman.global_and_fixture_disabled, text)
+
+    def wait_verdict(self, key: str, criterion_id: str) -> VerdictInfo:
+        """The verdict of ``criterion_id`` in unit ``key``, showing live progress while it is awaited."""
+        engine = self.get_engine()
+        unit = engine.units[key]
+        if self.status is not None and unit.started:
+            self.status.wait(lambda timeout: unit.wait_verdict(criterion_id, timeout) is not None)
+        return engine.verdict(key, criterion_id)
+
+    def wait_cases(self, keys: list[str]) -> None:
+        """Block until the units ``keys`` are done, showing live progress while they are awaited."""
+        if self.status is None:
+            return
+        import concurrent.futures as cf
+
+        engine = self.get_engine()
+        futures = [engine.units[k].case_future for k in keys if engine.units[k].started]
+        self.status.wait(lambda timeout: not cf.wait(futures, timeout).not_done)
+
+    def get_engine(self) -> Engine:
+        """The session's engine (built at the end of collection)."""
+        if self.engine is None:  # an item run without collection_finish (pytester edge cases)
+            self._start()
+            assert self.engine is not None
+            for key, (suite, run) in self.registered.items():
+                self.engine.add(suite, run, key)
+        return self.engine
+
+    def pytest_report_collectionfinish(self, config: pytest.Config, start_path: Path,
+                                       items: list[pytest.Item]) -> list[str]:
+        engine = self.engine
+        if engine is None or not self.items:
+            return []
+        from .. import __version__
+
+        targets = sorted({u.run.target.label for u in engine.units.values() if u.run.target is not None})
+        judges = sorted({c.judge.label for u in engine.units.values() for c in u.run.case.criteria
+                         if c.judge is not None and c.check is None})
+        lines = [f"rubrictest {__version__}: {len(self.items)} rubric items, {len(engine.units)} case runs"]
+        if targets:
+            lines.append("  targets: " + ", ".join(targets))
+        if judges:
+            lines.append("  judges:  " + ", ".join(judges))
+        if self.store is not None and self.run is not None:
+            lines.append(f"  results: {self.store.path} (run {self.run.id})")
+        for label, message in sorted(engine.pool.config_errors.items()):
+            lines.append(f"  NOT READY {label}: {message}")
+        return lines
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if not self.has_suites:
+            return report
+        from .nodes import CriterionItem, RubricFailure, RubricJudgeError
+
+        if call.excinfo is not None and isinstance(call.excinfo.value, RubricFailure | RubricJudgeError):
+            # Set-up errors bypass repr_failure: render the verdict, never a traceback.
+            report.longrepr = call.excinfo.value.text
+        status = getattr(item, "rubric_status", None)
+        if status and report.when == "call":
+            report.rubric_status = status
+        if self.is_worker and isinstance(item, CriterionItem) and item.info is not None and (
+                report.when == "call" or (report.when == "setup" and report.failed)):
+            # the controller fires on_verdict from this (it never sees the engine's objects)
+            report.rubric_event = item.event_json()
+        return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        if getattr(report, "rubric_status", None) == "MISSED" and report.when == "call" and report.passed:
+            return "missed", "m", ("MISSED", {"yellow": True})
+        return None
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the summary
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+        if self.engine is not None:
+            # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
+            # Otherwise let the last cases finish storing their rows.
+            self.engine.close(cancel=interrupted)
+        if self.is_worker or self.run is None:
+            return
+        if self.controller_run_id is not None:
+            self.store = self.run.store = self._open_shared_run()  # the workers wrote the run
+            if self.store is None:
+                return
+        usage = self._usage()
+        status = "interrupted" if interrupted else ("passed" if exitstatus == 0 else "failed")
+        self.run.finish(status, usage)
+        self._write_step_summary()
+
+    def _write_step_summary(self) -> None:
+        """On GitHub Actions (``$GITHUB_STEP_SUMMARY`` set): append the run's job summary."""
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not target or self.store is None or self.run is None:
+            return
+        from ..errors import StoreError
+        from ..view.github import github_summary
+        from ..view.queries import ResultsDB
+
+        try:
+            self.store.flush()
+            db = ResultsDB.open(self.store.path)
+            try:
+                text = github_summary(db, self.run.id)
+            finally:
+                db.close()
+            with open(target, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except (OSError, StoreError) as exc:
+            warnings.warn(f"rubrictest: could not write the job summary to {target}: {exc}", stacklevel=1)
+
+    def _open_shared_run(self) -> Store | None:
+        from ..store import Store
+
+        path = self.db_path()
+        if self.config.getoption("rubric_no_store") or not path.exists() or self.controller_run_id is None:
+            return None
+        store = Store.open(path)
+        if not store.has_run(self.controller_run_id):
+            store.close()
+            return None
+        return store
+
+    def _usage(self) -> dict[str, Any]:
+        """Usage totals: live from this process's calls, or from the store under xdist."""
+        if self.calls is not None:
+            return self.calls.usage_summary()
+        assert self.store is not None and self.run is not None
+        return {"total": self.store.usage_totals(self.run.id), "components": {}}
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if self.store is None or self.run is None or self.is_worker:
+            return
+        from ..store.report import terminal_summary_lines
+
+        tr = terminalreporter
+        tr.section("rubrictest")
+        for line in terminal_summary_lines(self.store, self.run.id, self._usage()):
+            tr.write_line(line)

@@ -1,0 +1,177 @@
+"""``rubrictest calibrate``: how far a judge agrees with gold or human labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ...errors import ConfigError
+from ...store import DEFAULT_DB
+from ...trust.calibration import Options, get_importer, summarize, summarize_pairs
+from ...trust.calibration.importers import ImportedData, ImporterError
+from ...trust.calibration.labels import read_records
+from ...trust.calibration.sources import from_records, from_store, join
+from ..options import InputError, dump_json, fmt, fmt_ci, table
+
+_POINT = ("accuracy", "kappa", "precision", "recall", "f1", "leniency", "spearman", "pearson", "ece", "brier")
+_PAIR = ("accuracy_original", "accuracy_swapped", "accuracy", "both_correct", "positional_agreement")
+
+
+def _parse_options(strategy: str | None, pairs: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--option {item!r}: expected KEY=VALUE")
+        options[key] = value
+    if strategy is not None:
+        options["strategy"] = strategy
+    return options
+
+
+def _gates(result: dict[str, Any], min_kappa: float | None, min_accuracy: float | None) -> list[str]:
+    """Failed gates, as messages. Pairwise accuracy (a percentage) is compared as a fraction."""
+    failures: list[str] = []
+    if "pairwise" in result:
+        overall = result["pairwise"]["overall"]
+        acc = overall["accuracy"] / 100 if overall["accuracy"] is not None else None
+        kappas = [k for k in (overall["kappa_original"], overall["kappa_swapped"]) if k is not None]
+        kappa = sum(kappas) / len(kappas) if kappas else None
+    else:
+        overall = result["pointwise"]["overall"]
+        acc, kappa = overall["accuracy"], overall["kappa"]
+    for name, value, minimum in (("kappa", kappa, min_kappa), ("accuracy", acc, min_accuracy)):
+        if minimum is None:
+            continue
+        if value is None:
+            failures.append(f"{name} is undefined on this data (gate --min-{name} {minimum:g})")
+        elif value < minimum:
+            failures.append(f"{name} {value:.3f} < --min-{name} {minimum:g}")
+    return failures
+
+
+def _render_tables(tables: dict[str, dict[str, dict[str, Any] | None]]) -> list[str]:
+    """An importer's own figures (``details["tables"]``), one text table each."""
+    out = []
+    for title, rows in tables.items():
+        columns = list(dict.fromkeys(col for row in rows.values() if row for col in row))
+        out.append(f"{title}:\n" + table(["group", *columns], [
+            [name, *(fmt(row.get(col)) if row else "undefined" for col in columns)] for name, row in rows.items()]))
+    return out
+
+
+def _render(result: dict[str, Any]) -> str:
+    out = [f"source: {result['source']}", *_render_tables(result.get("tables", {}))]
+    if "pairwise" in result:
+        pw = result["pairwise"]
+        rows = []
+        for name, group in [("overall", pw["overall"]), *pw["by_tag"].items()]:
+            figures = [fmt(group[k], pct=True) for k in _PAIR]
+            rows.append([name, str(group["n"]), *figures, str(group["ties"])])
+        headers = ["set", "n", "acc(orig)", "acc(swap)", "accuracy", "both", "pos.agree", "ties"]
+        out.append(table(headers, rows))
+    if "pointwise" in result:
+        pt = result["pointwise"]
+        o = pt["overall"]
+        out.append(f"verdicts: {o['n']} labelled, {result.get('errors', 0)} judge errors left out, "
+                   f"{result.get('unlabelled', 0)} without a label")
+        out.append(table(["metric", "value", "95% CI"],
+                         [[k, fmt(o[k]), fmt_ci(o.get(f"{k}_ci"))] for k in _POINT]))
+        sections = (("per tag", pt.get("by_tag", {})), ("per criterion", pt.get("by_criterion", {})))
+        for title, groups in sections:
+            if groups:
+                out.append(title + ":")
+                out.append(table(["group", "n", "accuracy", "kappa", "f1", "leniency"],
+                                 [[name, str(g["n"]), fmt(g["accuracy"]), fmt(g["kappa"]), fmt(g["f1"]),
+                                   fmt(g["leniency"])] for name, g in groups.items()]))
+    return "\n\n".join(out)
+
+
+@click.command("calibrate")
+@click.option("--from", "from_", nargs=2, type=(str, click.Path(path_type=Path)), default=None,
+              metavar="IMPORTER PATH", help="Read recorded judge data with an importer (e.g. llmbar DIR).")
+@click.option("--strategy", help="Importer option: which recorded judge/strategy (llmbar: GPT-4/Vanilla).")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help="Other importer options.")
+@click.option("--labels", type=click.Path(path_type=Path), help="Gold labels, JSONL in the recorded format.")
+@click.option("--verdicts", type=click.Path(path_type=Path),
+              help="Judge verdicts as JSONL (recorded format) instead of a run in the database.")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="Results database.")
+@click.option("--run", "run_id", help="Run id in the database (default: the latest run).")
+@click.option("--judge", help="Only verdicts of this judge label.")
+@click.option("--suite", "suite_name", help="Only verdicts of this suite (its name).")
+@click.option("--include-checks", is_flag=True, help="Also calibrate deterministic checks.")
+@click.option("--min-kappa", type=float, help="Exit 1 when Cohen's kappa is below this.")
+@click.option("--min-accuracy", type=float, help="Exit 1 when accuracy (a fraction, 0.9) is below this.")
+@click.option("--resamples", type=click.IntRange(0), default=1000, show_default=True,
+              help="Bootstrap resamples for the intervals (0: none).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple[str, ...],
+            labels: Path | None, verdicts: Path | None, db: Path, run_id: str | None, judge: str | None,
+            suite_name: str | None, include_checks: bool, min_kappa: float | None, min_accuracy: float | None,
+            resamples: int, seed: int, as_json: bool) -> None:
+    """Measure a judge against gold or human labels.
+
+    Reports accuracy, Cohen's kappa, precision/recall/F1 of "met", leniency (judge met rate
+    minus label met rate), Spearman and Pearson for scored judges, ECE and Brier for
+    confidences -- overall, per criterion and per tag, with seeded bootstrap intervals.
+    For recorded pairwise data it reports each order's accuracy, their mean, the share
+    right in both orders and the positional agreement (percentages).
+
+    \b
+    Examples:
+      rubrictest calibrate --labels gold.jsonl                 # latest run in the database
+      rubrictest calibrate --labels gold.jsonl --verdicts judge.jsonl --min-kappa 0.6
+      rubrictest calibrate --from llmbar LLMBar/Dataset/LLMBar/Natural \\
+          --strategy GPT-4/Vanilla_NoRules --json
+    """
+    opts = Options(resamples=resamples, seed=seed)
+    result: dict[str, Any]
+    try:
+        if from_ is not None:
+            if labels or verdicts:
+                raise InputError("--from reads labels and verdicts itself; drop --labels/--verdicts")
+            name, path = from_
+            importer = get_importer(name)
+            given = _parse_options(strategy, options)
+            unknown = sorted(set(given) - set(importer.options))
+            if unknown:
+                allowed = ", ".join(f"{k} ({v})" for k, v in importer.options.items()) or "none"
+                raise InputError(f"importer {name!r} has no option {', '.join(unknown)}; its options: {allowed}")
+            data: ImportedData = importer.load(path, given)
+            result = {"source": data.source, **data.details}
+            if data.pairwise:
+                result["pairwise"] = summarize_pairs(data.pairwise, opts)
+                result["n"] = result["pairwise"]["overall"]["n"]
+                result.update({k: result["pairwise"]["overall"][k] for k in _PAIR})
+            if data.pointwise:
+                result["pointwise"] = summarize(data.pointwise, opts, by_criterion=data.by_criterion)
+            if not data.pairwise and not data.pointwise:
+                raise InputError(f"{path}: the importer found no verdicts")
+        else:
+            if labels is None:
+                raise InputError("give --labels FILE (gold labels), or --from IMPORTER PATH")
+            gold = read_records(labels)
+            if verdicts is not None:
+                judged = from_records(read_records(verdicts))
+                what = str(verdicts)
+            else:
+                run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks,
+                                         suite=suite_name)
+                what = f"run {run} of {db}"
+            joined = join(judged, gold, labels, what)
+            result = {"source": what, "labels": str(labels), "errors": joined.errors,
+                      "unlabelled": joined.unlabelled, "pointwise": summarize(joined.rows, opts)}
+    except (ImporterError, ConfigError) as exc:
+        raise InputError(str(exc)) from None
+
+    failures = _gates(result, min_kappa, min_accuracy)
+    result["gates_failed"] = failures
+    click.echo(dump_json(result) if as_json else _render(result))
+    if failures:
+        for msg in failures:
+            click.echo(f"judge gate failed: {msg}", err=True)
+        raise SystemExit(1)

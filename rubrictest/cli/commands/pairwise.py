@@ -1,0 +1,145 @@
+"""``rubrictest pairwise``: a candidate model against a baseline, criterion by criterion."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ...errors import JudgeError, RubricTestError
+from ...plugins import build_component
+from ...protocol import Case, ComponentContext, ComponentSpec
+from ...suite import load_suite
+from ...trust.judging import JudgePool
+from ...trust.pairwise import Pair, PairVerdict, judge_pairs, positional_agreement
+from ..options import InputError, table
+from .probe import parse_spec
+
+
+async def _responses(spec: ComponentSpec, cases: list[Case], base_dir: Path) -> dict[str, str | None]:
+    """Each case's response from the target ``spec`` (``None`` where the target failed)."""
+    target = build_component("targets", spec, ComponentContext(base_dir, Path.cwd()))
+    target.check_ready()
+    limit = asyncio.Semaphore(target.concurrency)
+
+    async def one(case: Case) -> str | None:
+        async with limit:
+            try:
+                return (await target.generate(case)).text
+            except JudgeError:
+                return None
+
+    try:
+        texts = await asyncio.gather(*(one(c) for c in cases))
+    finally:
+        await target.aclose()
+    return {c.id: t for c, t in zip(cases, texts, strict=True)}
+
+
+async def compare(suite_path: Path, baseline: ComponentSpec, candidate: ComponentSpec,
+                  judge: ComponentSpec | None, holistic: bool) -> tuple[list[PairVerdict], list[str]]:
+    """Judge the candidate's response against the baseline's for every case (both orders)."""
+    suite = load_suite(suite_path)
+    base_dir = suite_path.parent
+    cases = list({run.case.id: run.case for run in suite.runs}.values())
+    a_texts = await _responses(baseline, cases, base_dir)
+    b_texts = await _responses(candidate, cases, base_dir)
+    skipped: list[str] = []
+    pairs: list[Pair] = []
+    for case in cases:
+        a, b = a_texts[case.id], b_texts[case.id]
+        if a is None or b is None:
+            skipped.append(f"{case.id}: {'baseline' if a is None else 'candidate'} gave no response")
+            continue
+        if holistic:
+            spec = judge or next((c.judge for c in case.criteria if c.check is None and c.judge), None)
+            if spec is None:
+                raise InputError("--holistic needs a judge: give --judge or a suite judge")
+            pairs.append(Pair(case, None, a, b, spec, base_dir))
+            continue
+        for crit in case.criteria:
+            if crit.check is not None:
+                continue  # deterministic checks are compared by running the suite on each target
+            spec = judge or crit.judge
+            assert spec is not None
+            pairs.append(Pair(case, crit, a, b, spec, base_dir))
+    pool = JudgePool()
+    try:
+        return await judge_pairs(pool, pairs), skipped
+    finally:
+        await pool.aclose()
+
+
+def summarize(verdicts: list[PairVerdict]) -> dict[str, Any]:
+    """Wins of the candidate (``b``), of the baseline (``a``) and ties, overall and per criterion."""
+    def counts(vs: list[PairVerdict]) -> dict[str, Any]:
+        c = Counter(v.winner for v in vs)
+        decided = c["a"] + c["b"]
+        return {"pairs": len(vs), "candidate_wins": c["b"], "baseline_wins": c["a"], "ties": c["tie"],
+                "candidate_win_rate": c["b"] / decided if decided else None,
+                "positional_agreement": positional_agreement(vs)}
+
+    by_criterion: dict[str, list[PairVerdict]] = {}
+    for v in verdicts:
+        by_criterion.setdefault(v.pair.criterion.id if v.pair.criterion else "holistic", []).append(v)
+    return {"overall": counts(verdicts), "criteria": {k: counts(vs) for k, vs in sorted(by_criterion.items())},
+            "regressions": [{"case": v.pair.case.id, "criterion": v.pair.criterion.id if v.pair.criterion
+                             else "holistic"} for v in verdicts if v.winner == "a"]}
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("suite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--baseline", "baseline_text", required=True, metavar="SPEC",
+              help="Target of the previous release: plugin:model or JSON (e.g. jsonl:outputs_v1.jsonl).")
+@click.option("--candidate", "candidate_text", required=True, metavar="SPEC", help="Target of the new release.")
+@click.option("--judge", "judge_text", metavar="SPEC", help="Judge for every pair (default: each criterion's).")
+@click.option("--holistic", is_flag=True, help="One overall comparison per case instead of one per criterion.")
+@click.option("--max-loss-rate", type=click.FloatRange(0, 1), default=None,
+              help="Exit 1 when the baseline wins more than this share of the pairs.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+def command(suite: Path, baseline_text: str, candidate_text: str, judge_text: str | None, holistic: bool,
+            max_loss_rate: float | None, as_json: bool) -> None:
+    """Compare a candidate model with a baseline on a suite's cases, pairwise.
+
+    Each text criterion (or, with --holistic, each case) is judged on the two responses shown
+    side by side, in both orders. When the two orders disagree the verdict depends on position,
+    not on the responses, and counts as a tie; the share of pairs whose orders agree is the
+    positional agreement.
+
+    \b
+    Examples:
+        rubrictest pairwise suites/test_support.rubric.yaml \\
+            --baseline jsonl:outputs_v1.jsonl --candidate openai:gpt-4.1-mini --max-loss-rate 0.2
+        rubrictest pairwise suite.rubric.yaml --baseline openai:gpt-4o --candidate openai:gpt-4.1 \\
+            --judge anthropic:claude-sonnet-4-5 --holistic --json
+    """
+    baseline = parse_spec(baseline_text, "--baseline")
+    candidate = parse_spec(candidate_text, "--candidate")
+    judge = parse_spec(judge_text, "--judge") if judge_text else None
+    try:
+        verdicts, skipped = asyncio.run(compare(suite, baseline, candidate, judge, holistic))
+    except RubricTestError as exc:
+        raise InputError(str(exc)) from None
+    report = summarize(verdicts)
+    report["skipped"] = skipped
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        rows = [[name, str(c["pairs"]), str(c["candidate_wins"]), str(c["baseline_wins"]), str(c["ties"]),
+                 _pct(c["candidate_win_rate"]), _pct(c["positional_agreement"])]
+                for name, c in [*report["criteria"].items(), ("overall", report["overall"])]]
+        click.echo(f"candidate {candidate.label} vs baseline {baseline.label}")
+        click.echo(table(["criterion", "pairs", "candidate", "baseline", "ties", "win rate", "pos. agreement"], rows))
+        for line in skipped:
+            click.echo(f"skipped {line}")
+    overall = report["overall"]
+    if max_loss_rate is not None and overall["pairs"] and overall["baseline_wins"] / overall["pairs"] > max_loss_rate:
+        raise SystemExit(1)

@@ -1,0 +1,220 @@
+"""One path for every model call: cache, budget, call record and error policy.
+
+Suites, :func:`rubrictest.evaluate`, generators, ``rubric-quality``, probes, drift and
+pairwise all call targets and judges through :class:`ModelCalls`, so every call of every
+command is:
+
+* **cached** in the store, keyed by the component's identity (plugin, model, parameters,
+  prompt version) and the content it was asked about (criterion hashes, input, reference,
+  response): asking the same question again makes no call;
+* **budgeted**: with ``max_cost`` set, a billable component stops being called once the
+  run has spent it (the call is an ERROR, never a FAIL);
+* **recorded** in ``judge_calls`` under the run (request, raw response, tokens, cost,
+  latency, attempts);
+* **limited** by the component's concurrency (:class:`~.pool.ComponentPool`);
+* **safe**: a judge that raises gives ERROR verdicts with the reason; a target that fails
+  raises :class:`~rubrictest.JudgeError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError, JudgeError, StoreError
+from ..protocol import (
+    CallRecord,
+    Case,
+    Check,
+    Component,
+    Judge,
+    JudgeRequest,
+    JudgeResult,
+    Target,
+    Usage,
+    Verdict,
+    content_hash,
+)
+from .outcomes import CacheMode, Totals
+from .pool import ComponentPool
+from .progress import CallProgress
+from .run import Run
+
+
+@dataclass
+class Judged:
+    """A judge's answer to one request, as the engine uses it.
+
+    Attributes:
+        verdicts: one per criterion of the request, by criterion id (a criterion the judge
+            did not answer is an ERROR verdict saying so).
+        cached: answered from the cache, without a call.
+        call_id: the ``judge_calls`` row holding the answer (``None`` when nothing is stored).
+    """
+
+    verdicts: dict[str, Verdict]
+    cached: bool
+    call_id: int | None
+
+
+class ModelCalls:
+    """The model calls of one :class:`~.run.Run`.
+
+    Args:
+        pool: where components come from.
+        run: the run the calls are recorded under (its store, if any, is also the cache).
+        cache: ``use`` (read and write), ``refresh`` (write only), ``off``.
+        max_cost: stop calling billable components once this many USD were spent.
+    """
+
+    def __init__(self, pool: ComponentPool, run: Run, *, cache: CacheMode = "use",
+                 max_cost: float | None = None) -> None:
+        self.pool = pool
+        self.run = run
+        self.cache: CacheMode = cache if run.store is not None else "off"
+        self.max_cost = max_cost
+        self.totals: dict[str, Totals] = defaultdict(Totals)
+        self.progress = CallProgress()
+        self._spent = 0.0
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- judges
+
+    async def judge(self, judge: Judge, request: JudgeRequest) -> Judged:
+        """Ask ``judge`` about ``request``: from the cache, or by a call within its limits."""
+        not_ready = self.pool.ensure_ready(judge)
+        if not_ready is not None:
+            return Judged({c.id: Verdict.failed(c.id, not_ready) for c in request.criteria}, False, None)
+        key = self._judge_key(judge, request)
+        cached = self._cached(key)
+        if cached is not None:
+            self._count(judge.label, Usage(), 0, cache_hit=True)
+            payload = JudgeResult([Verdict(**v) for v in cached[1]])
+            return Judged(self._complete(judge, request, payload), True, cached[0])
+        result = await self._call_judge(judge, request)
+        verdicts = self._complete(judge, request, result)
+        ok = all(v.outcome != "error" for v in verdicts.values())
+        call_id = self._record("judge", judge, result.calls, key if ok else None,
+                               [dataclasses.asdict(v) for v in result.verdicts] if ok else None)
+        return Judged(verdicts, False, call_id)
+
+    async def _call_judge(self, judge: Judge, request: JudgeRequest) -> JudgeResult:
+        try:
+            # deterministic checks are not model calls: not counted in the progress line
+            async with self.progress.slot(self.pool.semaphore(judge), counted=not isinstance(judge, Check)):
+                # Checked once a slot is free, so that queued requests see what the calls
+                # before them cost.
+                self._check_budget(judge)
+                started = time.perf_counter()
+                result = await judge.judge(request)
+                elapsed = time.perf_counter() - started
+        except (JudgeError, ConfigError) as exc:
+            return JudgeResult([Verdict.failed(c.id, str(exc)) for c in request.criteria], getattr(exc, "calls", []))
+        except Exception as exc:  # a plugin bug is an ERROR with its reason, not a crash
+            return JudgeResult([Verdict.failed(c.id, f"{type(exc).__name__}: {exc}") for c in request.criteria])
+        for call in result.calls:
+            if call.usage.latency_s is None:
+                call.usage.latency_s = elapsed
+        return result
+
+    @staticmethod
+    def _complete(judge: Judge, request: JudgeRequest, result: JudgeResult) -> dict[str, Verdict]:
+        by_id = {v.criterion_id: v for v in result.verdicts}
+        return {c.id: by_id.get(c.id) or Verdict.failed(c.id, f"judge {judge.label} gave no verdict for it")
+                for c in request.criteria}
+
+    def _judge_key(self, judge: Judge, request: JudgeRequest) -> str | None:
+        if not judge.cacheable or self.cache == "off":
+            return None
+        return content_hash({"judge": judge.cache_identity(), "criteria": [
+            {"id": c.id, "hash": c.hash} for c in request.criteria],
+            "input": request.case.input, "messages": request.case.messages,
+            "reference": request.case.reference, "response": request.response})
+
+    # ---------------------------------------------------------------- targets
+
+    async def generate(self, target: Target, case: Case) -> str:
+        """The response of ``target`` to ``case``: from the cache, or by a call.
+
+        Raises:
+            JudgeError: the target is not ready, over budget, or failed (with the reason).
+        """
+        not_ready = self.pool.ensure_ready(target)
+        if not_ready is not None:
+            raise JudgeError(not_ready)
+        key = None
+        if target.cacheable and self.cache != "off":
+            key = content_hash({"target": target.cache_identity(), "input": case.input, "messages": case.messages})
+        cached = self._cached(key)
+        if cached is not None:
+            self._count(target.label, Usage(), 0, cache_hit=True)
+            return str(cached[1])
+        async with self.progress.slot(self.pool.semaphore(target)):
+            self._check_budget(target)
+            started = time.perf_counter()
+            try:
+                result = await target.generate(case)
+            except JudgeError as exc:
+                self._record("target", target, getattr(exc, "calls", []), None, None)
+                raise
+            elapsed = time.perf_counter() - started
+        for call in result.calls:
+            if call.usage.latency_s is None:
+                call.usage.latency_s = elapsed
+        self._record("target", target, result.calls, key, result.text)
+        return result.text
+
+    # ---------------------------------------------------------------- bookkeeping
+
+    def _cached(self, key: str | None) -> tuple[int, Any] | None:
+        if key is None or self.cache != "use" or self.run.store is None:
+            return None
+        return self.run.store.cached_result(key)
+
+    def _check_budget(self, comp: Component) -> None:
+        if comp.billable and self.max_cost is not None and self._spent >= self.max_cost:
+            raise JudgeError(f"cost budget exceeded: ${self._spent:.4f} spent of the ${self.max_cost:.4f} "
+                             "budget (--rubric-max-cost / --max-cost); no further calls are made")
+
+    def _count(self, label: str, usage: Usage, calls: int, cache_hit: bool = False) -> None:
+        with self._lock:
+            tot = self.totals[label]
+            tot.usage = tot.usage + usage
+            tot.calls += calls
+            tot.cache_hits += int(cache_hit)
+            self._spent += usage.cost_usd or 0.0
+
+    def _record(self, kind: str, comp: Component, calls: list[CallRecord], cache_key: str | None,
+                result: Any) -> int | None:
+        for call in calls:
+            self._count(comp.label, call.usage, 1)
+        store = self.run.store
+        if store is None or (not calls and cache_key is None):
+            return None
+        try:
+            return store.record_calls(self.run.id, kind=kind, component=comp.label, plugin=comp.spec.plugin,
+                                      model=comp.spec.model, calls=calls, cache_key=cache_key, result=result)
+        except StoreError:
+            return None
+
+    @property
+    def spent(self) -> float:
+        """USD spent so far by this run's calls."""
+        return self._spent
+
+    def usage_summary(self) -> dict[str, Any]:
+        """Totals of calls, cache hits, tokens and cost: overall and per component."""
+        per = {label: {"calls": t.calls, "cache_hits": t.cache_hits,
+                       "input_tokens": t.usage.input_tokens, "output_tokens": t.usage.output_tokens,
+                       "cost_usd": t.usage.cost_usd, "latency_s": t.usage.latency_s}
+               for label, t in sorted(self.totals.items())}
+        total: dict[str, Any] = {"calls": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0,
+                                 "cost_usd": 0.0}
+        for row in per.values():
+            for k in total:
+                total[k] += row[k] or 0
+        return {"total": total, "components": per}

@@ -1,0 +1,62 @@
+"""What the engine learns about a case run: verdicts with their report status, the case
+outcome and score, and usage totals per component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..protocol import CaseScore, Criterion, Usage, Verdict
+from ..suite import CaseRun
+
+CacheMode = Literal["use", "refresh", "off"]
+Status = Literal["PASS", "FAIL", "MISSED", "ERROR"]
+
+
+def criterion_status(criterion: Criterion, verdict: Verdict, scored: bool) -> Status:
+    """The report status of a verdict: a miss in scored mode is MISSED, not FAIL."""
+    passed = criterion.passes(verdict.outcome)
+    if passed is None:
+        return "ERROR"
+    if passed:
+        return "PASS"
+    return "MISSED" if scored and not criterion.must else "FAIL"
+
+
+@dataclass
+class VerdictInfo:
+    """A verdict with what the report needs around it."""
+
+    criterion: Criterion
+    verdict: Verdict
+    status: Status
+    judge: str
+    cached: bool = False
+
+
+@dataclass
+class CaseOutcome:
+    """Everything the engine learnt about one case run."""
+
+    run: CaseRun
+    response: str | None = None
+    target_error: str | None = None
+    verdicts: dict[str, VerdictInfo] = field(default_factory=dict)
+    score: CaseScore | None = None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether the case passed; ``None`` when it could not be decided (ERROR)."""
+        if self.error is not None or self.score is None:
+            return None
+        return self.score.passed
+
+
+@dataclass
+class Totals:
+    """Usage accumulated over a run by one component."""
+
+    usage: Usage = field(default_factory=Usage)
+    calls: int = 0
+    cache_hits: int = 0

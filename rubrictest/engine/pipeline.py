@@ -1,0 +1,290 @@
+"""The pipeline: every case run of a session scheduled at once, on one event loop.
+
+pytest runs items one at a time; rubrictest must not call models one at a time. After
+collection the adapter hands the engine every case run it needs (:meth:`Engine.add`,
+:meth:`Engine.schedule`). The engine runs an asyncio loop in a background thread and
+starts all of them at once:
+
+* a case's response comes from its fixed ``output`` or from its target;
+* as soon as a response arrives, the case's criteria go to their judges -- all criteria of
+  the case that share a judge in one request when the judge batches criteria;
+* every verdict is stored as it arrives, and the pytest item waiting for it is released.
+
+Calls go through :class:`~.calls.ModelCalls` (cache, budget, records, concurrency).
+Failures are never verdicts: a target or judge that fails makes the criteria it owed
+ERROR, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ConfigError, JudgeError
+from ..events import VerdictEvent
+from ..protocol import Criterion, Judge, JudgeRequest, Target, Verdict
+from ..suite import CaseRun, Suite
+from .calls import ModelCalls
+from .gate import GateOutcome, decide_gate
+from .outcomes import CaseOutcome, VerdictInfo, criterion_status
+
+
+class Unit:
+    """One scheduled case run, and what the pytest items wait on: the case's future, and a
+    condition signalled as each criterion's verdict arrives (one per case rather than a
+    future per criterion: cheaper for large suites)."""
+
+    def __init__(self, suite: Suite, run: CaseRun, position: int = 0) -> None:
+        self.suite = suite
+        self.run = run
+        self.position = position
+        self.outcome = CaseOutcome(run)
+        self.case_future: cf.Future[CaseOutcome] = cf.Future()
+        self._arrived = threading.Condition()
+        self.started = False
+        self.index = {c.id: i for i, c in enumerate(run.case.criteria)}
+
+    @property
+    def target(self) -> str:
+        """The target's label as stored ('' for a fixed output)."""
+        return self.run.target_label or (self.run.target.label if self.run.target else "")
+
+    def delivered(self, criterion_id: str) -> bool:
+        """Whether the verdict of ``criterion_id`` has arrived."""
+        return criterion_id in self.outcome.verdicts
+
+    def set_verdict(self, criterion_id: str, info: VerdictInfo) -> None:
+        """Record a verdict and wake the items waiting for it."""
+        with self._arrived:
+            self.outcome.verdicts[criterion_id] = info
+            self._arrived.notify_all()
+
+    def wait_verdict(self, criterion_id: str, timeout: float | None = None) -> VerdictInfo | None:
+        """Block until the verdict of ``criterion_id`` arrives (``None`` after ``timeout`` seconds)."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: criterion_id in self.outcome.verdicts, timeout)
+            return self.outcome.verdicts.get(criterion_id)
+
+
+class Engine:
+    """Runs the case runs of a session. One per pytest session, command or Python process.
+
+    Args:
+        calls: the run's model calls (its pool, run, cache and budget).
+    """
+
+    def __init__(self, calls: ModelCalls) -> None:
+        self.calls = calls
+        self.pool = calls.pool
+        self.run = calls.run
+        self.units: dict[str, Unit] = {}
+        self.suites: dict[str, list[Unit]] = defaultdict(list)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: set[cf.Future[Any]] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------------ scheduling
+
+    def add(self, suite: Suite, run: CaseRun, key: str) -> Unit:
+        """Register a case run under ``key`` (its node-id prefix) without starting it."""
+        unit = self.units.get(key)
+        if unit is None:
+            unit = Unit(suite, run, len(self.units))
+            self.units[key] = unit
+            self.suites[str(suite.path)].append(unit)
+        return unit
+
+    def schedule(self, keys: Sequence[str] | None = None) -> None:
+        """Start the given units (default: all registered), all at once."""
+        units = [self.units[k] for k in keys] if keys is not None else list(self.units.values())
+        units = [u for u in units if not u.started]
+        if not units:
+            return
+        for unit in units:
+            unit.started = True
+            self._check_ready(unit)
+        loop = self._start_loop()
+        for unit in units:
+            fut = asyncio.run_coroutine_threadsafe(self._run_case(unit), loop)
+            self._tasks.add(fut)
+            fut.add_done_callback(self._tasks.discard)
+
+    def _check_ready(self, unit: Unit) -> None:
+        # Before any call: a missing key is one clear error (the header shows it).
+        base_dir = unit.suite.path.parent
+        try:
+            if unit.run.target is not None:
+                self.pool.ensure_ready(self.pool.component("targets", unit.run.target, base_dir))
+            for crit in unit.run.case.criteria:
+                self.pool.ensure_ready(self.pool.judge_for(crit, base_dir))
+        except ConfigError:
+            pass  # reported per criterion when the case runs
+
+    def _start_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="rubrictest-engine", daemon=True)
+            self._thread.start()
+        return self._loop
+
+    # ------------------------------------------------------------------ waiting
+
+    def verdict(self, key: str, criterion_id: str) -> VerdictInfo:
+        """Block until the verdict of ``criterion_id`` in unit ``key`` is known."""
+        unit = self.units[key]
+        if not unit.started:
+            self.schedule([key])
+        info = unit.wait_verdict(criterion_id)
+        assert info is not None
+        return info
+
+    def case(self, key: str) -> CaseOutcome:
+        """Block until unit ``key`` is fully judged and scored."""
+        unit = self.units[key]
+        if not unit.started:
+            self.schedule([key])
+        return unit.case_future.result()
+
+    def gate(self, suite_path: str, target: str, min_pass_rate: float, confidence: float) -> GateOutcome:
+        """Block until every case of the suite for ``target`` is done; decide its gate."""
+        units = [u for u in self.suites[suite_path] if u.target == target]
+        wanted = {id(u) for u in units}
+        self.schedule([k for k, u in self.units.items() if id(u) in wanted])
+        return decide_gate([u.case_future.result() for u in units], min_pass_rate, confidence)
+
+    # ------------------------------------------------------------------ the pipeline
+
+    async def _run_case(self, unit: Unit) -> None:
+        outcome = unit.outcome
+        try:
+            await self._run_case_inner(unit)
+        except BaseException as exc:  # never leave an item waiting forever
+            reason = "interrupted" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
+            for crit in unit.run.case.criteria:
+                if not unit.delivered(crit.id):
+                    self._deliver(unit, crit, Verdict.failed(crit.id, reason), "", False, None)
+            outcome.error = outcome.error or reason
+            if not unit.case_future.done():
+                unit.case_future.set_result(outcome)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+
+    async def _run_case_inner(self, unit: Unit) -> None:
+        run, case, outcome = unit.run, unit.run.case, unit.outcome
+        if case.output is not None:
+            outcome.response = case.output
+        else:
+            assert run.target is not None
+            try:
+                target = self.pool.component("targets", run.target, unit.suite.path.parent)
+                assert isinstance(target, Target)
+                outcome.response = await self.calls.generate(target, case)
+            except (JudgeError, ConfigError) as exc:
+                outcome.target_error = f"target {run.target.label} failed: {exc}"
+        if outcome.response is None:
+            reason = outcome.target_error or "no response"
+            for crit in case.criteria:
+                self._deliver(unit, crit, Verdict.failed(crit.id, reason), "", False, None)
+            outcome.error = reason
+        else:
+            await self._judge_case(unit, outcome.response)
+            self._score(unit)
+        self._store_case(unit)
+        unit.case_future.set_result(outcome)
+
+    async def _judge_case(self, unit: Unit, response: str) -> None:
+        case = unit.run.case
+        groups: dict[int, tuple[Judge, list[Criterion]]] = {}
+        for crit in case.criteria:
+            try:
+                judge = self.pool.judge_for(crit, unit.suite.path.parent)
+            except ConfigError as exc:
+                self._deliver(unit, crit, Verdict.failed(crit.id, str(exc)), "", False, None)
+                continue
+            groups.setdefault(id(judge), (judge, []))[1].append(crit)
+        requests: list[tuple[Judge, JudgeRequest]] = []
+        for judge, crits in groups.values():
+            batches = [crits] if judge.batch_criteria else [[c] for c in crits]
+            for batch in batches:
+                requests.append((judge, JudgeRequest(case=case, response=response, criteria=tuple(batch),
+                                                     target=unit.run.target_label)))
+        await asyncio.gather(*(self._judge_request(unit, judge, req) for judge, req in requests))
+
+    async def _judge_request(self, unit: Unit, judge: Judge, request: JudgeRequest) -> None:
+        judged = await self.calls.judge(judge, request)
+        for crit in request.criteria:
+            self._deliver(unit, crit, judged.verdicts[crit.id], judge.label, judged.cached, judged.call_id)
+
+    # ------------------------------------------------------------------ results
+
+    def _deliver(self, unit: Unit, crit: Criterion, verdict: Verdict, judge: str, cached: bool,
+                 call_id: int | None) -> None:
+        if unit.delivered(crit.id):
+            return
+        case = unit.run.case
+        status = criterion_status(crit, verdict, case.threshold is not None)
+        if self.run.store is not None:
+            self.run.store.record_verdict(
+                self.run.id, case=case, target=unit.target, criterion=crit, verdict=verdict, status=status,
+                judge=judge, cached=cached, call_id=call_id, position=unit.position * 10_000 + unit.index[crit.id])
+        self.run.verdict(VerdictEvent(
+            run_id=self.run.id, case=case, criterion=crit, verdict=verdict, judge=judge,
+            target=unit.run.target.label if unit.run.target else None, cached=cached), status)
+        unit.set_verdict(crit.id, VerdictInfo(crit, verdict, status, judge, cached))
+
+    def _score(self, unit: Unit) -> None:
+        outcome = unit.outcome
+        case = unit.run.case
+        errors = [i.criterion.id for i in outcome.verdicts.values() if i.status == "ERROR"]
+        if errors:
+            outcome.error = "no verdict for " + ", ".join(errors)
+            return
+        results = [(outcome.verdicts[c.id].criterion, outcome.verdicts[c.id].verdict) for c in case.criteria]
+        try:
+            outcome.score = self.pool.aggregator(unit.suite.aggregator).aggregate(case, results, case.threshold)
+        except Exception as exc:
+            outcome.error = f"aggregator {unit.suite.aggregator} failed: {type(exc).__name__}: {exc}"
+
+    def _store_case(self, unit: Unit) -> None:
+        if self.run.store is None:
+            return
+        o = unit.outcome
+        self.run.store.record_case(
+            self.run.id, case=unit.run.case, target=unit.target, position=unit.position, response=o.response,
+            score=o.score.score if o.score else None, passed=o.passed,
+            reason=o.error or (o.score.reason if o.score else None))
+
+    # ------------------------------------------------------------------ shutdown
+
+    def close(self, *, cancel: bool = False, timeout: float = 30.0) -> None:
+        """Stop the loop (cancelling pending work when ``cancel``), release components and
+        flush the store. Every verdict already received is kept."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = self._loop
+        if loop is not None:
+            if cancel:
+                for fut in list(self._tasks):
+                    fut.cancel()
+            else:
+                cf.wait(list(self._tasks), timeout=timeout)
+            try:
+                asyncio.run_coroutine_threadsafe(self.pool.aclose(), loop).result(timeout)
+            except Exception:  # noqa: BLE001 - a component that fails to close must not lose the results
+                pass
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout)
+        else:
+            try:
+                asyncio.run(self.pool.aclose())
+            except Exception:  # noqa: BLE001
+                pass
+        if self.run.store is not None:
+            self.run.store.flush()

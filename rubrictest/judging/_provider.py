@@ -1,0 +1,216 @@
+"""Building blocks for plugins that call a provider's SDK (the openai and anthropic plugins).
+
+:class:`ProviderComponent` holds what every provider target and judge needs: the API key
+(named by ``api_key_env``, checked before any call), the retry policy from the spec's
+``options.retry``, one SDK client per ``base_url`` (a list spreads requests across a fleet,
+each request to the server with the fewest requests in flight),
+the cache identity without the options that only change how a call is made or paid for,
+and an :class:`~rubrictest.judging.AttemptLog` that never records the key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import itertools
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+from ..errors import ConfigError
+from ..protocol import ComponentContext, ComponentSpec, require_env
+from ._retry import AttemptLog, CallFailed, RetryPolicy, ServerProtocolError, call_with_retries
+
+
+class ProviderComponent:
+    """Mixin for a :class:`~rubrictest.Target` or :class:`~rubrictest.Judge` that calls a
+    provider SDK. Put it first in the bases and implement :meth:`make_client`.
+
+    Class attributes:
+        default_key_env: the variable that holds the key when the spec names none.
+        non_semantic_options: ``options`` keys left out of the cache identity.
+    """
+
+    spec: ComponentSpec
+    label: str
+    default_key_env: ClassVar[str] = ""
+    non_semantic_options: ClassVar[frozenset[str]] = frozenset({"retry", "price", "no_api_key"})
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)  # type: ignore[call-arg]
+        try:
+            self.retry_policy = RetryPolicy.from_options(spec.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{spec.label}: {exc}") from None
+        self._key: str | None = None
+        self._clients: list[Any] | None = None
+        self._in_flight: list[int] = []
+        self._turn = itertools.count()
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable that holds the API key."""
+        return self.spec.api_key_env or self.default_key_env
+
+    def check_ready(self) -> None:
+        """Raise :class:`ConfigError` for a missing model or API key, before any call.
+
+        ``options.no_api_key: true`` is for local servers (vLLM, Ollama) that want none.
+        """
+        if not self.spec.model:
+            raise ConfigError(f"{self.spec.plugin}: no model given (write {self.spec.plugin}:MODEL)")
+        if self.spec.options.get("no_api_key"):
+            self._key = "no-key"
+        else:
+            self._key = require_env(self.key_env, what="API key")
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The component's identity for cache keys, without the non-semantic options."""
+        identity: dict[str, Any] = super().cache_identity()  # type: ignore[misc]
+        identity["options"] = {k: v for k, v in self.spec.options.items() if k not in self.non_semantic_options}
+        return identity
+
+    def make_client(self, api_key: str, base_url: str | None) -> Any:
+        """Build the SDK's async client for one base URL (SDK retries off: the policy is ours)."""
+        raise NotImplementedError
+
+    def base_urls(self) -> list[str | None]:
+        """The servers of the fleet, asked once, when the first request is sent.
+
+        Default: the spec's ``base_url`` (one URL, a list, or ``None`` for the provider's
+        own endpoint). A component that starts its own servers overrides it.
+        """
+        return list(self.spec.base_url) if isinstance(self.spec.base_url, list) else [self.spec.base_url]
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[Any]:
+        """The SDK client of the least-loaded server of the fleet, held for one request.
+
+        The server with the fewest of this component's requests in flight gets the next one
+        (ties rotate), so a slow or busy server of a fleet gets less work, not an equal
+        share. Clients are built on first use, so that they belong to the event loop that
+        runs the calls, and kept for the run. Use it around the call::
+
+            with self.lease() as client:
+                answer = await client.chat.completions.create(...)
+        """
+        if self._clients is None:
+            if self._key is None:
+                self.check_ready()
+            assert self._key is not None
+            self._clients = [self.make_client(self._key, url) for url in self.base_urls()]
+            self._in_flight = [0] * len(self._clients)
+        clients, load = self._clients, self._in_flight
+        first = next(self._turn) % len(clients)
+        index = min(range(len(clients)), key=lambda i: (load[i], (i - first) % len(clients)))
+        load[index] += 1
+        try:
+            yield clients[index]
+        finally:
+            load[index] -= 1
+
+    @property
+    def secrets(self) -> list[str]:
+        """Strings that must never be stored: the API key."""
+        return [self._key] if self._key and not self.spec.options.get("no_api_key") else []
+
+    def attempt_log(self) -> AttemptLog:
+        """A fresh log of one request's attempts (tokens, cost, latency; secrets scrubbed)."""
+        return AttemptLog(self.spec.model, secrets=self.secrets, price_options=self.spec.options)
+
+    async def retried(self, attempt: Any, log: AttemptLog, *, what: str, earlier_calls: Sequence[Any] = ()) -> Any:
+        """The value of ``attempt`` run under the component's retry policy.
+
+        On failure the :class:`~rubrictest.judging.CallFailed` carries every call made
+        (``earlier_calls`` and this request's), so the store keeps them with the ERROR.
+        """
+        try:
+            outcome = await call_with_retries(attempt, policy=self.retry_policy, secrets=self.secrets,
+                                              what=f"{what} {self.label}")
+        except CallFailed as exc:
+            exc.calls = [*earlier_calls, log.record(error=str(exc))]
+            raise
+        return outcome.value
+
+    async def send(self, create: Any, kwargs: dict[str, Any], log: AttemptLog, *, server: str,
+                   token_fields: tuple[str, str]) -> Any:
+        """Call the SDK method ``create`` with ``kwargs`` once, logging what went and came back.
+
+        Parameters this SDK version does not name go in ``extra_body``. A provider error is
+        logged (status and body) and re-raised for the retry policy; an answer that is not
+        JSON (an HTML error page, a proxy) is a :class:`~rubrictest.judging.ServerProtocolError`.
+
+        Args:
+            server: the base URL the client talks to, for messages.
+            token_fields: the names of the input and output token counts in the answer's
+                ``usage`` (``prompt_tokens``/``completion_tokens`` for OpenAI).
+        """
+        log.sent(jsonable(kwargs))
+        start = time.perf_counter()
+        try:
+            answer = await create(**fit_signature(create, kwargs))
+        except ValueError as exc:  # JSON content type with a body that is not JSON
+            raise ServerProtocolError(f"the server's answer is not valid JSON: {exc}") from None
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status is not None:  # the SDKs' APIStatusError
+                log.received({"status": status, "body": jsonable(getattr(exc, "body", None))})
+            raise
+        finally:
+            log.timed(time.perf_counter() - start)
+        if isinstance(answer, str):
+            # The SDKs hand back the text of a non-JSON answer.
+            snippet = " ".join(answer.split())[:120]
+            log.received(answer[:2000])
+            raise ServerProtocolError(
+                f"the server at {server} answered with something that is not JSON (check base_url): {snippet!r}")
+        usage = getattr(answer, "usage", None)
+        log.received(answer.model_dump(mode="json", exclude_unset=True),
+                     input_tokens=getattr(usage, token_fields[0], None),
+                     output_tokens=getattr(usage, token_fields[1], None))
+        return answer
+
+    async def aclose(self) -> None:
+        """Close every client of the fleet."""
+        clients, self._clients = self._clients or [], None
+        for client in clients:
+            await client.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _parameter_names(function: Any) -> frozenset[str] | None:
+    """The keyword names ``function`` takes; ``None`` when it takes any (or is opaque)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return frozenset(parameters)
+
+
+def fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Move parameters that this SDK version's ``create`` does not name into ``extra_body``.
+
+    ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
+    that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
+    """
+    known = _parameter_names(getattr(create, "__func__", create))
+    if known is None:
+        return kwargs
+    out = {k: v for k, v in kwargs.items() if k in known}
+    extra = {k: v for k, v in kwargs.items() if k not in known}
+    if extra:
+        out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)

@@ -1,0 +1,427 @@
+"""Bounded retries for calls to model servers, with one policy for every plugin.
+
+The official SDKs retry on their own; rubrictest's remote plugins build their clients with
+``max_retries=0`` so that this module is the only retry policy and every attempt is counted.
+
+What happens to a failed attempt depends on its fault:
+
+=====================================  ==========================================================
+fault                                  what happens
+=====================================  ==========================================================
+429 rate limit                         wait what ``retry-after-ms`` / ``Retry-After`` says (capped
+                                       at :attr:`RetryPolicy.max_retry_after`), else back off
+408, 409, 5xx, timeout, connection     exponential back-off with jitter
+malformed or truncated output          ask again with the validation error fed back
+                                       (:class:`MalformedOutput`), at most
+                                       :attr:`RetryPolicy.format_retries` times
+refusal, other 4xx, non-JSON server    no retry
+=====================================  ==========================================================
+
+When no attempt succeeds, :func:`call_with_retries` raises :class:`CallFailed` (a
+:class:`~rubrictest.errors.JudgeError`) whose message gives the reason and the number of
+attempts: the engine reports the item as ERROR, never as FAIL.
+
+A third-party plugin can use the same machinery: raise :class:`MalformedOutput`,
+:class:`Refusal` or :class:`ServerProtocolError` from the attempt function, let SDK errors
+propagate, and :func:`classify` sorts them (anything with a ``status_code`` and an optional
+``response.headers``, as both official SDKs' ``APIStatusError`` have).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from ..errors import JudgeError
+from ..protocol import CallRecord, Usage
+
+T = TypeVar("T")
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+"""HTTP statuses below 500 that are worth another attempt (as the official SDKs treat them)."""
+
+
+class MalformedOutput(Exception):
+    """The model answered, but not in the required form (invalid JSON, wrong schema, cut off).
+
+    Args:
+        feedback: what was wrong, phrased for the model; the next attempt includes it.
+        kind: short label for error messages (``truncated output``, ``invalid JSON``...).
+    """
+
+    def __init__(self, feedback: str, *, kind: str = "malformed output") -> None:
+        super().__init__(feedback)
+        self.feedback = feedback
+        self.kind = kind
+
+
+class Refusal(Exception):
+    """The model declined to answer. Never retried: asking again rarely helps and costs."""
+
+
+class ServerProtocolError(Exception):
+    """The server did not speak the expected wire format (HTML page, non-JSON body).
+
+    Usually a wrong ``base_url``; never retried.
+    """
+
+
+class CallFailed(JudgeError):
+    """No attempt produced a usable answer.
+
+    Attributes:
+        reason: the last fault, in words.
+        attempts: how many requests were sent.
+        calls: the :class:`~rubrictest.CallRecord` objects of the attempts, when the caller
+            attached them (usage of failed attempts still costs money).
+    """
+
+    def __init__(self, message: str, *, reason: str, attempts: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.attempts = attempts
+        self.calls: list[Any] = []
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry.
+
+    Attributes:
+        max_attempts: requests sent at most for transient faults (429, 5xx, timeouts),
+            counting the first one.
+        format_retries: extra requests at most for malformed or truncated output.
+        base_delay: first back-off in seconds; doubled at each retry.
+        max_delay: the longest single back-off, in seconds.
+        max_retry_after: the longest wait a server's ``Retry-After`` may impose, in seconds.
+        jitter: randomise back-off (half fixed, half uniform) so that many concurrent
+            requests do not retry in lock-step.
+    """
+
+    max_attempts: int = 6
+    format_retries: int = 2
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    max_retry_after: float = 120.0
+    jitter: bool = True
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> RetryPolicy:
+        """Read a policy from a component spec's ``options`` (``options.retry`` mapping).
+
+        Unknown keys are an error naming them, so a typo does not silently keep a default.
+        """
+        raw = options.get("retry") or {}
+        if not isinstance(raw, Mapping):
+            raise ValueError("options.retry must be a mapping")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"options.retry: unknown keys {unknown}; known: {sorted(known)}")
+        return cls(**dict(raw))
+
+    def backoff(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based) of a transient fault."""
+        delay = float(min(self.max_delay, self.base_delay * (2 ** (retry - 1))))
+        if self.jitter:
+            delay = delay / 2 + random.uniform(0, delay / 2)
+        return delay
+
+
+@dataclass
+class Fault:
+    """A classified failed attempt.
+
+    Attributes:
+        kind: ``rate_limit``, ``server``, ``timeout``, ``connection``, ``malformed``,
+            ``refusal``, ``client``, ``protocol`` or ``unknown``.
+        label: for ``malformed``, the :attr:`MalformedOutput.kind`.
+        retryable: whether another attempt may help.
+        message: the reason in words (the provider's own message where there is one).
+        retry_after: seconds the server asked us to wait, if it said.
+    """
+
+    kind: str
+    retryable: bool
+    message: str
+    retry_after: float | None = None
+    label: str = ""
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """The wait a response asks for: ``retry-after-ms``, else ``Retry-After`` (seconds or an
+    HTTP date). ``None`` when neither is present or readable."""
+    if not headers:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    ms = lower.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def provider_message(exc: BaseException) -> str:
+    """The provider's own error message from an SDK exception, else ``str(exc)``."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        err = body.get("error", body)
+        if isinstance(err, Mapping) and isinstance(err.get("message"), str):
+            return str(err["message"])
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) and message else str(exc) or type(exc).__name__
+
+
+def _error_code(exc: BaseException) -> str | None:
+    body = getattr(exc, "body", None)
+    err = body.get("error", body) if isinstance(body, Mapping) else None
+    if isinstance(err, Mapping):
+        for key in ("code", "type"):
+            if isinstance(err.get(key), str):
+                return str(err[key])
+    return None
+
+
+def classify(exc: BaseException) -> Fault:
+    """Sort an exception raised by an attempt into a :class:`Fault`."""
+    if isinstance(exc, MalformedOutput):
+        return Fault("malformed", True, exc.feedback, label=exc.kind)
+    if isinstance(exc, Refusal):
+        return Fault("refusal", False, f"the model refused: {exc}")
+    if isinstance(exc, ServerProtocolError):
+        return Fault("protocol", False, str(exc))
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+        message = f"HTTP {status}: {provider_message(exc)}"
+        if status == 429 and _error_code(exc) == "insufficient_quota":
+            # OpenAI answers 429 for an exhausted quota too; waiting does not refill it.
+            return Fault("client", False, message)
+        if status == 429:
+            return Fault("rate_limit", True, message, retry_after_seconds(headers))
+        if status >= 500 or status in RETRYABLE_STATUS:
+            return Fault("server", True, message, retry_after_seconds(headers) if status == 503 else None)
+        return Fault("client", False, message)
+    name = type(exc).__name__.lower()
+    if isinstance(exc, TimeoutError) or "timeout" in name:
+        return Fault("timeout", True, "the request timed out")
+    if "connection" in name or isinstance(exc, ConnectionError):
+        return Fault("connection", True, f"connection failed: {exc}")
+    return Fault("unknown", False, f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class RetryStats:
+    """What the retries of one logical call cost.
+
+    Attributes:
+        attempts: requests sent.
+        faults: the kind of every failed attempt, in order.
+        waited_s: seconds spent waiting between attempts.
+    """
+
+    attempts: int = 0
+    faults: list[str] = field(default_factory=list)
+    waited_s: float = 0.0
+
+
+@dataclass
+class Succeeded(Generic[T]):
+    """A successful call: the value and its :class:`RetryStats`."""
+
+    value: T
+    stats: RetryStats
+
+
+async def call_with_retries(
+    attempt: Callable[[str | None], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    what: str,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    stats: RetryStats | None = None,
+    secrets: Sequence[str] = (),
+) -> Succeeded[T]:
+    """Call ``attempt`` until it succeeds or the policy says stop.
+
+    Args:
+        attempt: makes one request. It receives the feedback for the model (the last
+            :class:`MalformedOutput` message, ``None`` on the first attempt and after
+            transient faults) and returns the parsed answer or raises.
+        policy: the bounds and delays.
+        what: names the call in error messages (``judge openai:gpt-4.1``).
+        sleep: the waiting function (tests pass a fake).
+        stats: filled in as attempts happen (pass one to read it after a failure).
+        secrets: strings removed from every message (the API key: a provider may echo it
+            in an error, and the message becomes the reason stored with ERROR verdicts).
+
+    Returns:
+        The value and the :class:`RetryStats`.
+
+    Raises:
+        CallFailed: a fault that is not retryable, or the bounds are exhausted. The message
+            names the fault, the provider's message and the number of attempts.
+        asyncio.CancelledError: propagates at once (Ctrl-C stops the run).
+    """
+    stats = stats if stats is not None else RetryStats()
+    feedback: str | None = None
+    transient = 0
+    malformed = 0
+    while True:
+        stats.attempts += 1
+        try:
+            value = await attempt(feedback)
+            return Succeeded(value, stats)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            fault = classify(exc)
+            fault.message = redact(fault.message, secrets)
+            stats.faults.append(fault.kind)
+            attempts = stats.attempts
+            if not fault.retryable:
+                raise CallFailed(
+                    f"{what}: {fault.message} (after {_n(attempts)})", reason=fault.message, attempts=attempts
+                ) from exc
+            if fault.kind == "malformed":
+                malformed += 1
+                if malformed > policy.format_retries:
+                    raise CallFailed(
+                        f"{what}: {fault.label} after {_n(attempts)}: {fault.message}",
+                        reason=fault.message,
+                        attempts=attempts,
+                    ) from exc
+                feedback = fault.message
+                continue
+            transient += 1
+            if transient >= policy.max_attempts:
+                raise CallFailed(
+                    f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
+                    reason=fault.message,
+                    attempts=attempts,
+                ) from exc
+            if fault.retry_after is not None:
+                delay = min(fault.retry_after, policy.max_retry_after)
+            else:
+                delay = policy.backoff(transient)
+            stats.waited_s += delay
+            await sleep(delay)
+
+
+def _n(attempts: int) -> str:
+    return f"{attempts} attempt" + ("" if attempts == 1 else "s")
+
+
+REDACTED = "[REDACTED]"
+
+
+def redact(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` (JSON-able) with every occurrence of each secret replaced by ``[REDACTED]``.
+
+    Applied to everything a remote component stores (requests, responses, error messages),
+    so that a server echoing a key back cannot leak it into the store or a report.
+    """
+    secrets = [s for s in secrets if s and len(s) >= 4]
+    if not secrets:
+        return value
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = None
+    plain = all(json.dumps(s, ensure_ascii=False) == f'"{s}"' for s in secrets)  # JSON would not escape them
+    if text is not None and plain and not any(secret in text for secret in secrets):
+        return value  # the common case: nothing to scrub, no copy
+    return _redact(value, secrets)
+
+
+def _redact(value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
+class AttemptLog:
+    """Accumulates the attempts of one logical call into one :class:`~rubrictest.CallRecord`.
+
+    Every attempt's tokens, cost and latency are added up (a malformed answer was paid for
+    too); the request and response kept are the last ones. Secrets are redacted.
+
+    Args:
+        model: the model name sent.
+        secrets: strings that must never be stored (the API key).
+        price_options: the spec's ``options`` (for a ``price`` override).
+    """
+
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        secrets: Sequence[str] = (),
+        price_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self._secrets = list(secrets)
+        self._price_options = price_options
+        self.request: Any = None
+        self.response: Any = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.latency_s = 0.0
+        self.attempts = 0
+
+    def sent(self, request: Any) -> None:
+        """Note the request of a new attempt."""
+        self.attempts += 1
+        self.request = redact(request, self._secrets)
+
+    def received(self, response: Any, *, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
+        """Note what came back (the raw response, JSON-able) and its token counts."""
+        self.response = redact(response, self._secrets)
+        if input_tokens is not None:
+            self.input_tokens = (self.input_tokens or 0) + input_tokens
+        if output_tokens is not None:
+            self.output_tokens = (self.output_tokens or 0) + output_tokens
+
+    def timed(self, seconds: float) -> None:
+        """Add the duration of an attempt."""
+        self.latency_s += seconds
+
+    def record(self, error: str | None = None) -> CallRecord:
+        """The :class:`~rubrictest.CallRecord` of the call so far."""
+        from ._pricing import cost_usd
+
+        cost = cost_usd(self.model, self.input_tokens, self.output_tokens, self._price_options)
+        return CallRecord(
+            request=self.request,
+            response=self.response,
+            model=self.model,
+            usage=Usage(self.input_tokens, self.output_tokens, cost, round(self.latency_s, 6)),
+            error=redact(error, self._secrets) if error else None,
+            attempts=max(1, self.attempts),
+        )

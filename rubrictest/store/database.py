@@ -1,0 +1,313 @@
+"""The results database: every run, case, verdict and model call, in SQLite.
+
+One file (default ``.rubrictest/rubrictest.db`` under the pytest rootdir) holds every run.
+The schema is created and upgraded by numbered migrations (:mod:`rubrictest.store.migrations`);
+a database written by a *newer* rubrictest (a migration this version does not know) is
+refused rather than misread.
+
+Writes are buffered and flushed in batches inside one transaction, so storing 10,000
+verdicts costs a few transactions, not 10,000. The database is opened in WAL mode with a
+busy timeout so several writers (pytest-xdist workers) can share it.
+
+The ``judge_calls`` table doubles as the cache: a call whose ``cache_key`` was answered
+without error before is answered from its stored ``result``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from ..errors import StoreError
+from .migrations import migrations
+from .rows import RowWriter, utcnow
+
+DEFAULT_DB = Path(".rubrictest") / "rubrictest.db"
+_FLUSH_EVERY = 500
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``20261121T235959Z-3f2a9c``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+class Store(RowWriter):
+    """Access to one results database.
+
+    Use :meth:`open`; call :meth:`flush` (or :meth:`close`) to write buffered rows.
+    Thread-safe: the engine's thread and pytest's thread both write through it.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+        self._lock = threading.RLock()
+        self._buffer: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> Store:
+        """Open (and create or migrate) the database at ``path``.
+
+        Args:
+            create: ``False`` for commands that only read results: the file must exist and
+                be a rubrictest database (another SQLite file is refused, never migrated).
+
+        Raises:
+            StoreError: the file is missing (``create=False``), not SQLite, not rubrictest's,
+                locked, or written by a newer schema.
+        """
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(f"no results database at {path} (run the suites first, or pass --db)")
+        if path.exists() and path.is_file() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise StoreError(f"{path} is not a SQLite database")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            store = cls(db, path)
+            if not create and not migrations.applied(db):
+                conn.close()
+                raise StoreError(f"{path} is not a rubrictest results database")
+            store._set_up()
+        except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "locked" in message or "busy" in message:
+                raise StoreError(f"{path} is locked by another process: {message}") from None
+            raise StoreError(f"{path} cannot be used as a results database: {message}") from None
+        return store
+
+    def _set_up(self, give_up_after: float = 10.0) -> None:
+        """Switch to WAL and migrate, tolerating other processes doing the same to the same new
+        file at the same moment (pytest-xdist workers starting together): switching the journal
+        mode can find the file locked at once, and the loser of a migration race fails on the
+        tables the winner created, is rolled back, and finds nothing left to do on the next try.
+
+        A lock that outlasted the busy timeout is held by someone else: no retry for that."""
+        busy_s = self.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+        deadline = time.monotonic() + give_up_after
+        while True:
+            started = time.monotonic()
+            try:
+                self.db.conn.execute("PRAGMA journal_mode = WAL")
+                self.db.conn.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                message = str(exc)
+                quick_lock = "locked" in message and time.monotonic() - started < 0.9 * busy_s
+                if not ("already exists" in message or quick_lock) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _migrate(self) -> None:
+        known = {m.name for m in migrations._migrations}
+        applied = {m.name for m in migrations.applied(self.db)}
+        unknown = sorted(applied - known)
+        if unknown:
+            raise StoreError(
+                f"{self.path} was written by a newer rubrictest (unknown migrations: {', '.join(unknown)}); "
+                "upgrade rubrictest or use another --rubric-db")
+        if applied != known:
+            migrations.apply(self.db)
+
+    # ---------------------------------------------------------------- writing
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Buffer ``row`` for ``table``; rows are written by :meth:`flush`."""
+        with self._lock:
+            rows = self._buffer.setdefault(table, [])
+            rows.append(row)
+            if len(rows) >= _FLUSH_EVERY:
+                self.flush()
+
+    def insert_now(self, table: str, row: dict[str, Any]) -> int:
+        """Write ``row`` at once and return its rowid (for rows others refer to)."""
+        enc = _encode(table, row)
+        names = ", ".join(f"[{c}]" for c in enc)
+        marks = ", ".join("?" for _ in enc)
+        with self._lock:
+            # plain SQL: sqlite-utils' insert looks the schema up on every call
+            cursor = self.db.conn.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", tuple(enc.values()))
+            return int(cursor.lastrowid or 0)
+
+    def flush(self) -> None:
+        """Write every buffered row, all tables in one transaction."""
+        with self._lock:
+            if not any(self._buffer.values()):
+                return
+            buffer, self._buffer = self._buffer, {}
+            try:
+                self.db.conn.execute("BEGIN IMMEDIATE")
+                for table, rows in buffer.items():
+                    if rows:
+                        self._insert_many(table, rows)
+                self.db.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.db.conn.execute("ROLLBACK")
+                raise StoreError(f"cannot write to {self.path}: {exc}") from None
+
+    def _insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
+        # One prepared statement per set of columns (rows of a table nearly always share
+        # theirs): an order of magnitude cheaper than building SQL per batch.
+        # OR IGNORE: a row another xdist worker already stored is kept as it is.
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for row in rows:
+            enc = _encode(table, row)
+            cols = tuple(enc)
+            groups.setdefault(cols, []).append(tuple(enc.values()))
+        for cols, values in groups.items():
+            names = ", ".join(f"[{c}]" for c in cols)
+            marks = ", ".join("?" for _ in cols)
+            self.db.conn.executemany(f"INSERT OR IGNORE INTO [{table}] ({names}) VALUES ({marks})", values)
+
+    def update(self, table: str, pk: Any, values: dict[str, Any]) -> None:
+        """Update one row at once."""
+        with self._lock:
+            self.flush()
+            with self.db.conn:
+                self.db.table(table).update(pk, _encode(table, values))
+
+    def close(self) -> None:
+        """Flush and close."""
+        with self._lock:
+            self.flush()
+            self.db.conn.close()
+
+    # ---------------------------------------------------------------- runs
+
+    def start_run(self, *, rootdir: str, argv: list[str], version: str, run_id: str | None = None,
+                  kind: str = "pytest") -> str:
+        """Record a run and return its id. With ``run_id`` (shared by xdist workers) the row
+        is written once, by whichever worker comes first."""
+        run_id = run_id or new_run_id()
+        with self._lock, self.db.conn:
+            self.db.table("runs").insert(_encode("runs", {
+                "id": run_id, "started_at": utcnow(), "status": "running", "rootdir": rootdir,
+                "argv": argv, "version": version, "kind": kind}), ignore=True)
+        return run_id
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run with this exact id is stored."""
+        return self.db.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is not None
+
+    def status_counts(self, run_id: str) -> dict[str, int]:
+        """Verdicts of ``run_id`` per status (``PASS``, ``FAIL``, ``MISSED``, ``ERROR``)."""
+        self.flush()
+        return {row[0]: row[1] for row in self.db.execute(
+            "SELECT status, count(*) FROM verdicts WHERE run_id = ? GROUP BY status", [run_id])}
+
+    def usage_totals(self, run_id: str) -> dict[str, Any]:
+        """Calls, cache hits, tokens and cost of ``run_id``, from the stored calls."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+            "coalesce(sum(cost_usd), 0) FROM judge_calls WHERE run_id = ? AND request IS NOT NULL",
+            [run_id]).fetchone()
+        hits = self.db.execute("SELECT count(DISTINCT judge_call_id) FROM verdicts WHERE run_id = ? AND cached = 1",
+                               [run_id]).fetchone()[0]
+        return {"calls": row[0], "cache_hits": hits, "input_tokens": row[1], "output_tokens": row[2],
+                "cost_usd": float(row[3])}
+
+    def finish_run(self, run_id: str, *, status: str, counts: dict[str, int], usage: dict[str, Any]) -> None:
+        """Mark ``run_id`` finished with its counts and usage totals."""
+        self.update("runs", run_id, {"finished_at": utcnow(), "status": status, "counts": counts,
+                                     "usage": usage})
+
+    # ---------------------------------------------------------------- cache
+
+    def cached_result(self, cache_key: str) -> tuple[int, Any] | None:
+        """The id and stored result of the last error-free call with ``cache_key``."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT id, result FROM judge_calls WHERE cache_key = ? AND error IS NULL "
+                "AND result IS NOT NULL ORDER BY id DESC LIMIT 1", [cache_key]).fetchone()
+        if row is None:
+            return None
+        return int(row[0]), json.loads(row[1])
+
+    # ---------------------------------------------------------------- reading
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest runs, newest first."""
+        return [_decode("runs", r) for r in self.db.query(
+            "SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", [limit])]
+
+    def resolve_run(self, ref: str | None) -> str:
+        """A run id from ``ref``: an id, a unique id prefix, ``latest``/None, or ``-N`` (N runs back)."""
+        if ref in (None, "latest", "last"):
+            ref = "-1"
+        assert ref is not None
+        if ref.startswith("-") and ref[1:].isdigit():
+            n = int(ref[1:])
+            rows = list(self.db.query("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?",
+                                      [n - 1]))
+            if not rows:
+                raise StoreError(f"no run {ref} in {self.path}")
+            return str(rows[0]["id"])
+        rows = list(self.db.query("SELECT id FROM runs WHERE id LIKE ? || '%'", [ref]))
+        if len(rows) == 1:
+            return str(rows[0]["id"])
+        if not rows:
+            raise StoreError(f"no run {ref!r} in {self.path}")
+        raise StoreError(f"run prefix {ref!r} is ambiguous: {', '.join(r['id'] for r in rows[:5])}")
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run row, decoded."""
+        return _decode("runs", self.db.table("runs").get(run_id))
+
+    def verdicts(self, run_id: str) -> list[dict[str, Any]]:
+        """Every verdict of ``run_id``, in insertion order, decoded."""
+        return [_decode("verdicts", r) for r in self.db.query(
+            "SELECT * FROM verdicts WHERE run_id = ? ORDER BY position, id", [run_id])]
+
+    def cases(self, run_id: str) -> list[dict[str, Any]]:
+        """Every case row of ``run_id``, decoded."""
+        rows = self.db.query("SELECT * FROM cases WHERE run_id = ? ORDER BY position, id", [run_id])
+        return [_decode("cases", r) for r in rows]
+
+    def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """Every model call made during ``run_id``."""
+        for r in self.db.query("SELECT * FROM judge_calls WHERE run_id = ? ORDER BY id", [run_id]):
+            yield _decode("judge_calls", r)
+
+
+# Columns holding JSON, per table: always encoded on write and decoded on read, so a text
+# response such as "42" is never mistaken for a number.
+JSON_COLUMNS = {
+    "runs": {"argv", "counts", "usage"},
+    "cases": {"tags"},
+    "verdicts": {"tags", "votes"},
+    "judge_calls": {"request", "response", "result"},
+}
+
+
+def _encode(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    json_cols = JSON_COLUMNS.get(table, set())
+    out = {}
+    for key, value in row.items():
+        if key in json_cols and value is not None:
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        elif isinstance(value, bool):
+            value = int(value)
+        out[key] = value
+    return out
+
+
+def _decode(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in JSON_COLUMNS.get(table, set()) & out.keys():
+        if isinstance(out[key], str):
+            out[key] = json.loads(out[key])
+    return out

@@ -1,0 +1,116 @@
+"""Numbered migrations of the results database.
+
+Each migration runs once, in its own transaction, and is recorded in ``_sqlite_migrations``.
+A released migration is never edited: a change to the schema is a new function below, with
+a comment saying why it exists.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("rubrictest")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """The four tables of the store contract: runs, cases, verdicts, judge_calls."""
+    db.table("runs").create({
+        "id": str,              # e.g. 20261121T235959Z-3f2a
+        "started_at": str,
+        "finished_at": str,
+        "status": str,          # running | passed | failed | interrupted | error
+        "rootdir": str,
+        "argv": str,            # JSON list, secrets never included
+        "version": str,         # rubrictest version
+        "counts": str,          # JSON {PASS: n, FAIL: n, MISSED: n, ERROR: n}
+        "usage": str,           # JSON totals: tokens, cost, calls, cache hits
+    }, pk="id")
+    db.table("cases").create({
+        "id": int,
+        "run_id": str,
+        "suite": str,
+        "suite_path": str,
+        "case_id": str,
+        "position": int,        # order in the suites as collected
+        "target": str,          # target label ('' for fixed outputs)
+        "input": str,
+        "reference": str,
+        "response": str,
+        "response_hash": str,
+        "score": float,
+        "outcome": str,         # passed | failed | error
+        "reason": str,
+        "tags": str,            # JSON list
+    }, pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db.table("judge_calls").create({
+        "id": int,
+        "run_id": str,
+        "kind": str,            # judge | target
+        "component": str,       # label, e.g. openai:gpt-4.1
+        "plugin": str,
+        "model": str,
+        "cache_key": str,
+        "request": str,         # JSON of what was sent (never a secret)
+        "response": str,        # JSON or text of what came back
+        "result": str,          # JSON of the parsed result (verdicts, or the target text)
+        "error": str,
+        "input_tokens": int,
+        "output_tokens": int,
+        "cost_usd": float,
+        "latency_s": float,
+        "attempts": int,
+        "created_at": str,
+    }, pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db.table("verdicts").create({
+        "id": int,
+        "run_id": str,
+        "suite": str,
+        "case_id": str,
+        "target": str,
+        "criterion_id": str,
+        "position": int,        # order in the suites as collected (verdicts arrive in any order)
+        "criterion_hash": str,
+        "criterion_text": str,
+        "check_name": str,
+        "points": float,
+        "must": int,
+        "judge": str,           # judge label
+        "outcome": str,         # met | not_met | error
+        "status": str,          # PASS | FAIL | MISSED | ERROR
+        "confidence": float,
+        "evidence": str,
+        "evidence_supported": int,
+        "rationale": str,
+        "error": str,
+        "score": float,
+        "votes": str,           # JSON list or null
+        "cached": int,          # 1 when the verdict came from the cache
+        "judge_call_id": int,
+        "tags": str,            # JSON list
+        "created_at": str,
+    }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
+    db.table("judge_calls").create_index(["cache_key"])
+    # One verdict per criterion per case run: pytest-xdist workers that judge the same case
+    # (a gate needs every case) must not store it twice.
+    db.table("verdicts").create_index(["run_id", "suite", "case_id", "target", "criterion_id"], unique=True)
+    db.table("verdicts").create_index(["criterion_hash"])
+    db.table("cases").create_index(["run_id", "suite", "case_id", "target"], unique=True)
+
+
+@migrations()
+def m002_read_indexes(db: Database) -> None:
+    """Indexes for reading large runs (``rubrictest view``, reports): a run's verdicts and cases
+    in suite order without sorting every row, and a run's model calls without scanning all calls."""
+    db.table("verdicts").create_index(["run_id", "position"], if_not_exists=True)
+    db.table("cases").create_index(["run_id", "position"], if_not_exists=True)
+    db.table("judge_calls").create_index(["run_id"], if_not_exists=True)
+    db.table("runs").create_index(["started_at"], if_not_exists=True)
+
+
+@migrations()
+def m003_run_kind(db: Database) -> None:
+    """What made a run: ``pytest`` (a suite run), ``evaluate`` (the Python API), or the command
+    whose model calls it holds (``generate``, ``probe``, ``drift``, ``pairwise``...). Every model
+    call is recorded under a run, so commands need runs too, told apart from suite runs."""
+    db.table("runs").add_column("kind", str, not_null_default="pytest")

@@ -1,0 +1,146 @@
+"""Rendering a stored run: the terminal summary, ``rubrictest report`` tables, JSON, Markdown."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from .database import Store
+
+STATUSES = ("PASS", "FAIL", "MISSED", "ERROR")
+
+
+def run_report(store: Store, run_id: str) -> dict[str, Any]:
+    """Everything ``rubrictest report`` shows about ``run_id``, as plain data."""
+    run = store.run(run_id)
+    verdicts = store.verdicts(run_id)
+    cases = store.cases(run_id)
+    usage = _usage(store, run_id)
+    suites: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        s = suites.setdefault(case["suite"], {"suite": case["suite"], "path": case["suite_path"], "cases": 0,
+                                              "passed": 0, "failed": 0, "errors": 0, "scores": []})
+        s["cases"] += 1
+        s[{"passed": "passed", "failed": "failed"}.get(case["outcome"], "errors")] += 1
+        if case["score"] is not None:
+            s["scores"].append(case["score"])
+    for s in suites.values():
+        scores = s.pop("scores")
+        s["mean_score"] = sum(scores) / len(scores) if scores else None
+    by_tag: dict[str, Counter[str]] = defaultdict(Counter)
+    for v in verdicts:
+        for tag in v["tags"] or []:
+            by_tag[tag][v["status"]] += 1
+    return {
+        "run": {k: run.get(k) for k in ("id", "started_at", "finished_at", "status", "version", "counts")},
+        "suites": list(suites.values()),
+        "criteria": [{k: v.get(k) for k in (
+            "suite", "case_id", "target", "criterion_id", "status", "outcome", "confidence", "judge",
+            "criterion_hash", "points", "must", "evidence", "evidence_supported", "rationale", "error",
+            "cached", "criterion_text")} for v in verdicts],
+        "tags": {tag: dict(c) for tag, c in sorted(by_tag.items())},
+        "usage": usage,
+    }
+
+
+def _usage(store: Store, run_id: str) -> list[dict[str, Any]]:
+    rows = store.db.query(
+        "SELECT kind, component, count(*) AS calls, sum(input_tokens) AS input_tokens, "
+        "sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd, avg(latency_s) AS mean_latency_s "
+        "FROM judge_calls WHERE run_id = ? AND request IS NOT NULL GROUP BY kind, component ORDER BY kind, component",
+        [run_id])
+    out = [dict(r) for r in rows]
+    hits = {r["judge"]: r["n"] for r in store.db.query(
+        "SELECT judge, count(DISTINCT judge_call_id) AS n FROM verdicts WHERE run_id = ? AND cached = 1 "
+        "GROUP BY judge", [run_id])}
+    for row in out:
+        row["cache_hits"] = hits.pop(row["component"], 0) if row["kind"] == "judge" else 0
+    for judge, n in hits.items():
+        out.append({"kind": "judge", "component": judge, "calls": 0, "input_tokens": None,
+                    "output_tokens": None, "cost_usd": None, "mean_latency_s": None, "cache_hits": n})
+    return out
+
+
+def _fmt(value: Any, spec: str = "") -> str:
+    if value is None:
+        return "-"
+    return format(value, spec) if spec else str(value)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """A plain-text table with aligned columns."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return out
+
+
+def render_text(report: dict[str, Any]) -> list[str]:
+    """``rubrictest report`` as text: per-criterion table, then suites and usage."""
+    run = report["run"]
+    lines = [f"run {run['id']}  {run['status']}  started {run['started_at']}", ""]
+    rows = [[c["suite"], c["case_id"] + (f"[{c['target']}]" if c["target"] and "[" not in c["case_id"] else ""),
+             c["criterion_id"], c["status"], _fmt(c["confidence"], ".2f"), c["judge"] or "-",
+             (c["criterion_hash"] or "")[:8]] for c in report["criteria"]]
+    lines += table(["suite", "case", "criterion", "status", "conf", "judge", "hash"], rows)
+    lines.append("")
+    lines += suite_lines(report)
+    if report["usage"]:
+        lines.append("")
+        lines += usage_lines(report["usage"])
+    return lines
+
+
+def suite_lines(report: dict[str, Any]) -> list[str]:
+    rows = [[s["suite"], str(s["cases"]), str(s["passed"]), str(s["failed"]), str(s["errors"]),
+             _fmt(s["mean_score"], ".3f")] for s in report["suites"]]
+    return table(["suite", "cases", "passed", "failed", "error", "mean score"], rows)
+
+
+def usage_lines(usage: list[dict[str, Any]]) -> list[str]:
+    rows = [[u["kind"], u["component"], str(u["calls"]), str(u["cache_hits"]), _fmt(u["input_tokens"]),
+             _fmt(u["output_tokens"]), _fmt(u["cost_usd"], ".4f"), _fmt(u["mean_latency_s"], ".3f")]
+            for u in usage]
+    return table(["kind", "component", "calls", "cache hits", "tokens in", "tokens out", "cost $",
+                  "mean latency s"], rows)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """``rubrictest report --format markdown``: for CI job summaries and pull requests."""
+    run = report["run"]
+    out = [f"## rubrictest run `{run['id']}` — {run['status']}", ""]
+    counts = Counter(c["status"] for c in report["criteria"])
+    out.append(" · ".join(f"**{counts.get(s, 0)}** {s}" for s in STATUSES))
+    out += ["", "| suite | cases | passed | failed | error | mean score |", "|---|---|---|---|---|---|"]
+    for s in report["suites"]:
+        out.append(f"| {s['suite']} | {s['cases']} | {s['passed']} | {s['failed']} | {s['errors']} | "
+                   f"{_fmt(s['mean_score'], '.3f')} |")
+    out += ["", "| suite | case | criterion | status | confidence | judge |", "|---|---|---|---|---|---|"]
+    for c in report["criteria"]:
+        out.append(f"| {c['suite']} | {c['case_id']} | {c['criterion_id']} | {c['status']} | "
+                   f"{_fmt(c['confidence'], '.2f')} | {c['judge']} |")
+    if report["usage"]:
+        out += ["", "| kind | component | calls | cache hits | tokens in | tokens out | cost $ |",
+                "|---|---|---|---|---|---|---|"]
+        for u in report["usage"]:
+            out.append(f"| {u['kind']} | {u['component']} | {u['calls']} | {u['cache_hits']} | "
+                       f"{_fmt(u['input_tokens'])} | {_fmt(u['output_tokens'])} | {_fmt(u['cost_usd'], '.4f')} |")
+    return "\n".join(out) + "\n"
+
+
+def terminal_summary_lines(store: Store, run_id: str, live_usage: dict[str, Any]) -> list[str]:
+    """The ``rubrictest`` section pytest prints at the end of a run."""
+    store.flush()
+    report = run_report(store, run_id)
+    counts = Counter(c["status"] for c in report["criteria"])
+    lines = ["criteria: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)]
+    lines += suite_lines(report)
+    total = live_usage["total"]
+    lines.append("")
+    lines.append(f"model calls: {total['calls']}  cache hits: {total['cache_hits']}  tokens: "
+                 f"{total['input_tokens']} in / {total['output_tokens']} out  cost: ${total['cost_usd']:.4f}")
+    if report["usage"]:
+        lines += usage_lines(report["usage"])
+    lines.append(f"results: {store.path}  run {run_id}  (rubrictest report {run_id})")
+    return lines

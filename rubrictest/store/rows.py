@@ -1,0 +1,68 @@
+"""The row layouts of ``verdicts``, ``cases`` and ``judge_calls``: what the engine tells the
+store, turned into rows. The engine never builds a row itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..protocol import CallRecord, Case, Criterion, Verdict, content_hash
+
+
+def utcnow() -> str:
+    """Current UTC time as ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class RowWriter:
+    """Mixin of :class:`~rubrictest.store.Store`: one method per kind of row."""
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:  # implemented by Store
+        raise NotImplementedError
+
+    def insert_now(self, table: str, row: dict[str, Any]) -> int:  # implemented by Store
+        raise NotImplementedError
+
+    def record_verdict(self, run_id: str, *, case: Case, target: str, criterion: Criterion, verdict: Verdict,
+                       status: str, judge: str, cached: bool, call_id: int | None, position: int) -> None:
+        """Buffer the verdict on one criterion of one case run."""
+        self.insert("verdicts", {
+            "run_id": run_id, "suite": case.suite, "case_id": case.id, "target": target,
+            "criterion_id": criterion.id, "position": position, "criterion_hash": criterion.hash,
+            "criterion_text": criterion.description, "check_name": criterion.check, "points": criterion.points,
+            "must": criterion.must, "judge": judge, "outcome": verdict.outcome, "status": status,
+            "confidence": verdict.confidence, "evidence": verdict.evidence,
+            "evidence_supported": verdict.evidence_supported, "rationale": verdict.rationale,
+            "error": verdict.error, "score": verdict.score, "votes": verdict.votes, "cached": cached,
+            "judge_call_id": call_id, "tags": list(criterion.tags), "created_at": utcnow()})
+
+    def record_case(self, run_id: str, *, case: Case, target: str, position: int, response: str | None,
+                    score: float | None, passed: bool | None, reason: str | None) -> None:
+        """Buffer the outcome of one case run."""
+        self.insert("cases", {
+            "run_id": run_id, "suite": case.suite, "suite_path": case.path, "case_id": case.id,
+            "position": position, "target": target, "input": case.prompt, "reference": case.reference,
+            "response": response,
+            "response_hash": content_hash(response)[:16] if response is not None else None,
+            "score": score, "outcome": "error" if passed is None else ("passed" if passed else "failed"),
+            "reason": reason, "tags": list(case.tags)})
+
+    def record_calls(self, run_id: str, *, kind: str, component: str, plugin: str, model: str | None,
+                     calls: Sequence[CallRecord], cache_key: str | None, result: Any) -> int:
+        """Store the calls one request made; the last row carries the cache key and the parsed
+        result (what a later identical request is answered with). Returns that row's id.
+
+        A request answered without a call (a deterministic check) that should still be
+        cached is one row without a request.
+        """
+        base = {"run_id": run_id, "kind": kind, "component": component, "plugin": plugin}
+        rows = [{
+            **base, "model": call.model or model, "request": call.request, "response": call.response,
+            "error": call.error, "input_tokens": call.usage.input_tokens,
+            "output_tokens": call.usage.output_tokens, "cost_usd": call.usage.cost_usd,
+            "latency_s": call.usage.latency_s, "attempts": call.attempts, "created_at": utcnow(),
+        } for call in calls] or [{**base, "model": model, "created_at": utcnow()}]
+        for row in rows[:-1]:
+            self.insert("judge_calls", row)
+        return self.insert_now("judge_calls", {**rows[-1], "cache_key": cache_key, "result": result})

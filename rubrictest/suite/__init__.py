@@ -1,0 +1,35 @@
+"""The suite file format (internal): models, YAML with line numbers, resolution.
+
+* :mod:`.models` -- the pydantic models (``rubrictest schema`` prints their JSON Schema);
+* :mod:`.parsing` -- YAML parsed once, with the line of every key, and errors that name the
+  file, the line and the key path;
+* :mod:`.resolve` -- :func:`load_suite`: a validated file becomes a :class:`Suite` of
+  :class:`CaseRun` (a case bound to a target), what the engine and the adapter use.
+"""
+
+from .models import (
+    SCHEMA_VERSION,
+    CaseModel,
+    CompanionModel,
+    CriterionModel,
+    GateModel,
+    SuiteModel,
+    json_schema,
+)
+from .parsing import Path_, parse_model
+from .resolve import (
+    CaseRun,
+    Suite,
+    load_suite,
+    missing_env,
+    read_suite_model,
+    resolve_model,
+    slugify,
+    suite_name_from_path,
+)
+
+__all__ = [
+    "SCHEMA_VERSION", "CaseModel", "CaseRun", "CompanionModel", "CriterionModel", "GateModel", "Path_", "Suite",
+    "SuiteModel", "json_schema", "load_suite", "missing_env", "parse_model", "read_suite_model", "resolve_model",
+    "slugify", "suite_name_from_path",
+]

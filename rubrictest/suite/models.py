@@ -1,0 +1,170 @@
+"""The pydantic models of suite files and companion files, and their JSON Schema.
+
+Unknown keys are errors (``extra="forbid"``), so a typo such as ``critera:`` never silently
+drops criteria. ``rubrictest schema`` prints :func:`json_schema`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..protocol import ComponentSpec
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CriterionModel(_Strict):
+    """A criterion: a text for a model judge, or a deterministic ``check``.
+
+    A plain string is shorthand for ``{text: ...}``.
+    """
+
+    id: str | None = Field(None, description="Unique within the case; default: a slug of the text.")
+    text: str | None = Field(None, description="What the judge is asked about the response.")
+    check: str | None = Field(None, description="Deterministic judge: contains, regex, equals, json_schema, python...")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="Parameters of the check.")
+    points: float = Field(1.0, description="Weight; negative points make a deduction (passes when not met).")
+    must: bool = Field(False, description="Hard rule: failing it fails the case whatever its score.")
+    judge: ComponentSpec | None = Field(None, description="Judge for this criterion only.")
+    tags: list[str] = Field(default_factory=list, description="pytest markers and report groups.")
+    meta: dict[str, Any] = Field(default_factory=dict, description="Free-form provenance; not judged, not hashed.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _text_or_check(self) -> CriterionModel:
+        if not self.text and not self.check:
+            raise ValueError("a criterion needs `text` (for a judge) or `check` (deterministic)")
+        if self.with_ and not self.check:
+            raise ValueError("`with` gives parameters to a `check`; this criterion has none")
+        return self
+
+
+class GateModel(_Strict):
+    """Suite-level release gate on the case pass rate."""
+
+    min_pass_rate: float = Field(ge=0, le=1, description="Lowest acceptable pass rate.")
+    confidence: float = Field(0.95, gt=0, lt=1, description="Confidence of the Wilson lower bound.")
+
+
+class CaseModel(_Strict):
+    """One evaluation case."""
+
+    id: str | None = Field(None, description="Unique in the suite; default case-N.")
+    input: str | None = Field(None, description="The prompt sent to the target.")
+    messages: list[dict[str, Any]] | None = Field(None, description="Chat messages instead of input.")
+    reference: str | None = Field(None, description="A reference answer, given to judges.")
+    output: str | None = Field(None, description="A fixed response: no target call.")
+    rubric: list[str] = Field(default_factory=list, description="Names of suite rubrics to apply.")
+    criteria: list[CriterionModel] = Field(default_factory=list)
+    threshold: float | None = Field(None, ge=0, le=1, description="Overrides the suite's threshold.")
+    judge: ComponentSpec | None = None
+    target: ComponentSpec | None = None
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_input(self) -> CaseModel:
+        if self.input is not None and self.messages is not None:
+            raise ValueError("give `input` or `messages`, not both")
+        return self
+
+
+class SuiteModel(_Strict):
+    """A rubrictest suite file (``test_*.rubric.yaml``)."""
+
+    version: Literal[1] = Field(1, description="Format version.")
+    suite: str | None = Field(None, description="Suite name; default: the file name.")
+    description: str | None = None
+    target: ComponentSpec | list[ComponentSpec] | None = Field(
+        None, description="Model(s) under test: 'plugin:model' or a mapping; a list runs every case on each.")
+    judge: ComponentSpec | None = Field(None, description="Default judge for text criteria.")
+    threshold: float | None = Field(None, ge=0, le=1, description="Scored mode: the case passes at this score.")
+    aggregator: str = Field("points", description="Case aggregation rule (points, strict, or a plugin's).")
+    gate: GateModel | None = None
+    tags: list[str] = Field(default_factory=list)
+    rubrics: dict[str, list[CriterionModel]] = Field(default_factory=dict, description="Reusable criteria lists.")
+    rubric: list[str] = Field(default_factory=list, description="Named rubrics applied to every case.")
+    include: list[str] = Field(default_factory=list, description="Companion rubric files (generated criteria).")
+    requires_env: list[str] = Field(
+        default_factory=list,
+        description="Environment variables (API keys) the suite needs; when one is unset the suite is skipped.")
+    cases: list[CaseModel] = Field(default_factory=list)
+    cases_file: list[str] = Field(
+        default_factory=list,
+        description="JSONL files of cases (one case object per line, the keys of `cases` entries).")
+
+    @field_validator("cases_file", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _has_cases(self) -> SuiteModel:
+        if not self.cases and not self.cases_file:
+            raise ValueError("a suite needs `cases` (or `cases_file`)")
+        return self
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _nonempty_targets(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise ValueError("`target` is an empty list")
+        return value
+
+
+class CompanionModel(_Strict):
+    """A companion rubric file, written by ``rubrictest generate`` and named in ``include``."""
+
+    version: Literal[1] = 1
+    generated_by: dict[str, Any] = Field(default_factory=dict, description="Generator provenance.")
+    content_hash: str | None = Field(None, description="Hash of `rubrics` and `cases`, to detect hand edits.")
+    rubrics: dict[str, list[CriterionModel]] = Field(default_factory=dict)
+    cases: dict[str, list[CriterionModel]] = Field(default_factory=dict, description="Criteria added per case id.")
+
+
+_SHORTHANDS = {
+    "#/$defs/ComponentSpec": {"type": "string", "pattern": "^[^:\\s]+(:.*)?$",
+                              "description": "plugin:model shorthand"},
+    "#/$defs/CriterionModel": {"type": "string", "minLength": 1, "description": "shorthand for {text: ...}"},
+}
+
+
+def _add_shorthands(node: Any) -> Any:
+    """Allow the string shorthands the validators accept wherever a spec or criterion is expected."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if ref in _SHORTHANDS and len(node) == 1:
+            return {"anyOf": [{"$ref": ref}, _SHORTHANDS[ref]]}
+        return {k: _add_shorthands(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_add_shorthands(v) for v in node]
+    return node
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of suite files, generated from :class:`SuiteModel`.
+
+    The pydantic models accept string shorthands (``"plugin:model"`` for a target or judge, a
+    plain string for a criterion) through ``before`` validators; the schema says so too.
+    """
+    schema: dict[str, Any] = _add_shorthands(SuiteModel.model_json_schema(by_alias=True))
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rubrictest suite"
+    # What the validators check beyond the field types: cases come inline or from a file.
+    schema["anyOf"] = [{"required": ["cases"], "properties": {"cases": {"minItems": 1}}},
+                       {"required": ["cases_file"]}]
+    cases_file = schema["properties"]["cases_file"]
+    schema["properties"]["cases_file"] = {"anyOf": [{"type": "string"}, {k: v for k, v in cases_file.items()
+                                                                          if k not in ("description", "title")}],
+                                          "description": cases_file.get("description", "")}
+    return schema

@@ -1,0 +1,301 @@
+"""Resolution: a validated suite model becomes a :class:`Suite` of :class:`CaseRun`s.
+
+Shorthands expanded, named rubrics and companion files merged, ids defaulted and checked,
+judges and targets resolved to :class:`~rubrictest.protocol.ComponentSpec` -- what the
+engine and the pytest adapter use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..errors import SuiteError
+from ..protocol import Case, ComponentSpec, Criterion
+from .models import CaseModel, CompanionModel, CriterionModel, GateModel, SuiteModel
+from .parsing import Path_, dotted, line_for, parse_model, validation_error
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """A case bound to the target that answers it (one per case and target)."""
+
+    case: Case
+    target: ComponentSpec | None
+    target_label: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The case part of node ids: ``id`` or ``id[target]``."""
+        return f"{self.case.id}[{self.target_label}]" if self.target_label else self.case.id
+
+
+@dataclass
+class Suite:
+    """A loaded, resolved suite."""
+
+    path: Path
+    name: str
+    model: SuiteModel
+    runs: list[CaseRun] = field(default_factory=list)
+    lines: dict[Path_, int] = field(default_factory=dict)
+    aggregator: str = "points"
+
+    @property
+    def gate(self) -> GateModel | None:
+        return self.model.gate
+
+    def target_location(self, run: CaseRun) -> tuple[int | None, str]:
+        """Line and key path where ``run``'s target is written (the case's or the suite's)."""
+        for i, cm in enumerate(self.model.cases):
+            if (cm.id or f"case-{i + 1}") == run.case.id and cm.target is not None:
+                return line_for(self.lines, ("cases", i, "target")), f"cases[{i}].target"
+        if isinstance(self.model.target, list):
+            for i, spec in enumerate(self.model.target):
+                if spec == run.target:
+                    return line_for(self.lines, ("target", i)), f"target[{i}]"
+        return line_for(self.lines, ("target",)), "target"
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """A criterion id from its text: lower-case words joined by ``-``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(slug) > limit:
+        slug = slug[:limit].rsplit("-", 1)[0]
+    return slug or "criterion"
+
+
+def suite_name_from_path(path: Path) -> str:
+    """``test_support.rubric.yaml`` -> ``support``."""
+    name = path.name.split(".", 1)[0]
+    return name.removeprefix("test_") or name
+
+
+def load_suite(path: str | Path, *, display_path: str | None = None,
+               model: tuple[SuiteModel, dict[Path_, int]] | None = None) -> Suite:
+    """Load, validate and resolve a suite file.
+
+    Args:
+        path: the suite file.
+        display_path: how to name the file in errors (default: ``path`` as given).
+        model: the result of :func:`read_suite_model`, when the caller already parsed the file.
+
+    Raises:
+        SuiteError: malformed YAML, schema violations, unknown keys, duplicate ids, unknown
+            rubric names, unreadable companion files -- naming file, line and key.
+    """
+    path = Path(path)
+    shown = display_path or str(path)
+    parsed, lines = model if model is not None else read_suite_model(path, shown)
+    return _resolve(parsed, lines, path, shown)
+
+
+def read_suite_model(path: Path, shown: str) -> tuple[SuiteModel, dict[Path_, int]]:
+    """Parse and validate a suite file without resolving it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SuiteError(f"cannot read the file: {exc.strerror}", path=shown) from None
+    model, lines = parse_model(SuiteModel, text, shown)
+    assert isinstance(model, SuiteModel)
+    return model, lines
+
+
+def missing_env(model: SuiteModel) -> list[str]:
+    """The variables of ``requires_env`` that are unset or empty."""
+    import os
+
+    return [var for var in model.requires_env if not os.environ.get(var)]
+
+
+def resolve_model(model: SuiteModel, path: Path, shown: str) -> Suite:
+    """Resolve a :class:`SuiteModel` built in code rather than read from a file.
+
+    ``path`` stands for the file: relative paths (``include``, ``jsonl:``) resolve against its
+    directory. ``shown`` names it in errors.
+    """
+    return _resolve(model, {}, path, shown)
+
+
+# A criterion with where it was written: (model, file shown in errors, line, key path).
+_Sourced = tuple[CriterionModel, str, int | None, Path_]
+# A case with where it was written: (model, key path, line map of its file, file shown).
+_CaseAt = tuple[CaseModel, Path_, dict[Path_, int], str]
+
+
+@dataclass
+class _Context:
+    """What resolving every case of one suite needs."""
+
+    model: SuiteModel
+    name: str
+    lines: dict[Path_, int]
+    shown: str
+    rubrics: dict[str, list[_Sourced]]
+    companion_cases: dict[str, list[_Sourced]]
+    targets: list[ComponentSpec | None]
+
+
+def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> Suite:
+    rubrics, companion_cases = _rubrics(model, lines, path, shown)
+    ctx = _Context(model, model.suite or suite_name_from_path(path), lines, shown, rubrics, companion_cases,
+                   _suite_targets(model, lines, shown))
+    runs: list[CaseRun] = []
+    case_ids: dict[str, int | None] = {}
+    for ci, case_at in enumerate(_all_cases(model, lines, path, shown)):
+        runs.extend(_case_runs(ctx, ci, case_at, case_ids))
+    return Suite(path=path, name=ctx.name, model=model, runs=runs, lines=lines, aggregator=model.aggregator)
+
+
+def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str
+             ) -> tuple[dict[str, list[_Sourced]], dict[str, list[_Sourced]]]:
+    """Named rubrics (the suite's and its companion files') and the criteria companion files
+    add per case id."""
+    rubrics: dict[str, list[_Sourced]] = {
+        rname: [(c, shown, line_for(lines, ("rubrics", rname, i)), ("rubrics", rname, i))
+                for i, c in enumerate(crits)]
+        for rname, crits in model.rubrics.items()}
+    companion_cases: dict[str, list[_Sourced]] = {}
+    for i, inc in enumerate(model.include):
+        comp_shown = str(Path(shown).parent / inc)
+        try:
+            comp_text = (path.parent / inc).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SuiteError(f"cannot read included file {inc!r}: {exc.strerror}", path=shown,
+                             line=line_for(lines, ("include", i)), key=f"include[{i}]") from None
+        comp, comp_lines = parse_model(CompanionModel, comp_text, comp_shown)
+        assert isinstance(comp, CompanionModel)
+        for rname, crits in comp.rubrics.items():
+            rubrics.setdefault(rname, []).extend(
+                (c, comp_shown, line_for(comp_lines, ("rubrics", rname, j)), ("rubrics", rname, j))
+                for j, c in enumerate(crits))
+        for cid, crits in comp.cases.items():
+            companion_cases.setdefault(cid, []).extend(
+                (c, comp_shown, line_for(comp_lines, ("cases", cid, j)), ("cases", cid, j))
+                for j, c in enumerate(crits))
+    return rubrics, companion_cases
+
+
+def _suite_targets(model: SuiteModel, lines: dict[Path_, int], shown: str) -> list[ComponentSpec | None]:
+    targets: list[ComponentSpec | None] = list(model.target) if isinstance(model.target, list) else [model.target]
+    labels = [t.label for t in targets if t is not None]
+    if len(set(labels)) != len(labels):
+        raise SuiteError("two targets have the same label; give them distinct `name`s", path=shown,
+                         line=line_for(lines, ("target",)), key="target")
+    return targets
+
+
+def _all_cases(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> list[_CaseAt]:
+    """Inline cases, then the cases of every ``cases_file``."""
+    cases: list[_CaseAt] = [(cm, ("cases", ci), lines, shown) for ci, cm in enumerate(model.cases)]
+    for fi, ref in enumerate(model.cases_file):
+        cases.extend(_read_cases_file(path.parent / ref, str(Path(shown).parent / ref), shown,
+                                      line_for(lines, ("cases_file", fi)), len(cases)))
+    return cases
+
+
+def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int | None]) -> list[CaseRun]:
+    """One case resolved: its id checked, its criteria built, one run per target."""
+    cm, at, lines, shown = case_at
+    case_line = line_for(lines, at)
+    cid = cm.id or f"case-{ci + 1}"
+    if not re.fullmatch(r"[^\s\[\]:/]+", cid):
+        raise SuiteError(f"case id {cid!r} may not contain spaces, brackets, colons or slashes",
+                         path=shown, line=line_for(lines, (*at, "id")), key=dotted((*at, "id")))
+    if cid in case_ids:
+        raise SuiteError(f"duplicate case id {cid!r} (first at line {case_ids[cid]})", path=shown,
+                         line=line_for(lines, (*at, "id")) or case_line, key=dotted((*at, "id")))
+    case_ids[cid] = case_line
+    sources = _criteria_sources(ctx, cid, case_at)
+    if not sources:
+        raise SuiteError(f"case {cid!r} has no criteria (add `criteria:` or `rubric:`)", path=shown,
+                         line=case_line, key=dotted(at))
+    model = ctx.model
+    criteria = _criteria(ctx, cid, cm, sources)
+    threshold = cm.threshold if cm.threshold is not None else model.threshold
+    case = Case(suite=ctx.name, id=cid, input=cm.input,
+                messages=tuple(cm.messages) if cm.messages is not None else None,
+                reference=cm.reference, output=cm.output, criteria=tuple(criteria), threshold=threshold,
+                tags=tuple(dict.fromkeys([*model.tags, *cm.tags])), metadata=dict(cm.metadata),
+                path=shown, line=case_line)
+    if cm.output is not None:
+        return [CaseRun(case, None, None)]
+    targets = [cm.target] if cm.target is not None else ctx.targets
+    if targets == [None]:
+        raise SuiteError(f"case {cid!r} has no `output` and the suite names no `target`", path=shown,
+                         line=case_line, key=dotted(at))
+    multi = len(targets) > 1
+    return [CaseRun(case, t, t.label if multi else None) for t in targets if t is not None]
+
+
+def _criteria_sources(ctx: _Context, cid: str, case_at: _CaseAt) -> list[_Sourced]:
+    """A case's criteria in order: the suite's rubrics, the case's rubrics, the companion
+    file's criteria for the case, then its own."""
+    cm, at, lines, shown = case_at
+    named: list[tuple[str, dict[Path_, int], str, Path_]] = [
+        (r, ctx.lines, ctx.shown, ("rubric", ri)) for ri, r in enumerate(ctx.model.rubric)]
+    named += [(r, lines, shown, (*at, "rubric", ri)) for ri, r in enumerate(cm.rubric)]
+    sources: list[_Sourced] = []
+    for rname, where_lines, where_shown, rat in named:
+        if rname not in ctx.rubrics:
+            raise SuiteError(
+                f"unknown rubric {rname!r}; defined rubrics: {', '.join(sorted(ctx.rubrics)) or 'none'}",
+                path=where_shown, line=line_for(where_lines, rat), key=dotted(rat))
+        sources.extend(ctx.rubrics[rname])
+    sources.extend(ctx.companion_cases.get(cid, []))
+    sources.extend((c, shown, line_for(lines, (*at, "criteria", i)), (*at, "criteria", i))
+                   for i, c in enumerate(cm.criteria))
+    return sources
+
+
+def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced]) -> list[Criterion]:
+    criteria: list[Criterion] = []
+    seen: dict[str, tuple[str, int | None]] = {}
+    for crit, src, ln, cat in sources:
+        crid = crit.id or slugify(crit.text or crit.check or "criterion")
+        if crid in seen:
+            first_src, first_line = seen[crid]
+            hint = "" if crit.id else " (ids default to a slug of the text: give one an `id`)"
+            raise SuiteError(f"duplicate criterion id {crid!r} in case {cid!r} "
+                             f"(first at {first_src}:{first_line}){hint}", path=src, line=ln, key=dotted(cat))
+        seen[crid] = (src, ln)
+        if crit.check:
+            spec = ComponentSpec(plugin=crit.check)
+        else:
+            spec_or_none = crit.judge or cm.judge or ctx.model.judge
+            if spec_or_none is None:
+                raise SuiteError(
+                    f"criterion {crid!r} needs a judge: set `judge:` on the suite, the case or the "
+                    "criterion, or make it a deterministic `check:`", path=src, line=ln, key=dotted(cat))
+            spec = spec_or_none
+        criteria.append(Criterion(
+            id=crid, text=crit.text, check=crit.check, params=dict(crit.with_), points=crit.points,
+            must=crit.must, tags=tuple(dict.fromkeys([*ctx.model.tags, *cm.tags, *crit.tags])),
+            judge=spec, line=ln, source=src, key=dotted(cat)))
+    return criteria
+
+
+def _read_cases_file(file: Path, shown: str, suite_shown: str, ref_line: int | None,
+                     offset: int) -> list[_CaseAt]:
+    """The cases of a ``cases_file`` JSONL, each with the line it came from."""
+    from ..jsonl import read_jsonl
+
+    if not file.is_file():
+        raise SuiteError(f"cases_file not found: {shown}", path=suite_shown, line=ref_line, key="cases_file")
+    out: list[_CaseAt] = []
+    try:
+        rows = list(read_jsonl(file, error=SuiteError))
+    except SuiteError as exc:
+        raise SuiteError(str(exc), path=suite_shown, line=ref_line, key="cases_file") from None
+    for n, row in rows:
+        at: Path_ = ("cases", offset + len(out))
+        try:
+            cm = CaseModel.model_validate(row)
+        except ValidationError as exc:
+            err = validation_error(exc, row, {(): n}, shown, CaseModel)
+            raise SuiteError(err.message, path=shown, line=n, key=err.key) from None
+        out.append((cm, at, {at: n}, shown))
+    return out

@@ -1,0 +1,106 @@
+"""Gold labels and judge verdicts as JSONL, in the ``recorded`` judge's format.
+
+One JSON object per line::
+
+    {"case": "refund-window", "criterion": "states-window", "met": true,
+     "target": "gpt-4o", "suite": "support-bot", "confidence": 0.9, "score": 0.75, "tags": ["billing"]}
+
+The verdict is ``met`` (true/false), or ``outcome`` (``met`` / ``not_met``), or ``label``
+(1/0, yes/no, pass/fail). ``target``, ``suite`` (when one run holds several suites with the
+same case ids), ``confidence`` and ``score`` (both in [0, 1]) and ``tags`` are optional; other
+keys (``rationale``, ``evidence``) are ignored. A value outside this schema is an error naming
+the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...jsonl import read_jsonl
+from .importers import ImporterError
+
+_TRUE = {True, "1", "met", "yes", "true", "pass"}
+_FALSE = {False, "0", "not_met", "no", "false", "fail"}
+
+Key = tuple[str, str, str | None, str | None]
+
+
+class LabelError(ImporterError):
+    """A labels or verdicts file that does not follow the schema."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One line of a labels or verdicts file."""
+
+    case: str
+    criterion: str
+    met: bool
+    target: str | None = None
+    confidence: float | None = None
+    score: float | None = None
+    tags: tuple[str, ...] = ()
+    suite: str | None = None
+    line: int = 0
+
+    @property
+    def key(self) -> Key:
+        return (self.case, self.criterion, self.target, self.suite)
+
+
+def parse_met(row: dict[str, Any], where: str) -> bool:
+    """The met / not-met value of a row (``met``, ``outcome`` or ``label``)."""
+    for key in ("met", "outcome", "label"):
+        if key in row:
+            value = row[key]
+            norm = value.lower() if isinstance(value, str) else value
+            # bool is an int: 1 == True, so {1, True} membership covers both spellings.
+            if isinstance(norm, (bool, int, str)) and norm in _TRUE:
+                return True
+            if isinstance(norm, (bool, int, str)) and norm in _FALSE:
+                return False
+            raise LabelError(f"{where}: {key}: {value!r} is not a verdict "
+                             "(use true/false, met/not_met, 1/0, yes/no, pass/fail)")
+    raise LabelError(f"{where}: no `met`, `outcome` or `label` key")
+
+
+def _unit(row: dict[str, Any], key: str, where: str) -> float | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise LabelError(f"{where}: {key}: {value!r} is not a number in [0, 1]")
+    return float(value)
+
+
+def read_records(path: Path) -> list[Record]:
+    """Read and validate a JSONL of labels or verdicts; a repeated key is an error."""
+    out: list[Record] = []
+    seen: dict[Key, int] = {}
+    for n, row in read_jsonl(path, error=LabelError):
+        where = f"{path}:{n}"
+        for key in ("case", "criterion"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise LabelError(f"{where}: {key}: expected a non-empty string")
+        for key in ("target", "suite"):
+            if row.get(key) is not None and not isinstance(row[key], str):
+                raise LabelError(f"{where}: {key}: expected a string")
+        target = row.get("target")
+        tags = row.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise LabelError(f"{where}: tags: expected a list of strings")
+        rec = Record(case=row["case"], criterion=row["criterion"], met=parse_met(row, where),
+                     target=target or None, confidence=_unit(row, "confidence", where),
+                     score=_unit(row, "score", where), tags=tuple(tags),
+                     suite=row.get("suite") or None, line=n)
+        if rec.key in seen:
+            raise LabelError(f"{where}: case {rec.case!r}, criterion {rec.criterion!r}"
+                             f"{f', target {rec.target!r}' if rec.target else ''} "
+                             f"is already labelled at line {seen[rec.key]}")
+        seen[rec.key] = n
+        out.append(rec)
+    if not out:
+        raise LabelError(f"{path}: no records")
+    return out
