@@ -227,6 +227,9 @@ class PaperBenchImporter(Importer):
     }
 
     def load(self, path: Path, options: Mapping[str, str]) -> ImportedData:
+        if "expected" not in options and not path.is_dir():
+            raise ImporterError(f"{path}: give the human grades with -o expected=…/data/judge_eval "
+                                "(PATH is a judge's grades)")
         expected_dir = Path(options.get("expected", path))
         expected = {k: read_tree(f, graded=True) for k, f in find_graded(expected_dir).items()}
         name, judged = _judged_trees(path, options, expected)

@@ -204,6 +204,8 @@ def test_calibrate_bad_input_is_one_message(tmp_path: Path) -> None:
     run = CliRunner().invoke(calibrate, ["--from", "paperbench", str(results), "-o", f"expected={EXCERPT}"])
     assert run.exit_code != 0 and "Traceback" not in run.output
     assert f"{results}: node root: missing key 'id'" in run.output
+    run = CliRunner().invoke(calibrate, ["--from", "paperbench", str(results)])
+    assert run.exit_code != 0 and f"{results}: give the human grades with -o expected=" in run.output
     run = CliRunner().invoke(calibrate, ["--from", "paperbench", str(tmp_path)])
     assert run.exit_code != 0 and f"{tmp_path}: not a PaperBench judge_eval directory" in run.output
     run = CliRunner().invoke(calibrate, ["--from", "paperbench", str(EXCERPT), "-o", "judge=oracle"])
