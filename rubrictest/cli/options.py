@@ -1,14 +1,25 @@
-"""Small helpers shared by the judge-trust commands (calibrate, lock, probe, drift)."""
+"""What the commands share: one ``--db`` option, the options of commands that call models
+(``--max-cost``, ``--cache``), one judge/target spec parser, one text-table renderer, and
+the error that exits with status 2 for bad input."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import click
 
 from ..store.report import table as text_table
+
+if TYPE_CHECKING:
+    from ..engine.command import CommandRun
+    from ..protocol import ComponentSpec
+    from ..store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_DB_TEXT = ".rubrictest/rubrictest.db"
 
 
 class InputError(click.ClickException):
@@ -41,3 +52,79 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def dump_json(data: Any) -> str:
     """Indented JSON for ``--json`` output."""
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def db_option(fn: F) -> F:
+    """The one ``--db`` option: the results database (``$RUBRICTEST_DB``, else the default)."""
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        envvar="RUBRICTEST_DB", show_envvar=True,
+                        help=f"Results database (default: {DEFAULT_DB_TEXT}).")(fn)
+
+
+def db_path(value: Path | None) -> Path:
+    """The database ``--db`` names, or the default."""
+    from ..store import DEFAULT_DB
+
+    return value or DEFAULT_DB
+
+
+def open_store(value: Path | None) -> Store:
+    """Open an existing results database for reading, as a click error if impossible."""
+    from ..errors import StoreError
+    from ..store import Store
+
+    try:
+        return Store.open(db_path(value), create=False)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def calls_options(fn: F) -> F:
+    """``--db``, ``--max-cost`` and ``--cache`` for commands that call models: their calls are
+    recorded in a run of their own, cached and budgeted like a suite run's."""
+    fn = click.option("--cache", type=click.Choice(["use", "refresh", "off"]), default="use", show_default=True,
+                      help="Model-call cache: reuse answers, call again and store, or neither.")(fn)
+    fn = click.option("--max-cost", type=float, metavar="USD", default=None,
+                      help="Stop calling models once this many US dollars were spent (further calls are errors).")(fn)
+    fn = click.option("--no-store", is_flag=True, help="Record nothing and use no cache.")(fn)
+    return db_option(fn)
+
+
+def command_run(kind: str, *, db_path_: Path | None, no_store: bool, cache: str, max_cost: float | None) -> CommandRun:
+    """The run holding a command's model calls (see :func:`calls_options`)."""
+    from ..engine.command import CommandRun
+    from ..errors import StoreError
+
+    try:
+        return CommandRun(kind, db=None if no_store else db_path(db_path_), cache=cache,  # type: ignore[arg-type]
+                          max_cost=max_cost)
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+
+
+@overload
+def parse_spec(value: str, option: str) -> ComponentSpec: ...
+@overload
+def parse_spec(value: None, option: str) -> None: ...
+def parse_spec(value: str | None, option: str) -> ComponentSpec | None:
+    """A target or judge spec from the command line: ``plugin:model``, or JSON for a mapping
+    (``None`` stays ``None``: the option was not given)."""
+    from pydantic import ValidationError
+
+    from ..protocol import ComponentSpec
+
+    if value is None:
+        return None
+    try:
+        data: Any = json.loads(value) if value.lstrip().startswith("{") else value
+        return ComponentSpec.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        raise InputError(f"{option} {value!r}: not a component spec ({exc})") from None
+
+
+def echo_summary(run: CommandRun, *, as_json: bool = False) -> None:
+    """Say on stderr what the command's model calls cost and where they are (not with --json,
+    whose output is the command's whole answer)."""
+    line = run.summary()
+    if line and not as_json:
+        click.echo(line, err=True)

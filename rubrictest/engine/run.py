@@ -21,12 +21,14 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..events import RunEnd, RunStart, VerdictEvent
 from ..plugins import pm
 from ..protocol import Case, ComponentSpec, Criterion, Usage, Verdict
-from ..store import Store, new_run_id
+
+if TYPE_CHECKING:  # the store (sqlite-utils, which imports numpy) loads when a run starts
+    from ..store import Store
 
 
 class ObserverWarning(UserWarning):
@@ -104,6 +106,8 @@ class Run:
               run_id: str | None = None, observe: bool = True) -> Run:
         """Record a new run (or join ``run_id``, which another process of the run may have
         recorded already)."""
+        from ..store import new_run_id
+
         if store is not None:
             run_id = store.start_run(rootdir=rootdir, argv=list(argv), version=version, run_id=run_id, kind=kind)
         return cls(store, run_id or new_run_id(), kind, observe=observe)

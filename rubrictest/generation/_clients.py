@@ -1,45 +1,48 @@
-"""A model and a judge as a generator sees them: a completion and per-criterion outcomes."""
+"""A model and a judge as a generator sees them: a completion, and per-criterion outcomes.
+
+Both go through the engine's call path (:class:`~rubrictest.engine.ModelCalls`): components
+built once, calls cached, recorded under the command's run and bounded by its budget. A
+client built without one gets a private, unrecorded call path (for tests and scripts).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..protocol import (
-    Case,
-    ComponentContext,
-    ComponentSpec,
-    Criterion,
-    JudgeRequest,
-    Outcome,
-    Target,
-)
+from ..protocol import Case, ComponentContext, ComponentSpec, Criterion, JudgeRequest, Outcome, Target
+
+if TYPE_CHECKING:
+    from ..engine import ModelCalls
 
 
-def _build(kind: Literal["targets", "judges"], spec: ComponentSpec, context: ComponentContext) -> Any:
-    from ..plugins import build_component
+def _private_calls(context: ComponentContext) -> ModelCalls:
+    from ..engine import ComponentPool, ModelCalls, Run
 
-    component = build_component(kind, spec, context)
-    component.check_ready()
-    return component
+    return ModelCalls(ComponentPool(context.rootdir), Run(None, "", "generate", observe=False), cache="off")
 
 
 class ModelClient:
-    """A registered target used as a text-completion model by a generator.
+    """A registered target used as a text model (by generators).
 
     Args:
         spec: the target to build (``openai:gpt-4.1``, ``python:module:function``...).
         context: base directory for relative paths in the spec.
+        calls: the command's call path (default: a private one that records nothing).
 
     Raises:
         ConfigError: unknown plugin, missing key (from the target's ``check_ready``).
     """
 
-    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+    def __init__(self, spec: ComponentSpec, context: ComponentContext, calls: ModelCalls | None = None) -> None:
         self.spec = spec
-        self.target: Target = _build("targets", spec, context)
-        self._limit = asyncio.Semaphore(self.target.concurrency)
+        self.calls_path = calls or _private_calls(context)
+        target = self.calls_path.pool.component("targets", spec, Path(context.base_dir))
+        assert isinstance(target, Target)
+        target.check_ready()
+        self.target = target
         self.calls = 0
 
     @property
@@ -48,11 +51,14 @@ class ModelClient:
         return self.spec.label
 
     async def complete(self, prompt: str, *, suite: str = "rubrictest-generate", request_id: str = "prompt") -> str:
-        """Send ``prompt`` as a one-message case and return the reply text."""
-        async with self._limit:
-            self.calls += 1
-            result = await self.target.generate(Case(suite=suite, id=request_id, input=prompt))
-        return result.text
+        """Send ``prompt`` as a one-message case and return the reply text (from the cache
+        when the same prompt was sent to the same model before).
+
+        Raises:
+            JudgeError: the model failed, or the budget is spent.
+        """
+        self.calls += 1
+        return await self.calls_path.generate(self.target, Case(suite=suite, id=request_id, input=prompt))
 
     async def aclose(self) -> None:
         """Release the target."""
@@ -65,13 +71,19 @@ class JudgeClient:
     Args:
         spec: the judge to build.
         context: base directory for relative paths in the spec.
+        calls: the command's call path (default: a private one that records nothing).
     """
 
-    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+    def __init__(self, spec: ComponentSpec, context: ComponentContext, calls: ModelCalls | None = None) -> None:
+        from ..protocol import Judge
+
         self.spec = spec
         self.context = context
-        self.judge = _build("judges", spec, context)
-        self._limit = asyncio.Semaphore(self.judge.concurrency)
+        self.calls_path = calls or _private_calls(context)
+        judge = self.calls_path.pool.component("judges", spec, Path(context.base_dir))
+        assert isinstance(judge, Judge)
+        judge.check_ready()
+        self.judge = judge
         self.errors: list[str] = []
 
     @property
@@ -88,24 +100,18 @@ class JudgeClient:
         :attr:`errors`.
         """
         batches = [tuple(criteria)] if self.judge.batch_criteria else [(c,) for c in criteria]
-        out: dict[str, Outcome] = {c.id: "error" for c in criteria}
+        out: dict[str, Outcome] = {}
 
         async def one(batch: tuple[Criterion, ...]) -> None:
-            async with self._limit:
-                try:
-                    result = await self.judge.judge(JudgeRequest(case=case, response=response, criteria=batch,
-                                                                 target=response_id))
-                except Exception as exc:  # noqa: BLE001 - an unjudged criterion is unknown, not fatal
-                    self.errors.append(f"{type(exc).__name__}: {exc}")
-                    return
-            for verdict in result.verdicts:
-                if verdict.criterion_id in out:
-                    out[verdict.criterion_id] = verdict.outcome
-                    if verdict.outcome == "error":
-                        self.errors.append(verdict.error or "the judge returned an error verdict")
+            judged = await self.calls_path.judge(self.judge, JudgeRequest(case=case, response=response,
+                                                                          criteria=batch, target=response_id))
+            for cid, verdict in judged.verdicts.items():
+                out[cid] = verdict.outcome
+                if verdict.outcome == "error":
+                    self.errors.append(verdict.error or "the judge returned an error verdict")
 
         await asyncio.gather(*(one(b) for b in batches))
-        return out
+        return {c.id: out.get(c.id, "error") for c in criteria}
 
     async def aclose(self) -> None:
         """Release the judge."""

@@ -5,7 +5,25 @@
 no SQL outside this package.
 """
 
-from .database import DEFAULT_DB, Store, new_run_id
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from .rows import utcnow
+
+if TYPE_CHECKING:
+    from .database import Store, new_run_id
+
+DEFAULT_DB = Path(".rubrictest") / "rubrictest.db"
+
+
+def __getattr__(name: str) -> Any:
+    # sqlite-utils (which imports numpy when it is installed) loads when a database is opened,
+    # not when a command module that may open one is imported.
+    if name in ("Store", "new_run_id"):
+        from . import database
+
+        return getattr(database, name)
+    raise AttributeError(f"module 'rubrictest.store' has no attribute {name!r}")
+
 
 __all__ = ["DEFAULT_DB", "Store", "new_run_id", "utcnow"]

@@ -28,10 +28,10 @@ from typing import Any
 import sqlite_utils
 
 from ..errors import StoreError
+from . import DEFAULT_DB  # noqa: F401 - the default path, re-exported
 from .migrations import migrations
 from .rows import RowWriter, utcnow
 
-DEFAULT_DB = Path(".rubrictest") / "rubrictest.db"
 _FLUSH_EVERY = 500
 
 

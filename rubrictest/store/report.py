@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .database import Store
+if TYPE_CHECKING:
+    from .database import Store
 
 STATUSES = ("PASS", "FAIL", "MISSED", "ERROR")
 

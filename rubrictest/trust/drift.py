@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..engine import ModelCalls
 from ..errors import RubricTestError
 from ..protocol import Case, ComponentSpec, Criterion
 from ..suite import Suite, load_suite
@@ -136,7 +137,7 @@ def _criteria(suite: Suite) -> dict[tuple[str, str], tuple[Case, Criterion]]:
 async def run_drift(old: Suite, new: Suite, *, judge: ComponentSpec | None = None,
                     responses: Mapping[str, str] | None = None,
                     gold: Mapping[tuple[str, str], bool] | None = None,
-                    all_criteria: bool = False, threshold: float | None = None,
+                    all_criteria: bool = False, threshold: float | None = None, calls: ModelCalls | None = None,
                     base_dir: Path | None = None) -> DriftReport:
     """Judge every edited criterion under both versions on the same responses.
 
@@ -173,7 +174,7 @@ async def run_drift(old: Suite, new: Suite, *, judge: ComponentSpec | None = Non
         questions.append(Question(specs[0], old_case, old_crit, response, base_dir=folder))
         questions.append(Question(specs[1], new_case, new_crit, response, base_dir=folder))
         keys.append((key[0], key[1], new_crit.tags))
-    pool = JudgePool()
+    pool = JudgePool(calls)
     try:
         answers = await pool.ask_all(questions)
     finally:

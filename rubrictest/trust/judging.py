@@ -1,9 +1,11 @@
-"""Calling judges directly, outside a pytest run: for probes, drift checks and pairwise judging.
+"""Asking judges single questions outside a pytest run: for probes, drift checks and pairwise
+judging.
 
-:class:`JudgePool` builds each judge once (through the plugin registry, exactly as the engine
-does), checks it is ready, and asks many single-criterion questions concurrently within each
-judge's concurrency limit. A judge that raises, or answers ``error``, gives ``None``: probes
-leave such items out of their rates rather than count them as flips.
+:class:`JudgePool` asks many single-criterion questions concurrently through the engine's call
+path (:class:`~rubrictest.engine.ModelCalls`): each judge built once and checked ready, calls
+within its concurrency limit, cached, recorded under the command's run and budgeted. A judge
+that fails gives ``None``: probes leave such items out of their rates rather than count them
+as flips.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..plugins import build_component
-from ..protocol import Case, ComponentContext, ComponentSpec, Criterion, Judge, JudgeRequest
+from ..engine import ComponentPool, ModelCalls, Run
+from ..protocol import Case, ComponentSpec, Criterion, Judge, JudgeRequest
 
 
 @dataclass(frozen=True)
@@ -30,40 +32,37 @@ class Question:
 
 
 class JudgePool:
-    """The judges of one probe or drift session, built once each.
+    """The judges of one probe, drift or pairwise session.
 
     Args:
-        rootdir: the project root given to components.
+        calls: the command's call path (default: a private one that records nothing, for
+            scripts and tests).
     """
 
-    def __init__(self, rootdir: Path | None = None) -> None:
-        self.rootdir = rootdir or Path.cwd()
-        self._judges: dict[tuple[str, str], Judge] = {}
-        self._limits: dict[int, asyncio.Semaphore] = {}
+    def __init__(self, calls: ModelCalls | None = None, rootdir: Path | None = None) -> None:
+        self.calls = calls or ModelCalls(ComponentPool(rootdir), Run(None, "", "probe", observe=False), cache="off")
+        self.errors: list[str] = []
 
     def get(self, spec: ComponentSpec, base_dir: Path) -> Judge:
         """The judge ``spec`` names, built and :meth:`~rubrictest.Judge.check_ready`-ed on first use."""
-        key = (spec.key(), str(base_dir))
-        judge = self._judges.get(key)
-        if judge is None:
-            built = build_component("judges", spec, ComponentContext(base_dir=base_dir, rootdir=self.rootdir))
-            built.check_ready()
-            judge = self._judges[key] = built
+        judge = self.calls.pool.component("judges", spec, base_dir)
+        assert isinstance(judge, Judge)
+        not_ready = self.calls.pool.ensure_ready(judge)
+        if not_ready is not None:
+            from ..errors import ConfigError
+
+            raise ConfigError(not_ready)
         return judge
 
     async def _ask(self, q: Question) -> bool | None:
         judge = self.get(q.judge, q.base_dir)
-        limit = self._limits.setdefault(id(judge), asyncio.Semaphore(judge.concurrency))
-        async with limit:
-            try:
-                result = await judge.judge(JudgeRequest(case=q.case, response=q.response,
-                                                        criteria=(q.criterion,), target=q.target))
-            except Exception:  # noqa: BLE001 - as in a run, a failing judge gives no verdict, not a crash
-                return None
-        for verdict in result.verdicts:
-            if verdict.criterion_id == q.criterion.id:
-                return None if verdict.outcome == "error" else verdict.outcome == "met"
-        return None
+        judged = await self.calls.judge(judge, JudgeRequest(case=q.case, response=q.response,
+                                                            criteria=(q.criterion,), target=q.target))
+        verdict = judged.verdicts[q.criterion.id]
+        if verdict.outcome == "error":
+            self.errors.append(verdict.error or "error")
+            return None
+        return verdict.outcome == "met"
 
     async def ask_all(self, questions: Sequence[Question]) -> list[bool | None]:
         """Every question's outcome (``True``: met), in order; ``None`` where the judge failed."""
@@ -73,7 +72,4 @@ class JudgePool:
 
     async def aclose(self) -> None:
         """Close every judge built."""
-        for judge in self._judges.values():
-            await judge.aclose()
-        self._judges.clear()
-
+        await self.calls.pool.aclose()

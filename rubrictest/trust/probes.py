@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..engine import ModelCalls
 from ..protocol import Case, ComponentSpec, Criterion
 from .calibration import metrics
 from .judging import JudgePool, Question
@@ -224,7 +225,8 @@ def _self_preference(items: Sequence[Item], baseline: Sequence[bool | None], jud
 
 async def run_probes(items: Sequence[Item], probes: Sequence[str] = PROBES,
                      thresholds: Mapping[str, float] | None = None, judge_family: str | None = None,
-                     seed: int = 0, rootdir: Path | None = None) -> dict[str, ProbeResult]:
+                     seed: int = 0, rootdir: Path | None = None, calls: ModelCalls | None = None
+                     ) -> dict[str, ProbeResult]:
     """Run ``probes`` on ``items``; return each probe's result with its threshold set.
 
     Args:
@@ -239,7 +241,7 @@ async def run_probes(items: Sequence[Item], probes: Sequence[str] = PROBES,
     unknown = sorted(set(probes) - set(PROBES))
     if unknown:
         raise ValueError(f"unknown probe(s) {', '.join(unknown)}; available: {', '.join(PROBES)}")
-    pool = JudgePool(rootdir)
+    pool = JudgePool(calls, rootdir)
     try:
         baseline = await pool.ask_all([it.question() for it in items])
         results: dict[str, ProbeResult] = {}

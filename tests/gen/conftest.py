@@ -18,6 +18,14 @@ from rubrictest_gen_fakes import SUITE  # noqa: E402
 from rubrictest.plugins import pm  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _commands_cwd(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands record their model calls in a run, in ``.rubrictest`` under the working
+    directory: a directory of the test's, never the checkout."""
+    monkeypatch.delenv("RUBRICTEST_DB", raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def script() -> Iterator[Callable[[list[str] | Callable[[str], str]], list[str]]]:
     """Set the scripted model's replies; returns the list the prompts are recorded in."""

@@ -12,6 +12,14 @@ from ..shared_data import REPO, require_shared
 __all__ = ["REPO", "llmbar_dir", "scripted_judge"]
 
 
+@pytest.fixture(autouse=True)
+def _commands_cwd(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands record their model calls in a run, in ``.rubrictest`` under the working
+    directory: a directory of the test's, never the checkout."""
+    monkeypatch.delenv("RUBRICTEST_DB", raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def llmbar_dir() -> Path:
     """The LLMBar release (princeton-nlp/LLMBar) in the shared data: skipped where absent, failed under CI."""

@@ -8,12 +8,12 @@ from typing import Any
 import click
 
 from ...errors import ConfigError
-from ...store import DEFAULT_DB
 from ...trust.calibration import Options, get_importer, summarize, summarize_pairs
 from ...trust.calibration.importers import ImportedData, ImporterError
 from ...trust.calibration.labels import read_records
 from ...trust.calibration.sources import from_records, from_store, join
-from ..options import InputError, dump_json, fmt, fmt_ci, table
+from ..options import InputError, db_option, dump_json, fmt, fmt_ci, table
+from ..options import db_path as options_db_path
 
 _POINT = ("accuracy", "kappa", "precision", "recall", "f1", "leniency", "spearman", "pearson", "ece", "brier")
 _PAIR = ("accuracy_original", "accuracy_swapped", "accuracy", "both_correct", "positional_agreement")
@@ -97,8 +97,7 @@ def _render(result: dict[str, Any]) -> str:
 @click.option("--labels", type=click.Path(path_type=Path), help="Gold labels, JSONL in the recorded format.")
 @click.option("--verdicts", type=click.Path(path_type=Path),
               help="Judge verdicts as JSONL (recorded format) instead of a run in the database.")
-@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
-              help="Results database.")
+@db_option
 @click.option("--run", "run_id", help="Run id in the database (default: the latest run).")
 @click.option("--judge", help="Only verdicts of this judge label.")
 @click.option("--suite", "suite_name", help="Only verdicts of this suite (its name).")
@@ -110,7 +109,7 @@ def _render(result: dict[str, Any]) -> str:
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple[str, ...],
-            labels: Path | None, verdicts: Path | None, db: Path, run_id: str | None, judge: str | None,
+            labels: Path | None, verdicts: Path | None, db_path: Path | None, run_id: str | None, judge: str | None,
             suite_name: str | None, include_checks: bool, min_kappa: float | None, min_accuracy: float | None,
             resamples: int, seed: int, as_json: bool) -> None:
     """Measure a judge against gold or human labels.
@@ -159,6 +158,7 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
                 judged = from_records(read_records(verdicts))
                 what = str(verdicts)
             else:
+                db = options_db_path(db_path)
                 run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks,
                                          suite=suite_name)
                 what = f"run {run} of {db}"

@@ -10,8 +10,8 @@ import click
 from ...errors import RubricTestError
 from ...trust.calibration.labels import read_records
 from ...trust.drift import load_version, run_drift
-from ..options import InputError, dump_json, fmt, fmt_ci, table
-from .probe import parse_spec, read_responses
+from ..options import InputError, calls_options, command_run, dump_json, echo_summary, fmt, fmt_ci, parse_spec, table
+from .probe import read_responses
 
 
 @click.command("drift")
@@ -27,8 +27,10 @@ from .probe import parse_spec, read_responses
 @click.option("--all", "all_criteria", is_flag=True, help="Re-judge unchanged criteria too.")
 @click.option("--max-flip-rate", type=float, help="Exit 1 when the flip rate, overall or of a tag, is above.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@calls_options
 def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | None, responses: Path | None,
-            labels: Path | None, all_criteria: bool, max_flip_rate: float | None, as_json: bool) -> None:
+            labels: Path | None, all_criteria: bool, max_flip_rate: float | None, as_json: bool,
+            db_path: Path | None, no_store: bool, cache: str, max_cost: float | None) -> None:
     """Re-judge a reference set under two versions of a rubric and count verdict flips.
 
     Every criterion whose content changed between the versions is judged on the same
@@ -48,9 +50,11 @@ def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | No
         new = load_version(new_ref, suite) if new_ref else load_version(str(suite), suite)
         extra = {case: text for case, _, text in read_responses(responses)} if responses else None
         gold = {(r.case, r.criterion): r.met for r in read_records(labels)} if labels else None
-        report = asyncio.run(run_drift(old, new, judge=judge, responses=extra, gold=gold,
-                                       all_criteria=all_criteria, threshold=max_flip_rate,
-                                       base_dir=suite.parent))
+        with command_run("drift", db_path_=db_path, no_store=no_store, cache=cache, max_cost=max_cost) as run:
+            report = asyncio.run(run_drift(old, new, judge=judge, responses=extra, gold=gold,
+                                           all_criteria=all_criteria, threshold=max_flip_rate,
+                                           base_dir=suite.parent, calls=run.calls))
+            echo_summary(run, as_json=as_json)
     except RubricTestError as exc:
         raise InputError(str(exc)) from None
     data = report.as_dict()

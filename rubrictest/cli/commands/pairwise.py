@@ -10,44 +10,40 @@ from typing import Any
 
 import click
 
+from ...engine import ModelCalls
 from ...errors import JudgeError, RubricTestError
-from ...plugins import build_component
-from ...protocol import Case, ComponentContext, ComponentSpec
+from ...protocol import Case, ComponentSpec, Target
 from ...suite import load_suite
 from ...trust.judging import JudgePool
 from ...trust.pairwise import Pair, PairVerdict, judge_pairs, positional_agreement
-from ..options import InputError, table
-from .probe import parse_spec
+from ..options import InputError, calls_options, command_run, echo_summary, parse_spec, table
 
 
-async def _responses(spec: ComponentSpec, cases: list[Case], base_dir: Path) -> dict[str, str | None]:
+async def _responses(calls: ModelCalls, spec: ComponentSpec, cases: list[Case], base_dir: Path
+                     ) -> dict[str, str | None]:
     """Each case's response from the target ``spec`` (``None`` where the target failed)."""
-    target = build_component("targets", spec, ComponentContext(base_dir, Path.cwd()))
+    target = calls.pool.component("targets", spec, base_dir)
+    assert isinstance(target, Target)
     target.check_ready()
-    limit = asyncio.Semaphore(target.concurrency)
 
     async def one(case: Case) -> str | None:
-        async with limit:
-            try:
-                return (await target.generate(case)).text
-            except JudgeError:
-                return None
+        try:
+            return await calls.generate(target, case)
+        except JudgeError:
+            return None
 
-    try:
-        texts = await asyncio.gather(*(one(c) for c in cases))
-    finally:
-        await target.aclose()
+    texts = await asyncio.gather(*(one(c) for c in cases))
     return {c.id: t for c, t in zip(cases, texts, strict=True)}
 
 
-async def compare(suite_path: Path, baseline: ComponentSpec, candidate: ComponentSpec,
+async def compare(calls: ModelCalls, suite_path: Path, baseline: ComponentSpec, candidate: ComponentSpec,
                   judge: ComponentSpec | None, holistic: bool) -> tuple[list[PairVerdict], list[str]]:
     """Judge the candidate's response against the baseline's for every case (both orders)."""
     suite = load_suite(suite_path)
     base_dir = suite_path.parent
     cases = list({run.case.id: run.case for run in suite.runs}.values())
-    a_texts = await _responses(baseline, cases, base_dir)
-    b_texts = await _responses(candidate, cases, base_dir)
+    a_texts = await _responses(calls, baseline, cases, base_dir)
+    b_texts = await _responses(calls, candidate, cases, base_dir)
     skipped: list[str] = []
     pairs: list[Pair] = []
     for case in cases:
@@ -67,11 +63,14 @@ async def compare(suite_path: Path, baseline: ComponentSpec, candidate: Componen
             spec = judge or crit.judge
             assert spec is not None
             pairs.append(Pair(case, crit, a, b, spec, base_dir))
-    pool = JudgePool()
+    return await judge_pairs(JudgePool(calls), pairs), skipped
+
+
+async def _compare_and_close(calls: ModelCalls, *args: Any) -> tuple[list[PairVerdict], list[str]]:
     try:
-        return await judge_pairs(pool, pairs), skipped
+        return await compare(calls, *args)
     finally:
-        await pool.aclose()
+        await calls.pool.aclose()
 
 
 def summarize(verdicts: list[PairVerdict]) -> dict[str, Any]:
@@ -105,8 +104,10 @@ def _pct(value: float | None) -> str:
 @click.option("--max-loss-rate", type=click.FloatRange(0, 1), default=None,
               help="Exit 1 when the baseline wins more than this share of the pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@calls_options
 def command(suite: Path, baseline_text: str, candidate_text: str, judge_text: str | None, holistic: bool,
-            max_loss_rate: float | None, as_json: bool) -> None:
+            max_loss_rate: float | None, as_json: bool, db_path: Path | None, no_store: bool, cache: str,
+            max_cost: float | None) -> None:
     """Compare a candidate model with a baseline on a suite's cases, pairwise.
 
     Each text criterion (or, with --holistic, each case) is judged on the two responses shown
@@ -124,10 +125,13 @@ def command(suite: Path, baseline_text: str, candidate_text: str, judge_text: st
     baseline = parse_spec(baseline_text, "--baseline")
     candidate = parse_spec(candidate_text, "--candidate")
     judge = parse_spec(judge_text, "--judge") if judge_text else None
-    try:
-        verdicts, skipped = asyncio.run(compare(suite, baseline, candidate, judge, holistic))
-    except RubricTestError as exc:
-        raise InputError(str(exc)) from None
+    with command_run("pairwise", db_path_=db_path, no_store=no_store, cache=cache, max_cost=max_cost) as run:
+        try:
+            verdicts, skipped = asyncio.run(_compare_and_close(run.calls, suite, baseline, candidate, judge,
+                                                               holistic))
+        except RubricTestError as exc:
+            raise InputError(str(exc)) from None
+        echo_summary(run, as_json=as_json)
     report = summarize(verdicts)
     report["skipped"] = skipped
     if as_json:

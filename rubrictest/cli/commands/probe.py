@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from ...errors import RubricTestError, StoreError
 from ...jsonl import read_jsonl
 from ...protocol import ComponentSpec
-from ...store import DEFAULT_DB, Store
+from ...store import Store
 from ...suite import load_suite
 from ...trust.calibration.labels import Record, read_records
 from ...trust.probes import PROBES, Item, ProbeResult, run_probes
-from ..options import InputError, dump_json, fmt, fmt_ci, table
-
-
-def parse_spec(value: str, option: str) -> ComponentSpec:
-    """A judge spec from the command line: ``plugin:model`` or JSON for a mapping."""
-    try:
-        data: Any = json.loads(value) if value.lstrip().startswith("{") else value
-        return ComponentSpec.model_validate(data)
-    except (ValueError, ValidationError) as exc:
-        raise InputError(f"{option} {value!r}: not a judge spec ({exc})") from None
+from ..options import InputError, calls_options, command_run, dump_json, echo_summary, fmt, fmt_ci, parse_spec, table
+from ..options import db_path as options_db_path
 
 
 def read_responses(path: Path) -> list[tuple[str, str | None, str]]:
@@ -104,7 +93,6 @@ def _render(results: dict[str, ProbeResult], n_items: int) -> str:
               help="More responses to probe: JSONL {case, target, response}.")
 @click.option("--run", "run_id",
               help="Also probe the responses of this stored run ('latest' for the newest).")
-@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True)
 @click.option("--labels", type=click.Path(path_type=Path),
               help="Gold labels (recorded JSONL): self-preference reports DBG.")
 @click.option("--judge-family", help="The judge's model family (default: guessed from its model name).")
@@ -114,10 +102,11 @@ def _render(results: dict[str, ProbeResult], n_items: int) -> str:
 @click.option("--fail-above", multiple=True, metavar="PROBE=RATE", help="Per-probe threshold (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@calls_options
 def command(suite: Path, judge_text: str | None, probes: tuple[str, ...], responses: Path | None,
-            run_id: str | None, db: Path, labels: Path | None, judge_family: str | None,
+            run_id: str | None, labels: Path | None, judge_family: str | None,
             fixed_target: str | None, max_rate: float | None, fail_above: tuple[str, ...], seed: int,
-            as_json: bool) -> None:
+            as_json: bool, db_path: Path | None, no_store: bool, cache: str, max_cost: float | None) -> None:
     """Probe a judge for position, length, injection and self-preference bias.
 
     Re-asks the judge about the suite's responses after changes that should not move a
@@ -144,7 +133,8 @@ def command(suite: Path, judge_text: str | None, probes: tuple[str, ...], respon
     try:
         extra = read_responses(responses) if responses else []
         if run_id is not None:
-            extra += responses_from_store(db, None if run_id == "latest" else run_id, load_suite(suite).name)
+            extra += responses_from_store(options_db_path(db_path), None if run_id == "latest" else run_id,
+                                          load_suite(suite).name)
         gold = read_records(labels) if labels else None
         items = build_items(suite, judge, extra, gold, fixed_target)
         if not items:
@@ -155,7 +145,10 @@ def command(suite: Path, judge_text: str | None, probes: tuple[str, ...], respon
             # A replayed verdict ignores the response, so a probe cannot see the judge that made it.
             click.echo(f"warning: {', '.join(replayed)} replays stored verdicts: its probe rates say nothing "
                        "about the judge that produced them; probe a model judge with --judge", err=True)
-        results = asyncio.run(run_probes(items, probes or PROBES, thresholds, judge_family, seed))
+        with command_run("probe", db_path_=db_path, no_store=no_store, cache=cache, max_cost=max_cost) as run:
+            results = asyncio.run(run_probes(items, probes or PROBES, thresholds, judge_family, seed,
+                                             calls=run.calls))
+            echo_summary(run, as_json=as_json)
     except RubricTestError as exc:
         raise InputError(str(exc)) from None
     failed = [name for name, r in results.items() if r.failed]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ...engine import ModelCalls
 from ...errors import RubricTestError
 from ...generation import (
     GenerationError,
@@ -26,6 +27,7 @@ from ...generation import (
     require_stats,
 )
 from ...protocol import Case, ComponentContext, ComponentSpec, Criterion
+from ..options import calls_options, command_run, echo_summary, parse_spec
 
 if TYPE_CHECKING:
     from ...generation._quality import QualityReport
@@ -96,7 +98,7 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
     return matrix, [label for *_, label in rows], pair_rows, names
 
 
-def judges_for_suite(base_dir: Path, override: ComponentSpec | None
+def judges_for_suite(base_dir: Path, override: ComponentSpec | None, calls: ModelCalls | None = None
                      ) -> tuple[Callable[[Criterion], JudgeClient], dict[str, JudgeClient]]:
     """A function giving each criterion its judge client, built once per distinct spec.
 
@@ -111,20 +113,9 @@ def judges_for_suite(base_dir: Path, override: ComponentSpec | None
         if spec is None:
             raise click.ClickException(f"criterion {crit.id!r} has no judge; give --judge")
         if spec.key() not in built:
-            built[spec.key()] = JudgeClient(spec, context)
+            built[spec.key()] = JudgeClient(spec, context, calls)
         return built[spec.key()]
     return judge_for, built
-
-
-def parse_spec(value: str | None, what: str) -> ComponentSpec | None:
-    """``plugin:model`` (or a JSON mapping) as a :class:`ComponentSpec`; a clear error otherwise."""
-    if value is None:
-        return None
-    try:
-        data = json.loads(value) if value.lstrip().startswith("{") else value
-        return ComponentSpec.model_validate(data)
-    except (ValueError, TypeError) as exc:
-        raise click.BadParameter(f"{value!r} is not a component spec (plugin:model): {exc}", param_hint=what) from None
 
 
 def print_report(report: QualityReport, as_json: bool) -> None:
@@ -150,8 +141,10 @@ def print_report(report: QualityReport, as_json: bool) -> None:
               help="Inverse regularisation strength of the l1 selection (smaller selects fewer).")
 @click.option("--top", type=click.IntRange(min=1), help="Select at most this many criteria.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@calls_options
 def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tuple[str, ...], redundancy: float,
-            c: float, top: int | None, as_json: bool) -> None:
+            c: float, top: int | None, as_json: bool, db_path: Path | None, no_store: bool, cache: str,
+            max_cost: float | None) -> None:
     """Measure each criterion of SUITE on labelled responses.
 
     Per criterion: AUROC between good and bad responses, mean score delta, direction
@@ -180,16 +173,19 @@ def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tup
                 raise click.BadParameter(f"unknown case(s): {', '.join(unknown)}", param_hint="--case")
             cases = [c for c in cases if c.id in case_ids]
         pairs, singles = read_labelled(pairs_file, case_ids=all_ids)
-        judge_for, built = judges_for_suite(suite.parent, parse_spec(judge_spec, "--judge"))
+        override = parse_spec(judge_spec, "--judge")
+        with command_run("rubric-quality", db_path_=db_path, no_store=no_store, cache=cache,
+                         max_cost=max_cost) as run:
+            judge_for, _ = judges_for_suite(suite.parent, override, run.calls)
 
-        async def measure() -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:
-            try:
-                return await collect_verdicts(cases, pairs, singles, judge_for)
-            finally:
-                for client in built.values():
-                    await client.aclose()
+            async def measure() -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:
+                try:
+                    return await collect_verdicts(cases, pairs, singles, judge_for)
+                finally:
+                    await run.pool.aclose()
 
-        matrix, labels, pair_rows, names = asyncio.run(measure())
+            matrix, labels, pair_rows, names = asyncio.run(measure())
+            echo_summary(run, as_json=as_json)
         from ...generation._quality import rubric_quality
 
         report = rubric_quality(matrix, labels, names, pairs=pair_rows, redundancy=redundancy, c=c, top=top)
