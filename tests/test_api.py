@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from rubrictest import (
     evaluate,
     hookimpl,
 )
-from rubrictest.plugins import pm
 from rubrictest.store import Store
 
 
@@ -53,14 +52,12 @@ class _Plugin:
 
 
 @pytest.fixture(autouse=True)
-def fresh_api() -> Iterator[None]:
-    plugin = _Plugin()
-    pm.register(plugin, name="test-api-counting")
+def fresh_api(register_plugin: Callable[[Any, str], Any]) -> Iterator[None]:
+    register_plugin(_Plugin(), "test-api-counting")
     CountingJudge.instances = CountingJudge.calls = 0
     api.close()
     yield
     api.close()
-    pm.unregister(plugin)
 
 
 def test_evaluate_checks_and_scores() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .shared_data import ENV, require_shared
+from .helpers.shared_data import ENV, require_shared
 
 
 def test_present_data_is_returned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ class Store(RowWriter):
             raise StoreError(f"{path} cannot be used as a results database: {message}") from None
         return store
 
-    def _set_up(self, give_up_after: float = 10.0) -> None:
+    def _set_up(self, give_up_after: float = 30.0) -> None:
         """Switch to WAL and migrate, tolerating other processes doing the same to the same new
         file at the same moment (pytest-xdist workers starting together): switching the journal
         mode can find the file locked at once, and the loser of a migration race fails on the

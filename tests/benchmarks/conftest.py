@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ..shared_data import require_shared
-
-EXCERPTS = Path(__file__).resolve().parents[1] / "data"
+from ..helpers.shared_data import require_shared
 
 
 @pytest.fixture

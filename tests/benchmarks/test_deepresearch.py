@@ -24,7 +24,7 @@ from rubrictest_importers.deepresearch import (
 
 from rubrictest import ImporterError
 
-from .conftest import EXCERPTS
+from ..helpers.paths import EXCERPTS
 
 MODEL = "claude-3-7-sonnet-latest"
 

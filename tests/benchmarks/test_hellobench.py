@@ -26,7 +26,7 @@ from rubrictest_importers.hellobench import (
 
 from rubrictest import ImporterError
 
-from .conftest import EXCERPTS
+from ..helpers.paths import EXCERPTS
 
 MODEL = "gpt4o_0806"
 

@@ -18,8 +18,8 @@ from rubrictest_importers.mtbench import (
 
 from rubrictest import ImporterError
 
-from ..shared_data import require_shared
-from .conftest import EXCERPTS
+from ..helpers.paths import EXCERPTS
+from ..helpers.shared_data import require_shared
 
 
 def test_excerpt_reads() -> None:

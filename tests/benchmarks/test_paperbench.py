@@ -23,7 +23,7 @@ from rubrictest_importers.paperbench import (
 
 from rubrictest import ImporterError
 
-from .conftest import EXCERPTS
+from ..helpers.paths import EXCERPTS
 
 GRADED_EXCERPT = EXCERPTS / "paperbench/data/judge_eval/semantic-self-consistency/0/grading/expected_result.json"
 PAPERS = ("all-in-one", "pinn", "rice", "semantic-self-consistency", "stay-on-topic-with-classifier-free-guidance")

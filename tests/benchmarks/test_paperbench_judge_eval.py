@@ -31,7 +31,7 @@ from rubrictest_importers.paperbench_eval import (
 from rubrictest import ImporterError
 from rubrictest.cli.commands.calibrate import command as calibrate
 
-from .conftest import EXCERPTS
+from ..helpers.paths import EXCERPTS
 
 GROUPS = (OVERALL, "Code Development", "Code Execution", "Result Analysis")
 EXCERPT = EXCERPTS / "paperbench"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +28,6 @@ from rubrictest import (
     hookimpl,
 )
 from rubrictest.cli.commands import drift, generate, pairwise, probe, rubric_quality
-from rubrictest.plugins import load_plugins, pm
 
 COST = 0.01  # USD per fake call
 CHECKLIST = json.dumps({"checklist": [{"question": "Does the response mention `30 days`?"}]})
@@ -74,15 +73,10 @@ class _Plugin:
 
 
 @pytest.fixture(autouse=True)
-def paid_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def paid_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, register_plugin: Callable[[Any, str], Any]) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RUBRICTEST_DB", raising=False)
-    load_plugins()
-    plugin = _Plugin()
-    pm.register(plugin, name="paid-fakes")
+    register_plugin(_Plugin(), "paid-fakes")
     PaidModel.calls = PaidJudge.calls = 0
-    yield
-    pm.unregister(plugin)
 
 
 SUITE = """\

@@ -14,7 +14,8 @@ from rubrictest.errors import StoreError, SuiteError
 from rubrictest.store import Store
 from rubrictest.suite import load_suite
 
-from .conftest import FakeJudgeState, assert_no_traceback, db_path, failure_text, outcomes
+from ..helpers.fakes import FakeJudgeState
+from ..helpers.pytester import assert_no_traceback, db_path, failure_text, outcomes
 
 
 def _collect_error(pytester: pytest.Pytester) -> pytest.RunResult:

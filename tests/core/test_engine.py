@@ -16,7 +16,8 @@ import pytest
 
 from rubrictest import Case, Target, TargetResult, hookimpl
 
-from .conftest import FakeJudgeState, open_store, outcomes
+from ..helpers.fakes import FakeJudgeState
+from ..helpers.pytester import open_store, outcomes
 
 
 def _suite(cases: int, criteria: int = 3, judge: str = "fake:m1", **extra: Any) -> str:

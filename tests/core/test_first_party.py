@@ -14,7 +14,7 @@ import pytest
 from rubrictest import ComponentContext, ComponentSpec, Criterion, Judge, JudgeRequest, Verdict
 from rubrictest.plugins import registry
 
-from .conftest import outcomes
+from ..helpers.pytester import outcomes
 
 
 def _verdict(check: str, params: Mapping[str, Any], response: str, base_dir: Path | None = None) -> Verdict:

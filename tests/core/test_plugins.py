@@ -31,7 +31,8 @@ from rubrictest import (
 from rubrictest.cli import build_cli
 from rubrictest.plugins import list_plugins, pm, registry
 
-from .conftest import FakeJudgeState, outcomes
+from ..helpers.fakes import FakeJudgeState
+from ..helpers.pytester import outcomes
 
 RegisterPlugin = Callable[[Any, str], Any]
 

@@ -12,7 +12,8 @@ import pytest
 
 from rubrictest.engine.gate import wilson_lower_bound
 
-from .conftest import FakeJudgeState, assert_no_traceback, failure_text, open_store, outcomes
+from ..helpers.fakes import FakeJudgeState
+from ..helpers.pytester import assert_no_traceback, failure_text, open_store, outcomes
 
 
 def _statuses(pytester: pytest.Pytester) -> dict[str, str]:

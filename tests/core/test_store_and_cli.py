@@ -18,7 +18,8 @@ from rubrictest.cli import build_cli
 from rubrictest.store import Store
 from rubrictest.store.migrations import migrations
 
-from .conftest import FakeJudgeState, db_path, open_store
+from ..helpers.fakes import FakeJudgeState
+from ..helpers.pytester import db_path, open_store
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -27,7 +27,6 @@ from rubrictest import (
     hookimpl,
 )
 from rubrictest.engine import ComponentPool, Engine, ModelCalls, ObserverWarning, Run
-from rubrictest.plugins import load_plugins, pm
 from rubrictest.store import Store
 from rubrictest.suite import load_suite
 
@@ -82,14 +81,10 @@ class Observer:
 
 
 @pytest.fixture
-def observer() -> Iterator[Observer]:
-    load_plugins()
-    plugin = Observer()
-    pm.register(plugin, name="engine-alone")
+def observer(register_plugin: Callable[[Any, str], Any]) -> Observer:
     CountingJudge.requests = []
     CountingJudge.max_in_flight = 0
-    yield plugin
-    pm.unregister(plugin)
+    return register_plugin(Observer(), "engine-alone")  # type: ignore[no-any-return]
 
 
 SUITE = """\

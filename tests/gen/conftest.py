@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-import rubrictest_gen_fakes as fakes  # noqa: E402
-from rubrictest_gen_fakes import SUITE  # noqa: E402
-
-from rubrictest.plugins import pm  # noqa: E402
+from . import rubrictest_gen_fakes as fakes
+from .rubrictest_gen_fakes import SUITE
 
 
 @pytest.fixture(autouse=True)
@@ -39,13 +33,11 @@ def script() -> Iterator[Callable[[list[str] | Callable[[str], str]], list[str]]
 
 
 @pytest.fixture
-def keyword_judge() -> Iterator[type[fakes.KeywordJudge]]:
+def keyword_judge(register_plugin: Callable[[Any, str], Any]) -> type[fakes.KeywordJudge]:
     """Register the ``gen-keyword`` judge for one test."""
-    plugin = fakes.Plugin()
-    pm.register(plugin, name="gen-keyword-judge")
+    register_plugin(fakes.Plugin(), "gen-keyword-judge")
     fakes.KeywordJudge.calls = []
-    yield fakes.KeywordJudge
-    pm.unregister(plugin)
+    return fakes.KeywordJudge
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Scripted model and keyword judge for the generator tests (no network, no model).
 
-* ``python:rubrictest_gen_fakes:reply`` is a target whose replies come from :data:`SCRIPT`:
+* ``python:tests.gen.rubrictest_gen_fakes:reply`` is a target whose replies come from :data:`SCRIPT`:
   a list of strings (consumed in order) or a function of the prompt. Prompts are kept in
   :data:`PROMPTS`.
 * :class:`KeywordJudge` (registered as judge ``gen-keyword`` by the :func:`keyword_judge`
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rubrictest import Judge, JudgeRequest, JudgeResult, Register, Verdict, hookimpl
 
-MODEL = "python:rubrictest_gen_fakes:reply"
+MODEL = "python:tests.gen.rubrictest_gen_fakes:reply"
 
 SUITE = """\
 version: 1

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from rubrictest_gen_fakes import MODEL, write_jsonl
 
 from rubrictest.cli import build_cli
 from rubrictest.cli.commands.generate import command as generate
 from rubrictest.cli.commands.rubric_quality import command as rubric_quality
+
+from .rubrictest_gen_fakes import MODEL, write_jsonl
 
 CHECKLIST = json.dumps({"checklist": [{"question": "Does the response state `30 days`?"},
                                       {"question": "Does it say `thank`?"}]})

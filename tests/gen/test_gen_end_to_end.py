@@ -6,9 +6,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from rubrictest_gen_fakes import MODEL, SUITE, write_jsonl
 
 from rubrictest.cli import build_cli
+
+from .rubrictest_gen_fakes import MODEL, SUITE, write_jsonl
 
 
 def test_generate_review_run_and_measure(pytester: pytest.Pytester, script, keyword_judge) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rubrictest_gen_fakes import MODEL, write_jsonl
 from rubrictest_generators import ChecklistGenerator
 
 from rubrictest import Case, ComponentContext, ComponentSpec
@@ -28,6 +27,8 @@ from rubrictest.generation import (
     write_companion,
 )
 from rubrictest.suite import load_suite
+
+from .rubrictest_gen_fakes import MODEL, write_jsonl
 
 
 def test_read_labelled_accepts_three_forms(tmp_path: Path) -> None:

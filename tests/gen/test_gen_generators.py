@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from rubrictest_gen_fakes import MODEL
 from rubrictest_generators import (
     ContrastiveGenerator,
     DecomposeGenerator,
@@ -24,6 +23,8 @@ from rubrictest.generation import (
     LabelledPair,
     ModelClient,
 )
+
+from .rubrictest_gen_fakes import MODEL
 
 CASE = Case(suite="s", id="refund", input="Can I return shoes after 40 days?", reference="Within 30 days only.")
 PAIRS = (

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from rubrictest_gen_fakes import write_jsonl
 from rubrictest_generators.bm25 import BM25
 from rubrictest_generators.library import (
     hellobench_verdicts,
@@ -27,6 +26,8 @@ from rubrictest_generators.library import (
 from rubrictest.cli.commands.rubric_quality import command as rubric_quality
 from rubrictest.generation import read_labelled
 from rubrictest.generation._quality import saturation, verdict_correlation
+
+from .rubrictest_gen_fakes import write_jsonl
 
 
 def test_importers_read_every_rubric_set(shared_data: Path) -> None:

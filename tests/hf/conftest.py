@@ -20,8 +20,9 @@ pytest.importorskip("tokenizers")
 
 from rubrictest_hf import HFJudge, HFTarget  # noqa: E402
 
-from rubrictest import Case, ComponentContext, ComponentSpec, Criterion, JudgeRequest  # noqa: E402
+from rubrictest import ComponentSpec  # noqa: E402
 
+from ..helpers.hf import context  # noqa: E402
 from .tiny_models import char_tokenizer, save_model, word_tokenizer  # noqa: E402
 
 
@@ -49,10 +50,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     # These tests may themselves run under xdist; the refusal is tested explicitly.
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-
-
-def context(path: Path) -> ComponentContext:
-    return ComponentContext(base_dir=path.parent, rootdir=path.parent)
 
 
 @pytest.fixture
@@ -88,30 +85,3 @@ def make_target(models: dict[str, Path]) -> Iterator[Callable[..., HFTarget]]:
         asyncio.run(target.aclose())
 
 
-def request(case_id: str, response: str, criteria: list[str], *,
-            input: str = "Can I return shoes after 40 days?",
-            reference: str | None = None) -> JudgeRequest:
-    """A judge request about ``response`` with text criteria c0, c1..."""
-    crits = tuple(Criterion(id=f"c{i}", text=text) for i, text in enumerate(criteria))
-    case = Case(suite="s", id=case_id, input=input, reference=reference, criteria=crits)
-    return JudgeRequest(case=case, response=response, criteria=crits)
-
-
-def sample_requests() -> list[JudgeRequest]:
-    """Requests of different lengths and criteria counts (so batches need padding)."""
-    return [
-        request("short", "Returns are accepted within 30 days.",
-                ["The reply is polite.", "The reply states that the return window is 30 days."]),
-        request("long", "Paris is the capital of France. " * 3 + "It mentions the refund policy.",
-                ["It mentions the refund policy."], reference="Returns are accepted within 30 days."),
-        request("tiny", "no", ["The reply is polite and does not blame the customer.", "a",
-                               "The reply is polite."]),
-        request("mid", "The store accepts returns of shoes within 30 days of purchase.",
-                ["The reply is polite.", "It mentions the refund policy."]),
-    ]
-
-
-def requests_for(kind: str) -> list[JudgeRequest]:
-    """:func:`sample_requests`, cut to two for the character-level models (long prompts)."""
-    reqs = sample_requests()
-    return reqs if kind in ("plain", "chat", "no_answers") else [reqs[0], reqs[2]]

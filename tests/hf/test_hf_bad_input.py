@@ -13,7 +13,7 @@ from rubrictest_hf import HFJudge, HFTarget  # noqa: E402
 
 from rubrictest import ComponentSpec, ConfigError, JudgeError  # noqa: E402
 
-from .conftest import context, sample_requests  # noqa: E402
+from ..helpers.hf import context, sample_requests  # noqa: E402
 
 
 def test_model_path_that_does_not_exist(make_judge: Callable[..., HFJudge], tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from rubrictest_hf.generation import Generator  # noqa: E402
 
 from rubrictest import Case, JudgeError  # noqa: E402
 
-from .conftest import request  # noqa: E402
+from ..helpers.hf import request  # noqa: E402
 
 
 def scripted_generate(answer: str, *, runner_up: float = 8.0) -> Callable[..., Any]:
@@ -175,7 +175,7 @@ def test_generate_mode_samples_vote(make_judge: Callable[..., HFJudge], models: 
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from rubrictest import ComponentSpec
 
-    from .conftest import context
+    from ..helpers.hf import context
 
     monkeypatch.setattr(Generator, "generate_call", scripted_generate(ANSWER))
     spec = ComponentSpec(plugin="hf", model=str(models["chars"]), samples=3, params={"temperature": 0.7},

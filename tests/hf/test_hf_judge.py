@@ -17,7 +17,7 @@ from rubrictest_hf.scoring import Scorer  # noqa: E402
 
 from rubrictest import JudgeRequest, Verdict  # noqa: E402
 
-from .conftest import request, requests_for, sample_requests  # noqa: E402
+from ..helpers.hf import request, requests_for, sample_requests  # noqa: E402
 
 KINDS = ["plain", "chat", "chars", "qwen_chat"]
 

@@ -14,7 +14,7 @@ from rubrictest_hf import HFJudge, HFTarget, loading  # noqa: E402
 
 from rubrictest import ConfigError  # noqa: E402
 
-from .conftest import sample_requests  # noqa: E402
+from ..helpers.hf import sample_requests  # noqa: E402
 
 
 def test_judges_and_targets_share_one_load(make_judge: Callable[..., HFJudge],

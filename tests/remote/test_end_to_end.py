@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from rubrictest.cli import build_cli
 
-from .conftest import SENTINEL_KEY
+from ..helpers.remote import SENTINEL_KEY
 from .fake_provider import FakeProvider, Step
 
 

@@ -21,7 +21,7 @@ from rubrictest.judging._protocol import (
 )
 from rubrictest.judging._retry import MalformedOutput
 
-from .conftest import make_request
+from ..helpers.remote import make_request
 
 
 def answer(*items: tuple[str, bool, str]) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from rubrictest import Criterion
 
-from .conftest import build, make_request, run
+from ..helpers.remote import build, make_request, run
 
 pytestmark = pytest.mark.live
 

@@ -12,7 +12,7 @@ import pytest
 from rubrictest import ConfigError, JudgeResult
 from rubrictest.judging._retry import CallFailed
 
-from .conftest import SENTINEL_KEY, build, make_request, run
+from ..helpers.remote import SENTINEL_KEY, build, make_request, run
 from .fake_provider import FakeProvider, Step
 
 PLUGINS = ["openai", "anthropic"]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ..shared_data import REPO, require_shared
-
-__all__ = ["REPO", "llmbar_dir", "scripted_judge"]
+from ..helpers.shared_data import require_shared
 
 
 @pytest.fixture(autouse=True)
@@ -27,15 +26,8 @@ def llmbar_dir() -> Path:
 
 
 @pytest.fixture
-def scripted_judge() -> Iterator[None]:
+def scripted_judge(register_plugin: Callable[[Any, str], Any]) -> None:
     """Register the scripted judge plugin (``judge: scripted``) for one test."""
-    from rubrictest.plugins import load_plugins, pm
-
     from . import scripted
 
-    load_plugins()
-    pm.register(scripted, name="trust-scripted")
-    try:
-        yield
-    finally:
-        pm.unregister(name="trust-scripted")
+    register_plugin(scripted, "trust-scripted")

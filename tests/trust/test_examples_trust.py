@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from rubrictest.cli.commands import calibrate, drift, lock, probe
 
-from .conftest import REPO
+from ..helpers.paths import REPO
 
 EXAMPLES = REPO / "suites" / "examples"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -40,16 +41,11 @@ class _Plugin:
 
 
 @pytest.fixture
-def tsv_plugin() -> Iterator[None]:
-    from rubrictest.plugins import load_plugins, pm, registry
+def tsv_plugin(register_plugin: Callable[[Any, str], Any]) -> None:
+    from rubrictest.plugins import registry
 
-    load_plugins()
-    pm.register(_Plugin, name="trust-tsv")
-    try:
-        assert "tsv" in registry().names("importers") and "llmbar" in registry().names("importers")
-        yield
-    finally:
-        pm.unregister(name="trust-tsv")
+    register_plugin(_Plugin, "trust-tsv")
+    assert "tsv" in registry().names("importers") and "llmbar" in registry().names("importers")
 
 
 def test_plugin_importer_feeds_pointwise_metrics(tsv_plugin: None, tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from rubrictest.cli import build_cli
 from rubrictest.view.highlight import Segment, locate, segments, truncate
 from rubrictest.view.queries import ResultsDB
 
-from .conftest import REPO, run_suites, write_hostile_suite
+from ..helpers.paths import REPO
+from ..helpers.view import run_suites, write_hostile_suite
 
 
 def _run(db: Path, index: int) -> str:

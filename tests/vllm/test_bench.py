@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FakeVLLM, free_ports
+from ..helpers.vllm import FakeVLLM, free_ports
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals are POSIX")
 

@@ -18,10 +18,10 @@ import pytest
 from rubrictest_vllm import FleetError
 
 from rubrictest import ConfigError
-from tests.remote.conftest import make_request
-from tests.remote.fake_provider import FakeProvider
 
-from .conftest import FakeVLLM, alive, build, free_ports
+from ..helpers.remote import make_request
+from ..helpers.vllm import FakeVLLM, alive, build, free_ports
+from ..remote.fake_provider import FakeProvider
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals are POSIX")
 

@@ -12,7 +12,7 @@ from rubrictest_vllm.server import FleetError, diagnose
 
 from rubrictest import ConfigError
 
-from .conftest import build
+from ..helpers.vllm import build
 
 
 def parse(kind: str = "judge", attach: bool = False, **options: Any) -> VLLMOptions:

@@ -20,7 +20,7 @@ import pytest
 
 from rubrictest.store import Store
 
-from .conftest import FakeVLLM, free_ports
+from ..helpers.vllm import FakeVLLM, free_ports
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals are POSIX")
 
