@@ -38,7 +38,7 @@ from rubrictest.generation import GeneratedCriterion, GenerationRequest, Generat
 from .prompting import DATA_NOTE, criteria_schema, numbered, render_case, tag
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 COARSE_PROMPT = """You write an evaluation rubric for responses to the instruction below.
 
@@ -89,21 +89,34 @@ class DecomposeGenerator(Generator):
         require_stats("generator 'decompose'")
         import numpy as np
 
-        from .filters import (
-            correlated_duplicates,
-            correlation_aware_weights,
-            judge_pairs,
-            misaligned,
-            near_duplicate_text,
-            pair_deltas,
-            separates,
-        )
+        from .filters import correlation_aware_weights
 
+        dropped: Counter[str] = Counter()
+        accepted = await self._decompose(request, dropped)
+        kept = self._deduplicate(accepted, dropped)
+        if not kept:
+            return []
+        weights = correlation_aware_weights(np.column_stack([v for _, v in kept]))
+        stats = {k: v for k, v in dropped.items() if v}
+        out = []
+        for (node, _), w in zip(kept, weights, strict=True):
+            meta: dict[str, Any] = {"depth": node.depth, "filter": {"pairs": len(request.pairs), "dropped": stats}}
+            if node.parent:
+                meta["parent"] = node.parent
+            out.append(self.criterion(node.text, points=round(float(w), 3), kind="decomposed", **meta))
+        return out
+
+    async def _decompose(self, request: GenerationRequest, dropped: Counter[str]) -> list[tuple[_Node, Any]]:
+        """Coarse criteria, then each one that does not separate the pairs split further, down to
+        ``max_depth``; returns the separating criteria with their pass values on the pairs."""
+        import numpy as np
+
+        from .filters import judge_pairs, misaligned, pair_deltas, separates
+
+        assert self.context.judge is not None
         case = request.case
         max_depth = self.int_option("max_depth", 2)
         max_children = self.int_option("max_children", 4, minimum=2)
-        redundancy = self.float_option("redundancy", 0.9)
-        similarity = self.float_option("text_similarity", 0.9)
         existing = [c.text for c in case.criteria if c.text]
         hint = (f"The suite already checks these; do not repeat them:\n{numbered(existing)}\n"
                 if existing else "")
@@ -112,9 +125,8 @@ class DecomposeGenerator(Generator):
             case=render_case(case)), request_id=f"decompose:{case.id}:coarse")
         frontier = [_Node(item["text"], 0, None) for item in reply["criteria"]]
         examples = "\n\n".join(f"Example {i}:\n{tag('response', p.chosen)}\n(preferred over)\n"
-                               f"{tag('response', p.rejected)}" for i, p in enumerate(request.pairs[:3], 1))
-        accepted: list[tuple[_Node, np.ndarray]] = []
-        dropped: Counter[str] = Counter()
+                                f"{tag('response', p.rejected)}" for i, p in enumerate(request.pairs[:3], 1))
+        accepted: list[tuple[_Node, Any]] = []
         for depth in range(max_depth + 1):
             if not frontier:
                 break
@@ -137,26 +149,23 @@ class DecomposeGenerator(Generator):
                 else:
                     dropped["not separating"] += 1
             frontier = next_frontier
+        return accepted
 
-        kept: list[tuple[_Node, np.ndarray]] = []
+    def _deduplicate(self, accepted: list[tuple[_Node, Any]], dropped: Counter[str]) -> list[tuple[_Node, Any]]:
+        """Drop criteria whose text nearly repeats a kept one, then those whose verdicts do."""
+        import numpy as np
+
+        from .filters import correlated_duplicates, near_duplicate_text
+
+        similarity = self.float_option("text_similarity", 0.9)
+        kept: list[tuple[_Node, Any]] = []
         for node, values in accepted:
             if any(near_duplicate_text(node.text, k.text, similarity) for k, _ in kept):
                 dropped["duplicate text"] += 1
             else:
                 kept.append((node, values))
         if kept:
-            matrix = np.column_stack([v for _, v in kept])
-            twins = correlated_duplicates(matrix, redundancy)
+            twins = correlated_duplicates(np.column_stack([v for _, v in kept]), self.float_option("redundancy", 0.9))
             kept = [kv for kv, twin in zip(kept, twins, strict=True) if twin is None]
             dropped["correlated verdicts"] += sum(t is not None for t in twins)
-        if not kept:
-            return []
-        weights = correlation_aware_weights(np.column_stack([v for _, v in kept]))
-        stats = {k: v for k, v in dropped.items() if v}
-        out = []
-        for (node, _), w in zip(kept, weights, strict=True):
-            meta: dict[str, Any] = {"depth": node.depth, "filter": {"pairs": len(request.pairs), "dropped": stats}}
-            if node.parent:
-                meta["parent"] = node.parent
-            out.append(self.criterion(node.text, points=round(float(w), 3), kind="decomposed", **meta))
-        return out
+        return kept

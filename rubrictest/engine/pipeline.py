@@ -281,6 +281,8 @@ class Engine:
             loop.call_soon_threadsafe(loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout)
+            if not loop.is_running():
+                loop.close()
         else:
             try:
                 asyncio.run(self.pool.aclose())

@@ -68,43 +68,47 @@ def read_labelled(path: str | Path, *, case_ids: Iterable[str] | None = None
     pairs: list[LabelledPair] = []
     singles: list[LabelledResponse] = []
     for n, row in read_jsonl(path, error=GenerationError):
-        where = f"{path}:{n}"
-
-        def text_field(name: str, row: dict[str, Any] = row, where: str = where) -> str:
-            if name not in row:
-                raise GenerationError(f"{where}: missing field {name!r}")
-            if not isinstance(row[name], str):
-                raise GenerationError(f"{where}: field {name!r} must be a string")
-            return str(row[name])
-
-        case_id = text_field("case")
-        if known is not None and case_id not in known:
-            raise GenerationError(f"{where}: unknown case {case_id!r}; the suite's cases: "
-                                  f"{', '.join(sorted(known))}")
-        row_id = str(row.get("id") or f"line-{n}")
-        if "chosen" in row or "rejected" in row:
-            pairs.append(LabelledPair(case_id, text_field("chosen"), text_field("rejected"), row_id))
-        elif "output_1" in row or "output_2" in row:
-            first, second = text_field("output_1"), text_field("output_2")
-            label = row.get("label")
-            if label not in (1, 2, "1", "2"):
-                raise GenerationError(f"{where}: field 'label' must be 1 or 2 (the better output), got {label!r}")
-            better_first = str(label) == "1"
-            pairs.append(LabelledPair(case_id, first if better_first else second,
-                                      second if better_first else first, row_id))
-        elif "response" in row:
-            response = text_field("response")
-            if "label" not in row:
-                raise GenerationError(f"{where}: missing field 'label'")
-            label = row["label"]
-            key = str(label).lower() if isinstance(label, str | int | bool) else None
-            if key not in _GOOD:
-                raise GenerationError(f"{where}: field 'label' must be one of good, bad, 1, 0, true, false; "
-                                      f"got {label!r}")
-            singles.append(LabelledResponse(case_id, response, _GOOD[key], row_id))
+        item = _labelled_row(row, f"{path}:{n}", str(row.get("id") or f"line-{n}"), known)
+        if isinstance(item, LabelledPair):
+            pairs.append(item)
         else:
-            raise GenerationError(f"{where}: expected `chosen`/`rejected`, `output_1`/`output_2`/`label`, "
-                                  f"or `response`/`label`; got keys {', '.join(sorted(row))}")
+            singles.append(item)
     if not pairs and not singles:
         raise GenerationError(f"{path}: no labelled responses in the file")
     return pairs, singles
+
+
+def _text_field(row: dict[str, Any], name: str, where: str) -> str:
+    if name not in row:
+        raise GenerationError(f"{where}: missing field {name!r}")
+    if not isinstance(row[name], str):
+        raise GenerationError(f"{where}: field {name!r} must be a string")
+    return str(row[name])
+
+
+def _labelled_row(row: dict[str, Any], where: str, row_id: str, known: set[str] | None
+                  ) -> LabelledPair | LabelledResponse:
+    """One row of a labelled file: a preference pair (two shapes) or a single labelled response."""
+    case_id = _text_field(row, "case", where)
+    if known is not None and case_id not in known:
+        raise GenerationError(f"{where}: unknown case {case_id!r}; the suite's cases: {', '.join(sorted(known))}")
+    if "chosen" in row or "rejected" in row:
+        return LabelledPair(case_id, _text_field(row, "chosen", where), _text_field(row, "rejected", where), row_id)
+    if "output_1" in row or "output_2" in row:
+        first, second = _text_field(row, "output_1", where), _text_field(row, "output_2", where)
+        label = row.get("label")
+        if label not in (1, 2, "1", "2"):
+            raise GenerationError(f"{where}: field 'label' must be 1 or 2 (the better output), got {label!r}")
+        better_first = str(label) == "1"
+        return LabelledPair(case_id, first if better_first else second, second if better_first else first, row_id)
+    if "response" in row:
+        response = _text_field(row, "response", where)
+        if "label" not in row:
+            raise GenerationError(f"{where}: missing field 'label'")
+        label = row["label"]
+        key = str(label).lower() if isinstance(label, str | int | bool) else None
+        if key not in _GOOD:
+            raise GenerationError(f"{where}: field 'label' must be one of good, bad, 1, 0, true, false; got {label!r}")
+        return LabelledResponse(case_id, response, _GOOD[key], row_id)
+    raise GenerationError(f"{where}: expected `chosen`/`rejected`, `output_1`/`output_2`/`label`, "
+                          f"or `response`/`label`; got keys {', '.join(sorted(row))}")

@@ -33,6 +33,22 @@ if TYPE_CHECKING:
     from ...generation._quality import QualityReport
 
 
+def _rows(cases: Sequence[Case], pairs: Sequence[LabelledPair], responses: Sequence[LabelledResponse]
+          ) -> tuple[list[tuple[Case, str, str, int]], list[tuple[int, int]]]:
+    """One row per labelled response (case, text, row id, label), and the pairs' row indices."""
+    by_id = {c.id: c for c in cases}
+    rows: list[tuple[Case, str, str, int]] = []
+    pair_rows: list[tuple[int, int]] = []
+    for p in pairs:
+        if p.case_id not in by_id:
+            continue
+        pair_rows.append((len(rows), len(rows) + 1))
+        case = by_id[p.case_id]
+        rows += [(case, p.chosen, f"{p.id}:chosen", 1), (case, p.rejected, f"{p.id}:rejected", 0)]
+    rows += [(by_id[r.case_id], r.response, r.id, int(r.good)) for r in responses if r.case_id in by_id]
+    return rows, pair_rows
+
+
 async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
                            responses: Sequence[LabelledResponse], judge_for: Callable[[Criterion], JudgeClient]
                            ) -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:
@@ -54,16 +70,7 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
     require_stats("measuring rubric quality")
     import numpy as np
 
-    by_id = {c.id: c for c in cases}
-    rows: list[tuple[Case, str, str, int]] = []
-    pair_rows: list[tuple[int, int]] = []
-    for p in pairs:
-        if p.case_id not in by_id:
-            continue
-        pair_rows.append((len(rows), len(rows) + 1))
-        case = by_id[p.case_id]
-        rows += [(case, p.chosen, f"{p.id}:chosen", 1), (case, p.rejected, f"{p.id}:rejected", 0)]
-    rows += [(by_id[r.case_id], r.response, r.id, int(r.good)) for r in responses if r.case_id in by_id]
+    rows, pair_rows = _rows(cases, pairs, responses)
     columns: dict[tuple[str, str], int] = {}
     owners: dict[tuple[str, str], list[str]] = {}
     for case in cases:
