@@ -56,6 +56,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[SESSION_KEY]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+    """A rubric item's FAIL or ERROR is already rendered text: report it without pytest
+    formatting a traceback that would be thrown away (a set-up ERROR cost ~0.2 s each)."""
+    fast = getattr(item, "rubric_report", None)
+    return fast(call) if fast is not None else None
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     patterns = parent.config.getini("rubric_files")
     if any(file_path.match(p) for p in patterns):

@@ -32,7 +32,7 @@ def test_examples_pass_offline(pytester: pytest.Pytester, suites_copy: Path, mon
     assert "test_support.rubric.yaml::shipping-time::mentions-express MISSED" in out
     assert "test_support.rubric.yaml::refund-window::score PASSED" in out
     assert "test_support.rubric.yaml::gate PASSED" in out
-    assert "test_versions.rubric.yaml::capital[v2]::canberra PASSED" in out
+    assert "test_versions.rubric.yaml::capital::canberra[v2] PASSED" in out
     report = CliRunner().invoke(build_cli(), ["report", "--db", str(db), "--json"])
     assert report.exit_code == 0, report.output
     data = json.loads(report.output)

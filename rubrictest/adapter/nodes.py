@@ -10,8 +10,8 @@ import pytest
 from ..engine import CaseOutcome, Engine, GateOutcome, VerdictInfo
 from ..errors import ConfigError, RubricTestError, SuiteError
 from ..protocol import Criterion
-from ..suite import CaseRun, Suite, load_suite, missing_env, read_suite_model
-from .render import render_score, render_verdict
+from ..suite import ID_LIMIT, CaseRun, Suite, load_suite, missing_env, read_suite_model
+from .render import one_line, render_score, render_verdict
 from .session import rubric_session
 
 
@@ -36,9 +36,14 @@ class SuiteFile(pytest.File):
         except (ConfigError, RubricTestError) as exc:
             raise self.CollectError(f"{shown}: {exc}") from None
         self.suite = suite
+        if suite.truncated_ids:
+            self.warn(RubricIdWarning(_truncation_message(suite)))
+        by_case: dict[str, list[CaseRun]] = {}
         for run in suite.runs:
-            case = run.case
-            if suite.gate is not None and run.key == "gate":
+            by_case.setdefault(run.case.id, []).append(run)
+        for case_id, runs in by_case.items():
+            case = runs[0].case
+            if suite.gate is not None and case_id == "gate":
                 raise self.CollectError(f"{shown}:{case.line}: case id 'gate' is reserved when the suite has a gate")
             if case.threshold is not None:
                 clash = [c for c in case.criteria if c.id == "score"]
@@ -47,31 +52,77 @@ class SuiteFile(pytest.File):
                                             f"reserved in scored mode (case {case.id!r}); give it another id")
             for tag in {*case.tags, *(t for c in case.criteria for t in c.tags)}:
                 self.config.addinivalue_line("markers", f"{tag}: rubrictest tag")
-            unit_key = f"{self.nodeid}::{run.key}"
-            rs.register(suite, run, unit_key)
-            yield CaseNode.from_parent(self, name=run.key, run=run, unit_key=unit_key)
+            units: list[tuple[CaseRun, str]] = []
+            for run in runs:
+                unit_key = f"{self.nodeid}::{run.key}"  # the engine's key, not a node id
+                rs.register(suite, run, unit_key)
+                units.append((run, unit_key))
+            yield CaseNode.from_parent(self, name=case_id, units=units)
         if suite.gate is not None:
             # One gate per target: a release gate is a statement about one model.
             targets = list(dict.fromkeys(run.target_label or "" for run in suite.runs))
             for target in targets:
-                yield GateItem.from_parent(self, name=f"gate[{target}]" if target else "gate", target=target)
+                yield GateItem.from_parent(self, name=with_target("gate", target), target=target,
+                                           **_node_id(self, "gate", target))
+
+
+def with_target(name: str, target: str | None) -> str:
+    """An item's name: with several targets, the target in brackets at the end, exactly where
+    pytest puts a parametrization id (``canberra[v1]``), so that copy-paste selection, ``--lf``,
+    ``-k``, JUnit and xdist treat it as they treat any parametrized test."""
+    return f"{name}[{target}]" if target else name
+
+
+def _node_id(parent: pytest.Collector, name: str, target: str | None) -> dict[str, Any]:
+    """The ``nodeid`` keyword for an item with a target, where pytest needs one.
+
+    pytest 9 keeps node ids structured (path, names, parametrization) and compares them so,
+    e.g. ``--lf`` against ids read back from its cache: an item named ``canberra[v1]`` must
+    carry ``v1`` as its parametrization, as a parametrized function does. pytest 8 joins
+    strings: nothing to pass.
+    """
+    parent_id = getattr(parent, "id", None)
+    if target and hasattr(parent_id, "with_params"):
+        return {"nodeid": parent_id.child(name).with_params(target)}  # type: ignore[union-attr]
+    return {}
+
+
+class RubricIdWarning(pytest.PytestWarning):
+    """A generated criterion id was cut short (labels and selections must use the cut id)."""
+
+
+def _truncation_message(suite: Suite) -> str:
+    cut = suite.truncated_ids
+    listed = "; ".join(f"{t.source}:{t.line}: {t.id!r} (from {t.full!r})" for t in cut[:10])
+    more = f"; and {len(cut) - 10} more" if len(cut) > 10 else ""
+    return (f"{len(cut)} generated criterion id(s) cut to {ID_LIMIT} characters: {listed}{more}. Node ids and "
+            "labels use the cut id; give the criterion an `id` to choose one.")
 
 
 class CaseNode(pytest.Collector):
-    """One case (for one target): collects its criteria and, in scored mode, its score."""
+    """One case: collects its criteria and, in scored mode, its score, for every target.
 
-    def __init__(self, *, run: CaseRun, unit_key: str, **kwargs: Any) -> None:
+    With several targets each item's name ends with the target in brackets
+    (``canberra[v1]``, ``score[v1]``), criterion by criterion, as pytest orders the
+    parametrizations of one test function.
+    """
+
+    def __init__(self, *, units: list[tuple[CaseRun, str]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.run = run
-        self.unit_key = unit_key
-        for tag in run.case.tags:
+        self.units = units
+        self.case = units[0][0].case
+        for tag in self.case.tags:
             self.add_marker(tag)
 
     def collect(self) -> Any:
-        for crit in self.run.case.criteria:
-            yield CriterionItem.from_parent(self, name=crit.id, criterion=crit)
-        if self.run.case.threshold is not None:
-            yield ScoreItem.from_parent(self, name="score")
+        for crit in self.case.criteria:
+            for run, key in self.units:
+                yield CriterionItem.from_parent(self, name=with_target(crit.id, run.target_label), criterion=crit,
+                                                run=run, unit_key=key, **_node_id(self, crit.id, run.target_label))
+        if self.case.threshold is not None:
+            for run, key in self.units:
+                yield ScoreItem.from_parent(self, name=with_target("score", run.target_label), run=run,
+                                            unit_key=key, **_node_id(self, "score", run.target_label))
 
 
 _MARKS: dict[str, pytest.Mark] = {}
@@ -115,6 +166,19 @@ class RubricItem(pytest.Item):
     def engine(self) -> Engine:
         return rubric_session(self.config).get_engine()
 
+    def rubric_report(self, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+        """The report of a FAIL or ERROR raised by rubrictest itself, built without a traceback
+        (``None``: anything else, reported by pytest as usual)."""
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if not isinstance(exc, RubricFailure | RubricJudgeError):
+            return None
+        sections = [(f"Captured {key} {when}", content)
+                    for when, key, content in getattr(self, "_report_sections", [])]
+        when = "call" if call.when == "collect" else call.when  # items are never collected
+        return pytest.TestReport(self.nodeid, self.location, dict.fromkeys(self.keywords, 1), "failed", exc.text,
+                                 when, sections, call.duration, start=call.start, stop=call.stop,
+                                 user_properties=self.user_properties)
+
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | Any:
         if isinstance(excinfo.value, RubricFailure | RubricJudgeError):
@@ -125,25 +189,26 @@ class RubricItem(pytest.Item):
 class CriterionItem(RubricItem):
     """One criterion of one case."""
 
-    def __init__(self, *, criterion: Criterion, **kwargs: Any) -> None:
+    def __init__(self, *, criterion: Criterion, run: CaseRun, unit_key: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.criterion = criterion
-        self.case_node: CaseNode = self.parent  # type: ignore[assignment]
+        self.run = run
+        self.unit_key = unit_key
         _mark(self, "rubric")
         for tag in criterion.tags:
             _mark(self, tag)
         self.info: VerdictInfo | None = None
 
     def unit_keys(self) -> list[str]:
-        return [self.case_node.unit_key]
+        return [self.unit_key]
 
     def setup(self) -> None:
-        info = rubric_session(self.config).wait_verdict(self.case_node.unit_key, self.criterion.id)
+        info = rubric_session(self.config).wait_verdict(self.unit_key, self.criterion.id)
         self.info = info
         self._record_properties(info)
         if info.status == "ERROR":
             self.rubric_status = "ERROR"
-            raise RubricJudgeError(self._render(info, "ERROR: no verdict"))
+            raise RubricJudgeError(self._render(info, "ERROR: " + one_line(info.verdict.error or "no verdict")))
 
     def runtest(self) -> None:
         info = self.info
@@ -159,15 +224,15 @@ class CriterionItem(RubricItem):
 
         info = self.info
         assert info is not None
-        run = self.case_node.run
+        run = self.run
         engine = self.engine
         event = VerdictEvent(run_id=engine.run.id, case=run.case, criterion=self.criterion, verdict=info.verdict,
                              judge=info.judge, target=run.target.label if run.target else None, cached=info.cached)
         return event_to_json(event, info.status)
 
     def _render(self, info: VerdictInfo, headline: str) -> str:
-        run = self.case_node.run
-        response = self.engine.units[self.case_node.unit_key].outcome.response
+        run = self.run
+        response = self.engine.units[self.unit_key].outcome.response
         return render_verdict(run, info, response, headline=headline)
 
     def _record_properties(self, info: VerdictInfo) -> None:
@@ -185,31 +250,32 @@ class CriterionItem(RubricItem):
         self.user_properties.extend(props)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, (self.criterion.line or 1) - 1, f"{self.case_node.run.key}::{self.criterion.id}"
+        return self.path, (self.criterion.line or 1) - 1, f"{self.run.case.id}::{self.name}"
 
 
 class ScoreItem(RubricItem):
     """The score of a case in scored mode: fails when score < threshold or a ``must`` fails."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, run: CaseRun, unit_key: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.case_node: CaseNode = self.parent  # type: ignore[assignment]
+        self.run = run
+        self.unit_key = unit_key
         _mark(self, "rubric")
         self.outcome: CaseOutcome | None = None
 
     def unit_keys(self) -> list[str]:
-        return [self.case_node.unit_key]
+        return [self.unit_key]
 
     def setup(self) -> None:
-        rubric_session(self.config).wait_cases([self.case_node.unit_key])
-        outcome = self.engine.case(self.case_node.unit_key)
+        rubric_session(self.config).wait_cases([self.unit_key])
+        outcome = self.engine.case(self.unit_key)
         self.outcome = outcome
         if outcome.score is not None:
             self.user_properties.append(("score", round(outcome.score.score or 0.0, 4)))
             self.user_properties.append(("threshold", outcome.run.case.threshold))
         if outcome.passed is None:
             self.rubric_status = "ERROR"
-            raise RubricJudgeError(f"ERROR: case {outcome.run.key} has no score: {outcome.error}")
+            raise RubricJudgeError(f"ERROR: case {outcome.run.case.id}::{self.name} has no score: {outcome.error}")
 
     def runtest(self) -> None:
         outcome = self.outcome
@@ -219,7 +285,7 @@ class ScoreItem(RubricItem):
             raise RubricFailure(render_score(outcome))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, (self.case_node.run.case.line or 1) - 1, f"{self.case_node.run.key}::score"
+        return self.path, (self.run.case.line or 1) - 1, f"{self.run.case.id}::{self.name}"
 
 
 class GateItem(RubricItem):

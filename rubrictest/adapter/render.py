@@ -19,16 +19,27 @@ def _excerpt(text: str | None, limit: int = _EXCERPT) -> str:
     return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more characters]"
 
 
+def one_line(text: str, limit: int = 160) -> str:
+    """``text`` flattened to one line of at most ``limit`` characters (for pytest's summary lines)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def _block(label: str, text: str) -> str:
     body = textwrap.indent(text, " " * 12).lstrip()
     return f"{label:<11} {body}"
+
+
+def item_id(run: CaseRun, name: str) -> str:
+    """``case::name``, with ``[target]`` at the end when the suite has several targets (as node ids)."""
+    return f"{run.case.id}::{name}" + (f"[{run.target_label}]" if run.target_label else "")
 
 
 def render_verdict(run: CaseRun, info: VerdictInfo, response: str | None, *, headline: str) -> str:
     """A failed or errored criterion as a person reads it: no traceback."""
     c, v = info.criterion, info.verdict
     kind = "deduction: passes when NOT met" if c.is_deduction else ("hard rule" if c.must else "")
-    lines = [f"{headline}  {run.key}::{c.id}", ""]
+    lines = [f"{headline}  {item_id(run, c.id)}", ""]
     points = f"{c.points:g} point" + ("" if abs(c.points) == 1 else "s")
     lines.append(_block("criterion", c.description + f"\n({points}{', ' + kind if kind else ''})"))
     lines.append(_block("judge", (info.judge or "-") + ("  [cached]" if info.cached else "")))
@@ -56,7 +67,7 @@ def render_score(outcome: CaseOutcome) -> str:
     score = outcome.score
     assert score is not None
     case = outcome.run.case
-    lines = [f"FAIL  {outcome.run.key}::score", "",
+    lines = [f"FAIL  {item_id(outcome.run, 'score')}", "",
              _block("score", f"{(score.score or 0):.3f} (threshold {case.threshold:g})"),
              _block("reason", score.reason or "below threshold")]
     for cid, info in outcome.verdicts.items():

@@ -46,7 +46,7 @@ class GateOutcome:
 
 def decide_gate(outcomes: Sequence[CaseOutcome], min_pass_rate: float, confidence: float) -> GateOutcome:
     """The gate over ``outcomes`` (every case of the suite, for one target)."""
-    errors = [o.run.key for o in outcomes if o.passed is None]
+    errors = [o.run.case.id for o in outcomes if o.passed is None]
     passes = sum(1 for o in outcomes if o.passed)
     total = len(outcomes)
     if errors:

@@ -18,8 +18,10 @@ from .models import (
 )
 from .parsing import Path_, parse_model
 from .resolve import (
+    ID_LIMIT,
     CaseRun,
     Suite,
+    TruncatedId,
     load_suite,
     missing_env,
     read_suite_model,
@@ -29,7 +31,7 @@ from .resolve import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "CaseModel", "CaseRun", "CompanionModel", "CriterionModel", "GateModel", "Path_", "Suite",
-    "SuiteModel", "json_schema", "load_suite", "missing_env", "parse_model", "read_suite_model", "resolve_model",
-    "slugify", "suite_name_from_path",
+    "ID_LIMIT", "SCHEMA_VERSION", "CaseModel", "CaseRun", "CompanionModel", "CriterionModel", "GateModel", "Path_",
+    "Suite", "SuiteModel", "TruncatedId", "json_schema", "load_suite", "missing_env", "parse_model",
+    "read_suite_model", "resolve_model", "slugify", "suite_name_from_path",
 ]

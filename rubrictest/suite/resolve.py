@@ -33,6 +33,16 @@ class CaseRun:
         return f"{self.case.id}[{self.target_label}]" if self.target_label else self.case.id
 
 
+@dataclass(frozen=True)
+class TruncatedId:
+    """A criterion id generated from a text longer than :data:`ID_LIMIT` and cut short."""
+
+    id: str
+    full: str
+    source: str
+    line: int | None
+
+
 @dataclass
 class Suite:
     """A loaded, resolved suite."""
@@ -43,6 +53,8 @@ class Suite:
     runs: list[CaseRun] = field(default_factory=list)
     lines: dict[Path_, int] = field(default_factory=dict)
     aggregator: str = "points"
+    truncated_ids: list[TruncatedId] = field(default_factory=list)
+    """Generated criterion ids that were cut short: never silent (the pytest adapter warns)."""
 
     @property
     def gate(self) -> GateModel | None:
@@ -60,7 +72,11 @@ class Suite:
         return line_for(self.lines, ("target",)), "target"
 
 
-def slugify(text: str, limit: int = 60) -> str:
+ID_LIMIT = 60
+"""Generated criterion ids are cut to this many characters (at a word boundary)."""
+
+
+def slugify(text: str, limit: int = ID_LIMIT) -> str:
     """A criterion id from its text: lower-case words joined by ``-``."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     if len(slug) > limit:
@@ -137,6 +153,7 @@ class _Context:
     rubrics: dict[str, list[_Sourced]]
     companion_cases: dict[str, list[_Sourced]]
     targets: list[ComponentSpec | None]
+    truncated: list[TruncatedId] = field(default_factory=list)
 
 
 def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> Suite:
@@ -147,7 +164,8 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
     case_ids: dict[str, int | None] = {}
     for ci, case_at in enumerate(_all_cases(model, lines, path, shown)):
         runs.extend(_case_runs(ctx, ci, case_at, case_ids))
-    return Suite(path=path, name=ctx.name, model=model, runs=runs, lines=lines, aggregator=model.aggregator)
+    return Suite(path=path, name=ctx.name, model=model, runs=runs, lines=lines, aggregator=model.aggregator,
+                 truncated_ids=list(dict.fromkeys(ctx.truncated)))
 
 
 def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str
@@ -256,6 +274,8 @@ def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced]) -
     seen: dict[str, tuple[str, int | None]] = {}
     for crit, src, ln, cat in sources:
         crid = crit.id or slugify(crit.text or crit.check or "criterion")
+        if not crit.id and crit.text and len(full := slugify(crit.text, limit=len(crit.text))) > len(crid):
+            ctx.truncated.append(TruncatedId(crid, full, src, ln))
         if crid in seen:
             first_src, first_line = seen[crid]
             hint = "" if crit.id else " (ids default to a slug of the text: give one an `id`)"

@@ -80,8 +80,8 @@ def test_several_targets_put_the_target_in_brackets(
     result = pytester.runpytest("-v", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(
         [
-            "test_s.rubric.yaml::refund-window[[]gpt-4o[]]::shouts PASSED*",
-            "test_s.rubric.yaml::refund-window[[]small[]]::shouts FAILED*",
+            "test_s.rubric.yaml::refund-window::shouts[[]gpt-4o[]] PASSED*",
+            "test_s.rubric.yaml::refund-window::shouts[[]small[]] FAILED*",
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -295,3 +295,23 @@ def test_xdist_session_without_suites_writes_nothing(pytester: pytest.Pytester) 
     result.assert_outcomes(passed=2)
     assert not (pytester.path / ".rubrictest").exists()
     assert not any(line.startswith("=") and " rubrictest " in line for line in result.stdout.lines)
+
+
+def test_a_generated_id_cut_short_is_never_silent(pytester: pytest.Pytester) -> None:
+    long_text = "The reply states the exact return window of thirty days and names the form to fill in online."
+    pytester.makefile(".rubric.yaml", test_long=f"""
+        version: 1
+        judge: recorded:labels.jsonl
+        cases:
+          - id: c1
+            output: "thirty days"
+            criteria:
+              - {long_text}
+              - Short enough.
+    """)
+    result = pytester.runpytest("--collect-only", "-q", "--rubric-no-store", "-W", "always")
+    cut = "the-reply-states-the-exact-return-window-of-thirty-days-and"
+    result.stdout.fnmatch_lines([f"test_long.rubric.yaml::c1::{cut}",
+                                 "*RubricIdWarning: 1 generated criterion id(s) cut to 60 characters: "
+                                 f"test_long.rubric.yaml:7: '{cut}' (from '{cut}-names-the-form*"])
+    assert "short-enough" not in result.stdout.str().split("warnings summary")[-1]

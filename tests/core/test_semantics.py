@@ -277,7 +277,7 @@ def test_a_judge_without_a_verdict_makes_the_item_error_never_fail(
         "missing": "gave no verdict for it",
     }[behaviour]
     result.stdout.fnmatch_lines(
-        ["*ERROR at setup of c1::judged*", "*ERROR: no verdict*c1::judged*", f"*reason*{reason}*"]
+        ["*ERROR at setup of c1::judged*", "*ERROR: *c1::judged*", f"*reason*{reason}*"]
     )
     assert _statuses(pytester) == {"c1::judged": "ERROR", "c1::checked": "PASS"}
     assert _scores(pytester)["c1"][1] == "error"
