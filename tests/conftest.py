@@ -7,9 +7,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy  # noqa: F401
 import pytest
+import yaml  # noqa: F401
 
 from .helpers.shared_data import require_shared
+
+# numpy and PyYAML are C extensions that rubrictest imports lazily. Imported here, before any
+# pytester in-process run: such a run drops the modules it imported when it ends, and the next
+# run would load them again -- numpy refuses ("cannot load module more than once per process")
+# and PyYAML's C loader builds nodes of the dropped module ("could not determine a constructor
+# for the tag None").
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-import yaml  # noqa: F401  # imported before pytester's in-process runs: their module snapshot keeps it
 
 SUITE = """\
 version: 1
