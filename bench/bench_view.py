@@ -9,6 +9,7 @@ median and worst time per page. It also writes the self-contained HTML report of
 
     python bench/bench_view.py                       # the figures in docs/benchmarks.md
     python bench/bench_view.py --cases 500 -r 3      # quicker
+    python bench/bench_view.py --insert-cost 100000  # what the viewer's index costs a run's store
 
 ``make_db`` is also used by the tests (the report-size test) to build smaller databases.
 """
@@ -111,13 +112,48 @@ def _pages(run_ids: list[str]) -> dict[str, str]:
     }
 
 
+def insert_cost(verdicts: int, repeat: int) -> None:
+    """Time storing ``verdicts`` verdict rows with the viewer's covering index (migration m003)
+    and with the narrow index it replaces, side by side, alternating: what it costs a pytest run."""
+    from rubrictest.store import Store
+
+    rows = [{"run_id": "r", "suite": f"s{i % 4}", "case_id": f"c{i // 10}", "target": "t", "criterion_id": f"k{i % 10}",
+             "position": i, "criterion_hash": f"h{i % 10:015d}", "criterion_text": "A criterion text.",
+             "judge": "openai:judge", "outcome": "met", "status": "PASS", "confidence": 0.9,
+             "evidence": "some quoted words", "evidence_supported": 1, "rationale": "Because the reply says so." * 3,
+             "cached": 0, "tags": ["a", "b"], "created_at": "2026-01-01T00:00:00"} for i in range(verdicts)]
+    times: dict[str, list[float]] = {"with m003 (covering)": [], "m002 (narrow)": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeat):
+            for name in times:
+                store = Store.open(Path(tmp) / f"{r}-{name[:4]}.db")
+                if name == "m002 (narrow)":  # the schema before m003: its (run_id, position) index
+                    store.db.conn.execute("DROP INDEX idx_verdicts_run_summary")
+                    store.db.conn.execute("CREATE INDEX idx_verdicts_run_id_position ON verdicts (run_id, position)")
+                t = time.perf_counter()
+                for row in rows:
+                    store.insert("verdicts", row)
+                store.flush()
+                times[name].append(time.perf_counter() - t)
+                store.close()
+    for name, ts in times.items():
+        runs = ", ".join(f"{x:.2f}" for x in ts)
+        print(f"store {verdicts:,} verdicts, {name:18}: median {statistics.median(ts):.2f} s "
+              f"({statistics.median(ts) / verdicts * 1e6:.0f} µs per verdict; runs {runs})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=5000)
     ap.add_argument("--targets", type=int, default=2)
     ap.add_argument("--criteria", type=int, default=10)
     ap.add_argument("-r", "--repeat", type=int, default=5)
+    ap.add_argument("--insert-cost", type=int, metavar="N", default=0,
+                    help="only time storing N verdicts with the viewer's covering index and without")
     args = ap.parse_args()
+    if args.insert_cost:
+        insert_cost(args.insert_cost, args.repeat)
+        return
 
     from starlette.testclient import TestClient
 

@@ -114,3 +114,16 @@ def m003_run_kind(db: Database) -> None:
     whose model calls it holds (``generate``, ``probe``, ``drift``, ``pairwise``...). Every model
     call is recorded under a run, so commands need runs too, told apart from suite runs."""
     db.table("runs").add_column("kind", str, not_null_default="pytest")
+
+
+@migrations()
+def m004_view_covering_index(db: Database) -> None:
+    """A covering index for ``rubrictest view``: a run's verdicts in suite order with what its
+    summaries group by (suite, target, criterion, status, judge, tags), so a run's page reads
+    the index alone instead of the wide verdict rows (rationale, evidence). It replaces the
+    narrower (run_id, position) index of m002, and is kept in the order verdicts are written,
+    so storing a verdict costs little more than before."""
+    db.table("verdicts").create_index(
+        ["run_id", "position", "suite", "target", "criterion_id", "criterion_hash", "status", "judge", "tags"],
+        index_name="idx_verdicts_run_summary", if_not_exists=True)
+    db.execute("DROP INDEX IF EXISTS idx_verdicts_run_id_position")

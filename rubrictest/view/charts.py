@@ -70,12 +70,15 @@ def trend(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """A criterion's pass rate run after run, one line per target, from :meth:`ResultsDB.trend`."""
     if not rows:
         return None
-    values = [{"run": r["run_id"], "started": r["started_at"], "target": _target_label(r["target"]),
+    values = [{"run": r["run_id"], "started": (r["started_at"] or "")[:19].replace("T", " "),
+               "target": _target_label(r["target"]),
                "pass rate": (r["passed"] or 0) / r["n"] if r["n"] else None, "verdicts": r["n"]} for r in rows]
     return _spec("Pass rate per run", values, height=220,
                  mark={"type": "line", "point": {"size": 60}, "tooltip": True},
                  encoding={
-                     "x": {"field": "started", "type": "temporal", "title": "run started"},
+                     # ordinal: runs minutes apart and runs months apart both read well
+                     "x": {"field": "started", "type": "ordinal", "title": "run started",
+                           "axis": {"labelAngle": -30, "labelLimit": 140}},
                      "y": {"field": "pass rate", "type": "quantitative", "scale": {"domain": [0, 1]},
                            "axis": {"format": ".0%"}},
                      "color": {"field": "target", "type": "nominal", "title": "target"},

@@ -94,9 +94,11 @@ def compare_page(db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50) -
         raise NotFound(f"no run {missing[0]!r}")
     table = db.paired_table(pair)
     totals = {k: sum(r[k] or 0 for r in table) for k in ("n", "both_pass", "both_fail", "fixed", "broken",
-                                                           "errors", "changed")}
+                                                           "errors", "flips", "changed")}
+    sides = db.side_counts(pair)
+    unpaired = {"a": sides["a"] - totals["n"], "b": sides["b"] - totals["n"]}
     return {"pair": pair, "run_a": runs[pair.run_a], "run_b": runs[pair.run_b], "table": table,
-            "totals": totals, "flipped": db.flipped(pair, page, per_page), "unpaired": db.unpaired(pair),
+            "totals": totals, "flipped": db.flipped(pair, totals["flips"], page, per_page), "unpaired": unpaired,
             "chart": charts.paired(table, pair.label_a, pair.label_b),
             "scores": _score_difference(db.case_scores(pair))}
 
