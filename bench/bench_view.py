@@ -157,8 +157,8 @@ def main() -> None:
 
     from starlette.testclient import TestClient
 
+    from rubrictest.store.queries import ResultsDB
     from rubrictest.view.app import create_app
-    from rubrictest.view.queries import ResultsDB
     from rubrictest.view.report import html_report
 
     with tempfile.TemporaryDirectory() as tmp:

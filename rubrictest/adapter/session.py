@@ -305,8 +305,8 @@ class RubricSession:
         if not target or self.store is None or self.run is None:
             return
         from ..errors import StoreError
-        from ..view.github import github_summary
-        from ..view.queries import ResultsDB
+        from ..store.github import github_summary
+        from ..store.queries import ResultsDB
 
         try:
             self.store.flush()

@@ -1,7 +1,9 @@
 """The results database (internal): every run, case, verdict and model call, in SQLite.
 
 :mod:`.database` opens, migrates and writes the file; :mod:`.migrations` is its schema;
-:mod:`.report` renders a stored run. Everything else asks the :class:`Store` questions:
+:mod:`.report` renders a stored run and :mod:`.github` its CI job summary. :mod:`.queries`
+(with :mod:`.history`, :mod:`.rollup`, :mod:`.reader`) reads it read-only for
+``rubrictest view`` and ``report --html``. Everything else asks the :class:`Store` questions:
 no SQL outside this package.
 """
 

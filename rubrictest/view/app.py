@@ -19,8 +19,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import StoreError
+from ..store.queries import ResultsDB, RunFilter, VerdictFilter
 from . import pages
-from .queries import ResultsDB, RunFilter, VerdictFilter
 from .render import ServerLinks, render
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -78,7 +78,8 @@ class Viewer:
 
     def runs(self, request: Request) -> Response:
         q = request.query_params
-        flt = RunFilter(suite=q.get("suite", ""), target=_target(q.get("target")), status=q.get("status", ""))
+        flt = RunFilter(suite=q.get("suite", ""), target=_target(q.get("target")), status=q.get("status", ""),
+                        kind=q.get("kind", ""))
         return self._html(request, "runs.html", nav="runs", **pages.runs_page(self.db, flt, _page_number(request)))
 
     def run(self, request: Request) -> Response:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..store.queries import STATUSES, Pair, ResultsDB, RunFilter, VerdictFilter
 from . import charts
 from .highlight import segments
-from .queries import STATUSES, Pair, ResultsDB, RunFilter, VerdictFilter
 
 
 class NotFound(LookupError):

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from ..store.queries import STATUSES, Pair
 from .pages import make_pair
-from .queries import STATUSES, Pair
 
 _SECRET_NAMES = re.compile(r"(API_KEY|_TOKEN|_SECRET|PASSWORD)$", re.IGNORECASE)
 REDACTED = "[REDACTED]"

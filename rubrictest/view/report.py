@@ -20,10 +20,10 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..store.queries import ResultsDB
+from ..store.query_params import Pair, VerdictFilter
 from . import pages
-from .filters import Pair, VerdictFilter
 from .highlight import truncate
-from .queries import ResultsDB
 from .render import pair_query, render, static_path
 
 MAX_CHARS = 4000

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from rubrictest.cli import build_cli
 from rubrictest.errors import StoreError
-from rubrictest.view.queries import ResultsDB
+from rubrictest.store.queries import ResultsDB
 
 pytest.importorskip("starlette", reason="the view extra (starlette) is not installed")
 from starlette.testclient import TestClient  # noqa: E402

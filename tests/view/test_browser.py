@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from rubrictest.view.queries import ResultsDB
+from rubrictest.store.queries import ResultsDB
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"]

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from rubrictest.cli import build_cli
+from rubrictest.store.queries import ResultsDB
 from rubrictest.view.highlight import Segment, locate, segments, truncate
-from rubrictest.view.queries import ResultsDB
 
 from ..helpers.paths import REPO
 from ..helpers.view import run_suites, write_hostile_suite

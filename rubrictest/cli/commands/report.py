@@ -82,7 +82,7 @@ def command(run: str | None, db_path: Path | None, as_json: bool, fmt: str, html
 def _read_only_report(run: str | None, db_path: Path | None, fmt: str, html_file: Path | None, full: bool,
                       compare_with: str | None) -> None:
     """``--html FILE`` and ``--format github``: rendered from a read-only connection."""
-    from ...view.queries import ResultsDB
+    from ...store.queries import ResultsDB
 
     try:
         db = ResultsDB.open(db_path or DEFAULT_DB)
@@ -91,7 +91,7 @@ def _read_only_report(run: str | None, db_path: Path | None, fmt: str, html_file
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if fmt == "github":
-        from ...view.github import github_summary
+        from ...store.github import github_summary
 
         click.echo(github_summary(db, run_id), nl=False)
     if html_file is not None:

@@ -48,7 +48,7 @@ def command(db_path: Path | None, host: str, port: int) -> None:
         raise click.ClickException(f"rubrictest view needs the 'view' extra ({exc.name} is missing): "
                                    f"{INSTALL_HINT}") from None
     from ...store import DEFAULT_DB
-    from ...view.queries import ResultsDB
+    from ...store.queries import ResultsDB
 
     path = db_path or DEFAULT_DB
     try:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .db import Database
-from .filters import Page, Pair, like_pattern
+from .query_params import Page, Pair, like_pattern
+from .reader import ReadOnlyDatabase
 
 
-class HistoryQueries(Database):
-    """Comparisons and trends (the half of :class:`~rubrictest.view.queries.ResultsDB` that
+class HistoryQueries(ReadOnlyDatabase):
+    """Comparisons and trends (the half of :class:`~rubrictest.store.queries.ResultsDB` that
     looks across runs)."""
 
     def __init__(self, path: Any) -> None:
@@ -139,11 +139,13 @@ class HistoryQueries(Database):
             params = [h["criterion_hash"] for h in hashes]
         else:
             where, params = "", []
-        # From the (criterion_hash, run_id, status) index alone; names only for the page's rows.
+        # A scan of the covering index (a third of the time of the hash index plus row reads);
+        # names are looked up for the page's rows only.
+        hint = " INDEXED BY idx_verdicts_run_summary" if self.has_index("idx_verdicts_run_summary") else ""
         rows = self.rows(
             "SELECT criterion_hash, count(DISTINCT run_id) AS runs, count(*) AS n, "
             "CAST(sum(status = 'PASS') AS REAL) / count(*) AS pass_rate, count(*) OVER () AS total_rows "
-            f"FROM verdicts{where} GROUP BY criterion_hash ORDER BY runs DESC, n DESC, criterion_hash "
+            f"FROM verdicts{hint}{where} GROUP BY criterion_hash ORDER BY runs DESC, n DESC, criterion_hash "
             "LIMIT ? OFFSET ?", [*params, per_page, (page - 1) * per_page])
         for r in rows:
             r.update(self.one("SELECT suite, criterion_id, criterion_text AS text FROM verdicts "

@@ -1,7 +1,7 @@
 """Read-only queries over a results database, for ``rubrictest view`` and the HTML report.
 
 Every SQL statement the viewer runs is in this module, :mod:`.history` (comparisons, trends)
-and :mod:`.db` (the read-only connection), so its other modules deal in plain rows. Lists
+and :mod:`.reader` (the read-only connection), so the viewer deals in plain rows. Lists
 are paged with ``LIMIT``/``OFFSET`` in index order (migration ``m002_read_indexes``); what
 the Run page shows about a whole run comes from one pass over a covering index
 (``m003_view_covering_indexes``), rolled up in :mod:`.rollup` and kept for finished runs.
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from .db import CALL_JSON, STATUSES, all_statuses, duration_s
-from .filters import Page, Pair, RunFilter, VerdictFilter, like_pattern
 from .history import HistoryQueries
+from .query_params import Page, Pair, RunFilter, VerdictFilter, like_pattern
+from .reader import CALL_JSON, STATUSES, all_statuses, duration_s
 from .rollup import RunSummary, criteria_table, lowest_pass_rates, matches, summarize
 
 __all__ = ["STATUSES", "Page", "Pair", "ResultsDB", "RunFilter", "VerdictFilter"]
@@ -28,7 +28,7 @@ __all__ = ["STATUSES", "Page", "Pair", "ResultsDB", "RunFilter", "VerdictFilter"
 
 class ResultsDB(HistoryQueries):
     """A results database opened for reading only: runs, a run, a case (and, from
-    :class:`~rubrictest.view.history.HistoryQueries`, comparisons and trends)."""
+    :class:`~rubrictest.store.history.HistoryQueries`, comparisons and trends)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -60,6 +60,9 @@ class ResultsDB(HistoryQueries):
         if flt.status:
             where += " AND r.status = ?"
             params.append(flt.status)
+        if flt.kind and "kind" in self.columns("runs"):
+            where += " AND r.kind = ?"
+            params.append(flt.kind)
         if flt.suite:
             where += " AND EXISTS (SELECT 1 FROM cases c WHERE c.run_id = r.id AND c.suite = ?)"
             params.append(flt.suite)
@@ -107,7 +110,9 @@ class ResultsDB(HistoryQueries):
         """Suites, targets and statuses to filter the runs list by."""
         return {"suite": [r["suite"] for r in self.rows("SELECT DISTINCT suite FROM cases ORDER BY suite")],
                 "target": [r["target"] for r in self.rows("SELECT DISTINCT target FROM cases ORDER BY target")],
-                "status": [r["status"] for r in self.rows("SELECT DISTINCT status FROM runs ORDER BY status")]}
+                "status": [r["status"] for r in self.rows("SELECT DISTINCT status FROM runs ORDER BY status")],
+                "kind": [r["kind"] for r in self.rows("SELECT DISTINCT kind FROM runs ORDER BY kind")]
+                if "kind" in self.columns("runs") else []}
 
     def usage(self, run_id: str) -> list[dict[str, Any]]:
         """Calls, tokens, cost and latency of a run per component."""

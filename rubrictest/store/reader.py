@@ -54,7 +54,7 @@ def duration_s(started: str | None, finished: str | None) -> float | None:
         return None
 
 
-class Database:
+class ReadOnlyDatabase:
     """A results database opened for reading only; one connection per thread (the web server
     answers from a thread pool). Use :meth:`open`."""
 
@@ -107,6 +107,15 @@ class Database:
         if self._tables is None:
             self._tables = {r[0] for r in self.conn().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         return self._tables
+
+    def has_index(self, name: str) -> bool:
+        """Whether the database has the index ``name`` (an older one may lack a later migration's)."""
+        row = self.conn().execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
+        return row is not None
+
+    def columns(self, table: str) -> set[str]:
+        """Names of the columns of ``table`` (a database from an older version may lack some)."""
+        return {r[1] for r in self.conn().execute(f"PRAGMA table_info([{table}])")}
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """All rows of a query, as dicts with the JSON columns decoded."""

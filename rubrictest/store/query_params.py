@@ -63,6 +63,7 @@ class RunFilter:
     suite: str = ""
     target: str | None = None
     status: str = ""
+    kind: str = ""  # what made the run: pytest, evaluate, or a command (runs.kind)
 
 
 @dataclass
