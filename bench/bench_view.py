@@ -113,7 +113,7 @@ def _pages(run_ids: list[str]) -> dict[str, str]:
 
 
 def insert_cost(verdicts: int, repeat: int) -> None:
-    """Time storing ``verdicts`` verdict rows with the viewer's covering index (migration m003)
+    """Time storing ``verdicts`` verdict rows with the viewer's covering index (migration m004)
     and with the narrow index it replaces, side by side, alternating: what it costs a pytest run."""
     from rubrictest.store import Store
 
@@ -122,12 +122,12 @@ def insert_cost(verdicts: int, repeat: int) -> None:
              "judge": "openai:judge", "outcome": "met", "status": "PASS", "confidence": 0.9,
              "evidence": "some quoted words", "evidence_supported": 1, "rationale": "Because the reply says so." * 3,
              "cached": 0, "tags": ["a", "b"], "created_at": "2026-01-01T00:00:00"} for i in range(verdicts)]
-    times: dict[str, list[float]] = {"with m003 (covering)": [], "m002 (narrow)": []}
+    times: dict[str, list[float]] = {"with m004 (covering)": [], "m002 (narrow)": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeat):
             for name in times:
                 store = Store.open(Path(tmp) / f"{r}-{name[:4]}.db")
-                if name == "m002 (narrow)":  # the schema before m003: its (run_id, position) index
+                if name == "m002 (narrow)":  # the schema before m004: its (run_id, position) index
                     store.db.conn.execute("DROP INDEX idx_verdicts_run_summary")
                     store.db.conn.execute("CREATE INDEX idx_verdicts_run_id_position ON verdicts (run_id, position)")
                 t = time.perf_counter()

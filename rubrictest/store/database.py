@@ -290,6 +290,7 @@ JSON_COLUMNS = {
     "cases": {"tags"},
     "verdicts": {"tags", "votes"},
     "judge_calls": {"request", "response", "result"},
+    "calibrations": {"reliability", "result"},
 }
 
 

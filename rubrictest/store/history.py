@@ -7,6 +7,7 @@ finished runs is kept once computed (finished runs never change).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .query_params import Page, Pair, like_pattern
@@ -162,7 +163,11 @@ class HistoryQueries(ReadOnlyDatabase):
         """Stored calibrations of ``judge``, newest first, or ``None`` when the database keeps none."""
         if "calibrations" not in self.tables():
             return None
-        return self.rows("SELECT * FROM calibrations WHERE judge = ? ORDER BY created_at DESC", [judge])
+        rows = self.rows("SELECT * FROM calibrations WHERE judge = ? ORDER BY created_at DESC", [judge])
+        for r in rows:
+            if isinstance(r.get("reliability"), str):
+                r["reliability"] = json.loads(r["reliability"])
+        return rows
 
     def confidence_bins(self, judge: str, bins: int = 10) -> list[dict[str, Any]]:
         """A judge's verdicts by confidence bin: count and share met (its confidence profile)."""

@@ -127,3 +127,24 @@ def m004_view_covering_index(db: Database) -> None:
         ["run_id", "position", "suite", "target", "criterion_id", "criterion_hash", "status", "judge", "tags"],
         index_name="idx_verdicts_run_summary", if_not_exists=True)
     db.execute("DROP INDEX IF EXISTS idx_verdicts_run_id_position")
+
+
+@migrations()
+def m005_calibrations(db: Database) -> None:
+    """Calibrations of a stored run's judge against gold labels (``rubrictest calibrate``), so
+    ``rubrictest view`` can show a judge's agreement (kappa, accuracy), its calibration error and
+    reliability diagram over time."""
+    db.table("calibrations").create({
+        "id": int,
+        "created_at": str,
+        "run_id": str,          # the run whose verdicts were calibrated
+        "judge": str,           # judge label
+        "labels": str,          # the gold labels file
+        "n": int,               # labelled verdicts
+        "accuracy": float,
+        "kappa": float,
+        "ece": float,
+        "reliability": str,     # JSON [{bin, n, mean_confidence, accuracy}]
+        "result": str,          # JSON: the whole summary calibrate printed
+    }, pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db.table("calibrations").create_index(["judge", "created_at"])

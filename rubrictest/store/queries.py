@@ -26,6 +26,22 @@ from .rollup import RunSummary, criteria_table, lowest_pass_rates, matches, summ
 __all__ = ["STATUSES", "Page", "Pair", "ResultsDB", "RunFilter", "VerdictFilter"]
 
 
+def gate_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored gate outcome in the fields the pages show (suite, target, status PASS/FAIL/ERROR,
+    passes of total cases, pass rate, Wilson lower bound, min pass rate, confidence)."""
+    passed = row.get("passed")
+    status = str(row.get("status") or row.get("outcome") or
+                 ("ERROR" if passed is None else ("PASS" if passed else "FAIL"))).upper()
+    status = {"PASSED": "PASS", "FAILED": "FAIL"}.get(status, status)
+    passes, total = row.get("passes"), row.get("total", row.get("cases"))
+    rate = row.get("pass_rate")
+    if rate is None and passes is not None and total:
+        rate = passes / total
+    return {"suite": row.get("suite"), "target": row.get("target") or "", "status": status, "passes": passes,
+            "total": total, "pass_rate": rate, "lower_bound": row.get("lower_bound"),
+            "min_pass_rate": row.get("min_pass_rate"), "confidence": row.get("confidence")}
+
+
 class ResultsDB(HistoryQueries):
     """A results database opened for reading only: runs, a run, a case (and, from
     :class:`~rubrictest.store.history.HistoryQueries`, comparisons and trends)."""
@@ -232,7 +248,7 @@ class ResultsDB(HistoryQueries):
         """The run's stored gate outcomes, or ``None`` when this database stores no gates."""
         if "gates" not in self.tables():
             return None
-        return self.rows("SELECT * FROM gates WHERE run_id = ? ORDER BY rowid", [run_id])
+        return [gate_row(r) for r in self.rows("SELECT * FROM gates WHERE run_id = ? ORDER BY rowid", [run_id])]
 
     # ---------------------------------------------------------------- a case
 

@@ -66,3 +66,11 @@ class RowWriter:
         for row in rows[:-1]:
             self.insert("judge_calls", row)
         return self.insert_now("judge_calls", {**rows[-1], "cache_key": cache_key, "result": result})
+
+    def record_calibration(self, run_id: str, *, judge: str, labels: str, overall: dict[str, Any],
+                           reliability: list[dict[str, Any]], result: dict[str, Any]) -> int:
+        """Store a calibration of ``judge`` (its verdicts in ``run_id``) against gold ``labels``."""
+        return self.insert_now("calibrations", {
+            "created_at": utcnow(), "run_id": run_id, "judge": judge, "labels": labels, "n": overall.get("n"),
+            "accuracy": overall.get("accuracy"), "kappa": overall.get("kappa"), "ece": overall.get("ece"),
+            "reliability": reliability, "result": result})

@@ -121,13 +121,12 @@ def reliability(bins: list[dict[str, Any]], title: str) -> dict[str, Any] | None
                 "mark": {"type": "line", "strokeDash": [4, 4], "color": "#9ca3af"},
                 "encoding": {"x": {"field": "confidence", "type": "quantitative"},
                              "y": {"field": "correct", "type": "quantitative"}}}
-    points = {"mark": {"type": "line", "point": {"size": 70}, "tooltip": True, "color": _PALETTE[0]},
+    points = {"mark": {"type": "line", "point": {"size": 70, "filled": True}, "tooltip": True, "color": _PALETTE[0]},
               "encoding": {
                   "x": {"field": "confidence", "type": "quantitative", "scale": {"domain": [0, 1]},
                         "title": "mean confidence"},
                   "y": {"field": "correct", "type": "quantitative", "scale": {"domain": [0, 1]},
-                        "title": "share agreeing with the labels"},
-                  "size": {"field": "verdicts", "type": "quantitative", "legend": None}}}
+                        "title": "share agreeing with the labels"}}}
     return _spec(title, values, height=240, layer=[diagonal, points])
 
 

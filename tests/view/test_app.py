@@ -156,3 +156,43 @@ def test_view_listens_on_loopback_by_default() -> None:
     command = build_cli().commands["view"]
     host = next(p for p in command.params if p.name == "host")
     assert host.default == "127.0.0.1"
+
+
+def test_stored_gates_are_shown_when_the_database_has_them(tmp_path: Path) -> None:
+    """A database with a gates table (a later schema): each target's gate, its bound and verdict."""
+    from rubrictest.store import Store
+
+    store = Store.open(tmp_path / "r.db")
+    run = store.start_run(rootdir=".", argv=[], version="t")
+    store.insert("cases", {"run_id": run, "suite": "s", "case_id": "c", "target": "v1", "response": "ok",
+                           "position": 0, "outcome": "passed"})
+    store.flush()
+    store.db.conn.execute("CREATE TABLE gates (run_id TEXT, suite TEXT, target TEXT, passed INTEGER, passes INTEGER, "
+                          "total INTEGER, lower_bound REAL, min_pass_rate REAL, confidence REAL)")
+    store.db.conn.execute("INSERT INTO gates VALUES (?, 's', 'v1', 0, 7, 10, 0.397, 0.6, 0.95)", [run])
+    store.close()
+    client = TestClient(create_app(ResultsDB.open(tmp_path / "r.db")))
+    gates = client.get(f"/runs/{run}").text.split('id="gates"')[1].split("</table>")[0]
+    assert '<span class="badge FAIL">FAIL</span>' in gates
+    assert "7 / 10" in gates and "70.0%" in gates and "0.397" in gates and "0.600" in gates
+    runs = client.get("/").text
+    assert 'class="badge FAIL"' in runs and "no gate stored" not in runs
+
+
+def test_a_stored_calibration_shows_on_the_judge_page(examples_db: Path, tmp_path: Path) -> None:
+    from .conftest import REPO
+
+    db = tmp_path / "r.db"
+    with sqlite3.connect(examples_db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)  # a copy that includes what is still in the write-ahead log
+    run = _runs(db)[1]
+    labels = REPO / "suites" / "examples" / "support_labels.jsonl"
+    result = CliRunner().invoke(build_cli(), ["calibrate", "--labels", str(labels), "--db", str(db), "--run", run,
+                                              "--judge", "recorded:support_labels.jsonl", "--resamples", "0"])
+    assert result.exit_code == 0, result.output
+    client = TestClient(create_app(ResultsDB.open(db)))
+    page = client.get("/trends/judge?judge=recorded:support_labels.jsonl").text
+    table = page.split('id="calibrations"')[1]
+    assert run in table and "support_labels.jsonl" in table and "1.000" in table  # the labels agree with themselves
+    assert "chart-reliability" in page
+    assert "1 stored" in client.get("/trends").text

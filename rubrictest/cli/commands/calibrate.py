@@ -89,6 +89,26 @@ def _render(result: dict[str, Any]) -> str:
     return "\n\n".join(out)
 
 
+def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows: Any,
+                       result: dict[str, Any]) -> None:
+    """Keep a stored run's calibration in its database (``rubrictest view`` shows it on the
+    judge's page); only when the verdicts are one judge's, else the figures mix judges."""
+    if len(judges) != 1:
+        click.echo(f"calibration not stored: the verdicts come from {len(judges)} judges (pick one with --judge)",
+                   err=True)
+        return
+    from ...store import Store
+    from ...trust.calibration.summary import reliability_bins
+
+    store = Store.open(db, create=False)
+    try:
+        store.record_calibration(run, judge=next(iter(judges)), labels=str(labels),
+                                 overall=result["pointwise"]["overall"], reliability=reliability_bins(rows),
+                                 result=result)
+    finally:
+        store.close()
+
+
 @click.command("calibrate")
 @click.option("--from", "from_", nargs=2, type=(str, click.Path(path_type=Path)), default=None,
               metavar="IMPORTER PATH", help="Read recorded judge data with an importer (e.g. llmbar DIR).")
@@ -165,6 +185,8 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
             joined = join(judged, gold, labels, what)
             result = {"source": what, "labels": str(labels), "errors": joined.errors,
                       "unlabelled": joined.unlabelled, "pointwise": summarize(joined.rows, opts)}
+            if verdicts is None:
+                _store_calibration(db, run, {r.judge for r in judged if r.judge}, labels, joined.rows, result)
     except (ImporterError, ConfigError) as exc:
         raise InputError(str(exc)) from None
 

@@ -197,3 +197,15 @@ def summarize_pairs(rows: Sequence[PairJudgment], options: Options = Options()) 
             groups.setdefault(tag, []).append(row)
     return {"overall": pair_metrics(rows, options),
             "by_tag": {tag: pair_metrics(g, options) for tag, g in sorted(groups.items())}}
+
+
+def reliability_bins(rows: Sequence[LabelledVerdict], bins: int = 10) -> list[dict[str, Any]]:
+    """The reliability diagram's points: per equal-width confidence bin with verdicts, their
+    number, mean stated confidence and the share that agree with the gold label."""
+    grouped: dict[int, list[LabelledVerdict]] = {}
+    for r in rows:
+        if r.confidence is not None:
+            grouped.setdefault(min(int(r.confidence * bins), bins - 1), []).append(r)
+    return [{"bin": b, "n": len(group), "mean_confidence": sum(r.confidence or 0.0 for r in group) / len(group),
+             "accuracy": sum(r.judged_met == r.gold_met for r in group) / len(group)}
+            for b, group in sorted(grouped.items())]
