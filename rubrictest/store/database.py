@@ -93,7 +93,8 @@ class Store(RowWriter):
         """Switch to WAL and migrate, tolerating other processes doing the same to the same new
         file at the same moment (pytest-xdist workers starting together): switching the journal
         mode can find the file locked at once, and the loser of a migration race fails on the
-        tables the winner created, is rolled back, and finds nothing left to do on the next try.
+        tables (or columns) the winner created, is rolled back, and finds nothing left to do on
+        the next try.
 
         A lock that outlasted the busy timeout is held by someone else: no retry for that."""
         busy_s = self.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
@@ -108,7 +109,8 @@ class Store(RowWriter):
             except sqlite3.OperationalError as exc:
                 message = str(exc)
                 quick_lock = "locked" in message and time.monotonic() - started < 0.9 * busy_s
-                if not ("already exists" in message or quick_lock) or time.monotonic() > deadline:
+                raced = "already exists" in message or "duplicate column name" in message
+                if not (raced or quick_lock) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
 
