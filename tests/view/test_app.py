@@ -180,7 +180,7 @@ def test_stored_gates_are_shown_when_the_database_has_them(tmp_path: Path) -> No
 
 
 def test_a_stored_calibration_shows_on_the_judge_page(examples_db: Path, tmp_path: Path) -> None:
-    from .conftest import REPO
+    from ..helpers.view import REPO
 
     db = tmp_path / "r.db"
     with sqlite3.connect(examples_db) as src, sqlite3.connect(db) as dst:
