@@ -22,7 +22,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
-from .errors import ConfigError, JudgeError, RubricTestError, SuiteError
+from .bounded import CallTimeout, LoopThread, run_in_thread
+from .errors import ConfigError, JudgeError, OptionsError, RubricTestError, SuiteError
 from .events import RunEnd, RunStart, VerdictEvent
 from .hookspecs import hookimpl
 from .jsonl import read_json, read_jsonl
@@ -86,10 +87,10 @@ _compat.install()
 __all__ = [
     "Evaluation", "assert_rubric", "evaluate",
     "ImportedData", "Importer", "ImporterError", "LabelledVerdict", "PairJudgment",
-    "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "Case", "CaseScore", "Check",
+    "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "CallTimeout", "Case", "CaseScore", "Check",
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",
-    "JudgeRequest", "JudgeResult", "Outcome", "Register", "RubricTestError", "RunEnd", "RunStart",
-    "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
+    "JudgeRequest", "JudgeResult", "LoopThread", "OptionsError", "Outcome", "Register", "RubricTestError", "RunEnd",
+    "RunStart", "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
     "check_evidence", "content_hash", "hookimpl", "import_callable", "normalize_whitespace", "read_json",
-    "read_jsonl", "require_env",
+    "read_jsonl", "require_env", "run_in_thread",
 ]

@@ -6,6 +6,8 @@ place it comes from (file, line, key path) so the message can point at it.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RubricTestError(Exception):
     """Base class of every error rubrictest raises on purpose."""
@@ -39,6 +41,28 @@ class SuiteError(RubricTestError):
 
 class ConfigError(RubricTestError):
     """A target, judge or plugin is configured wrongly (unknown plugin, missing API key...)."""
+
+
+class OptionsError(ConfigError):
+    """A component's ``options`` do not validate against its plugin's ``options_model``.
+
+    Attributes:
+        validation: pydantic's ``ValidationError`` (every problem with its location inside
+            ``options``), so the suite loader can name the file, line and key of each.
+        model: the options model.
+        options: the options as written.
+    """
+
+    def __init__(self, label: str, validation: Any, model: Any, options: Any) -> None:
+        self.validation = validation
+        self.model = model
+        self.options = options
+        problems = []
+        for err in validation.errors():
+            key = ".".join(str(p) for p in ("options", *err["loc"]))
+            problems.append(f"{key}: " + ("unknown key" if err["type"] == "extra_forbidden"
+                                          else str(err["msg"]).removeprefix("Value error, ")))
+        super().__init__(f"{label}: " + "; ".join(problems))
 
 
 class JudgeError(RubricTestError):

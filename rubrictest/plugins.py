@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import pluggy
 
 from . import hookspecs
-from .errors import ConfigError
+from .errors import ConfigError, OptionsError
 from .registry import KINDS, Register, Registry
 
 if TYPE_CHECKING:
@@ -128,12 +128,38 @@ def build_component(kind: Literal["targets", "judges"], spec: ComponentSpec,
     from .protocol import Judge, Target
 
     entry = registry().get(kind, spec.plugin)
+    check_options(entry.factory, spec)
     built = entry.factory(spec, context)
     expected = Target if kind == "targets" else Judge
     if not isinstance(built, expected):
         raise ConfigError(f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__} "
                           f"(got {type(built).__name__})")
     return built
+
+
+def options_model(factory: Any) -> Any:
+    """The pydantic model of a factory's ``options`` (its ``options_model``), or ``None``."""
+    from pydantic import BaseModel
+
+    model = getattr(factory, "options_model", None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def check_options(factory: Any, spec: ComponentSpec) -> None:
+    """Validate ``spec.options`` against the factory's ``options_model`` (if it declares one).
+
+    Raises:
+        OptionsError: the options do not validate; it carries every problem's location.
+    """
+    from pydantic import ValidationError
+
+    model = options_model(factory)
+    if model is None:
+        return
+    try:
+        model.model_validate(dict(spec.options))
+    except ValidationError as exc:
+        raise OptionsError(spec.label, exc, model, dict(spec.options)) from None
 
 
 def import_callable(ref: str, base_dir: Any = None) -> Callable[..., Any]:
@@ -158,6 +184,8 @@ def import_callable(ref: str, base_dir: Any = None) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except Exception as exc:
         raise ValueError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+    except SystemExit as exc:  # a module that exits at import must not end the session
+        raise ValueError(f"importing {module_name!r} called sys.exit({exc.code!r})") from None
     finally:
         if added:
             sys.path.remove(str(base_dir))

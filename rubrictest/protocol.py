@@ -59,7 +59,7 @@ class ComponentSpec(BaseModel):
     variable: a key itself is never written in a suite.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     plugin: str = Field(min_length=1, description="Registered plugin name, e.g. openai, hf, static.")
     model: str | None = Field(None, description="Model name, path or plugin-specific locator.")
@@ -317,22 +317,39 @@ class Component(abc.ABC):  # noqa: B024 - a base with defaults, not an interface
     """Base of targets and judges: holds the spec and a concurrency limit.
 
     Class attributes a subclass may set:
+        options_model: a pydantic model (``extra="forbid"``) of the spec's ``options``. The
+            engine validates ``options`` against it when it builds the component -- at
+            collection, so a misspelt or mistyped option is a collection error naming the file,
+            the line and the key, with a "did you mean" -- and ``rubrictest schema`` includes
+            it. ``None`` (the default): options are not checked.
         default_concurrency: requests in flight when the spec sets no ``concurrency``.
         cacheable: whether the engine may cache results keyed by content.
         per_directory: build one instance per suite directory (for relative paths).
         billable: whether its calls can cost money, so ``--rubric-max-cost`` applies to it.
         version: part of every cache key; bump it when answers would change.
+        default_deadline: seconds one call may take in all when the spec sets no ``timeout``
+            (``None``: unbounded); see :attr:`deadline`.
     """
 
+    options_model: ClassVar[type[BaseModel] | None] = None
     default_concurrency: ClassVar[int] = 8
     cacheable: ClassVar[bool] = True
     billable: ClassVar[bool] = True
     per_directory: ClassVar[bool] = False
     version: ClassVar[str] = "1"
+    default_deadline: ClassVar[float | None] = None
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
         self.spec = spec
         self.context = context
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds one call (``judge`` or ``generate``, retries included) may take in all: the
+        engine cancels a call that outlives it and makes its criteria ERROR. The spec's
+        ``timeout``, else :attr:`default_deadline`. A component whose ``timeout`` means
+        something else (a provider's, per attempt) overrides this."""
+        return self.spec.timeout if self.spec.timeout is not None else self.default_deadline
 
     @property
     def concurrency(self) -> int:
@@ -405,12 +422,26 @@ class Check(Judge):
 
     Checks are named by ``check:`` in a criterion and get the criterion's ``with:`` mapping
     as ``params``. They are never cached and never batched.
+
+    Class attributes:
+        isolated: run :meth:`check` on a thread of its own, bounded by :meth:`timeout_for`
+            (default): a check that hangs or calls ``sys.exit()`` is an ERROR for its
+            criterion and every other call goes on. Set it ``False`` only for a check that
+            cannot hang (a substring test): it then runs on the engine's loop, without the
+            cost of a thread.
+        default_timeout: seconds a call of :meth:`check` may take.
     """
 
     cacheable = False
     billable = False
     supports_batch_criteria = False
     default_concurrency = 1_000_000
+    isolated: ClassVar[bool] = True
+    default_timeout: ClassVar[float] = 30.0
+
+    def timeout_for(self, criterion: Criterion) -> float:
+        """Seconds :meth:`check` may take for ``criterion`` (default :attr:`default_timeout`)."""
+        return self.default_timeout
 
     @abc.abstractmethod
     def check(self, response: str, params: Mapping[str, Any], request: JudgeRequest) -> bool | tuple[bool, str]:
@@ -431,7 +462,19 @@ class Check(Judge):
                        confidence=1.0, rationale=reason)
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
-        return JudgeResult([self.run_check(c, request) for c in request.criteria])
+        if not self.isolated:
+            return JudgeResult([self.run_check(c, request) for c in request.criteria])
+        from .bounded import run_in_thread
+
+        verdicts = []
+        for crit in request.criteria:
+            what = f"check {crit.check or self.label} (criterion {crit.id!r})"
+            try:
+                verdicts.append(await run_in_thread(self.run_check, crit, request, timeout=self.timeout_for(crit),
+                                                    what=what))
+            except JudgeError as exc:
+                verdicts.append(Verdict.failed(crit.id, str(exc)))
+        return JudgeResult(verdicts)
 
 
 class _Batcher:

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import Field
+
 from rubrictest import (
     Case,
     ComponentContext,
@@ -22,8 +24,10 @@ from rubrictest.judging import (
     TOOL_NAME,
     AttemptLog,
     CallFailed,
+    EvidencePolicy,
     MalformedOutput,
     ProviderComponent,
+    ProviderOptions,
     Refusal,
     SampleVerdict,
     ServerProtocolError,
@@ -38,6 +42,12 @@ if TYPE_CHECKING:
     import anthropic
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+
+
+class AnthropicJudgeOptions(ProviderOptions):
+    """``options`` of the ``anthropic`` judge (see the plugin's docstring)."""
+
+    evidence_policy: EvidencePolicy = Field("require", description="require, flag or ignore quotes not found.")
 
 
 class _AnthropicComponent(ProviderComponent):
@@ -76,6 +86,8 @@ def _split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict
 class AnthropicTarget(_AnthropicComponent, Target):
     """A Claude model answers each case."""
 
+    options_model = ProviderOptions
+
     async def generate(self, case: Case) -> TargetResult:
         system, messages = _split_system(case.chat_messages())
         kwargs: dict[str, Any] = {"model": self.spec.model, "messages": messages, **self.spec.params}
@@ -99,6 +111,7 @@ class AnthropicJudge(_AnthropicComponent, Judge):
 
     prompt_version: ClassVar[str] = PROMPT_VERSION
     default_max_tokens: ClassVar[int] = 2048
+    options_model = AnthropicJudgeOptions
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
         super().__init__(spec, context)

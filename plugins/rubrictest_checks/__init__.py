@@ -3,6 +3,12 @@
 Each is a :class:`rubrictest.Check`, named by ``check:`` in a criterion, with its parameters
 under ``with:``. Parameters are validated at collection, so an invalid regex or JSON Schema
 is a collection error pointing at the criterion, not a failure at run time.
+
+Nothing a check runs can hang the run: regular expressions (``regex``, and ``pattern`` in a
+JSON Schema) are matched by the ``regex`` package with a time bound (catastrophic
+backtracking is an ERROR saying so), and a ``python`` check's function runs on a thread of
+its own, bounded by ``with: {timeout: SECONDS}`` (default 30): a function that hangs or calls
+``sys.exit()`` is an ERROR for its criterion while every other case goes on.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jsonschema
+import regex
 
 from rubrictest import (
     Check,
@@ -51,12 +59,35 @@ def _allowed(params: Mapping[str, Any], *names: str) -> None:
         raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(names)}")
 
 
+REGEX_TIMEOUT = 2.0
+"""CPU seconds one regular expression may take on one response (``with: {timeout: ...}``; the
+``regex`` package counts the process's CPU time, so on a busy machine it lasts longer)."""
+
+
+def _timeout(params: Mapping[str, Any], default: float) -> float:
+    value = params.get("timeout", default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ValueError(f"`timeout` must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _search(rx: regex.Pattern[str], text: str, timeout: float, *, full: bool = False) -> regex.Match[str] | None:
+    """``rx`` searched in (or matched against) ``text``, or a JudgeError after ``timeout`` s."""
+    try:
+        return rx.fullmatch(text, timeout=timeout) if full else rx.search(text, timeout=timeout)
+    except TimeoutError:
+        raise JudgeError(f"the regular expression {rx.pattern!r} took more than {timeout:g} s on the response "
+                         "(catastrophic backtracking?)") from None
+
+
 class Contains(Check):
     """The response contains a string (``value``), or all/any of ``values``.
 
     Parameters: ``value`` or ``values``; ``mode``: all (default) or any; ``case_sensitive``
     (default false).
     """
+
+    isolated = False  # a substring test cannot hang
 
     def validate_criterion(self, criterion: Criterion) -> None:
         _allowed(criterion.params, "value", "values", "mode", "case_sensitive")
@@ -76,12 +107,13 @@ class Contains(Check):
 class Regex(Check):
     """The response matches a regular expression (Python syntax, searched anywhere).
 
-    Parameters: ``pattern``; ``flags``: a string of i, m, s, x; ``fullmatch`` (default false).
+    Parameters: ``pattern``; ``flags``: a string of i, m, s, x; ``fullmatch`` (default false);
+    ``timeout``: CPU seconds the match may take (default 2; longer is an ERROR).
     """
 
-    _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+    _FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
 
-    def _compile(self, params: Mapping[str, Any]) -> re.Pattern[str]:
+    def _compile(self, params: Mapping[str, Any]) -> regex.Pattern[str]:
         pattern = params.get("pattern")
         if not isinstance(pattern, str):
             raise ValueError("missing parameter `pattern` (a string)")
@@ -91,22 +123,30 @@ class Regex(Check):
                 raise ValueError(f"unknown regex flag {ch!r}; allowed: i, m, s, x")
             flags |= self._FLAGS[ch]
         try:
-            return re.compile(pattern, flags)
-        except re.error as exc:
+            # `regex` matches like `re`, and can be stopped after a timeout
+            return regex.compile(pattern, flags)
+        except regex.error as exc:
             raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
 
     def validate_criterion(self, criterion: Criterion) -> None:
-        _allowed(criterion.params, "pattern", "flags", "fullmatch")
+        _allowed(criterion.params, "pattern", "flags", "fullmatch", "timeout")
         self._compile(criterion.params)
+        _timeout(criterion.params, REGEX_TIMEOUT)
+
+    def timeout_for(self, criterion: Criterion) -> float:
+        # the regex's own (CPU time) bound stops it first; this one only if that fails
+        return 10 * _timeout(criterion.params, REGEX_TIMEOUT) + 5.0
 
     def check(self, response: str, params: Mapping[str, Any], request: JudgeRequest) -> tuple[bool, str]:
         rx = self._compile(params)
-        match = rx.fullmatch(response) if params.get("fullmatch") else rx.search(response)
+        match = _search(rx, response, _timeout(params, REGEX_TIMEOUT), full=bool(params.get("fullmatch")))
         return (True, f"matched {match.group(0)[:80]!r}") if match else (False, f"no match for {rx.pattern!r}")
 
 
 class Equals(Check):
     """The response equals ``value`` (after stripping whitespace; ``case_sensitive`` default true)."""
+
+    isolated = False  # a comparison cannot hang
 
     def validate_criterion(self, criterion: Criterion) -> None:
         _allowed(criterion.params, "value", "case_sensitive", "strip")
@@ -122,15 +162,37 @@ class Equals(Check):
         return (got == want), ("equal" if got == want else f"expected {want[:80]!r}, got {got[:80]!r}")
 
 
+_BOUNDED: dict[tuple[type[Any], float], type[Any]] = {}
+_BOUNDED_LOCK = threading.Lock()
+
+
+def _bounded_validator(cls: type[Any], timeout: float) -> type[Any]:
+    """``cls`` with JSON Schema ``pattern`` matched under a time bound (jsonschema's own uses
+    ``re``, which a catastrophic pattern holds forever)."""
+
+    def pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+        if validator.is_type(instance, "string") and not _search(regex.compile(pattern), instance, timeout):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+    with _BOUNDED_LOCK:
+        if (cls, timeout) not in _BOUNDED:
+            _BOUNDED[(cls, timeout)] = jsonschema.validators.extend(cls, {"pattern": pattern})
+        return _BOUNDED[(cls, timeout)]
+
+
 class JsonSchema(Check):
-    """The response is JSON valid against ``schema`` (a JSON Schema, any draft jsonschema knows)."""
+    """The response is JSON valid against ``schema`` (a JSON Schema, any draft jsonschema knows).
+
+    ``timeout``: CPU seconds a ``pattern`` of the schema may take on a string (default 2).
+    """
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
         super().__init__(spec, context)
         self._checked: set[str] = set()  # suites repeat one schema across many cases
 
     def validate_criterion(self, criterion: Criterion) -> None:
-        _allowed(criterion.params, "schema")
+        _allowed(criterion.params, "schema", "timeout")
+        _timeout(criterion.params, REGEX_TIMEOUT)
         schema = criterion.params.get("schema")
         if not isinstance(schema, dict):
             raise ValueError("missing parameter `schema` (a mapping)")
@@ -153,7 +215,8 @@ class JsonSchema(Check):
         except json.JSONDecodeError as exc:
             return False, f"not JSON: {exc}"
         schema = params["schema"]
-        validator = jsonschema.validators.validator_for(schema)(schema)
+        validator = _bounded_validator(jsonschema.validators.validator_for(schema),
+                                       _timeout(params, REGEX_TIMEOUT))(schema)
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
@@ -166,22 +229,35 @@ class PythonCheck(Check):
 
     The function is called as ``fn(response, **kwargs)`` where kwargs are the remaining
     parameters, plus ``case`` if it accepts one. It returns a bool or ``(bool, reason)``.
+    ``timeout`` (seconds, default 30) bounds each call and is not passed to the function.
     """
 
     per_directory = True
+
+    def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
+        super().__init__(spec, context)
+        self._fns: dict[str, Callable[..., Any]] = {}
+        self._import_lock = threading.Lock()  # imports change sys.path: one at a time
 
     def _fn(self, params: Mapping[str, Any]) -> Callable[..., Any]:
         ref = params.get("function")
         if not isinstance(ref, str):
             raise ValueError("missing parameter `function` (module:function)")
-        return import_callable(ref, self.context.base_dir)
+        with self._import_lock:
+            if ref not in self._fns:
+                self._fns[ref] = import_callable(ref, self.context.base_dir)
+            return self._fns[ref]
 
     def validate_criterion(self, criterion: Criterion) -> None:
         self._fn(criterion.params)
+        _timeout(criterion.params, self.default_timeout)
+
+    def timeout_for(self, criterion: Criterion) -> float:
+        return _timeout(criterion.params, self.default_timeout)
 
     def check(self, response: str, params: Mapping[str, Any], request: JudgeRequest) -> bool | tuple[bool, str]:
         fn = self._fn(params)
-        kwargs = {k: v for k, v in params.items() if k != "function"}
+        kwargs = {k: v for k, v in params.items() if k not in ("function", "timeout")}
         try:
             sig = inspect.signature(fn)
             if "case" in sig.parameters:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from rubrictest import ComponentContext, ComponentSpec, ConfigError, JudgeError
 
 from .batching import BatchStats
@@ -26,6 +28,7 @@ class LocalModel:
 
     spec: ComponentSpec
     billable: ClassVar[bool] = False  # runs on your own hardware: --rubric-max-cost does not apply
+    options_model: ClassVar[type[BaseModel] | None] = HFOptions
     context: ComponentContext
     what: str = "hf"
 

@@ -29,15 +29,19 @@ Every key is optional::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PositiveInt,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
 from rubrictest import ConfigError
-
-_MODES = ("logprob", "generate")
-_TRUNCATION = ("middle", "error")
-_DTYPES = ("auto", "float32", "float16", "bfloat16")
-_EVIDENCE_POLICIES = ("require", "flag", "ignore")
 
 # Measured on the CPU with bench/bench_hf_judge.py: 2048 beat 16384 (docs/local-judges.md).
 CPU_BATCH_TOKENS = 2048
@@ -48,26 +52,37 @@ SPEED_ONLY = frozenset({"device", "device_map", "max_batch_tokens", "prefix_cach
                         "local_files_only", "max_cache_tokens"})
 
 
-@dataclass(frozen=True)
-class HFOptions:
+Words = Annotated[tuple[str, ...], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+
+
+class HFOptions(BaseModel):
     """Validated ``options`` of the ``hf`` judge and target (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     device: str = "auto"
     device_map: str | dict[str, Any] | None = None
-    dtype: str = "auto"
-    mode: str = "logprob"
-    max_batch_tokens: int | None = None
-    max_cache_tokens: int | None = None
-    prefix_cache: bool = True
-    max_length: int | None = None
-    truncation: str = "middle"
-    yes_words: tuple[str, ...] = ("yes",)
-    no_words: tuple[str, ...] = ("no",)
-    max_new_tokens: int = 256
-    allow_xdist: bool = False
-    local_files_only: bool = False
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    mode: Literal["logprob", "generate"] = "logprob"
+    max_batch_tokens: PositiveInt | None = None
+    max_cache_tokens: PositiveInt | None = None
+    prefix_cache: StrictBool = True
+    max_length: PositiveInt | None = None
+    truncation: Literal["middle", "error"] = "middle"
+    yes_words: Words = ("yes",)
+    no_words: Words = ("no",)
+    max_new_tokens: PositiveInt = 256
+    allow_xdist: StrictBool = False
+    local_files_only: StrictBool = False
     attn_implementation: str | None = None
-    evidence_policy: str = "require"
+    evidence_policy: Literal["require", "flag", "ignore"] = "require"
+
+    @field_validator("yes_words", "no_words")
+    @classmethod
+    def _words(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        if not words or not all(w.strip() for w in words):
+            raise ValueError("must be a non-empty list of words")
+        return tuple(w.strip() for w in words)
 
     @classmethod
     def parse(cls, options: Mapping[str, Any], *, what: str) -> HFOptions:
@@ -80,37 +95,17 @@ class HFOptions:
         Raises:
             ConfigError: an unknown key or a value of the wrong type.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ConfigError(f"{what}: unknown option(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(known))}")
-        values: dict[str, Any] = dict(options)
-        for key in ("yes_words", "no_words"):
-            if key in values:
-                words = values[key]
-                if isinstance(words, str):
-                    words = [words]
-                if not isinstance(words, list | tuple) or not words or \
-                        not all(isinstance(w, str) and w.strip() for w in words):
-                    raise ConfigError(f"{what}: options.{key} must be a non-empty list of words")
-                values[key] = tuple(w.strip() for w in words)
-        for key in ("max_batch_tokens", "max_new_tokens", "max_length", "max_cache_tokens"):
-            value = values.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ConfigError(f"{what}: options.{key} must be a positive integer, not {value!r}")
-        for key in ("prefix_cache", "allow_xdist", "local_files_only"):
-            if key in values and not isinstance(values[key], bool):
-                raise ConfigError(f"{what}: options.{key} must be true or false")
-        choices = {"mode": _MODES, "truncation": _TRUNCATION, "dtype": _DTYPES,
-                   "evidence_policy": _EVIDENCE_POLICIES}
-        for key, allowed in choices.items():
-            if key in values and values[key] not in allowed:
-                raise ConfigError(f"{what}: options.{key} must be one of {', '.join(allowed)}, "
-                                  f"not {values[key]!r}")
-        if "device" in values and not isinstance(values["device"], str):
-            raise ConfigError(f"{what}: options.device must be a string such as cpu, cuda or cuda:1")
-        return cls(**values)
+        try:
+            return cls.model_validate(dict(options))
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                key = ".".join(str(p) for p in err["loc"])
+                if err["type"] == "extra_forbidden":
+                    problems.append(f"unknown option(s) {key}; known: {', '.join(sorted(cls.model_fields))}")
+                else:
+                    problems.append(f"options.{key}: {str(err['msg']).removeprefix('Value error, ')}")
+            raise ConfigError(f"{what}: " + "; ".join(problems)) from None
 
     def batch_tokens(self, device: Any) -> int:
         """``max_batch_tokens``, or the default for ``device`` (a ``torch.device``)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field
 
 from rubrictest import (
     CallRecord,
@@ -19,8 +21,10 @@ from rubrictest import (
 from rubrictest.judging import (
     PROMPT_VERSION,
     AttemptLog,
+    EvidencePolicy,
     MalformedOutput,
     ProviderComponent,
+    ProviderOptions,
     Refusal,
     SampleVerdict,
     ServerProtocolError,
@@ -39,6 +43,16 @@ if TYPE_CHECKING:
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 STRUCTURED_OUTPUT_MODES = ("json_schema", "structured_outputs", "guided_json", "json_object", "none")
+
+
+class OpenAIJudgeOptions(ProviderOptions):
+    """``options`` of the ``openai`` judge (see the plugin's docstring)."""
+
+    structured_output: Literal["json_schema", "structured_outputs", "guided_json", "json_object", "none"] = Field(
+        "json_schema", description="How the verdict schema is sent.")
+    logprobs: bool = Field(False, description="Ask for token log-probabilities: confidence from them.")
+    top_logprobs: int = Field(5, ge=0, le=20, description="Alternatives per token with logprobs.")
+    evidence_policy: EvidencePolicy = Field("require", description="require, flag or ignore quotes not found.")
 
 
 class _OpenAIComponent(ProviderComponent):
@@ -67,6 +81,8 @@ class _OpenAIComponent(ProviderComponent):
 class OpenAITarget(_OpenAIComponent, Target):
     """A model behind the OpenAI chat-completions API (or a compatible server) answers each case."""
 
+    options_model = ProviderOptions
+
     async def generate(self, case: Case) -> TargetResult:
         kwargs: dict[str, Any] = {
             **self.spec.params,
@@ -92,6 +108,7 @@ class OpenAIJudge(_OpenAIComponent, Judge):
     """A model behind the OpenAI chat-completions API (or a compatible server) judges criteria."""
 
     prompt_version: ClassVar[str] = PROMPT_VERSION
+    options_model = OpenAIJudgeOptions
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
         super().__init__(spec, context)

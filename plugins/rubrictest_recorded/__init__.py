@@ -17,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from rubrictest import (
     ComponentContext,
     ComponentSpec,
@@ -65,9 +67,18 @@ def read_records(path: Path) -> dict[tuple[str, str, str | None], dict[str, Any]
     return records
 
 
+class RecordedOptions(BaseModel):
+    """``options`` of the ``recorded`` judge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(None, description="The JSONL file (instead of recorded:PATH), relative to the suite.")
+
+
 class RecordedJudge(Judge):
     """Verdicts read from a JSONL file (human labels or recorded judge verdicts)."""
 
+    options_model = RecordedOptions
     per_directory = True
     cacheable = False
     billable = False

@@ -53,6 +53,7 @@ class _Managed(_Base):
         OpenAIJudge.non_semantic_options | (LAUNCH_OPTIONS - ANSWER_CHANGING) | {"startup_timeout"})
     billable: ClassVar[bool] = False
     kind: ClassVar[str] = ""
+    options_model: ClassVar[Any] = VLLMOptions
 
     def _configure(self, spec: ComponentSpec, context: ComponentContext) -> ComponentSpec:
         """Validate ``spec.options``; return the spec the openai plugin's base is built with."""

@@ -30,6 +30,7 @@ class SuiteFile(pytest.File):
             if missing:
                 pytest.skip(f"{shown}: {', '.join(missing)} not set (requires_env)", allow_module_level=True)
             suite = load_suite(self.path, display_path=shown, model=parsed)
+            rs.claim_suite_name(suite, shown)
             pool.validate(suite)
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None

@@ -57,6 +57,7 @@ class RubricSession:
         self.items: list[RubricItem] = []
         self.status: StatusLine | None = None
         self.registered: dict[str, tuple[Suite, CaseRun]] = {}
+        self.suite_names: dict[str, str] = {}  # suite name -> the file that holds it
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
         self.shared_run_id: str | None = workerinput.get("rubrictest_run_id") if workerinput else None
@@ -74,6 +75,23 @@ class RubricSession:
             self.has_suites = True
             self.pool = ComponentPool(self.config.rootpath)
         return self.pool
+
+    def claim_suite_name(self, suite: Suite, shown: str) -> None:
+        """Record that ``shown`` holds suite ``suite.name``.
+
+        Raises:
+            SuiteError: another collected file claims the same name (their verdicts would be
+                stored as one suite's).
+        """
+        from ..errors import SuiteError
+
+        other = self.suite_names.setdefault(suite.name, shown)
+        if other != shown:
+            named = suite.model.suite is not None
+            raise SuiteError(
+                f"suite name {suite.name!r} is already used by {other}; a suite name is unique under the "
+                "rootdir" + ("" if named else " (the name comes from the file name: give one a `suite:` name)"),
+                path=shown, line=suite.lines.get(("suite",)) if named else None, key="suite" if named else None)
 
     def register(self, suite: Suite, run: CaseRun, key: str) -> None:
         """A case run collected under node-id prefix ``key``."""

@@ -18,12 +18,14 @@ command is:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConfigError, JudgeError, StoreError
 from ..protocol import (
@@ -44,6 +46,8 @@ from .pool import ComponentPool
 from .progress import CallProgress
 from .run import Run
 
+T = TypeVar("T")
+
 
 @dataclass
 class Judged:
@@ -59,6 +63,24 @@ class Judged:
     verdicts: dict[str, Verdict]
     cached: bool
     call_id: int | None
+
+
+async def _bounded(comp: Component, call: Awaitable[T]) -> T:
+    """``call`` cancelled once it outlives the component's :attr:`~rubrictest.Target.deadline`;
+    ``sys.exit()`` inside it is an error of that call, never the end of the engine's loop."""
+    deadline = comp.deadline
+    # A moment of grace: a component that bounds its own calls says better what went wrong.
+    bound = None if deadline is None else deadline + max(1.0, 0.05 * deadline)
+    try:
+        async with asyncio.timeout(bound) as scope:
+            return await call
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        raise JudgeError(f"{comp.label}: no answer within {comp.deadline:g} s (the call was cancelled)") from None
+    except (SystemExit, KeyboardInterrupt) as exc:
+        what = f"sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else type(exc).__name__
+        raise JudgeError(f"{comp.label} called {what}") from None
 
 
 class ModelCalls:
@@ -110,7 +132,7 @@ class ModelCalls:
                 # before them cost.
                 self._check_budget(judge)
                 started = time.perf_counter()
-                result = await judge.judge(request)
+                result = await _bounded(judge, judge.judge(request))
                 elapsed = time.perf_counter() - started
         except (JudgeError, ConfigError) as exc:
             return JudgeResult([Verdict.failed(c.id, str(exc)) for c in request.criteria], getattr(exc, "calls", []))
@@ -157,7 +179,7 @@ class ModelCalls:
             self._check_budget(target)
             started = time.perf_counter()
             try:
-                result = await target.generate(case)
+                result = await _bounded(target, target.generate(case))
             except JudgeError as exc:
                 self._record("target", target, getattr(exc, "calls", []), None, None)
                 raise

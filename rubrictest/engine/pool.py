@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from ..errors import ConfigError, SuiteError
+from ..errors import ConfigError, OptionsError, SuiteError
 from ..plugins import build_component, registry
 from ..protocol import Aggregator, Component, ComponentContext, ComponentSpec, Criterion, Judge
 from ..suite import Suite
@@ -112,6 +112,8 @@ class ComponentPool:
                 seen_targets.add(run.target.key())
                 try:
                     self.component("targets", run.target, base_dir)
+                except OptionsError as exc:
+                    raise suite.options_error("targets", run.target, exc) from None
                 except ConfigError as exc:
                     line, key = suite.target_location(run)
                     raise SuiteError(str(exc), path=str(run.case.path), line=line, key=key) from None
@@ -122,6 +124,9 @@ class ComponentPool:
         where = crit.source or str(suite.path)
         try:
             judge = self.judge_for(crit, base_dir)
+        except OptionsError as exc:
+            assert crit.judge is not None
+            raise suite.options_error("judges", crit.judge, exc) from None
         except ConfigError as exc:
             key = "check" if crit.check else "judge"
             raise SuiteError(f"criterion {crit.id!r}: {exc}", path=where, line=crit.line,

@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from ..errors import SuiteError
 from ..protocol import (
     Case,
     Criterion,
     content_hash,
 )
 from ..suite import CompanionModel, CriterionModel, SuiteModel, parse_model, slugify
+from ..suite.parsing import read_text
 from ._base import CompanionEditedError, GeneratedCriterion
 
 
@@ -34,11 +34,7 @@ def suite_cases(suite_path: str | Path) -> tuple[SuiteModel, list[Case]]:
         SuiteError: the file is not a valid suite.
     """
     path = Path(suite_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SuiteError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
-    model, _ = parse_model(SuiteModel, text, str(path))
+    model, _ = parse_model(SuiteModel, read_text(path, str(path)), str(path))
     assert isinstance(model, SuiteModel)
     name = model.suite or path.name.split(".", 1)[0].removeprefix("test_")
     cases: list[Case] = []
@@ -48,7 +44,8 @@ def suite_cases(suite_path: str | Path) -> tuple[SuiteModel, list[Case]]:
                                    check=c.check, params=dict(c.with_), points=c.points, must=c.must)
                          for c in crits)
         cases.append(Case(suite=name, id=cm.id or f"case-{i + 1}", input=cm.input,
-                          messages=tuple(cm.messages) if cm.messages is not None else None,
+                          messages=tuple(m.model_dump(exclude_none=True) for m in cm.messages)
+                          if cm.messages is not None else None,
                           reference=cm.reference, output=cm.output, criteria=criteria,
                           metadata=dict(cm.metadata), path=str(path)))
     return model, cases
@@ -90,7 +87,7 @@ def check_companion(path: str | Path) -> str | None:
         SuiteError: the file is not a valid companion.
     """
     path = Path(path)
-    comp, _ = parse_model(CompanionModel, path.read_text(encoding="utf-8"), str(path))
+    comp, _ = parse_model(CompanionModel, read_text(path, str(path)), str(path))
     assert isinstance(comp, CompanionModel)
     actual = companion_hash(comp)
     if comp.content_hash is None:

@@ -14,7 +14,8 @@ A model judge follows the same steps whatever the provider, and each step is her
   :class:`CallFailed`, :class:`Refusal`, :class:`ServerProtocolError`) and an
   :class:`AttemptLog` of every attempt with secrets redacted (:func:`redact`);
 * :class:`ProviderComponent`, the base of a target or judge that calls a provider SDK
-  (key check, retry policy, client fleet, cache identity);
+  (key check, retry policy, client fleet, cache identity), and :class:`ProviderOptions`, the
+  options model its ``options`` are checked against (:class:`RetryOptions`, :class:`PriceOptions`);
 * prices (:class:`Price`, :func:`price_for`, :func:`cost_usd`).
 
 Everything a plugin may rely on is exported here; the underscore modules behind it are
@@ -22,7 +23,7 @@ private and may change.
 """
 
 from ._evidence import check_evidence, normalize_whitespace
-from ._pricing import PRICES_AS_OF, PRICES_ENV, Price, cost_usd, parse_price, price_for
+from ._pricing import PRICES_AS_OF, PRICES_ENV, Price, PriceOptions, cost_usd, parse_price, price_for
 from ._protocol import (
     PROMPT_VERSION,
     TOOL_NAME,
@@ -40,7 +41,7 @@ from ._protocol import (
     response_tag,
     verdict_schema,
 )
-from ._provider import ProviderComponent, fit_signature, jsonable
+from ._provider import ProviderComponent, ProviderOptions, fit_signature, jsonable
 from ._retry import (
     REDACTED,
     AttemptLog,
@@ -48,6 +49,7 @@ from ._retry import (
     Fault,
     MalformedOutput,
     Refusal,
+    RetryOptions,
     RetryPolicy,
     RetryStats,
     ServerProtocolError,
@@ -60,8 +62,9 @@ from ._retry import (
 
 __all__ = [
     "PRICES_AS_OF", "PRICES_ENV", "PROMPT_VERSION", "REDACTED", "TOOL_NAME", "UNSUPPORTED_NOTE",
-    "AttemptLog", "CallFailed", "EvidencePolicy", "Fault", "MalformedOutput", "Price", "ProviderComponent",
-    "Refusal", "RetryPolicy", "RetryStats", "SampleVerdict", "ServerProtocolError", "Succeeded", "TokenLogprob",
+    "AttemptLog", "CallFailed", "EvidencePolicy", "Fault", "MalformedOutput", "Price", "PriceOptions",
+    "ProviderComponent", "ProviderOptions", "Refusal", "RetryOptions", "RetryPolicy", "RetryStats", "SampleVerdict",
+    "ServerProtocolError", "Succeeded", "TokenLogprob",
     "attach_probabilities", "build_messages", "build_prompt", "call_with_retries", "check_evidence",
     "classify", "combine_samples", "cost_usd", "evidence_policy", "fit_signature", "jsonable",
     "met_probabilities", "normalize_whitespace", "parse_price", "parse_verdicts", "price_for", "redact",

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError
 
@@ -72,6 +75,15 @@ PRICES: dict[str, Price] = {
 }
 
 
+class PriceOptions(BaseModel):
+    """``options.price`` as written in a suite: USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    input: float = Field(ge=0, description="USD per million input (prompt) tokens.")
+    output: float = Field(ge=0, description="USD per million output (completion) tokens.")
+
+
 def parse_price(value: Any, *, where: str) -> Price:
     """A :class:`Price` from ``{"input": x, "output": y}``, or a :class:`ConfigError` naming
     ``where``."""
@@ -84,6 +96,8 @@ def parse_price(value: Any, *, where: str) -> Price:
         price = Price(float(value["input"]), float(value["output"]))
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: input and output must be numbers, got {value!r}") from None
+    if not (math.isfinite(price.input) and math.isfinite(price.output)):
+        raise ConfigError(f"{where}: prices must be finite numbers")
     if price.input < 0 or price.output < 0:
         raise ConfigError(f"{where}: prices cannot be negative")
     return price

@@ -18,9 +18,23 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from ..errors import ConfigError
 from ..protocol import ComponentContext, ComponentSpec, require_env
-from ._retry import AttemptLog, CallFailed, RetryPolicy, ServerProtocolError, call_with_retries
+from ._pricing import PriceOptions
+from ._retry import AttemptLog, CallFailed, RetryOptions, RetryPolicy, ServerProtocolError, call_with_retries
+
+
+class ProviderOptions(BaseModel):
+    """The ``options`` every provider target and judge takes (a plugin's options model
+    subclasses it to add its own)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    retry: RetryOptions = Field(default_factory=RetryOptions, description="The retry policy.")
+    price: PriceOptions | None = Field(None, description="USD per million tokens (overrides the price table).")
+    no_api_key: bool = Field(False, description="A local server that wants no API key.")
 
 
 class ProviderComponent:
@@ -47,6 +61,17 @@ class ProviderComponent:
         self._clients: list[Any] | None = None
         self._in_flight: list[int] = []
         self._turn = itertools.count()
+
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds one request may take, connect to last byte: the spec's ``timeout`` (default 60)."""
+        return self.spec.timeout or 60.0
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one call may take in all (the engine's bound): the retry policy's deadline, a
+        little later so that the policy's own message comes first."""
+        return self.retry_policy.total_deadline(self.attempt_timeout) + 10.0
 
     @property
     def key_env(self) -> str:
@@ -127,7 +152,7 @@ class ProviderComponent:
         """
         try:
             outcome = await call_with_retries(attempt, policy=self.retry_policy, secrets=self.secrets,
-                                              what=f"{what} {self.label}")
+                                              what=f"{what} {self.label}", attempt_timeout=self.attempt_timeout)
         except CallFailed as exc:
             exc.calls = [*earlier_calls, log.record(error=str(exc))]
             raise

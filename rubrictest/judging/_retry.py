@@ -8,14 +8,19 @@ What happens to a failed attempt depends on its fault:
 =====================================  ==========================================================
 fault                                  what happens
 =====================================  ==========================================================
-429 rate limit                         wait what ``retry-after-ms`` / ``Retry-After`` says (capped
-                                       at :attr:`RetryPolicy.max_retry_after`), else back off
+429 rate limit                         wait what ``retry-after-ms`` / ``Retry-After`` says, else
+                                       back off; a wait over :attr:`RetryPolicy.max_retry_after`,
+                                       or one that would end past the deadline, fails at once
 408, 409, 5xx, timeout, connection     exponential back-off with jitter
 malformed or truncated output          ask again with the validation error fed back
                                        (:class:`MalformedOutput`), at most
                                        :attr:`RetryPolicy.format_retries` times
 refusal, other 4xx, non-JSON server    no retry
 =====================================  ==========================================================
+
+Time is bounded twice: each attempt by ``attempt_timeout`` (connect to the last byte: a server
+that sends one byte at a time cannot stretch it), and the whole call -- attempts and waits --
+by :attr:`RetryPolicy.deadline`.
 
 When no attempt succeeds, :func:`call_with_retries` raises :class:`CallFailed` (a
 :class:`~rubrictest.errors.JudgeError`) whose message gives the reason and the number of
@@ -38,10 +43,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from ..errors import JudgeError
 from ..protocol import CallRecord, Usage
 
 T = TypeVar("T")
+
+DEFAULT_DEADLINE = 300.0
+"""Seconds one call may take in all, retries included, unless the policy says otherwise."""
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """HTTP statuses below 500 that are worth another attempt (as the official SDKs treat them)."""
@@ -99,9 +109,12 @@ class RetryPolicy:
         format_retries: extra requests at most for malformed or truncated output.
         base_delay: first back-off in seconds; doubled at each retry.
         max_delay: the longest single back-off, in seconds.
-        max_retry_after: the longest wait a server's ``Retry-After`` may impose, in seconds.
+        max_retry_after: the longest wait a server's ``Retry-After`` may impose, in seconds:
+            a server asking for longer fails the call at once.
         jitter: randomise back-off (half fixed, half uniform) so that many concurrent
             requests do not retry in lock-step.
+        deadline: seconds one call may take in all, attempts and waits together (``None``:
+            :data:`DEFAULT_DEADLINE`, or twice the per-attempt timeout if that is longer).
     """
 
     max_attempts: int = 6
@@ -110,10 +123,18 @@ class RetryPolicy:
     max_delay: float = 20.0
     max_retry_after: float = 120.0
     jitter: bool = True
+    deadline: float | None = None
+
+    def total_deadline(self, attempt_timeout: float | None) -> float:
+        """The deadline of one call whose attempts are bounded by ``attempt_timeout``."""
+        if self.deadline is not None:
+            return self.deadline
+        return max(DEFAULT_DEADLINE, 2 * attempt_timeout) if attempt_timeout else DEFAULT_DEADLINE
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> RetryPolicy:
-        """Read a policy from a component spec's ``options`` (``options.retry`` mapping).
+        """Read a policy from a component spec's ``options`` (``options.retry`` mapping,
+        validated by :class:`RetryOptions`).
 
         Unknown keys are an error naming them, so a typo does not silently keep a default.
         """
@@ -124,7 +145,13 @@ class RetryPolicy:
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"options.retry: unknown keys {unknown}; known: {sorted(known)}")
-        return cls(**dict(raw))
+        try:
+            checked = RetryOptions.model_validate(dict(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ValueError(f"options.retry.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+        return cls(**checked.model_dump(exclude_unset=True))
+
 
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based) of a transient fault."""
@@ -132,6 +159,22 @@ class RetryPolicy:
         if self.jitter:
             delay = delay / 2 + random.uniform(0, delay / 2)
         return delay
+
+
+class RetryOptions(BaseModel):
+    """``options.retry`` of a provider target or judge, as written in a suite (the fields of
+    :class:`RetryPolicy`; every key optional)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    max_attempts: int = Field(6, ge=1, description="Requests at most for transient faults (429, 5xx, timeouts).")
+    format_retries: int = Field(2, ge=0, description="Extra requests at most for malformed or truncated output.")
+    base_delay: float = Field(0.5, ge=0, description="First back-off in seconds, doubled at each retry.")
+    max_delay: float = Field(20.0, ge=0, description="The longest single back-off, in seconds.")
+    max_retry_after: float = Field(120.0, ge=0, description="The longest wait a server's Retry-After may impose.")
+    jitter: bool = Field(True, description="Randomise back-off so concurrent requests do not retry in lock-step.")
+    deadline: float | None = Field(None, gt=0, description="Seconds one call may take in all, retries and waits "
+                                   "included (default 300, or twice the timeout if longer).")
 
 
 @dataclass
@@ -261,6 +304,7 @@ async def call_with_retries(
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     stats: RetryStats | None = None,
     secrets: Sequence[str] = (),
+    attempt_timeout: float | None = None,
 ) -> Succeeded[T]:
     """Call ``attempt`` until it succeeds or the policy says stop.
 
@@ -274,28 +318,43 @@ async def call_with_retries(
         stats: filled in as attempts happen (pass one to read it after a failure).
         secrets: strings removed from every message (the API key: a provider may echo it
             in an error, and the message becomes the reason stored with ERROR verdicts).
+        attempt_timeout: seconds one attempt may take from its start to its last byte
+            (``None``: only the deadline bounds it); an attempt cut off is a retryable
+            ``timeout`` fault.
 
     Returns:
         The value and the :class:`RetryStats`.
 
     Raises:
-        CallFailed: a fault that is not retryable, or the bounds are exhausted. The message
-            names the fault, the provider's message and the number of attempts.
+        CallFailed: a fault that is not retryable, the bounds are exhausted, or the deadline
+            (:meth:`RetryPolicy.total_deadline`) passed or would pass during the next wait.
+            The message names the fault, the provider's message and the number of attempts.
         asyncio.CancelledError: propagates at once (Ctrl-C stops the run).
     """
     stats = stats if stats is not None else RetryStats()
+    deadline = policy.total_deadline(attempt_timeout)
     feedback: str | None = None
     transient = 0
     malformed = 0
+    attempting = 0.0  # seconds spent in attempts; with stats.waited_s, what the call has used
     while True:
+        remaining = deadline - attempting - stats.waited_s
+        bound = remaining if attempt_timeout is None else min(attempt_timeout, remaining)
         stats.attempts += 1
+        started = time.monotonic()
         try:
-            value = await attempt(feedback)
+            async with asyncio.timeout(bound) as scope:
+                value = await attempt(feedback)
             return Succeeded(value, stats)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            fault = classify(exc)
+            attempting += time.monotonic() - started
+            if isinstance(exc, TimeoutError) and scope.expired():
+                fault = Fault("timeout", True, "the request timed out: no complete answer within "
+                                               f"{bound:.3g} s (a slow or stalled server)")
+            else:
+                fault = classify(exc)
             fault.message = redact(fault.message, secrets)
             stats.faults.append(fault.kind)
             attempts = stats.attempts
@@ -312,20 +371,36 @@ async def call_with_retries(
                         attempts=attempts,
                     ) from exc
                 feedback = fault.message
-                continue
-            transient += 1
-            if transient >= policy.max_attempts:
+                delay = 0.0
+            else:
+                transient += 1
+                if transient >= policy.max_attempts:
+                    raise CallFailed(
+                        f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
+                        reason=fault.message,
+                        attempts=attempts,
+                    ) from exc
+                if fault.retry_after is not None and fault.retry_after > policy.max_retry_after:
+                    # asking again sooner than the server said would only be refused again
+                    raise CallFailed(
+                        f"{what}: the server asked to wait {fault.retry_after:g} s, longer than max_retry_after "
+                        f"({policy.max_retry_after:g} s), after {_n(attempts)}; last error: {fault.message}",
+                        reason=fault.message,
+                        attempts=attempts,
+                    ) from exc
+                delay = fault.retry_after if fault.retry_after is not None else policy.backoff(transient)
+            left = deadline - attempting - stats.waited_s
+            if delay >= left or left <= 0:
+                asked = f"; the server asked to wait {fault.retry_after:g} s" if fault.retry_after is not None else ""
                 raise CallFailed(
-                    f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
+                    f"{what}: no answer within the call's deadline of {deadline:g} s ({_n(attempts)}"
+                    f"{asked}); last error: {fault.message}",
                     reason=fault.message,
                     attempts=attempts,
                 ) from exc
-            if fault.retry_after is not None:
-                delay = min(fault.retry_after, policy.max_retry_after)
-            else:
-                delay = policy.backoff(transient)
-            stats.waited_s += delay
-            await sleep(delay)
+            if delay:
+                stats.waited_s += delay
+                await sleep(delay)
 
 
 def _n(attempts: int) -> str:

@@ -35,6 +35,38 @@ from .rows import RowWriter, utcnow
 _FLUSH_EVERY = 500
 
 
+def _check_location(path: Path, *, create: bool) -> None:
+    """Refuse, with one clear message, a path that cannot hold a results database: a
+    directory, a file that is not SQLite, or a parent that is a file (a plain file named
+    ``.rubrictest`` in the rootdir)."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a results database file")
+    if path.is_file() and path.stat().st_size > 0:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if head != b"SQLite format 3\x00":
+            raise StoreError(f"{path} is not a SQLite database")
+    if not create:
+        return
+    for parent in [*reversed(path.parents)]:
+        if parent.exists() and not parent.is_dir():
+            raise StoreError(f"cannot create the results database {path}: {parent} is a file, not a directory "
+                             "(move it, or give another --rubric-db)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the directory of the results database {path}: "
+                         f"{exc.strerror or exc}") from None
+
+
+def _foreign_tables(db: sqlite_utils.Database) -> list[str]:
+    """Tables of a database that rubrictest did not create (another application's file)."""
+    return [t for t in db.table_names() if t != "_sqlite_migrations" and not t.startswith("sqlite_")]
+
+
 def new_run_id() -> str:
     """A sortable, unique run id: ``20261121T235959Z-3f2a9c``."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -68,19 +100,18 @@ class Store(RowWriter):
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(f"no results database at {path} (run the suites first, or pass --db)")
-        if path.exists() and path.is_file() and path.stat().st_size > 0:
-            with path.open("rb") as fh:
-                if fh.read(16) != b"SQLite format 3\x00":
-                    raise StoreError(f"{path} is not a SQLite database")
+        _check_location(path, create=create)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
             db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
             store = cls(db, path)
-            if not create and not migrations.applied(db):
+            if not migrations.applied(db) and (not create or _foreign_tables(db)):
+                tables = _foreign_tables(db)
                 conn.close()
-                raise StoreError(f"{path} is not a rubrictest results database")
+                raise StoreError(f"{path} is not a rubrictest results database"
+                                 + (f" (it holds the tables {', '.join(tables[:5])} of another application; "
+                                    "rubrictest does not write to it: choose another --rubric-db)" if tables else ""))
             store._set_up()
         except sqlite3.DatabaseError as exc:
             message = str(exc)

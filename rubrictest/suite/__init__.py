@@ -7,6 +7,7 @@
   :class:`CaseRun` (a case bound to a target), what the engine and the adapter use.
 """
 
+from .ids import ID_LIMIT, id_problem, slug_id, slugify, suite_name_from_path
 from .models import (
     SCHEMA_VERSION,
     CaseModel,
@@ -18,7 +19,6 @@ from .models import (
 )
 from .parsing import Path_, parse_model
 from .resolve import (
-    ID_LIMIT,
     CaseRun,
     Suite,
     TruncatedId,
@@ -26,12 +26,11 @@ from .resolve import (
     missing_env,
     read_suite_model,
     resolve_model,
-    slugify,
-    suite_name_from_path,
+    target_id,
 )
 
 __all__ = [
     "ID_LIMIT", "SCHEMA_VERSION", "CaseModel", "CaseRun", "CompanionModel", "CriterionModel", "GateModel", "Path_",
-    "Suite", "SuiteModel", "TruncatedId", "json_schema", "load_suite", "missing_env", "parse_model",
-    "read_suite_model", "resolve_model", "slugify", "suite_name_from_path",
+    "Suite", "SuiteModel", "TruncatedId", "id_problem", "json_schema", "load_suite", "missing_env", "parse_model",
+    "read_suite_model", "resolve_model", "slug_id", "slugify", "suite_name_from_path", "target_id",
 ]

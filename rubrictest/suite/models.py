@@ -6,9 +6,11 @@ drops criteria. ``rubrictest schema`` prints :func:`json_schema`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import models_json_schema
 
 from ..protocol import ComponentSpec
 
@@ -16,7 +18,8 @@ SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Non-finite numbers (``.inf``, ``.nan``) are never a valid weight, threshold or rate.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class CriterionModel(_Strict):
@@ -56,12 +59,21 @@ class GateModel(_Strict):
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence of the Wilson lower bound.")
 
 
+class MessageModel(_Strict):
+    """One chat message of a case's ``messages``."""
+
+    role: Literal["system", "developer", "user", "assistant"] = Field(description="Who speaks.")
+    content: str | list[dict[str, Any]] = Field(
+        description="The text, or content parts as the provider's API takes them.")
+    name: str | None = Field(None, description="An optional participant name.")
+
+
 class CaseModel(_Strict):
     """One evaluation case."""
 
     id: str | None = Field(None, description="Unique in the suite; default case-N.")
     input: str | None = Field(None, description="The prompt sent to the target.")
-    messages: list[dict[str, Any]] | None = Field(None, description="Chat messages instead of input.")
+    messages: list[MessageModel] | None = Field(None, description="Chat messages instead of input.")
     reference: str | None = Field(None, description="A reference answer, given to judges.")
     output: str | None = Field(None, description="A fixed response: no target call.")
     rubric: list[str] = Field(default_factory=list, description="Names of suite rubrics to apply.")
@@ -132,11 +144,14 @@ class CompanionModel(_Strict):
     cases: dict[str, list[CriterionModel]] = Field(default_factory=dict, description="Criteria added per case id.")
 
 
+_SPEC_SHORTHAND = {"type": "string", "pattern": "^[^:\\s]+(:.*)?$", "description": "plugin:model shorthand"}
 _SHORTHANDS = {
-    "#/$defs/ComponentSpec": {"type": "string", "pattern": "^[^:\\s]+(:.*)?$",
-                              "description": "plugin:model shorthand"},
+    "#/$defs/ComponentSpec": _SPEC_SHORTHAND,
+    "#/$defs/TargetSpec": _SPEC_SHORTHAND,
+    "#/$defs/JudgeSpec": _SPEC_SHORTHAND,
     "#/$defs/CriterionModel": {"type": "string", "minLength": 1, "description": "shorthand for {text: ...}"},
 }
+_SPEC_REF = "#/$defs/ComponentSpec"
 
 
 def _add_shorthands(node: Any) -> Any:
@@ -151,15 +166,59 @@ def _add_shorthands(node: Any) -> Any:
     return node
 
 
-def json_schema() -> dict[str, Any]:
+def _spec_refs(node: Any, ref: str | None = None) -> Any:
+    """Point the specs under a ``target`` key at ``TargetSpec`` and under ``judge`` at
+    ``JudgeSpec``: the same fields, with each plugin's ``options`` model."""
+    if isinstance(node, dict):
+        if node.get("$ref") == _SPEC_REF and ref is not None:
+            return {**node, "$ref": ref}
+        out = {}
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {name: _spec_refs(sub, {"target": "#/$defs/TargetSpec", "judge": "#/$defs/JudgeSpec"}
+                                             .get(name, ref)) for name, sub in value.items()}
+            else:
+                out[key] = _spec_refs(value, ref)
+        return out
+    if isinstance(node, list):
+        return [_spec_refs(v, ref) for v in node]
+    return node
+
+
+def _options_rules(models: Mapping[str, type[BaseModel]], refs: Mapping[type[BaseModel], str]) -> dict[str, Any]:
+    """A spec schema whose ``options`` follow the model of the plugin it names."""
+    rules: list[dict[str, Any]] = [{"$ref": _SPEC_REF}]
+    for plugin, model in sorted(models.items()):
+        rules.append({"if": {"properties": {"plugin": {"const": plugin}}, "required": ["plugin"]},
+                      "then": {"properties": {"options": {"$ref": refs[model]}}}})
+    return {"allOf": rules}
+
+
+def json_schema(options: Mapping[str, Mapping[str, type[BaseModel]]] | None = None) -> dict[str, Any]:
     """The JSON Schema of suite files, generated from :class:`SuiteModel`.
 
     The pydantic models accept string shorthands (``"plugin:model"`` for a target or judge, a
     plain string for a criterion) through ``before`` validators; the schema says so too.
+
+    Args:
+        options: per kind (``targets``, ``judges``) and plugin name, the plugin's options
+            model (``Component.options_model``): a spec naming that plugin must have
+            ``options`` valid against it.
     """
-    schema: dict[str, Any] = _add_shorthands(SuiteModel.model_json_schema(by_alias=True))
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "rubrictest suite"
+    options = options or {}
+    extra: list[type[BaseModel]] = list(dict.fromkeys(m for by_plugin in options.values() for m in by_plugin.values()))
+    models: list[type[BaseModel]] = [SuiteModel, *extra]
+    key_map, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
+    defs: dict[str, Any] = top.get("$defs", {})
+    refs = {m: key_map[(m, "validation")]["$ref"] for m in extra}
+    suite_def = key_map[(SuiteModel, "validation")]["$ref"].rsplit("/", 1)[-1]
+    schema: dict[str, Any] = defs.pop(suite_def)
+    defs["TargetSpec"] = _options_rules(options.get("targets", {}), refs)
+    defs["JudgeSpec"] = _options_rules(options.get("judges", {}), refs)
+    schema = _spec_refs(schema)
+    defs = {name: _spec_refs(d) for name, d in defs.items()}
+    schema = _add_shorthands({"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+                              "title": "rubrictest suite", "$defs": defs})
     # What the validators check beyond the field types: cases come inline or from a file.
     schema["anyOf"] = [{"required": ["cases"], "properties": {"cases": {"minItems": 1}}},
                        {"required": ["cases_file"]}]

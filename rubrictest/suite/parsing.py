@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,17 +20,35 @@ Path_ = tuple[str | int, ...]
 # libyaml's parser when PyYAML was built with it: ~10x faster on large suites.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+MAX_YAML_BYTES = 20_000_000
+"""The largest suite or companion file read (a dataset belongs in a ``cases_file``)."""
+MAX_ALIAS_NODES = 100_000
+"""How many nodes aliases (``*name``) may add to a document once expanded: reuse of an
+anchor is fine, a "billion laughs" file (nested aliases that expand exponentially) is not."""
+MAX_DEPTH = 100
+"""How deeply mappings and lists may nest."""
+
 
 def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
     """Parse ``text`` once; return the data and a map from key path to 1-based line.
 
-    Duplicate mapping keys are errors (PyYAML would silently keep the last one).
+    Duplicate mapping keys are errors (PyYAML would silently keep the last one), and so are
+    files over :data:`MAX_YAML_BYTES`, aliases that expand past :data:`MAX_ALIAS_NODES`,
+    recursive aliases and nesting deeper than :data:`MAX_DEPTH`: the node tree is walked, and
+    bounded, before any Python object is built from it.
     """
+    if len(text) > MAX_YAML_BYTES:
+        raise SuiteError(f"the file has {len(text):,} characters; suite files are limited to "
+                         f"{MAX_YAML_BYTES:,} (put large datasets in a `cases_file` JSONL)", path=path)
     try:
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            if node is None:
+                raise SuiteError("the file is empty", path=path, line=1)
+            lines: dict[Path_, int] = {}
+            _Walk(lines, path).node(node, (), ())
+            data = loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -37,29 +56,82 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise SuiteError(f"malformed YAML: {problem}", path=path,
                          line=mark.line + 1 if mark else None) from None
-    if node is None:
-        raise SuiteError("the file is empty", path=path, line=1)
-    lines: dict[Path_, int] = {}
-    _walk(node, (), lines, path)
     return data, lines
 
 
-def _walk(node: yaml.Node, at: Path_, lines: dict[Path_, int], path: str) -> None:
-    lines.setdefault(at, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise SuiteError(f"duplicate key {key!r} (first at line {seen[key]})", path=path, line=line,
-                                 key=dotted((*at, key)))
-            seen[key] = line
-            lines[(*at, key)] = line
-            _walk(value_node, (*at, key), lines, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*at, i), lines, path)
+class _Walk:
+    """One walk over a composed YAML node graph: records the line of every key path and
+    refuses duplicate keys and unbounded documents (aliases share nodes, so a walk that
+    follows them sees the document as it will be once expanded)."""
+
+    def __init__(self, lines: dict[Path_, int], path: str) -> None:
+        self.lines = lines
+        self.path = path
+        self.visits = 0
+        self.distinct: set[int] = set()
+
+    def _bound(self, node: yaml.Node, at: Path_, parents: tuple[int, ...]) -> None:
+        line = node.start_mark.line + 1
+        if id(node) in parents:
+            raise SuiteError("recursive YAML alias (a node that contains itself)", path=self.path, line=line,
+                             key=dotted(at) or None)
+        if len(parents) > MAX_DEPTH:
+            raise SuiteError(f"nested more than {MAX_DEPTH} levels deep", path=self.path, line=line,
+                             key=dotted(at) or None)
+        self.visits += 1
+        self.distinct.add(id(node))
+        if self.visits - len(self.distinct) > MAX_ALIAS_NODES:
+            # named by the top-level key being expanded: the path inside an alias means little
+            raise SuiteError(f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes "
+                             "(nested aliases: a 'billion laughs' file?)", path=self.path,
+                             line=self.lines.get(at[:1], line), key=dotted(at[:1]) or None)
+
+    def node(self, node: yaml.Node, at: Path_, parents: tuple[int, ...]) -> None:
+        self._bound(node, at, parents)
+        self.lines.setdefault(at, node.start_mark.line + 1)
+        inner = (*parents, id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key = key_node.value
+                line = key_node.start_mark.line + 1
+                if not isinstance(key, str):  # a complex key (``? [a]``): never a suite key
+                    raise SuiteError("a mapping key must be a plain value", path=self.path, line=line,
+                                     key=dotted(at) or None)
+                if key in seen:
+                    raise SuiteError(f"duplicate key {key!r} (first at line {seen[key]})", path=self.path,
+                                     line=line, key=dotted((*at, key)))
+                seen[key] = line
+                self.lines[(*at, key)] = line
+                self.node(value_node, (*at, key), inner)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.node(item, (*at, i), inner)
+
+
+def read_text(path: Path, shown: str, *, named_at: tuple[str, int | None, str] | None = None) -> str:
+    """The text of a suite or companion file, or a :class:`SuiteError`: unreadable, too large
+    (:data:`MAX_YAML_BYTES`), or not UTF-8 (naming the line of the first bad byte).
+
+    ``named_at`` (file, line, key) is where the file is named, for the error about a file
+    that cannot be read (an ``include`` of a suite)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise SuiteError(f"the file has {size:,} bytes; suite files are limited to {MAX_YAML_BYTES:,} "
+                             "(put large datasets in a `cases_file` JSONL)", path=shown)
+        raw = path.read_bytes()
+    except OSError as exc:
+        if named_at is None:
+            raise SuiteError(f"cannot read the file: {exc.strerror or exc}", path=shown) from None
+        raise SuiteError(f"cannot read included file {shown!r}: {exc.strerror or exc}", path=named_at[0],
+                         line=named_at[1], key=named_at[2]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw.count(b"\n", 0, exc.start) + 1
+        raise SuiteError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                         "save it as UTF-8", path=shown, line=bad_line) from None
 
 
 def dotted(at: Iterable[str | int]) -> str:
@@ -84,6 +156,17 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
     return tuple(out)
 
 
+def _relevant(exc: ValidationError, data: Any) -> list[tuple[Any, Path_]]:
+    """pydantic's errors with their paths in the data, less the noise of unions: where one
+    branch of a union got into a value (an error deeper down), the other branches' complaints
+    about its type ("should be a valid list") say nothing to the user."""
+    found = [(err, _data_path(data, tuple(err["loc"]))) for err in exc.errors()]
+    deeper = [at for _, at in found]
+    return [(err, at) for err, at in found
+            if not (str(err["type"]).endswith("_type") and any(len(o) > len(at) and o[:len(at)] == at
+                                                              for o in deeper))] or found
+
+
 def line_for(lines: dict[Path_, int], at: Path_) -> int | None:
     while True:
         if at in lines:
@@ -94,16 +177,19 @@ def line_for(lines: dict[Path_, int], at: Path_) -> int | None:
 
 
 def validation_error(exc: ValidationError, data: Any, lines: dict[Path_, int], path: str,
-                      model: type[BaseModel]) -> SuiteError:
+                     model: type[BaseModel], prefix: Path_ = ()) -> SuiteError:
+    """One :class:`SuiteError` for every problem pydantic found in ``data`` (validated against
+    ``model``), naming the line and key path of each; ``prefix`` is where ``data`` sits in the
+    file (``("judge", "options")`` for a plugin's options)."""
     messages: list[str] = []
     first: tuple[int | None, str] | None = None
-    for err in exc.errors():
+    for err, inner in _relevant(exc, data):
         loc = tuple(err["loc"])
-        at = _data_path(data, loc)
+        at = (*prefix, *inner)
         if err["type"] == "extra_forbidden":
             key = loc[-1]
             line = line_for(lines, at)
-            allowed = _allowed_keys(model, at[:-1])
+            allowed = _allowed_keys(model, inner[:-1])
             hint = difflib.get_close_matches(str(key), allowed, n=1)
             msg = f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             if allowed:

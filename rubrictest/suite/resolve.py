@@ -7,16 +7,16 @@ engine and the pytest adapter use.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..errors import SuiteError
+from ..errors import OptionsError, SuiteError
 from ..protocol import Case, ComponentSpec, Criterion
+from .ids import id_problem, show_id, slug_id, slugify, suite_name_from_path
 from .models import CaseModel, CompanionModel, CriterionModel, GateModel, SuiteModel
-from .parsing import Path_, dotted, line_for, parse_model, validation_error
+from .parsing import Path_, dotted, line_for, parse_model, read_text, validation_error
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,20 @@ class Suite:
     aggregator: str = "points"
     truncated_ids: list[TruncatedId] = field(default_factory=list)
     """Generated criterion ids that were cut short: never silent (the pytest adapter warns)."""
+    # Where each target and judge spec is first written: (kind, spec key) -> (file, key path,
+    # the line map of that file), to point at a spec's options.
+    spec_at: dict[tuple[str, str], tuple[str, Path_, dict[Path_, int]]] = field(default_factory=dict)
 
     @property
     def gate(self) -> GateModel | None:
         return self.model.gate
+
+    def options_error(self, kind: str, spec: ComponentSpec, error: OptionsError) -> SuiteError:
+        """``error`` (a spec's options that its plugin refused) as a :class:`SuiteError` naming
+        the file, line and key of each problem."""
+        shown, at, lines = self.spec_at.get((kind, spec.key()), (str(self.path), (), self.lines))
+        return validation_error(error.validation, error.options, lines, shown, error.model,
+                                prefix=(*at, "options"))
 
     def target_location(self, run: CaseRun) -> tuple[int | None, str]:
         """Line and key path where ``run``'s target is written (the case's or the suite's)."""
@@ -70,24 +80,6 @@ class Suite:
                 if spec == run.target:
                     return line_for(self.lines, ("target", i)), f"target[{i}]"
         return line_for(self.lines, ("target",)), "target"
-
-
-ID_LIMIT = 60
-"""Generated criterion ids are cut to this many characters (at a word boundary)."""
-
-
-def slugify(text: str, limit: int = ID_LIMIT) -> str:
-    """A criterion id from its text: lower-case words joined by ``-``."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    if len(slug) > limit:
-        slug = slug[:limit].rsplit("-", 1)[0]
-    return slug or "criterion"
-
-
-def suite_name_from_path(path: Path) -> str:
-    """``test_support.rubric.yaml`` -> ``support``."""
-    name = path.name.split(".", 1)[0]
-    return name.removeprefix("test_") or name
 
 
 def load_suite(path: str | Path, *, display_path: str | None = None,
@@ -111,11 +103,7 @@ def load_suite(path: str | Path, *, display_path: str | None = None,
 
 def read_suite_model(path: Path, shown: str) -> tuple[SuiteModel, dict[Path_, int]]:
     """Parse and validate a suite file without resolving it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SuiteError(f"cannot read the file: {exc.strerror}", path=shown) from None
-    model, lines = parse_model(SuiteModel, text, shown)
+    model, lines = parse_model(SuiteModel, read_text(path, shown), shown)
     assert isinstance(model, SuiteModel)
     return model, lines
 
@@ -154,18 +142,38 @@ class _Context:
     companion_cases: dict[str, list[_Sourced]]
     targets: list[ComponentSpec | None]
     truncated: list[TruncatedId] = field(default_factory=list)
+    spec_at: dict[tuple[str, str], tuple[str, Path_, dict[Path_, int]]] = field(default_factory=dict)
+
+    def note(self, kind: str, spec: ComponentSpec | None, shown: str, at: Path_, lines: dict[Path_, int]) -> None:
+        """Remember where ``spec`` is first written (for errors about its options)."""
+        if spec is not None:
+            self.spec_at.setdefault((kind, spec.key()), (shown, at, lines))
+
+
+def _check_id(kind: str, value: str, shown: str, line: int | None, key: str) -> None:
+    problem = id_problem(value)
+    if problem is not None:
+        raise SuiteError(f"{kind} {show_id(value)} is not a valid id: {problem}", path=shown, line=line, key=key)
 
 
 def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> Suite:
+    if model.suite is not None:
+        _check_id("suite name", model.suite, shown, line_for(lines, ("suite",)), "suite")
     rubrics, companion_cases = _rubrics(model, lines, path, shown)
     ctx = _Context(model, model.suite or suite_name_from_path(path), lines, shown, rubrics, companion_cases,
                    _suite_targets(model, lines, shown))
+    if isinstance(model.target, list):
+        for i, t in enumerate(model.target):
+            ctx.note("targets", t, shown, ("target", i), lines)
+    else:
+        ctx.note("targets", model.target, shown, ("target",), lines)
+    ctx.note("judges", model.judge, shown, ("judge",), lines)
     runs: list[CaseRun] = []
     case_ids: dict[str, int | None] = {}
     for ci, case_at in enumerate(_all_cases(model, lines, path, shown)):
         runs.extend(_case_runs(ctx, ci, case_at, case_ids))
     return Suite(path=path, name=ctx.name, model=model, runs=runs, lines=lines, aggregator=model.aggregator,
-                 truncated_ids=list(dict.fromkeys(ctx.truncated)))
+                 truncated_ids=list(dict.fromkeys(ctx.truncated)), spec_at=ctx.spec_at)
 
 
 def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str
@@ -179,11 +187,8 @@ def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str
     companion_cases: dict[str, list[_Sourced]] = {}
     for i, inc in enumerate(model.include):
         comp_shown = str(Path(shown).parent / inc)
-        try:
-            comp_text = (path.parent / inc).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SuiteError(f"cannot read included file {inc!r}: {exc.strerror}", path=shown,
-                             line=line_for(lines, ("include", i)), key=f"include[{i}]") from None
+        comp_text = read_text(path.parent / inc, comp_shown,
+                              named_at=(shown, line_for(lines, ("include", i)), f"include[{i}]"))
         comp, comp_lines = parse_model(CompanionModel, comp_text, comp_shown)
         assert isinstance(comp, CompanionModel)
         for rname, crits in comp.rubrics.items():
@@ -199,11 +204,21 @@ def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str
 
 def _suite_targets(model: SuiteModel, lines: dict[Path_, int], shown: str) -> list[ComponentSpec | None]:
     targets: list[ComponentSpec | None] = list(model.target) if isinstance(model.target, list) else [model.target]
-    labels = [t.label for t in targets if t is not None]
+    for i, t in enumerate(targets):
+        if t is not None and t.name is not None:
+            at: Path_ = ("target", i, "name") if isinstance(model.target, list) else ("target", "name")
+            _check_id("target name", t.name, shown, line_for(lines, at), dotted(at))
+    labels = [target_id(t) for t in targets if t is not None]
     if len(set(labels)) != len(labels):
         raise SuiteError("two targets have the same label; give them distinct `name`s", path=shown,
                          line=line_for(lines, ("target",)), key="target")
     return targets
+
+
+def target_id(spec: ComponentSpec) -> str:
+    """The id of a target in node ids: its ``name``, else its label slugged
+    (``openai:gpt-4o`` -> ``openai-gpt-4o``)."""
+    return spec.name if spec.name is not None else slug_id(spec.label)
 
 
 def _all_cases(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> list[_CaseAt]:
@@ -219,23 +234,28 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
     """One case resolved: its id checked, its criteria built, one run per target."""
     cm, at, lines, shown = case_at
     case_line = line_for(lines, at)
-    cid = cm.id or f"case-{ci + 1}"
-    if not re.fullmatch(r"[^\s\[\]:/]+", cid):
-        raise SuiteError(f"case id {cid!r} may not contain spaces, brackets, colons or slashes",
-                         path=shown, line=line_for(lines, (*at, "id")), key=dotted((*at, "id")))
+    cid = cm.id if cm.id is not None else f"case-{ci + 1}"
+    _check_id("case id", cid, shown, line_for(lines, (*at, "id")) or case_line, dotted((*at, "id")))
     if cid in case_ids:
         raise SuiteError(f"duplicate case id {cid!r} (first at line {case_ids[cid]})", path=shown,
                          line=line_for(lines, (*at, "id")) or case_line, key=dotted((*at, "id")))
     case_ids[cid] = case_line
+    ctx.note("targets", cm.target, shown, (*at, "target"), lines)
+    ctx.note("judges", cm.judge, shown, (*at, "judge"), lines)
     sources = _criteria_sources(ctx, cid, case_at)
     if not sources:
         raise SuiteError(f"case {cid!r} has no criteria (add `criteria:` or `rubric:`)", path=shown,
                          line=case_line, key=dotted(at))
     model = ctx.model
     criteria = _criteria(ctx, cid, cm, sources)
+    if all(c.points == 0 for c in criteria):
+        raise SuiteError(f"case {cid!r}: every criterion has 0 points, so no criterion counts (give "
+                         "positive points, or negative ones for deductions)", path=shown, line=case_line,
+                         key=dotted(at))
     threshold = cm.threshold if cm.threshold is not None else model.threshold
     case = Case(suite=ctx.name, id=cid, input=cm.input,
-                messages=tuple(cm.messages) if cm.messages is not None else None,
+                messages=tuple(m.model_dump(exclude_none=True) for m in cm.messages)
+                if cm.messages is not None else None,
                 reference=cm.reference, output=cm.output, criteria=tuple(criteria), threshold=threshold,
                 tags=tuple(dict.fromkeys([*model.tags, *cm.tags])), metadata=dict(cm.metadata),
                 path=shown, line=case_line)
@@ -246,7 +266,10 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
         raise SuiteError(f"case {cid!r} has no `output` and the suite names no `target`", path=shown,
                          line=case_line, key=dotted(at))
     multi = len(targets) > 1
-    return [CaseRun(case, t, t.label if multi else None) for t in targets if t is not None]
+    if cm.target is not None and cm.target.name is not None:
+        _check_id("target name", cm.target.name, shown, line_for(lines, (*at, "target", "name")),
+                  dotted((*at, "target", "name")))
+    return [CaseRun(case, t, target_id(t) if multi else None) for t in targets if t is not None]
 
 
 def _criteria_sources(ctx: _Context, cid: str, case_at: _CaseAt) -> list[_Sourced]:
@@ -273,6 +296,8 @@ def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced]) -
     criteria: list[Criterion] = []
     seen: dict[str, tuple[str, int | None]] = {}
     for crit, src, ln, cat in sources:
+        if crit.id is not None:
+            _check_id("criterion id", crit.id, src, ln, dotted((*cat, "id")))
         crid = crit.id or slugify(crit.text or crit.check or "criterion")
         if not crit.id and crit.text and len(full := slugify(crit.text, limit=len(crit.text))) > len(crid):
             ctx.truncated.append(TruncatedId(crid, full, src, ln))
@@ -282,6 +307,7 @@ def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced]) -
             raise SuiteError(f"duplicate criterion id {crid!r} in case {cid!r} "
                              f"(first at {first_src}:{first_line}){hint}", path=src, line=ln, key=dotted(cat))
         seen[crid] = (src, ln)
+        ctx.note("judges", crit.judge, src, (*cat, "judge"), ctx.lines if src == ctx.shown else {cat: ln or 1})
         if crit.check:
             spec = ComponentSpec(plugin=crit.check)
         else:

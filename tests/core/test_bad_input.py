@@ -266,6 +266,25 @@ def test_header_names_targets_database_and_components_that_are_not_ready(
             "cannot import 'answers': ModuleNotFoundError*nonexistent_dependency_xyz*",
         ),
         ("def other(text):\n    return text\n", "module 'answers' has no attribute 'reply'"),
+    ],
+)
+def test_python_target_that_cannot_be_imported_is_a_collection_error(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], module: str | None, reason: str
+) -> None:
+    """The module is imported at collection (as pytest imports a conftest.py)."""
+    if module is not None:
+        (pytester.path / "answers.py").write_text(module)
+    write_suite("""
+        target: python:answers:reply
+        cases:
+          - {id: c1, input: q, criteria: [{id: k, check: contains, with: {value: a}}]}
+    """)
+    _collect_error(pytester).stdout.fnmatch_lines([f"test_s.rubric.yaml:1: target: python target: {reason}"])
+
+
+@pytest.mark.parametrize(
+    ("module", "reason"),
+    [
         (
             "def reply(text):\n    raise ValueError('model server down')\n",
             "answers:reply raised ValueError: model server down",
@@ -273,11 +292,10 @@ def test_header_names_targets_database_and_components_that_are_not_ready(
         ("async def reply(text):\n    return 42\n", "answers:reply returned int; expected a string"),
     ],
 )
-def test_python_target_that_cannot_be_imported_or_raises_errors_its_items(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path], module: str | None, reason: str
+def test_python_target_that_raises_errors_its_items(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], module: str, reason: str
 ) -> None:
-    if module is not None:
-        (pytester.path / "answers.py").write_text(module)
+    (pytester.path / "answers.py").write_text(module)
     write_suite("""
         target: python:answers:reply
         cases:
@@ -420,8 +438,8 @@ def test_a_locked_database_is_a_clear_error(tmp_path: Path, short_busy_timeout: 
     db = tmp_path / "locked.db"
     # sqlite3.Connection() itself bypasses the patched sqlite3.connect
     lock = sqlite3.Connection(str(db), isolation_level=None)
-    lock.execute("CREATE TABLE t (x)")
     lock.execute("BEGIN EXCLUSIVE")
+    lock.execute("CREATE TABLE t (x)")  # uncommitted: another application's table is refused
     try:
         with pytest.raises(StoreError, match="locked.db is locked by another process"):
             Store.open(db)
@@ -515,7 +533,7 @@ def test_an_invalid_companion_file_is_named_with_its_own_line(
         (
             "cases:\n  - id: 'has space'\n    output: a\n    criteria: [{check: equals, with: {value: a}}]\n",
             2,
-            "may not contain spaces, brackets, colons or slashes",
+            "case id 'has space' is not a valid id: ids use letters, digits",
         ),
         (
             "cases:\n  - id: c1\n    output: a\n    rubric: [tone]\n",

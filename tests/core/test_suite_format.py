@@ -174,7 +174,7 @@ def test_several_targets_give_one_run_per_target_keyed_case_target(tmp_path: Pat
     """,
         )
     )
-    assert [r.key for r in suite.runs] == ["c1[up]", "c1[python:answers:low]", "fixed"]
+    assert [r.key for r in suite.runs] == ["c1[up]", "c1[python-answers-low]", "fixed"]
     assert suite.runs[1].target is not None and suite.runs[1].target.model == "answers:low"
 
 

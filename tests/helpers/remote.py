@@ -8,8 +8,10 @@ from typing import Any
 
 import anthropic  # noqa: F401 - see below
 import openai  # noqa: F401
+import pytest
 
-from rubrictest import Case, ComponentContext, ComponentSpec, Criterion, JudgeRequest
+from rubrictest import Case, ComponentContext, ComponentSpec, Criterion, JudgeRequest, JudgeResult
+from rubrictest.judging import CallFailed
 from rubrictest.plugins import registry
 
 SENTINEL_KEY = "sk-SENTINEL-7f3a9c1e5b2d4k-never-store-me"
@@ -45,3 +47,28 @@ def run(component: Any, coro_fn: Any) -> Any:
             await component.aclose()
 
     return asyncio.run(main())
+
+
+PLUGINS = ["openai", "anthropic"]
+
+
+def judge_for(plugin: str, provider: Any, tmp_path: Path, **spec: Any) -> Any:
+    """A judge of ``plugin`` talking to the fake ``provider`` (its key checked)."""
+    url = provider.openai_url if plugin == "openai" else provider.anthropic_url
+    spec.setdefault("base_url", url)
+    judge = build("judges", tmp_path, plugin=plugin, model=spec.pop("model", "judge-model"), **spec)
+    judge.check_ready()
+    return judge
+
+
+def judge_once(judge: Any, **request: Any) -> JudgeResult:
+    """``judge`` asked once (a :func:`make_request`), then closed."""
+    result: JudgeResult = run(judge, lambda j: j.judge(make_request(**request)))
+    return result
+
+
+def failure(judge: Any, **request: Any) -> CallFailed:
+    """The :class:`CallFailed` that asking ``judge`` raises."""
+    with pytest.raises(CallFailed) as info:
+        judge_once(judge, **request)
+    return info.value

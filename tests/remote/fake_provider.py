@@ -35,7 +35,8 @@ class Step:
     """One scripted answer.
 
     kind: ``status`` (HTTP ``status`` with ``body`` and ``headers``), ``sleep`` (wait
-    ``seconds`` then answer normally), ``content`` (this raw text as the model's answer),
+    ``seconds`` then answer normally), ``drip`` (headers at once, then one byte of a body that
+    never ends every ``seconds``), ``content`` (this raw text as the model's answer),
     ``truncated``, ``refusal``, ``html``, ``verdicts`` (``decide`` for this request only),
     ``no_tool`` (Anthropic: text instead of a tool call).
     """
@@ -47,6 +48,26 @@ class Step:
     seconds: float = 0.0
     content: str = ""
     decide: Decide | None = None
+
+
+class _Drip(Exception):
+    """Answer with a status line and headers, then one byte every ``seconds`` (a slow-drip server)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+async def _drip(request: web.Request, seconds: float) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    try:
+        for byte in (b'{"id": "' + b"x" * 10_000):
+            await response.write(bytes([byte]))
+            await asyncio.sleep(seconds)
+    except (ConnectionError, asyncio.CancelledError):
+        pass  # the client gave up: what this server is for
+    return response
 
 
 @dataclass
@@ -178,6 +199,8 @@ class FakeProvider:
             )
         if step.kind == "sleep":
             await asyncio.sleep(step.seconds)
+        if step.kind == "drip":
+            raise _Drip(step.seconds)
         return None
 
     def _end(self, seen: Seen) -> None:
@@ -229,7 +252,10 @@ class FakeProvider:
     async def _openai(self, request: web.Request) -> web.StreamResponse:
         seen, step = await self._begin(request)
         try:
-            early = await self._pre(step)
+            try:
+                early = await self._pre(step)
+            except _Drip as drip:
+                return await _drip(request, drip.seconds)
             if early is not None:
                 return early
             body = seen.body
@@ -282,7 +308,10 @@ class FakeProvider:
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         seen, step = await self._begin(request)
         try:
-            early = await self._pre(step)
+            try:
+                early = await self._pre(step)
+            except _Drip as drip:
+                return await _drip(request, drip.seconds)
             if early is not None:
                 return early
             body = seen.body

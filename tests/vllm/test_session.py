@@ -85,8 +85,9 @@ def test_a_misspelled_option_is_a_collection_error(fake_vllm: FakeVLLM, tmp_path
     result = run_session(tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.INTERRUPTED, out  # collection errors stop the session
-    assert "test_judged.rubric.yaml:6: cases[0].criteria[0].judge" in out  # the first criterion it judges
-    assert "unknown option 'tensor_paralel_size' (did you mean tensor_parallel_size?)" in out
+    # named where the judge is written, by the options model the plugin declares
+    assert ("test_judged.rubric.yaml:4: judge.options.tensor_paralel_size: unknown key 'tensor_paralel_size' "
+            "(did you mean 'tensor_parallel_size'?)") in out
     assert fake_vllm.records() == []
 
 
