@@ -2,7 +2,8 @@
 
 The public API is what this package exports, plus two public sub-packages:
 
-* :mod:`rubrictest` -- the component protocol (targets, judges, checks, aggregators), the
+* :mod:`rubrictest` -- the component protocol (targets, judges, checks, aggregators, judge
+  panels and voting rules), the
   hook markers, events and errors, importer types, and :func:`evaluate` /
   :func:`assert_rubric` for judging from Python;
 * :mod:`rubrictest.judging` -- what a provider plugin builds on (prompt, verdict schema,
@@ -47,11 +48,13 @@ from .protocol import (
     TargetResult,
     Usage,
     Verdict,
+    VerdictSample,
     canonical_json,
     content_hash,
     require_env,
 )
 from .registry import Register
+from .voting import Ballot, PanelSpec, VotingRule, passing_outcome, self_agreement, settle, tally
 
 if TYPE_CHECKING:
     from .api import Evaluation, assert_rubric, evaluate
@@ -91,6 +94,7 @@ __all__ = [
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",
     "JudgeRequest", "JudgeResult", "LoopThread", "OptionsError", "Outcome", "Register", "RubricTestError", "RunEnd",
     "RunStart", "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
+    "Ballot", "PanelSpec", "VerdictSample", "VotingRule", "passing_outcome", "self_agreement", "settle", "tally",
     "check_evidence", "content_hash", "hookimpl", "import_callable", "normalize_whitespace", "read_json",
     "read_jsonl", "require_env", "run_in_thread",
 ]

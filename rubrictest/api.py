@@ -118,7 +118,7 @@ def close() -> None:
 
 
 def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input: str | None = None,
-             reference: str | None = None, judge: str | Mapping[str, Any] | None = None,
+             reference: str | None = None, judge: str | Mapping[str, Any] | Sequence[Any] | None = None,
              threshold: float | None = None, case_id: str | None = None,
              db: str | Path | None = DEFAULT_DB, cache: CacheMode = "use") -> Evaluation:
     """Judge ``output`` against ``criteria`` and return the :class:`Evaluation`.
@@ -129,7 +129,8 @@ def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input:
             ``points``, ``must``, ``with``...).
         input: the prompt that produced ``output`` (shown to the judge).
         reference: a reference answer, given to the judge.
-        judge: the judge of text criteria (``"plugin:model"`` or a mapping).
+        judge: the judge of text criteria (``"plugin:model"`` or a mapping), or a judge panel
+            (a list of judges, or a mapping with ``panel:``; see :mod:`rubrictest.voting`).
         threshold: scored mode: pass at this ``points`` score.
         case_id: the case's id in the results database (default ``evaluate-N``).
         db: the results database (``None``: store nothing and cache nothing). The first call

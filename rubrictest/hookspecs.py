@@ -83,6 +83,22 @@ def register_aggregators(register: Register) -> None:
 
 
 @hookspec
+def register_voting_rules(register: Register) -> None:
+    """Register voting rules of judge panels, named by ``vote:`` in a panel.
+
+    Called once, when plugins are loaded. A rule turns the ballots of a panel's members on
+    one criterion into the panel's verdict (majority, unanimous, weighted...). It has a hook
+    of its own rather than ``register_aggregators``: an aggregator scores a case from its
+    criteria, a rule decides one criterion from several judges -- different inputs and
+    results. Quorum, errors and meta-judge selection are the engine's; a rule only votes.
+
+    Args:
+        register: ``register(name, factory, description="...")``; ``factory()`` returns a
+            :class:`rubrictest.VotingRule`.
+    """
+
+
+@hookspec
 def register_importers(register: Register) -> None:
     """Register importers of recorded judge data (``rubrictest calibrate --from NAME``).
 

@@ -31,11 +31,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ConfigError, JudgeError
+
+if TYPE_CHECKING:  # the panel model imports this module
+    from .voting import PanelSpec
 
 Outcome = Literal["met", "not_met", "error"]
 """A verdict's outcome. ``error`` means the judge could not decide."""
@@ -121,7 +124,10 @@ class Criterion:
         params: the criterion's ``with:`` mapping.
         points: weight; negative points make a deduction, which passes when *not* met.
         must: a hard rule: failing it fails the case whatever its score.
-        judge: per-criterion judge override.
+        judge: the judge that answers it (a panel's first member when ``panel`` is set, so
+            that commands probing one judge have one).
+        panel: the judge panel that answers it, when its ``judge:`` names several judges;
+            the engine then asks every member and the panel's voting rule decides.
         line, source, key: where the criterion is written (file, 1-based line, key path).
         hash: content hash of text, check, params, points and must (stored with verdicts).
     """
@@ -138,11 +144,19 @@ class Criterion:
     source: str | None = None
     key: str | None = None
     hash: str = ""
+    panel: PanelSpec | None = None
 
     def __post_init__(self) -> None:
         if not self.hash:
             object.__setattr__(self, "hash", criterion_hash(
                 self.text, self.check, self.params, self.points, self.must))
+
+    @property
+    def judges(self) -> tuple[ComponentSpec, ...]:
+        """Every judge asked about this criterion: its panel's members and meta judge, or its judge."""
+        if self.panel is not None:
+            return self.panel.judges
+        return (self.judge,) if self.judge is not None else ()
 
     @property
     def is_deduction(self) -> bool:
@@ -236,6 +250,25 @@ class CallRecord:
 
 
 @dataclass
+class VerdictSample:
+    """One sampled answer of a judge about one criterion (a judge that samples k times has k).
+
+    Attributes:
+        outcome: ``met`` or ``not_met`` (after the evidence policy), or ``error``.
+        confidence: the sample's probability of its outcome, when the judge knows it.
+        evidence: its quote from the response.
+        evidence_supported: whether the quote was found in the response.
+        rationale: its critique.
+    """
+
+    outcome: Outcome
+    confidence: float | None = None
+    evidence: str | None = None
+    evidence_supported: bool | None = None
+    rationale: str | None = None
+
+
+@dataclass
 class Verdict:
     """A judge's answer for one criterion.
 
@@ -248,7 +281,10 @@ class Verdict:
         rationale: the judge's reasoning, or a check's explanation.
         error: the reason, when ``outcome == "error"``.
         score: an optional graded score in [0, 1] (judges with scales).
-        votes: the individual outcomes when the judge sampled several times.
+        votes: the individual outcomes when the judge sampled several times (for a judge
+            panel: each member's outcome, in member order).
+        samples: every sampled answer with its critique, when the judge sampled several
+            times (meta-judge voting reads them); ``None`` for a single answer.
     """
 
     criterion_id: str
@@ -260,8 +296,11 @@ class Verdict:
     error: str | None = None
     score: float | None = None
     votes: list[Outcome] | None = None
+    samples: list[VerdictSample] | None = None
 
     def __post_init__(self) -> None:
+        if self.samples and isinstance(self.samples[0], dict):  # read back from the cache or JSON
+            self.samples = [VerdictSample(**s) for s in self.samples]  # type: ignore[arg-type]
         if self.outcome not in ("met", "not_met", "error"):
             raise ValueError(f"invalid verdict outcome {self.outcome!r}")
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:

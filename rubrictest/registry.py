@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-KINDS = ("targets", "judges", "generators", "aggregators", "importers")
+KINDS = ("targets", "judges", "generators", "aggregators", "importers", "voting_rules")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import json
 import textwrap
 
 from ..engine import CaseOutcome, VerdictInfo
+from ..engine.panel import MemberVerdict
 from ..suite import CaseRun
 
 _EXCERPT = 600
@@ -48,8 +49,10 @@ def render_verdict(run: CaseRun, info: VerdictInfo, response: str | None, *, hea
     else:
         conf = f" (confidence {v.confidence:.2f})" if v.confidence is not None else ""
         lines.append(_block("verdict", f"{v.outcome.replace('_', ' ')}{conf}"))
-        if v.votes:
+        if v.votes and not info.members:
             lines.append(_block("votes", ", ".join(v.votes)))
+    if info.members:
+        lines.append(_block("members", "\n".join(_member_line(m) for m in info.members)))
     if v.evidence:
         mark = {True: "found in the response", False: "NOT FOUND in the response (unsupported)",
                 None: "not checked"}[v.evidence_supported]
@@ -60,6 +63,15 @@ def render_verdict(run: CaseRun, info: VerdictInfo, response: str | None, *, hea
     lines.append(_block("response", _excerpt(response)))
     lines.append(_block("where", f"{c.source or run.case.path}:{c.line}"))
     return "\n".join(lines)
+
+
+def _member_line(m: MemberVerdict) -> str:
+    v = m.verdict
+    if v.outcome == "error":
+        return f"{m.member}: ERROR ({v.error})"
+    conf = f" ({v.confidence:.2f})" if v.confidence is not None else ""
+    note = "" if m.counted else "  [did not count]"
+    return f"{m.member}: {v.outcome.replace('_', ' ')}{conf}{note}"
 
 
 def render_score(outcome: CaseOutcome) -> str:

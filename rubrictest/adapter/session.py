@@ -262,8 +262,8 @@ class RubricSession:
         from .. import __version__
 
         targets = sorted({u.run.target.label for u in engine.units.values() if u.run.target is not None})
-        judges = sorted({c.judge.label for u in engine.units.values() for c in u.run.case.criteria
-                         if c.judge is not None and c.check is None})
+        judges = sorted({j.label for u in engine.units.values() for c in u.run.case.criteria
+                         if c.check is None for j in c.judges})
         lines = [f"rubrictest {__version__}: {len(self.items)} rubric items, {len(engine.units)} case runs"]
         if targets:
             lines.append("  targets: " + ", ".join(targets))

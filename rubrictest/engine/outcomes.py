@@ -4,10 +4,13 @@ outcome and score, and usage totals per component."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..protocol import CaseScore, Criterion, Usage, Verdict
 from ..suite import CaseRun
+
+if TYPE_CHECKING:
+    from .panel import MemberVerdict
 
 CacheMode = Literal["use", "refresh", "off"]
 Status = Literal["PASS", "FAIL", "MISSED", "ERROR"]
@@ -25,13 +28,15 @@ def criterion_status(criterion: Criterion, verdict: Verdict, scored: bool) -> St
 
 @dataclass
 class VerdictInfo:
-    """A verdict with what the report needs around it."""
+    """A verdict with what the report needs around it (``members``: each panel member's
+    verdict, when a judge panel decided it)."""
 
     criterion: Criterion
     verdict: Verdict
     status: Status
     judge: str
     cached: bool = False
+    members: list[MemberVerdict] | None = None
 
 
 @dataclass

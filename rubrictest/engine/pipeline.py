@@ -7,7 +7,8 @@ starts all of them at once:
 
 * a case's response comes from its fixed ``output`` or from its target;
 * as soon as a response arrives, the case's criteria go to their judges -- all criteria of
-  the case that share a judge in one request when the judge batches criteria;
+  the case that share a judge in one request when the judge batches criteria; criteria
+  judged by a panel go to every member, and the panel's rule decides (:mod:`.panel`);
 * every verdict is stored as it arrives, and the pytest item waiting for it is released.
 
 Calls go through :class:`~.calls.ModelCalls` (cache, budget, records, concurrency).
@@ -28,9 +29,11 @@ from ..errors import ConfigError, JudgeError
 from ..events import VerdictEvent
 from ..protocol import Criterion, Judge, JudgeRequest, Target, Verdict
 from ..suite import CaseRun, Suite
+from ..voting import PanelSpec
 from .calls import ModelCalls
 from .gate import GateOutcome, decide_gate
 from .outcomes import CaseOutcome, VerdictInfo, criterion_status
+from .panel import MemberVerdict, PanelJudging
 
 
 class Unit:
@@ -81,6 +84,7 @@ class Engine:
         self.calls = calls
         self.pool = calls.pool
         self.run = calls.run
+        self.panels = PanelJudging(calls)
         self.units: dict[str, Unit] = {}
         self.suites: dict[str, list[Unit]] = defaultdict(list)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,7 +125,8 @@ class Engine:
             if unit.run.target is not None:
                 self.pool.ensure_ready(self.pool.component("targets", unit.run.target, base_dir))
             for crit in unit.run.case.criteria:
-                self.pool.ensure_ready(self.pool.judge_for(crit, base_dir))
+                for spec in crit.judges:
+                    self.pool.ensure_ready(self.pool.component("judges", spec, base_dir))
         except ConfigError:
             pass  # reported per criterion when the case runs
 
@@ -200,7 +205,11 @@ class Engine:
     async def _judge_case(self, unit: Unit, response: str) -> None:
         case = unit.run.case
         groups: dict[int, tuple[Judge, list[Criterion]]] = {}
+        panels: dict[str, tuple[PanelSpec, list[Criterion]]] = {}
         for crit in case.criteria:
+            if crit.panel is not None:
+                panels.setdefault(crit.panel.key(), (crit.panel, []))[1].append(crit)
+                continue
             try:
                 judge = self.pool.judge_for(crit, unit.suite.path.parent)
             except ConfigError as exc:
@@ -213,17 +222,26 @@ class Engine:
             for batch in batches:
                 requests.append((judge, JudgeRequest(case=case, response=response, criteria=tuple(batch),
                                                      target=unit.run.target_label)))
-        await asyncio.gather(*(self._judge_request(unit, judge, req) for judge, req in requests))
+        await asyncio.gather(*(self._judge_request(unit, judge, req) for judge, req in requests),
+                             *(self._judge_panel(unit, panel, crits, response) for panel, crits in panels.values()))
 
     async def _judge_request(self, unit: Unit, judge: Judge, request: JudgeRequest) -> None:
         judged = await self.calls.judge(judge, request)
         for crit in request.criteria:
             self._deliver(unit, crit, judged.verdicts[crit.id], judge.label, judged.cached, judged.call_id)
 
+    async def _judge_panel(self, unit: Unit, panel: PanelSpec, crits: list[Criterion], response: str) -> None:
+        request = JudgeRequest(case=unit.run.case, response=response, criteria=tuple(crits),
+                               target=unit.run.target_label)
+        decided = await self.panels.judge(panel, request, unit.suite.path.parent)
+        for crit in crits:
+            pv = decided[crit.id]
+            self._deliver(unit, crit, pv.verdict, panel.label, pv.cached, None, pv.members)
+
     # ------------------------------------------------------------------ results
 
     def _deliver(self, unit: Unit, crit: Criterion, verdict: Verdict, judge: str, cached: bool,
-                 call_id: int | None) -> None:
+                 call_id: int | None, members: list[MemberVerdict] | None = None) -> None:
         if unit.delivered(crit.id):
             return
         case = unit.run.case
@@ -232,10 +250,13 @@ class Engine:
             self.run.store.record_verdict(
                 self.run.id, case=case, target=unit.target, criterion=crit, verdict=verdict, status=status,
                 judge=judge, cached=cached, call_id=call_id, position=unit.position * 10_000 + unit.index[crit.id])
+            if members:
+                self.run.store.record_members(self.run.id, case=case, target=unit.target, criterion=crit,
+                                              members=members)
         self.run.verdict(VerdictEvent(
             run_id=self.run.id, case=case, criterion=crit, verdict=verdict, judge=judge,
             target=unit.run.target.label if unit.run.target else None, cached=cached), status)
-        unit.set_verdict(crit.id, VerdictInfo(crit, verdict, status, judge, cached))
+        unit.set_verdict(crit.id, VerdictInfo(crit, verdict, status, judge, cached, members))
 
     def _score(self, unit: Unit) -> None:
         outcome = unit.outcome

@@ -18,6 +18,7 @@ from ..errors import ConfigError, OptionsError, SuiteError
 from ..plugins import build_component, registry
 from ..protocol import Aggregator, Component, ComponentContext, ComponentSpec, Criterion, Judge
 from ..suite import Suite
+from ..voting import VotingRule
 
 
 class ComponentPool:
@@ -35,6 +36,7 @@ class ComponentPool:
         self._ready: dict[int, str | None] = {}
         self._semaphores: dict[tuple[int, int], asyncio.Semaphore] = {}
         self._aggregators: dict[str, Aggregator] = {}
+        self._rules: dict[str, VotingRule] = {}
         self._lock = threading.Lock()
 
     def component(self, kind: Literal["targets", "judges"], spec: ComponentSpec, base_dir: Path) -> Component:
@@ -59,9 +61,12 @@ class ComponentPool:
         return comp
 
     def judge_for(self, criterion: Criterion, base_dir: Path) -> Judge:
-        """The judge that answers ``criterion``."""
+        """The judge that answers ``criterion`` (a panel's first member, for a panel)."""
         assert criterion.judge is not None
-        judge = self.component("judges", criterion.judge, base_dir)
+        return self._judge(criterion.judge, base_dir)
+
+    def _judge(self, spec: ComponentSpec, base_dir: Path) -> Judge:
+        judge = self.component("judges", spec, base_dir)
         assert isinstance(judge, Judge)
         return judge
 
@@ -70,6 +75,19 @@ class ComponentPool:
         if name not in self._aggregators:
             self._aggregators[name] = registry().get("aggregators", name).factory()
         return self._aggregators[name]
+
+    def voting_rule(self, name: str) -> VotingRule:
+        """The voting rule registered as ``name`` (``vote:`` of a judge panel).
+
+        Raises:
+            ConfigError: no plugin registers it (the message lists the available ones).
+        """
+        if name not in self._rules:
+            rule = registry().get("voting_rules", name).factory()
+            if not isinstance(rule, VotingRule):
+                raise ConfigError(f"voting rule {name!r} did not build a VotingRule (got {type(rule).__name__})")
+            self._rules[name] = rule
+        return self._rules[name]
 
     def ensure_ready(self, comp: Component) -> str | None:
         """Run ``check_ready`` once per component; return the error message, if any."""
@@ -122,20 +140,33 @@ class ComponentPool:
 
     def _validate_criterion(self, suite: Suite, crit: Criterion, base_dir: Path) -> None:
         where = crit.source or str(suite.path)
+        key = "check" if crit.check else "judge"
+        at = f"{crit.key}.{key}" if crit.key else key
+        # a panel's members judge the criterion; its meta judge only needs to exist
+        members = crit.panel.panel if crit.panel is not None else (crit.judge,)
+        judges: list[Judge] = []
+        building: ComponentSpec | None = None
         try:
-            judge = self.judge_for(crit, base_dir)
+            if crit.panel is not None:
+                self.voting_rule(crit.panel.vote)
+                if crit.panel.meta is not None:
+                    building = crit.panel.meta
+                    self.component("judges", building, base_dir)
+            for building in members:
+                if building is not None:
+                    judges.append(self._judge(building, base_dir))
         except OptionsError as exc:
-            assert crit.judge is not None
-            raise suite.options_error("judges", crit.judge, exc) from None
+            assert building is not None
+            raise suite.options_error("judges", building, exc) from None
         except ConfigError as exc:
-            key = "check" if crit.check else "judge"
-            raise SuiteError(f"criterion {crit.id!r}: {exc}", path=where, line=crit.line,
-                             key=f"{crit.key}.{key}" if crit.key else key) from None
-        try:
-            judge.validate_criterion(crit)
-        except (ConfigError, ValueError) as exc:
-            raise SuiteError(f"criterion {crit.id!r}: {exc}", path=where, line=crit.line,
-                             key=f"{crit.key}.with" if crit.key else "with") from None
+            panel = f" (judge panel {crit.panel.label})" if crit.panel is not None else ""
+            raise SuiteError(f"criterion {crit.id!r}{panel}: {exc}", path=where, line=crit.line, key=at) from None
+        for judge in judges:
+            try:
+                judge.validate_criterion(crit)
+            except (ConfigError, ValueError) as exc:
+                raise SuiteError(f"criterion {crit.id!r}: {exc}", path=where, line=crit.line,
+                                 key=f"{crit.key}.with" if crit.key else "with") from None
 
     async def aclose(self) -> None:
         """Release every component built (clients, models, servers)."""

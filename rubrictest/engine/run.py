@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..events import RunEnd, RunStart, VerdictEvent
 from ..plugins import pm
 from ..protocol import Case, ComponentSpec, Criterion, Usage, Verdict
+from ..voting import PanelSpec
 
 if TYPE_CHECKING:  # the store (sqlite-utils, which imports numpy) loads when a run starts
     from ..store import Store
@@ -162,8 +163,10 @@ def event_to_json(event: VerdictEvent, status: str) -> dict[str, Any]:
     return {
         "status": status, "run_id": event.run_id, "judge": event.judge, "target": event.target,
         "cached": event.cached, "verdict": dataclasses.asdict(event.verdict),
-        "criterion": {f.name: getattr(crit, f.name) for f in dataclasses.fields(crit) if f.name != "judge"}
+        "criterion": {f.name: getattr(crit, f.name) for f in dataclasses.fields(crit)
+                      if f.name not in ("judge", "panel")}
         | {"judge": crit.judge.model_dump(mode="json") if crit.judge else None,
+           "panel": crit.panel.model_dump(mode="json") if crit.panel else None,
            "params": dict(crit.params), "tags": list(crit.tags)},
         "case": {f.name: getattr(case, f.name) for f in dataclasses.fields(case)
                  if f.name not in ("criteria", "messages", "metadata", "tags")}
@@ -177,6 +180,7 @@ def event_from_json(data: dict[str, Any]) -> tuple[VerdictEvent, str]:
     and the report status."""
     c = dict(data["criterion"])
     c["judge"] = ComponentSpec.model_validate(c["judge"]) if c["judge"] is not None else None
+    c["panel"] = PanelSpec.model_validate(c["panel"]) if c.get("panel") is not None else None
     c["tags"] = tuple(c["tags"])
     criterion = Criterion(**c)
     k = dict(data["case"])

@@ -19,7 +19,9 @@ the same behaviour) all follow the same steps, and this module holds each of the
    the next attempt.
 4. :func:`combine_samples` applies the evidence policy to each sample and takes the majority
    over ``samples``; the confidence is the vote share, or, where the server returned token
-   log-probabilities (:func:`met_probabilities`), the mean probability of the outcome.
+   log-probabilities (:func:`met_probabilities`), the mean probability of the outcome. Each
+   sample is kept on the verdict (:attr:`~rubrictest.Verdict.samples`) with its critique, for
+   meta-judge voting and the reports.
 
 Evidence policy (``options.evidence_policy`` of the judge spec):
 
@@ -43,7 +45,7 @@ from typing import Any, Literal
 
 import jsonschema
 
-from ..protocol import Criterion, JudgeRequest, Outcome, Verdict, content_hash
+from ..protocol import Criterion, JudgeRequest, Outcome, Verdict, VerdictSample, content_hash
 from ._evidence import check_evidence
 from ._retry import MalformedOutput
 
@@ -385,4 +387,15 @@ def _vote(criterion_id: str, response: str, answers: Sequence[SampleVerdict], po
         evidence_supported=best.supported,
         rationale=rationale,
         votes=votes if len(checked) > 1 else None,
+        samples=[_sample(c) for c in checked] if len(checked) > 1 else None,
     )
+
+
+def _sample(checked: _Checked) -> VerdictSample:
+    """One sample as kept on the verdict (meta-judge voting reads its critique)."""
+    p_met = checked.p_met
+    return VerdictSample(
+        outcome="met" if checked.met else "not_met",
+        confidence=None if p_met is None else (p_met if checked.met else 1.0 - p_met),
+        evidence=checked.answer.evidence or None, evidence_supported=checked.supported,
+        rationale=(UNSUPPORTED_NOTE if checked.downgraded else "") + checked.answer.rationale)

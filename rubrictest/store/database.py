@@ -310,6 +310,12 @@ class Store(RowWriter):
         rows = self.db.query("SELECT * FROM cases WHERE run_id = ? ORDER BY position, id", [run_id])
         return [_decode("cases", r) for r in rows]
 
+    def member_verdicts(self, run_id: str) -> list[dict[str, Any]]:
+        """Every judge-panel member's verdict of ``run_id`` (empty when no panel judged), decoded."""
+        self.flush()
+        rows = self.db.query("SELECT * FROM member_verdicts WHERE run_id = ? ORDER BY id", [run_id])
+        return [_decode("member_verdicts", r) for r in rows]
+
     def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
         """Every model call made during ``run_id``."""
         for r in self.db.query("SELECT * FROM judge_calls WHERE run_id = ? ORDER BY id", [run_id]):
@@ -324,6 +330,7 @@ JSON_COLUMNS = {
     "verdicts": {"tags", "votes"},
     "judge_calls": {"request", "response", "result"},
     "calibrations": {"reliability", "result"},
+    "member_verdicts": {"votes", "samples"},
 }
 
 

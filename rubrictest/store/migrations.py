@@ -148,3 +148,37 @@ def m005_calibrations(db: Database) -> None:
         "result": str,          # JSON: the whole summary calibrate printed
     }, pk="id", foreign_keys=[("run_id", "runs", "id")])
     db.table("calibrations").create_index(["judge", "created_at"])
+
+
+@migrations()
+def m006_member_verdicts(db: Database) -> None:
+    """Judge panels (issue 14): each member's verdict on a criterion, beside the panel's verdict
+    in ``verdicts`` (whose ``judge`` is the panel's label and ``votes`` the members' outcomes).
+    ``samples`` holds a member's sampled answers with, under meta-judge voting, each one's meta
+    score and whether it counted."""
+    db.table("member_verdicts").create({
+        "id": int,
+        "run_id": str,
+        "suite": str,
+        "case_id": str,
+        "target": str,
+        "criterion_id": str,
+        "criterion_hash": str,
+        "member": str,          # the member judge's label
+        "member_index": int,    # its position in the panel
+        "outcome": str,         # met | not_met | error
+        "confidence": float,
+        "evidence": str,
+        "evidence_supported": int,
+        "rationale": str,
+        "error": str,
+        "votes": str,           # JSON: its own samples' outcomes, or null
+        "samples": str,         # JSON: [{outcome, confidence, evidence, rationale, meta_score?, counted?}]
+        "weight": float,        # its static weight
+        "counted": int,         # 1 when its vote (or one of its samples) counted
+        "cached": int,
+        "judge_call_id": int,
+        "created_at": str,
+    }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
+    db.table("member_verdicts").create_index(
+        ["run_id", "suite", "case_id", "target", "criterion_id", "member"], unique=True)

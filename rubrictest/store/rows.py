@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import CallRecord, Case, Criterion, Verdict, content_hash
+
+if TYPE_CHECKING:
+    from ..engine.panel import MemberVerdict
 
 
 def utcnow() -> str:
@@ -36,6 +39,19 @@ class RowWriter:
             "evidence_supported": verdict.evidence_supported, "rationale": verdict.rationale,
             "error": verdict.error, "score": verdict.score, "votes": verdict.votes, "cached": cached,
             "judge_call_id": call_id, "tags": list(criterion.tags), "created_at": utcnow()})
+
+    def record_members(self, run_id: str, *, case: Case, target: str, criterion: Criterion,
+                       members: Sequence[MemberVerdict]) -> None:
+        """Buffer every panel member's verdict on one criterion of one case run."""
+        for m in members:
+            v = m.verdict
+            self.insert("member_verdicts", {
+                "run_id": run_id, "suite": case.suite, "case_id": case.id, "target": target,
+                "criterion_id": criterion.id, "criterion_hash": criterion.hash, "member": m.member,
+                "member_index": m.index, "outcome": v.outcome, "confidence": v.confidence, "evidence": v.evidence,
+                "evidence_supported": v.evidence_supported, "rationale": v.rationale, "error": v.error,
+                "votes": v.votes, "samples": m.samples or None, "weight": m.weight, "counted": m.counted,
+                "cached": m.cached, "judge_call_id": m.call_id, "created_at": utcnow()})
 
     def record_case(self, run_id: str, *, case: Case, target: str, position: int, response: str | None,
                     score: float | None, passed: bool | None, reason: str | None) -> None:

@@ -7,14 +7,31 @@ drops criteria. ``rubrictest schema`` prints :func:`json_schema`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 from pydantic.json_schema import models_json_schema
 
 from ..protocol import ComponentSpec
+from ..voting import PanelSpec
 
 SCHEMA_VERSION = 1
+
+
+def _judge_kind(value: Any) -> str:
+    """A list of judges or a mapping with ``panel:`` is a panel; anything else one judge."""
+    if isinstance(value, list | tuple | PanelSpec) or (isinstance(value, dict) and "panel" in value):
+        return "judge-panel"
+    return "one-judge"
+
+
+# (tags that never equal a key of the data: error locations skip them)
+JudgeOrPanel = Annotated[
+    Annotated[ComponentSpec, Tag("one-judge")] | Annotated[PanelSpec, Tag("judge-panel")],
+    Discriminator(_judge_kind),
+]
+"""``judge:`` -- one judge (``plugin:model`` or a mapping), or a panel: a list of judges or a
+mapping with ``panel:`` (see :mod:`rubrictest.voting`)."""
 
 
 class _Strict(BaseModel):
@@ -34,7 +51,7 @@ class CriterionModel(_Strict):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="Parameters of the check.")
     points: float = Field(1.0, description="Weight; negative points make a deduction (passes when not met).")
     must: bool = Field(False, description="Hard rule: failing it fails the case whatever its score.")
-    judge: ComponentSpec | None = Field(None, description="Judge for this criterion only.")
+    judge: JudgeOrPanel | None = Field(None, description="Judge (or judge panel) for this criterion only.")
     tags: list[str] = Field(default_factory=list, description="pytest markers and report groups.")
     meta: dict[str, Any] = Field(default_factory=dict, description="Free-form provenance; not judged, not hashed.")
 
@@ -79,7 +96,7 @@ class CaseModel(_Strict):
     rubric: list[str] = Field(default_factory=list, description="Names of suite rubrics to apply.")
     criteria: list[CriterionModel] = Field(default_factory=list)
     threshold: float | None = Field(None, ge=0, le=1, description="Overrides the suite's threshold.")
-    judge: ComponentSpec | None = None
+    judge: JudgeOrPanel | None = Field(None, description="Judge (or judge panel) of this case's text criteria.")
     target: ComponentSpec | None = None
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -99,7 +116,9 @@ class SuiteModel(_Strict):
     description: str | None = None
     target: ComponentSpec | list[ComponentSpec] | None = Field(
         None, description="Model(s) under test: 'plugin:model' or a mapping; a list runs every case on each.")
-    judge: ComponentSpec | None = Field(None, description="Default judge for text criteria.")
+    judge: JudgeOrPanel | None = Field(None, description=(
+        "Default judge of text criteria: 'plugin:model', a mapping, or a panel (a list of judges, or "
+        "{panel: [...], vote: RULE, quorum: N, weights: [...], meta: JUDGE, top_k: K})."))
     threshold: float | None = Field(None, ge=0, le=1, description="Scored mode: the case passes at this score.")
     aggregator: str = Field("points", description="Case aggregation rule (points, strict, or a plugin's).")
     gate: GateModel | None = None
@@ -150,8 +169,13 @@ _SHORTHANDS = {
     "#/$defs/TargetSpec": _SPEC_SHORTHAND,
     "#/$defs/JudgeSpec": _SPEC_SHORTHAND,
     "#/$defs/CriterionModel": {"type": "string", "minLength": 1, "description": "shorthand for {text: ...}"},
+    "#/$defs/PanelSpec": {"type": "array", "minItems": 1, "description": "a panel of judges (majority vote)",
+                          "items": {"anyOf": [{"$ref": "#/$defs/JudgeSpec"},
+                                              {"type": "string", "pattern": "^[^:\\s]+(:.*)?$"}]}},
 }
 _SPEC_REF = "#/$defs/ComponentSpec"
+_SPEC_KEYS = {"target": "#/$defs/TargetSpec", "judge": "#/$defs/JudgeSpec", "panel": "#/$defs/JudgeSpec",
+              "meta": "#/$defs/JudgeSpec"}
 
 
 def _add_shorthands(node: Any) -> Any:
@@ -167,16 +191,16 @@ def _add_shorthands(node: Any) -> Any:
 
 
 def _spec_refs(node: Any, ref: str | None = None) -> Any:
-    """Point the specs under a ``target`` key at ``TargetSpec`` and under ``judge`` at
-    ``JudgeSpec``: the same fields, with each plugin's ``options`` model."""
+    """Point the specs under a ``target`` key at ``TargetSpec`` and under ``judge`` (and a
+    panel's ``panel`` and ``meta``) at ``JudgeSpec``: the same fields, with each plugin's
+    ``options`` model."""
     if isinstance(node, dict):
         if node.get("$ref") == _SPEC_REF and ref is not None:
             return {**node, "$ref": ref}
         out = {}
         for key, value in node.items():
             if key == "properties" and isinstance(value, dict):
-                out[key] = {name: _spec_refs(sub, {"target": "#/$defs/TargetSpec", "judge": "#/$defs/JudgeSpec"}
-                                             .get(name, ref)) for name, sub in value.items()}
+                out[key] = {name: _spec_refs(sub, _SPEC_KEYS.get(name, ref)) for name, sub in value.items()}
             else:
                 out[key] = _spec_refs(value, ref)
         return out

@@ -189,7 +189,7 @@ def validation_error(exc: ValidationError, data: Any, lines: dict[Path_, int], p
         if err["type"] == "extra_forbidden":
             key = loc[-1]
             line = line_for(lines, at)
-            allowed = _allowed_keys(model, inner[:-1])
+            allowed = _allowed_keys(model, inner[:-1], _value_at(data, inner[:-1]))
             hint = difflib.get_close_matches(str(key), allowed, n=1)
             msg = f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             if allowed:
@@ -209,10 +209,21 @@ def validation_error(exc: ValidationError, data: Any, lines: dict[Path_, int], p
     return SuiteError(text, path=path, line=first[0], key=first[1])
 
 
-def _allowed_keys(model: type[BaseModel], at: Path_) -> list[str]:
-    """The keys allowed at ``at`` inside ``model`` (for unknown-key hints)."""
-    current: Any = model
+def _value_at(data: Any, at: Path_) -> Any:
     for part in at:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _allowed_keys(model: type[BaseModel], at: Path_, value: Any = None) -> list[str]:
+    """The keys allowed at ``at`` inside ``model`` (for unknown-key hints). Where a field
+    accepts several models (one judge or a judge panel), the one sharing most keys with
+    ``value``, the mapping written there, is meant."""
+    current: Any = model
+    for i, part in enumerate(at):
         if isinstance(part, int):
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
@@ -220,21 +231,23 @@ def _allowed_keys(model: type[BaseModel], at: Path_) -> list[str]:
         f = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
         if f is None:
             return []
-        current = _inner_model(f.annotation)
+        candidates = _inner_models(f.annotation)
+        current = candidates[0] if candidates else None
+        if len(candidates) > 1 and i == len(at) - 1 and isinstance(value, dict):
+            current = max(candidates, key=lambda m: len(set(value) & {g.alias or n for n, g in m.model_fields.items()}))
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or n for n, f in current.model_fields.items()]
     return []
 
 
-def _inner_model(annotation: Any) -> Any:
-    args = getattr(annotation, "__args__", None)
+def _inner_models(annotation: Any) -> list[Any]:
+    """Every pydantic model inside a (possibly nested, annotated or union) annotation, in order."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in args or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    found: list[Any] = []
+    for arg in getattr(annotation, "__args__", None) or ():
+        found += [m for m in _inner_models(arg) if m not in found]
+    return found
 
 
 def parse_model(model: type[BaseModel], text: str, path: str) -> tuple[Any, dict[Path_, int]]:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ..errors import OptionsError, SuiteError
 from ..protocol import Case, ComponentSpec, Criterion
+from ..voting import PanelSpec
 from .ids import id_problem, show_id, slug_id, slugify, suite_name_from_path
 from .models import CaseModel, CompanionModel, CriterionModel, GateModel, SuiteModel
 from .parsing import Path_, dotted, line_for, parse_model, read_text, validation_error
@@ -144,9 +145,16 @@ class _Context:
     truncated: list[TruncatedId] = field(default_factory=list)
     spec_at: dict[tuple[str, str], tuple[str, Path_, dict[Path_, int]]] = field(default_factory=dict)
 
-    def note(self, kind: str, spec: ComponentSpec | None, shown: str, at: Path_, lines: dict[Path_, int]) -> None:
-        """Remember where ``spec`` is first written (for errors about its options)."""
-        if spec is not None:
+    def note(self, kind: str, spec: ComponentSpec | PanelSpec | None, shown: str, at: Path_,
+             lines: dict[Path_, int]) -> None:
+        """Remember where ``spec`` is first written (for errors about its options); for a
+        judge panel, where each member and its meta judge are."""
+        if isinstance(spec, PanelSpec):
+            members: Path_ = (*at, "panel") if (*at, "panel") in lines else at
+            for i, member in enumerate(spec.panel):
+                self.note(kind, member, shown, (*members, i), lines)
+            self.note(kind, spec.meta, shown, (*at, "meta"), lines)
+        elif spec is not None:
             self.spec_at.setdefault((kind, spec.key()), (shown, at, lines))
 
 
@@ -308,6 +316,7 @@ def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced]) -
                              f"(first at {first_src}:{first_line}){hint}", path=src, line=ln, key=dotted(cat))
         seen[crid] = (src, ln)
         ctx.note("judges", crit.judge, src, (*cat, "judge"), ctx.lines if src == ctx.shown else {cat: ln or 1})
+        panel: PanelSpec | None = None
         if crit.check:
             spec = ComponentSpec(plugin=crit.check)
         else:
@@ -316,11 +325,14 @@ def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced]) -
                 raise SuiteError(
                     f"criterion {crid!r} needs a judge: set `judge:` on the suite, the case or the "
                     "criterion, or make it a deterministic `check:`", path=src, line=ln, key=dotted(cat))
-            spec = spec_or_none
+            if isinstance(spec_or_none, PanelSpec):
+                panel, spec = spec_or_none, spec_or_none.panel[0]
+            else:
+                spec = spec_or_none
         criteria.append(Criterion(
             id=crid, text=crit.text, check=crit.check, params=dict(crit.with_), points=crit.points,
             must=crit.must, tags=tuple(dict.fromkeys([*ctx.model.tags, *cm.tags, *crit.tags])),
-            judge=spec, line=ln, source=src, key=dotted(cat)))
+            judge=spec, line=ln, source=src, key=dotted(cat), panel=panel))
     return criteria
 
 

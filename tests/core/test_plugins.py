@@ -165,6 +165,37 @@ def test_hook_register_aggregators(
     result.stdout.fnmatch_lines(["*::c1::score FAILED*", "*failed: y*"])
 
 
+def test_hook_register_voting_rules(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], register_plugin: RegisterPlugin
+) -> None:
+    from rubrictest import Ballot, VotingRule, settle
+
+    class LastWord(VotingRule):
+        """The last member to answer decides."""
+
+        name = "last-word"
+
+        def decide(self, criterion: Criterion, ballots: Sequence[Ballot]) -> Verdict:
+            return settle(criterion, ballots, [1.0] * len(ballots), ballots[-1].verdict.outcome, self.name)
+
+    class Plugin:
+        @hookimpl
+        def register_voting_rules(self, register: Any) -> None:
+            register("last-word", LastWord)
+
+    register_plugin(Plugin(), "test-voting")
+    assert registry().get("voting_rules", "last-word").plugin == "test-voting"
+    for name, met in (("a", False), ("b", False), ("c", True)):
+        (pytester.path / f"{name}.jsonl").write_text(f'{{"case": "c1", "criterion": "x", "met": {str(met).lower()}}}\n')
+    write_suite("""
+        judge: {panel: [recorded:a.jsonl, recorded:b.jsonl, recorded:c.jsonl], vote: last-word}
+        cases:
+          - {id: c1, output: a, criteria: [{id: x, text: Is fine.}]}
+    """)
+    result = pytester.runpytest("-v")
+    result.stdout.fnmatch_lines(["*::c1::x PASSED*"])
+
+
 def test_hook_register_commands(register_plugin: RegisterPlugin) -> None:
     class Plugin:
         @hookimpl

@@ -96,6 +96,9 @@ class FakeProvider:
         # A request whose body contains a marker always gets that marker's step (order-free
         # faults for concurrent runs).
         self.by_marker: dict[str, Step] = {}
+        # Per model name: the deciders its answers use in turn (one model per panel member).
+        self.by_model: dict[str, list[Decide]] = {}
+        self._model_turns: dict[str, int] = {}
         self.ignore_n = False  # answer one choice whatever ``n`` asks (llama.cpp, Ollama)
         self.served: list[str] = []  # model names listed by GET /v1/models
         self._turn = 0
@@ -208,8 +211,13 @@ class FakeProvider:
             self.inflight -= 1
             seen.end = self._loop.time()
 
-    def _next_decide(self) -> Decide:
+    def _next_decide(self, model: str = "") -> Decide:
         with self._lock:
+            if model in self.by_model:
+                turn = self._model_turns.get(model, 0)
+                self._model_turns[model] = turn + 1
+                deciders = self.by_model[model]
+                return deciders[turn % len(deciders)]
             if not self.rotation:
                 return self.decide
             self._turn += 1
@@ -223,8 +231,10 @@ class FakeProvider:
         match = _TAG.search(text)
         response = match.group(2) if match else ""
         out = []
-        for cid in ids:
-            met, evidence = decide(cid, response)
+        for i, cid in enumerate(ids):
+            # a decider marked ``positional`` also gets the criterion's place in the request
+            met, evidence = decide(cid, response, i) if getattr(decide, "positional", False) \
+                else decide(cid, response)  # type: ignore[call-arg]
             out.append({"id": cid, "evidence": evidence, "rationale": f"scripted for {cid}", "met": met})
         return {"verdicts": out}
 
@@ -276,7 +286,7 @@ class FakeProvider:
                 elif step is not None and step.kind == "refusal":
                     content, refusal = None, "I can't help with that."
                 elif schema is not None:
-                    decide = step.decide if step is not None and step.decide else self._next_decide()
+                    decide = step.decide if step is not None and step.decide else self._next_decide(body["model"])
                     content = json.dumps(self._verdicts(self._criteria(schema), user, decide))
                 else:
                     content = f"Answer to: {user[:60]}"
@@ -330,7 +340,7 @@ class FakeProvider:
             elif step is not None and step.kind == "content":
                 content = [{"type": "text", "text": step.content}]
             elif tools and not (step is not None and step.kind == "no_tool"):
-                decide = step.decide if step is not None and step.decide else self._next_decide()
+                decide = step.decide if step is not None and step.decide else self._next_decide(body["model"])
                 tool = tools[0]
                 content = [
                     {

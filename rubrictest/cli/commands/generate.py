@@ -36,6 +36,7 @@ from ...generation import (
     write_companion,
 )
 from ...protocol import Case, ComponentContext, ComponentSpec
+from ...voting import PanelSpec
 from ..options import calls_options, command_run, echo_summary, parse_spec
 from .rubric_quality import collect_verdicts, print_report
 
@@ -162,7 +163,10 @@ class _Job:
         context_dir = ComponentContext(base_dir=self.suite.parent, rootdir=Path.cwd())
         model_cfg = parse_spec(model_spec, "--model")
         model = ModelClient(model_cfg, context_dir, calls) if model_cfg else None
-        judge_cfg: ComponentSpec | None = parse_spec(judge_spec, "--judge") or self.suite_model.judge
+        suite_judge = self.suite_model.judge
+        if isinstance(suite_judge, PanelSpec):  # generators filter with one judge: the panel's first member
+            suite_judge = suite_judge.panel[0]
+        judge_cfg: ComponentSpec | None = parse_spec(judge_spec, "--judge") or suite_judge
         wants_judge = bool(getattr(self.factory, "uses_judge", False) or getattr(self.factory, "needs_judge", False)
                            or self.pairs or self.singles)
         judge = JudgeClient(judge_cfg, context_dir, calls) if (judge_cfg and wants_judge) else None
