@@ -111,3 +111,37 @@ def test_the_schema_holds_third_party_options_and_tells_targets_from_judges(tone
     as_target = {"target": {"plugin": "openai", "model": "m", "options": {"evidence_policy": "flag"}},
                  "cases": [{"id": "c", "input": "q", "criteria": [{"check": "contains", "with": {"value": "a"}}]}]}
     assert list(validator.iter_errors(as_target))
+
+
+PANEL_SUITE = """
+    judge:
+      panel:
+        - {plugin: tone, name: a}
+        - plugin: tone
+          name: b
+          options: {strictnes: 2}
+    cases:
+      - id: c1
+        output: hello
+        criteria: [Is friendly.]
+"""
+
+
+def test_a_panel_members_options_are_checked_at_collection(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], tone: None
+) -> None:
+    write_suite(PANEL_SUITE)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["test_s.rubric.yaml:6: judge.panel[[]1].options.strictnes: unknown key 'strictnes' "
+                                 "(did you mean 'strictness'?); allowed keys: strictness"])
+
+
+def test_the_schema_holds_panel_members_options(tone: None) -> None:
+    validator = jsonschema.Draft202012Validator(_schema(tone))
+    suite = yaml.safe_load(PANEL_SUITE.replace("\n    ", "\n"))
+    assert list(validator.iter_errors(suite)), "a panel member's options are in the schema"
+    suite["judge"]["panel"][1]["options"] = {"strictness": 2}
+    assert not list(validator.iter_errors(suite))
+    listed = {**suite, "judge": ["tone", {"plugin": "tone", "name": "b", "options": {"strictnes": 2}}]}
+    assert list(validator.iter_errors(listed)), "a panel written as a list is checked too"
