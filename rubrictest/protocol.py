@@ -37,7 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ConfigError, JudgeError
 
-if TYPE_CHECKING:  # the panel model imports this module
+if TYPE_CHECKING:  # these modules import this one
+    from .tree import NodeScore, RubricNode
     from .voting import PanelSpec
 
 Outcome = Literal["met", "not_met", "error"]
@@ -130,6 +131,8 @@ class Criterion:
             the engine then asks every member and the panel's voting rule decides.
         line, source, key: where the criterion is written (file, 1-based line, key path).
         hash: content hash of text, check, params, points and must (stored with verdicts).
+        parent: in a rubric tree, the id of the inner node holding it (:mod:`rubrictest.tree`);
+            its own id then carries the path (``method.impl``).
     """
 
     id: str
@@ -145,6 +148,7 @@ class Criterion:
     key: str | None = None
     hash: str = ""
     panel: PanelSpec | None = None
+    parent: str | None = None
 
     def __post_init__(self) -> None:
         if not self.hash:
@@ -187,7 +191,13 @@ def criterion_hash(text: str | None, check: str | None, params: Mapping[str, Any
 
 @dataclass(frozen=True)
 class Case:
-    """One evaluation case of a suite, as judges and targets see it."""
+    """One evaluation case of a suite, as judges and targets see it.
+
+    ``criteria`` are the criteria judged: in a rubric tree, its leaves. ``nodes`` are the
+    tree's inner nodes (never judged, see :mod:`rubrictest.tree`), and ``top_level`` the ids
+    of the top-level criteria and nodes in the order written (empty for a flat rubric: its
+    criteria in order).
+    """
 
     suite: str
     id: str
@@ -201,6 +211,8 @@ class Case:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
     line: int | None = None
+    nodes: tuple[RubricNode, ...] = ()
+    top_level: tuple[str, ...] = ()
 
     @property
     def prompt(self) -> str:
@@ -603,11 +615,14 @@ class CaseScore:
         score: in [0, 1], or ``None`` when the rule has no score.
         passed: whether the case passes (threshold met and every ``must`` criterion passed).
         reason: a short explanation shown when the case fails.
+        nodes: the score of every inner node of a rubric tree, by id, when the aggregator
+            computes them its own way; ``None``: the engine stores :func:`rubrictest.tree.score_tree`'s.
     """
 
     score: float | None
     passed: bool
     reason: str = ""
+    nodes: Mapping[str, NodeScore] | None = None
 
 
 class Aggregator(abc.ABC):

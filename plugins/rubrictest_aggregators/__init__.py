@@ -2,7 +2,10 @@
 
 ``points``: score = clip(sum of the points of the criteria whose outcome is *met*, over the
 sum of positive points, 0, 1). Deductions (negative points) subtract when met. The case
-passes when score >= threshold and every ``must`` criterion passes.
+passes when score >= threshold and every ``must`` criterion passes. In a rubric tree the same
+rule scores every inner node from its children and the case from the top level
+(:func:`rubrictest.score_tree`): with weights and no deductions, the weighted mean; a ``must``
+node whose subtree does not pass fails the case.
 
 ``strict``: the case passes only when every criterion passes; the score is the share of
 criteria that pass.
@@ -12,31 +15,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rubrictest import Aggregator, Case, CaseScore, Criterion, Register, Verdict, hookimpl
-
-
-def _failed_musts(results: Sequence[tuple[Criterion, Verdict]]) -> list[str]:
-    return [c.id for c, v in results if c.must and not c.passes(v.outcome)]
+from rubrictest import Aggregator, Case, CaseScore, Criterion, Register, Verdict, hookimpl, score_tree
 
 
 class PointsAggregator(Aggregator):
-    """Clipped ratio of points earned to positive points available."""
+    """Clipped ratio of points earned to positive points available, node by node."""
 
     name = "points"
 
     def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]],
                   threshold: float | None) -> CaseScore:
-        possible = sum(c.points for c, _ in results if c.points > 0)
-        earned = sum(c.points for c, v in results if v.outcome == "met")
-        score = min(1.0, max(0.0, earned / possible)) if possible > 0 else (1.0 if earned >= 0 else 0.0)
-        musts = _failed_musts(results)
-        if musts:
-            return CaseScore(score, False, f"hard rule failed: {', '.join(musts)}")
+        tree = score_tree(case, {c.id: v for c, v in results})
+        score = tree.score if tree.score is not None else 0.0
+        nodes = tree.nodes if case.nodes else None
+        if tree.failed_musts:
+            return CaseScore(score, False, f"hard rule failed: {', '.join(tree.failed_musts)}", nodes)
         if threshold is not None and score < threshold:
-            return CaseScore(score, False, f"score {score:.3f} < threshold {threshold:g}")
-        if threshold is None and any(not c.passes(v.outcome) for c, v in results):
-            return CaseScore(score, False, "a criterion failed")
-        return CaseScore(score, True)
+            return CaseScore(score, False, f"score {score:.3f} < threshold {threshold:g}", nodes)
+        if threshold is None and tree.failed:
+            return CaseScore(score, False, "a criterion failed", nodes)
+        return CaseScore(score, True, nodes=nodes)
 
 
 class StrictAggregator(Aggregator):

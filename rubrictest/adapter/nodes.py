@@ -138,6 +138,14 @@ def _mark(node: pytest.Item, name: str) -> None:
     node.own_markers.append(mark)
 
 
+def _domain(text: str) -> str:
+    """An item's domain for pytest's reports. pytest shows a domain that ends the node id with its
+    dots turned into ``::`` (right for ``Class.method``, wrong for ``paper.method.impl``, a rubric
+    tree's path): a domain with a dot gets a trailing space, so pytest shows the node id as it is
+    and a line copied from ``-v`` output selects the item again."""
+    return f"{text} " if "." in text.split("[", 1)[0] else text
+
+
 class RubricFailure(Exception):
     """A criterion, score or gate did not pass: rendered as a verdict, not a traceback."""
 
@@ -251,7 +259,7 @@ class CriterionItem(RubricItem):
         self.user_properties.extend(props)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, (self.criterion.line or 1) - 1, f"{self.run.case.id}::{self.name}"
+        return self.path, (self.criterion.line or 1) - 1, _domain(f"{self.run.case.id}::{self.name}")
 
 
 class ScoreItem(RubricItem):
@@ -286,7 +294,7 @@ class ScoreItem(RubricItem):
             raise RubricFailure(render_score(outcome))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, (self.run.case.line or 1) - 1, f"{self.run.case.id}::{self.name}"
+        return self.path, (self.run.case.line or 1) - 1, _domain(f"{self.run.case.id}::{self.name}")
 
 
 class GateItem(RubricItem):

@@ -9,6 +9,7 @@ import textwrap
 from ..engine import CaseOutcome, VerdictInfo
 from ..engine.panel import MemberVerdict
 from ..suite import CaseRun
+from ..tree import SEPARATOR, outline
 
 _EXCERPT = 600
 
@@ -82,7 +83,42 @@ def render_score(outcome: CaseOutcome) -> str:
     lines = [f"FAIL  {item_id(outcome.run, 'score')}", "",
              _block("score", f"{(score.score or 0):.3f} (threshold {case.threshold:g})"),
              _block("reason", score.reason or "below threshold")]
-    for cid, info in outcome.verdicts.items():
-        lines.append(f"  {info.status:<7} {cid}  ({info.criterion.points:g} pts)")
+    lines += _tree_lines(outcome) if case.nodes else [
+        f"  {info.status:<7} {cid}  ({info.criterion.points:g} pts)" for cid, info in outcome.verdicts.items()]
     lines.append(_block("response", _excerpt(outcome.response)))
     return "\n".join(lines)
+
+
+_TREE_LINES = 120
+
+
+def _tree_lines(outcome: CaseOutcome) -> list[str]:
+    """The case's rubric tree, indented: each inner node with its score, each leaf with its status."""
+    case = outcome.run.case
+    nodes = {n.id: n for n in case.nodes}
+    depth: dict[str, int] = {}
+    out: list[str] = []
+    ids = outline(case)
+    for node_id in ids[:_TREE_LINES]:
+        node = nodes.get(node_id)
+        parent = node.parent if node is not None else outcome.verdicts[node_id].criterion.parent \
+            if node_id in outcome.verdicts else None
+        depth[node_id] = depth[parent] + 1 if parent is not None and parent in depth else 0
+        pad = "  " * depth[node_id]
+        name = node_id.rsplit(SEPARATOR, 1)[-1] if parent is not None else node_id
+        if node is not None:
+            got = outcome.nodes.get(node_id)
+            score = f"{got.score:.3f}" if got is not None and got.score is not None else "-"
+            flags = ", hard rule" if node.must else ""
+            flags += f", threshold {node.threshold:g}" if node.threshold is not None else ""
+            failed = "  NOT PASSED" if got is not None and got.passed is False and (node.must or node.threshold) \
+                else ""
+            out.append(f"  {pad}{name}  score {score}  (weight {node.weight:g}{flags}){failed}")
+        else:
+            info = outcome.verdicts.get(node_id)
+            status = info.status if info is not None else "-"
+            points = info.criterion.points if info is not None else 0
+            out.append(f"  {pad}{status:<7} {name}  ({points:g} pts)")
+    if len(ids) > _TREE_LINES:
+        out.append(f"  ... {len(ids) - _TREE_LINES} more (rubrictest report shows the whole tree)")
+    return out

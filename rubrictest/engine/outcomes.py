@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ..protocol import CaseScore, Criterion, Usage, Verdict
 from ..suite import CaseRun
+from ..tree import NodeScore
 
 if TYPE_CHECKING:
     from .panel import MemberVerdict
@@ -49,6 +50,7 @@ class CaseOutcome:
     verdicts: dict[str, VerdictInfo] = field(default_factory=dict)
     score: CaseScore | None = None
     error: str | None = None
+    nodes: dict[str, NodeScore] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool | None:

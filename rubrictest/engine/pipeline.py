@@ -29,6 +29,7 @@ from ..errors import ConfigError, JudgeError
 from ..events import VerdictEvent
 from ..protocol import Criterion, Judge, JudgeRequest, Target, Verdict
 from ..suite import CaseRun, Suite
+from ..tree import outline, score_tree
 from ..voting import PanelSpec
 from .calls import ModelCalls
 from .gate import GateOutcome, decide_gate
@@ -49,7 +50,8 @@ class Unit:
         self.case_future: cf.Future[CaseOutcome] = cf.Future()
         self._arrived = threading.Condition()
         self.started = False
-        self.index = {c.id: i for i, c in enumerate(run.case.criteria)}
+        # Positions in tree order (leaves and inner nodes): how reports list them.
+        self.index = {node_id: i for i, node_id in enumerate(outline(run.case))}
 
     @property
     def target(self) -> str:
@@ -261,6 +263,8 @@ class Engine:
     def _score(self, unit: Unit) -> None:
         outcome = unit.outcome
         case = unit.run.case
+        if case.nodes:  # every inner node's score, as far as the verdicts go (replaced by the aggregator's)
+            outcome.nodes = score_tree(case, {k: i.verdict for k, i in outcome.verdicts.items()}).nodes
         errors = [i.criterion.id for i in outcome.verdicts.values() if i.status == "ERROR"]
         if errors:
             outcome.error = "no verdict for " + ", ".join(errors)
@@ -270,6 +274,9 @@ class Engine:
             outcome.score = self.pool.aggregator(unit.suite.aggregator).aggregate(case, results, case.threshold)
         except Exception as exc:
             outcome.error = f"aggregator {unit.suite.aggregator} failed: {type(exc).__name__}: {exc}"
+            return
+        if outcome.score.nodes is not None:
+            outcome.nodes = dict(outcome.score.nodes)
 
     def _store_case(self, unit: Unit) -> None:
         if self.run.store is None:
@@ -279,6 +286,9 @@ class Engine:
             self.run.id, case=unit.run.case, target=unit.target, position=unit.position, response=o.response,
             score=o.score.score if o.score else None, passed=o.passed,
             reason=o.error or (o.score.reason if o.score else None))
+        if unit.run.case.nodes:
+            self.run.store.record_nodes(self.run.id, case=unit.run.case, target=unit.target, scores=o.nodes,
+                                        positions={k: unit.position * 10_000 + i for k, i in unit.index.items()})
 
     # ------------------------------------------------------------------ shutdown
 

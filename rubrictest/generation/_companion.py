@@ -41,14 +41,23 @@ def suite_cases(suite_path: str | Path) -> tuple[SuiteModel, list[Case]]:
     for i, cm in enumerate(model.cases):
         crits: list[CriterionModel] = [c for r in cm.rubric for c in model.rubrics.get(r, [])] + list(cm.criteria)
         criteria = tuple(Criterion(id=c.id or slugify(c.text or c.check or "criterion"), text=c.text,
-                                   check=c.check, params=dict(c.with_), points=c.points, must=c.must)
-                         for c in crits)
+                                   check=c.check, params=dict(c.with_), points=c.effective_points, must=c.must)
+                         for c in _leaves(crits))
         cases.append(Case(suite=name, id=cm.id or f"case-{i + 1}", input=cm.input,
                           messages=tuple(m.model_dump(exclude_none=True) for m in cm.messages)
                           if cm.messages is not None else None,
                           reference=cm.reference, output=cm.output, criteria=criteria,
                           metadata=dict(cm.metadata), path=str(path)))
     return model, cases
+
+
+def _leaves(crits: list[CriterionModel]) -> list[CriterionModel]:
+    """The judged criteria of a rubric: inner nodes of a rubric tree replaced by their leaves
+    (named rubrics under a node are not followed: a generator needs the case's own texts)."""
+    out: list[CriterionModel] = []
+    for c in crits:
+        out.extend(_leaves(c.criteria or []) if c.is_inner else [c])
+    return out
 
 
 def companion_path_for(suite_path: str | Path) -> Path:

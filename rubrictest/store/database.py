@@ -316,6 +316,11 @@ class Store(RowWriter):
         rows = self.db.query("SELECT * FROM member_verdicts WHERE run_id = ? ORDER BY id", [run_id])
         return [_decode("member_verdicts", r) for r in rows]
 
+    def nodes(self, run_id: str) -> list[dict[str, Any]]:
+        """The inner-node scores of ``run_id``'s rubric trees, in tree order, decoded."""
+        rows = self.db.query("SELECT * FROM nodes WHERE run_id = ? ORDER BY position, id", [run_id])
+        return [_decode("nodes", r) for r in rows]
+
     def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
         """Every model call made during ``run_id``."""
         for r in self.db.query("SELECT * FROM judge_calls WHERE run_id = ? ORDER BY id", [run_id]):
@@ -328,6 +333,7 @@ JSON_COLUMNS = {
     "runs": {"argv", "counts", "usage"},
     "cases": {"tags"},
     "verdicts": {"tags", "votes"},
+    "nodes": {"tags", "detail"},
     "judge_calls": {"request", "response", "result"},
     "calibrations": {"reliability", "result"},
     "member_verdicts": {"votes", "samples"},

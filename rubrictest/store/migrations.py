@@ -182,3 +182,34 @@ def m006_member_verdicts(db: Database) -> None:
     }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
     db.table("member_verdicts").create_index(
         ["run_id", "suite", "case_id", "target", "criterion_id", "member"], unique=True)
+
+
+@migrations()
+def m007_rubric_trees(db: Database) -> None:
+    """Rubric trees: the score of every inner node of a case's rubric (``nodes``), and the parent
+    node of each judged leaf (``verdicts.parent_id``). A leaf's id carries its path already;
+    the parent is stored so that reading a tree does not depend on parsing ids."""
+    db.table("verdicts").add_column("parent_id", str)
+    db.table("nodes").create({
+        "id": int,
+        "run_id": str,
+        "suite": str,
+        "case_id": str,
+        "target": str,          # target label ('' for fixed outputs), as in cases
+        "node_id": str,         # its path: paper.method
+        "parent_id": str,       # null at the top level
+        "depth": int,           # 0 at the top level
+        "position": int,        # tree order, shared with the verdicts of its leaves
+        "text": str,
+        "weight": float,
+        "must": int,
+        "threshold": float,
+        "score": float,         # null when a leaf under it has no verdict
+        "outcome": str,         # passed | failed | error
+        "leaves": int,
+        "detail": str,          # JSON an aggregator adds (e.g. the raw scores of a relative one)
+        "tags": str,            # JSON list
+        "created_at": str,
+    }, pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db.table("nodes").create_index(["run_id", "suite", "case_id", "target", "node_id"], unique=True)
+    db.table("nodes").create_index(["run_id", "position"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
+from .tree_report import run_trees, tree_lines
+
 if TYPE_CHECKING:
     from .database import Store
 
@@ -40,6 +42,7 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
             "criterion_hash", "points", "must", "evidence", "evidence_supported", "rationale", "error",
             "cached", "criterion_text")} for v in verdicts],
         "tags": {tag: dict(c) for tag, c in sorted(by_tag.items())},
+        "trees": run_trees(store, run_id, verdicts, cases),
         "usage": usage,
     }
 
@@ -86,6 +89,8 @@ def render_text(report: dict[str, Any]) -> list[str]:
              (c["criterion_hash"] or "")[:8]] for c in report["criteria"]]
     lines += table(["suite", "case", "criterion", "status", "conf", "judge", "hash"], rows)
     lines.append("")
+    if report.get("trees"):
+        lines += tree_lines(report["trees"])
     lines += suite_lines(report)
     if report["usage"]:
         lines.append("")

@@ -3,11 +3,12 @@ store, turned into rows. The engine never builds a row itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import CallRecord, Case, Criterion, Verdict, content_hash
+from ..tree import SEPARATOR, NodeScore
 
 if TYPE_CHECKING:
     from ..engine.panel import MemberVerdict
@@ -38,7 +39,8 @@ class RowWriter:
             "confidence": verdict.confidence, "evidence": verdict.evidence,
             "evidence_supported": verdict.evidence_supported, "rationale": verdict.rationale,
             "error": verdict.error, "score": verdict.score, "votes": verdict.votes, "cached": cached,
-            "judge_call_id": call_id, "tags": list(criterion.tags), "created_at": utcnow()})
+            "judge_call_id": call_id, "tags": list(criterion.tags), "parent_id": criterion.parent,
+            "created_at": utcnow()})
 
     def record_members(self, run_id: str, *, case: Case, target: str, criterion: Criterion,
                        members: Sequence[MemberVerdict]) -> None:
@@ -63,6 +65,22 @@ class RowWriter:
             "response_hash": content_hash(response)[:16] if response is not None else None,
             "score": score, "outcome": "error" if passed is None else ("passed" if passed else "failed"),
             "reason": reason, "tags": list(case.tags)})
+
+    def record_nodes(self, run_id: str, *, case: Case, target: str, scores: Mapping[str, NodeScore],
+                     positions: Mapping[str, int]) -> None:
+        """Buffer the score of every inner node of one case run's rubric tree (``None`` where a
+        leaf under it has no verdict)."""
+        now = utcnow()
+        for node in case.nodes:
+            got = scores.get(node.id)
+            outcome = "error" if got is None or got.passed is None else ("passed" if got.passed else "failed")
+            self.insert("nodes", {
+                "run_id": run_id, "suite": case.suite, "case_id": case.id, "target": target, "node_id": node.id,
+                "parent_id": node.parent, "depth": node.id.count(SEPARATOR), "position": positions.get(node.id, 0),
+                "text": node.text, "weight": node.weight, "must": node.must, "threshold": node.threshold,
+                "score": got.score if got else None, "outcome": outcome, "leaves": got.leaves if got else None,
+                "detail": dict(got.detail) if got and got.detail else None, "tags": list(node.tags),
+                "created_at": now})
 
     def record_calls(self, run_id: str, *, kind: str, component: str, plugin: str, model: str | None,
                      calls: Sequence[CallRecord], cache_key: str | None, result: Any) -> int:

@@ -40,32 +40,78 @@ class _Strict(BaseModel):
 
 
 class CriterionModel(_Strict):
-    """A criterion: a text for a model judge, or a deterministic ``check``.
+    """A criterion: a text for a model judge, or a deterministic ``check``; or, with
+    ``criteria`` of its own, an inner node of a rubric tree (scored from its children, not
+    judged).
 
     A plain string is shorthand for ``{text: ...}``.
     """
 
-    id: str | None = Field(None, description="Unique within the case; default: a slug of the text.")
-    text: str | None = Field(None, description="What the judge is asked about the response.")
+    id: str | None = Field(None, description="Unique among its siblings; default: a slug of the text. Inside a "
+                                             "rubric tree an id may not contain '.', which joins the path.")
+    text: str | None = Field(None, description="What the judge is asked about the response (an inner node: what "
+                                               "it stands for, shown in reports).")
     check: str | None = Field(None, description="Deterministic judge: contains, regex, equals, json_schema, python...")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="Parameters of the check.")
     points: float = Field(1.0, description="Weight; negative points make a deduction (passes when not met).")
-    must: bool = Field(False, description="Hard rule: failing it fails the case whatever its score.")
-    judge: JudgeOrPanel | None = Field(None, description="Judge (or judge panel) for this criterion only.")
-    tags: list[str] = Field(default_factory=list, description="pytest markers and report groups.")
+    weight: float | None = Field(None, ge=0, description="Weight among its siblings (default 1): the same as "
+                                                         "positive `points`, the name used in rubric trees.")
+    must: bool = Field(False, description="Hard rule: failing it (a leaf) or its subtree not passing (an inner "
+                                          "node) fails the case whatever its score.")
+    judge: JudgeOrPanel | None = Field(None, description="Judge (or judge panel) for this criterion (an inner "
+                                                          "node: for its leaves).")
+    tags: list[str] = Field(default_factory=list, description="pytest markers and report groups (an inner "
+                                                              "node's apply to its leaves).")
     meta: dict[str, Any] = Field(default_factory=dict, description="Free-form provenance; not judged, not hashed.")
+    criteria: list[CriterionModel] | None = Field(
+        None, description="Children: this criterion is an inner node of a rubric tree. Only leaves are judged; an "
+                          "inner node scores the weighted mean of its children.")
+    rubric: list[str] = Field(default_factory=list, description="Named rubrics whose criteria become children of "
+                                                                "this node (after its own `criteria`).")
+    threshold: float | None = Field(None, ge=0, le=1, description="Inner nodes: the subtree passes when its score "
+                                                                  "reaches this (default: when every leaf passes).")
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return {"text": value} if isinstance(value, str) else value
 
+    @property
+    def is_inner(self) -> bool:
+        """Whether it has children (``criteria`` or ``rubric``): an inner node of a rubric tree."""
+        return self.criteria is not None or bool(self.rubric)
+
+    @property
+    def effective_points(self) -> float:
+        """Its weight among its siblings: ``weight`` when given, else ``points``."""
+        return self.weight if self.weight is not None else self.points
+
     @model_validator(mode="after")
     def _text_or_check(self) -> CriterionModel:
+        if self.weight is not None and "points" in self.model_fields_set:
+            raise ValueError("give `weight` or `points`, not both (a weight is a positive `points`)")
+        if self.is_inner:
+            return self._inner_node()
+        if self.threshold is not None:
+            raise ValueError("`threshold` applies to an inner node (a criterion with `criteria`); a leaf passes "
+                             "when it is met")
         if not self.text and not self.check:
             raise ValueError("a criterion needs `text` (for a judge) or `check` (deterministic)")
         if self.with_ and not self.check:
             raise ValueError("`with` gives parameters to a `check`; this criterion has none")
+        return self
+
+    def _inner_node(self) -> CriterionModel:
+        if self.check or self.with_:
+            raise ValueError("a criterion with children (`criteria` or `rubric`) is an inner node of a rubric "
+                             "tree: it is scored from its children, never judged, so it cannot have "
+                             f"`{'check' if self.check else 'with'}`")
+        if "points" in self.model_fields_set:
+            raise ValueError("an inner node takes `weight` (>= 0), not `points`")
+        if self.criteria is not None and not self.criteria and not self.rubric:
+            raise ValueError("`criteria` is empty: an inner node needs at least one child")
+        if not self.id and not self.text:
+            raise ValueError("an inner node needs an `id` (or a `text` to make one from)")
         return self
 
 

@@ -14,10 +14,12 @@ from pydantic import ValidationError
 
 from ..errors import OptionsError, SuiteError
 from ..protocol import Case, ComponentSpec, Criterion
+from ..tree import RubricNode
 from ..voting import PanelSpec
-from .ids import id_problem, show_id, slug_id, slugify, suite_name_from_path
-from .models import CaseModel, CompanionModel, CriterionModel, GateModel, SuiteModel
+from .ids import id_problem, show_id, slug_id, suite_name_from_path
+from .models import CaseModel, CompanionModel, GateModel, SuiteModel
 from .parsing import Path_, dotted, line_for, parse_model, read_text, validation_error
+from .rubric_tree import Sourced, TreeContext, expand
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def resolve_model(model: SuiteModel, path: Path, shown: str) -> Suite:
 
 
 # A criterion with where it was written: (model, file shown in errors, line, key path).
-_Sourced = tuple[CriterionModel, str, int | None, Path_]
+_Sourced = Sourced
 # A case with where it was written: (model, key path, line map of its file, file shown).
 _CaseAt = tuple[CaseModel, Path_, dict[Path_, int], str]
 
@@ -144,6 +146,7 @@ class _Context:
     targets: list[ComponentSpec | None]
     truncated: list[TruncatedId] = field(default_factory=list)
     spec_at: dict[tuple[str, str], tuple[str, Path_, dict[Path_, int]]] = field(default_factory=dict)
+    lines_of: dict[str, dict[Path_, int]] = field(default_factory=dict)  # line maps by file shown
 
     def note(self, kind: str, spec: ComponentSpec | PanelSpec | None, shown: str, at: Path_,
              lines: dict[Path_, int]) -> None:
@@ -167,9 +170,10 @@ def _check_id(kind: str, value: str, shown: str, line: int | None, key: str) -> 
 def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str) -> Suite:
     if model.suite is not None:
         _check_id("suite name", model.suite, shown, line_for(lines, ("suite",)), "suite")
-    rubrics, companion_cases = _rubrics(model, lines, path, shown)
+    lines_of: dict[str, dict[Path_, int]] = {shown: lines}
+    rubrics, companion_cases = _rubrics(model, lines, path, shown, lines_of)
     ctx = _Context(model, model.suite or suite_name_from_path(path), lines, shown, rubrics, companion_cases,
-                   _suite_targets(model, lines, shown))
+                   _suite_targets(model, lines, shown), lines_of=lines_of)
     if isinstance(model.target, list):
         for i, t in enumerate(model.target):
             ctx.note("targets", t, shown, ("target", i), lines)
@@ -184,8 +188,8 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
                  truncated_ids=list(dict.fromkeys(ctx.truncated)), spec_at=ctx.spec_at)
 
 
-def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str
-             ) -> tuple[dict[str, list[_Sourced]], dict[str, list[_Sourced]]]:
+def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str,
+             lines_of: dict[str, dict[Path_, int]]) -> tuple[dict[str, list[_Sourced]], dict[str, list[_Sourced]]]:
     """Named rubrics (the suite's and its companion files') and the criteria companion files
     add per case id."""
     rubrics: dict[str, list[_Sourced]] = {
@@ -199,6 +203,7 @@ def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str
                               named_at=(shown, line_for(lines, ("include", i)), f"include[{i}]"))
         comp, comp_lines = parse_model(CompanionModel, comp_text, comp_shown)
         assert isinstance(comp, CompanionModel)
+        lines_of[comp_shown] = comp_lines
         for rname, crits in comp.rubrics.items():
             rubrics.setdefault(rname, []).extend(
                 (c, comp_shown, line_for(comp_lines, ("rubrics", rname, j)), ("rubrics", rname, j))
@@ -255,8 +260,9 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
         raise SuiteError(f"case {cid!r} has no criteria (add `criteria:` or `rubric:`)", path=shown,
                          line=case_line, key=dotted(at))
     model = ctx.model
-    criteria = _criteria(ctx, cid, cm, sources)
-    if all(c.points == 0 for c in criteria):
+    criteria, nodes, top = _criteria(ctx, cid, cm, sources, lines)
+    weights = {c.id: c.points for c in criteria} | {n.id: n.weight for n in nodes}
+    if all(weights[t] == 0 for t in top):
         raise SuiteError(f"case {cid!r}: every criterion has 0 points, so no criterion counts (give "
                          "positive points, or negative ones for deductions)", path=shown, line=case_line,
                          key=dotted(at))
@@ -266,7 +272,7 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
                 if cm.messages is not None else None,
                 reference=cm.reference, output=cm.output, criteria=tuple(criteria), threshold=threshold,
                 tags=tuple(dict.fromkeys([*model.tags, *cm.tags])), metadata=dict(cm.metadata),
-                path=shown, line=case_line)
+                path=shown, line=case_line, nodes=tuple(nodes), top_level=tuple(top) if nodes else ())
     if cm.output is not None:
         return [CaseRun(case, None, None)]
     targets = [cm.target] if cm.target is not None else ctx.targets
@@ -300,40 +306,22 @@ def _criteria_sources(ctx: _Context, cid: str, case_at: _CaseAt) -> list[_Source
     return sources
 
 
-def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced]) -> list[Criterion]:
-    criteria: list[Criterion] = []
-    seen: dict[str, tuple[str, int | None]] = {}
-    for crit, src, ln, cat in sources:
-        if crit.id is not None:
-            _check_id("criterion id", crit.id, src, ln, dotted((*cat, "id")))
-        crid = crit.id or slugify(crit.text or crit.check or "criterion")
-        if not crit.id and crit.text and len(full := slugify(crit.text, limit=len(crit.text))) > len(crid):
-            ctx.truncated.append(TruncatedId(crid, full, src, ln))
-        if crid in seen:
-            first_src, first_line = seen[crid]
-            hint = "" if crit.id else " (ids default to a slug of the text: give one an `id`)"
-            raise SuiteError(f"duplicate criterion id {crid!r} in case {cid!r} "
-                             f"(first at {first_src}:{first_line}){hint}", path=src, line=ln, key=dotted(cat))
-        seen[crid] = (src, ln)
-        ctx.note("judges", crit.judge, src, (*cat, "judge"), ctx.lines if src == ctx.shown else {cat: ln or 1})
-        panel: PanelSpec | None = None
-        if crit.check:
-            spec = ComponentSpec(plugin=crit.check)
-        else:
-            spec_or_none = crit.judge or cm.judge or ctx.model.judge
-            if spec_or_none is None:
-                raise SuiteError(
-                    f"criterion {crid!r} needs a judge: set `judge:` on the suite, the case or the "
-                    "criterion, or make it a deterministic `check:`", path=src, line=ln, key=dotted(cat))
-            if isinstance(spec_or_none, PanelSpec):
-                panel, spec = spec_or_none, spec_or_none.panel[0]
-            else:
-                spec = spec_or_none
-        criteria.append(Criterion(
-            id=crid, text=crit.text, check=crit.check, params=dict(crit.with_), points=crit.points,
-            must=crit.must, tags=tuple(dict.fromkeys([*ctx.model.tags, *cm.tags, *crit.tags])),
-            judge=spec, line=ln, source=src, key=dotted(cat), panel=panel))
-    return criteria
+def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced],
+              case_lines: dict[Path_, int]) -> tuple[list[Criterion], list[RubricNode], list[str]]:
+    """The case's judged criteria (the leaves of its rubric trees), inner nodes and top-level ids."""
+
+    def line_of(src: str, at: Path_) -> int | None:
+        return line_for(ctx.lines_of.get(src, case_lines), at)
+
+    def note_judge(spec: ComponentSpec | PanelSpec | None, src: str, at: Path_, line: int | None) -> None:
+        ctx.note("judges", spec, src, at, ctx.lines_of.get(src, {at: line or 1}))
+
+    tree = TreeContext(case_id=cid, tags=tuple(dict.fromkeys([*ctx.model.tags, *cm.tags])),
+                       judge=cm.judge or ctx.model.judge, rubrics=ctx.rubrics, line_of=line_of,
+                       note_judge=note_judge)
+    expanded = expand(tree, sources)
+    ctx.truncated.extend(TruncatedId(*cut) for cut in tree.truncated)
+    return expanded
 
 
 def _read_cases_file(file: Path, shown: str, suite_shown: str, ref_line: int | None,
