@@ -15,7 +15,8 @@ from rubrictest.cli import build_cli
 from rubrictest.errors import SuiteError
 from rubrictest.suite import load_suite
 
-from .conftest import FakeJudgeState, db_path, open_store, outcomes
+from ..helpers.fakes import FakeJudgeState
+from ..helpers.pytester import db_path, open_store, outcomes
 
 TREE = """
     threshold: 0.5
