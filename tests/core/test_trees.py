@@ -297,5 +297,5 @@ def test_a_yaml_alias_inside_itself_is_a_cycle(tmp_path: Path) -> None:
                     "        criteria: [*n]\n")
     with pytest.raises(SuiteError) as info:
         load_suite(path)
-    assert "a YAML alias refers to a node that contains it" in str(info.value)
+    assert "recursive YAML alias (a node that contains itself)" in str(info.value)
     assert info.value.key == "cases[0].criteria[0].criteria[0]"
