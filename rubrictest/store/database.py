@@ -124,8 +124,8 @@ class Store(RowWriter):
         """Switch to WAL and migrate, tolerating other processes doing the same to the same new
         file at the same moment (pytest-xdist workers starting together): switching the journal
         mode can find the file locked at once, and the loser of a migration race fails on the
-        tables (or columns) the winner created, is rolled back, and finds nothing left to do on
-        the next try.
+        tables, columns or migration records the winner created, is rolled back, and finds
+        nothing left to do on the next try.
 
         A lock that outlasted the busy timeout is held by someone else: no retry for that."""
         busy_s = self.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
@@ -137,10 +137,13 @@ class Store(RowWriter):
                 self.db.conn.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
                 return
-            except sqlite3.OperationalError as exc:
+            except (sqlite3.OperationalError, sqlite3.IntegrityError) as exc:
                 message = str(exc)
                 quick_lock = "locked" in message and time.monotonic() - started < 0.9 * busy_s
-                raced = "already exists" in message or "duplicate column name" in message
+                # The winner made the table or column, or recorded the migration first (one that
+                # can run twice, such as an index made ``if not exists``, fails only on its record).
+                raced = ("already exists" in message or "duplicate column name" in message
+                         or "UNIQUE constraint failed: _sqlite_migrations" in message)
                 if not (raced or quick_lock) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
