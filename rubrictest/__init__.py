@@ -60,7 +60,15 @@ from .voting import Ballot, PanelSpec, VotingRule, passing_outcome, self_agreeme
 if TYPE_CHECKING:
     from .api import Evaluation, assert_rubric, evaluate
     from .judging import check_evidence, normalize_whitespace
-    from .trust.calibration import ImportedData, Importer, ImporterError, LabelledVerdict, PairJudgment
+    from .trust.calibration import (
+        ImportedData,
+        Importer,
+        ImporterError,
+        LabelledVerdict,
+        PairJudgment,
+        write_jsonl,
+        write_suite,
+    )
 
 __version__ = "0.1.0"
 
@@ -70,6 +78,7 @@ _LAZY = {
     "check_evidence": "judging", "normalize_whitespace": "judging",
     "Importer": "trust.calibration", "ImportedData": "trust.calibration", "ImporterError": "trust.calibration",
     "LabelledVerdict": "trust.calibration", "PairJudgment": "trust.calibration",
+    "write_suite": "trust.calibration", "write_jsonl": "trust.calibration",
 }
 # Generator-plugin names that moved to rubrictest.generation: still served here for a release.
 _MOVED = {"CompanionEditedError", "GeneratedCriterion", "GenerationError", "GenerationRequest", "Generator",
@@ -90,7 +99,7 @@ _compat.install()
 
 __all__ = [
     "Evaluation", "assert_rubric", "evaluate",
-    "ImportedData", "Importer", "ImporterError", "LabelledVerdict", "PairJudgment",
+    "ImportedData", "Importer", "ImporterError", "LabelledVerdict", "PairJudgment", "write_jsonl", "write_suite",
     "NodeScore", "RubricNode", "TreeScore", "score_tree",
     "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "CallTimeout", "Case", "CaseScore", "Check",
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",

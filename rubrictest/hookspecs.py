@@ -100,13 +100,15 @@ def register_voting_rules(register: Register) -> None:
 
 @hookspec
 def register_importers(register: Register) -> None:
-    """Register importers of recorded judge data (``rubrictest calibrate --from NAME``).
+    """Register importers of recorded judge data (``rubrictest calibrate --from NAME``) and of
+    benchmarks as suites (``rubrictest import NAME``).
 
     Called once, when plugins are loaded.
 
     Args:
         register: ``register(name, factory, description="...")``; ``factory()`` returns a
-            :class:`rubrictest.Importer` that reads a directory of recorded verdicts and gold labels.
+            :class:`rubrictest.Importer` that reads a directory of recorded verdicts and gold labels
+            (``load``) and/or writes a benchmark as suites (``write_suites``).
     """
 
 

@@ -35,6 +35,8 @@ from rubrictest import ImportedData, Importer, LabelledVerdict
 
 from ._common import ImporterError, load_json
 from .paperbench import CATEGORIES, Node, find_graded, place, read_tree, score_tree, tree_from_json
+from .paperbench_suites import OPTIONS as SUITE_OPTIONS
+from .paperbench_suites import write_suites
 
 OVERALL = "Overall"
 
@@ -225,6 +227,13 @@ class PaperBenchImporter(Importer):
         "seed": "seed of the random judge (default 0)",
         "example": "the example id (paper/0) when PATH is one graded tree",
     }
+
+    suite_options = SUITE_OPTIONS
+
+    def write_suites(self, path: Path, out: Path, options: Mapping[str, str]) -> list[Path]:
+        """The human-graded rubric trees at or below ``path`` as suites
+        (:mod:`rubrictest_importers.paperbench_suites`)."""
+        return write_suites(path, out, options)
 
     def load(self, path: Path, options: Mapping[str, str]) -> ImportedData:
         if "expected" not in options and not path.is_dir():
