@@ -54,6 +54,7 @@ from .protocol import (
     require_env,
 )
 from .registry import Register
+from .scale import Scale
 from .tree import NodeScore, RubricNode, TreeScore, score_tree
 from .voting import Ballot, PanelSpec, VotingRule, passing_outcome, self_agreement, settle, tally
 
@@ -100,7 +101,7 @@ _compat.install()
 __all__ = [
     "Evaluation", "assert_rubric", "evaluate",
     "ImportedData", "Importer", "ImporterError", "LabelledVerdict", "PairJudgment", "write_jsonl", "write_suite",
-    "NodeScore", "RubricNode", "TreeScore", "score_tree",
+    "NodeScore", "RubricNode", "Scale", "TreeScore", "score_tree",
     "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "CallTimeout", "Case", "CaseScore", "Check",
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",
     "JudgeRequest", "JudgeResult", "LoopThread", "OptionsError", "Outcome", "Register", "RubricTestError", "RunEnd",

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import ConfigError, JudgeError
 
 if TYPE_CHECKING:  # these modules import this one
+    from .scale import Scale
     from .tree import NodeScore, RubricNode
     from .voting import PanelSpec
 
@@ -133,6 +134,9 @@ class Criterion:
         hash: content hash of text, check, params, points and must (stored with verdicts).
         parent: in a rubric tree, the id of the inner node holding it (:mod:`rubrictest.tree`);
             its own id then carries the path (``method.impl``).
+        scale: the levels it is graded on (:mod:`rubrictest.scale`), or ``None`` for met / not
+            met; a judge then answers a level (``Verdict.level``), its normalised ``score`` is
+            what the criterion contributes.
     """
 
     id: str
@@ -149,11 +153,13 @@ class Criterion:
     hash: str = ""
     panel: PanelSpec | None = None
     parent: str | None = None
+    scale: Scale | None = None
 
     def __post_init__(self) -> None:
         if not self.hash:
             object.__setattr__(self, "hash", criterion_hash(
-                self.text, self.check, self.params, self.points, self.must))
+                self.text, self.check, self.params, self.points, self.must,
+                self.scale.as_dict() if self.scale is not None else None))
 
     @property
     def judges(self) -> tuple[ComponentSpec, ...]:
@@ -183,10 +189,14 @@ class Criterion:
 
 
 def criterion_hash(text: str | None, check: str | None, params: Mapping[str, Any],
-                   points: float, must: bool) -> str:
-    """The content hash of a criterion (first 16 hex digits of SHA-256)."""
-    return content_hash({"text": text, "check": check, "params": dict(params),
-                         "points": float(points), "must": bool(must)})[:16]
+                   points: float, must: bool, scale: Mapping[str, Any] | None = None) -> str:
+    """The content hash of a criterion (first 16 hex digits of SHA-256); a graded ``scale``
+    (its canonical form) is part of it, and a criterion without one hashes as it always did."""
+    content: dict[str, Any] = {"text": text, "check": check, "params": dict(params),
+                               "points": float(points), "must": bool(must)}
+    if scale is not None:
+        content["scale"] = dict(scale)
+    return content_hash(content)[:16]
 
 
 @dataclass(frozen=True)
@@ -297,6 +307,8 @@ class Verdict:
             panel: each member's outcome, in member order).
         samples: every sampled answer with its critique, when the judge sampled several
             times (meta-judge voting reads them); ``None`` for a single answer.
+        level: the level a judge gave a criterion on a scale (:mod:`rubrictest.scale`; build
+            such a verdict with ``Scale.verdict``, which sets ``outcome`` and ``score`` too).
     """
 
     criterion_id: str
@@ -309,6 +321,7 @@ class Verdict:
     score: float | None = None
     votes: list[Outcome] | None = None
     samples: list[VerdictSample] | None = None
+    level: float | None = None
 
     def __post_init__(self) -> None:
         if self.samples and isinstance(self.samples[0], dict):  # read back from the cache or JSON

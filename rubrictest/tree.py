@@ -121,8 +121,7 @@ def leaf_score(criterion: Criterion, verdict: Verdict) -> float | None:
     for an error."""
     if verdict.outcome == "error":
         return None
-    scale = getattr(criterion, "scale", None)
-    if scale is not None:
+    if criterion.scale is not None:
         return verdict.score
     return 1.0 if verdict.outcome == "met" else 0.0
 

@@ -129,7 +129,9 @@ class LLMBarImporter(Importer):
 
 @hookimpl
 def register_importers(register: Register) -> None:
+    from .hellobench_suites import HelloBenchImporter
     from .paperbench_eval import PaperBenchImporter
 
     register("llmbar", LLMBarImporter)
     register("paperbench", PaperBenchImporter)
+    register("hellobench", HelloBenchImporter)

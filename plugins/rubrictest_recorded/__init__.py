@@ -8,8 +8,10 @@ keys), and as the gold side of ``rubrictest calibrate``. ``judge: recorded:label
      "confidence": 0.9, "rationale": "...", "evidence": "...", "target": "gpt-4o"}
 
 ``met`` may be given as ``outcome`` (``met`` / ``not_met``) or ``label`` (1/0, yes/no).
-``target`` is optional; a line without it answers every target. A criterion with no
-recorded verdict is ERROR (not FAIL).
+For a criterion graded on a scale the line gives its ``level`` instead (``{"case": ...,
+"criterion": ..., "level": 4}``): met from the scale's ``pass_at`` up, scored by the normalised
+level. ``target`` is optional; a line without it answers every target. A criterion with no
+recorded verdict, or a level that is not on its scale, is ERROR (not FAIL).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rubrictest import (
     ComponentContext,
     ComponentSpec,
     ConfigError,
+    Criterion,
     Judge,
     JudgeError,
     JudgeRequest,
@@ -59,7 +62,10 @@ def read_records(path: Path) -> dict[tuple[str, str, str | None], dict[str, Any]
         where = f"{path}:{n}"
         if not isinstance(row.get("case"), str) or not isinstance(row.get("criterion"), str):
             raise ConfigError(f"{where}: expected an object with string `case` and `criterion`")
-        row["_met"] = parse_label(row, where)
+        level = row.get("level")
+        if level is not None and (isinstance(level, bool) or not isinstance(level, int | float)):
+            raise ConfigError(f"{where}: level {level!r} is not a number")
+        row["_met"] = parse_label(row, where) if level is None else None
         conf = row.get("confidence")
         if conf is not None and not (isinstance(conf, int | float) and 0 <= conf <= 1):
             raise ConfigError(f"{where}: confidence {conf!r} is not a number in [0, 1]")
@@ -109,13 +115,25 @@ class RecordedJudge(Judge):
                 verdicts.append(Verdict.failed(crit.id, f"no recorded verdict for case {request.case.id!r}, "
                                                         f"criterion {crit.id!r}"))
                 continue
-            evidence = row.get("evidence")
-            verdicts.append(Verdict(
-                criterion_id=crit.id, outcome="met" if row["_met"] else "not_met",
-                confidence=row.get("confidence"), evidence=evidence,
-                evidence_supported=check_evidence(evidence, request.response),
-                rationale=row.get("rationale")))
+            verdicts.append(_verdict(crit, row, request.response))
         return JudgeResult(verdicts)
+
+
+def _verdict(crit: Criterion, row: dict[str, Any], response: str) -> Verdict:
+    evidence = row.get("evidence")
+    fields: dict[str, Any] = {"confidence": row.get("confidence"), "evidence": evidence,
+                              "evidence_supported": check_evidence(evidence, response),
+                              "rationale": row.get("rationale")}
+    level = row.get("level")
+    if crit.scale is not None:
+        if level is None:
+            return Verdict.failed(crit.id, f"the recorded verdict of {crit.id!r} has no `level`, but the criterion is "
+                                           "graded on a scale")
+        return crit.scale.verdict(crit.id, level, **fields)
+    if level is not None:
+        return Verdict.failed(crit.id, f"the recorded verdict of {crit.id!r} gives a level, but the criterion has no "
+                                       "`scale`")
+    return Verdict(criterion_id=crit.id, outcome="met" if row["_met"] else "not_met", **fields)
 
 
 @hookimpl

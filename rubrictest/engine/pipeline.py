@@ -246,6 +246,9 @@ class Engine:
                  call_id: int | None, members: list[MemberVerdict] | None = None) -> None:
         if unit.delivered(crit.id):
             return
+        if crit.scale is not None and verdict.outcome != "error" and verdict.level is None:
+            verdict = Verdict.failed(crit.id, f"judge {judge} gave no level for a criterion graded on a scale "
+                                              "(it answers met / not met only)")
         case = unit.run.case
         status = criterion_status(crit, verdict, case.threshold is not None)
         if self.run.store is not None:

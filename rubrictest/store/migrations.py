@@ -213,3 +213,10 @@ def m007_rubric_trees(db: Database) -> None:
     }, pk="id", foreign_keys=[("run_id", "runs", "id")])
     db.table("nodes").create_index(["run_id", "suite", "case_id", "target", "node_id"], unique=True)
     db.table("nodes").create_index(["run_id", "position"])
+
+
+@migrations()
+def m008_scale_levels(db: Database) -> None:
+    """Graded scales (:mod:`rubrictest.scale`): the level a judge gave a criterion graded on a
+    scale, beside its normalised ``score`` (``calibrate`` compares levels, not scores)."""
+    db.table("verdicts").add_column("level", float)

@@ -40,7 +40,7 @@ class RowWriter:
             "evidence_supported": verdict.evidence_supported, "rationale": verdict.rationale,
             "error": verdict.error, "score": verdict.score, "votes": verdict.votes, "cached": cached,
             "judge_call_id": call_id, "tags": list(criterion.tags), "parent_id": criterion.parent,
-            "created_at": utcnow()})
+            "level": verdict.level, "created_at": utcnow()})
 
     def record_members(self, run_id: str, *, case: Case, target: str, criterion: Criterion,
                        members: Sequence[MemberVerdict]) -> None:

@@ -39,6 +39,50 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
+class ScaleModel(_Strict):
+    """A graded scale (:mod:`rubrictest.scale`): the judge answers a level, the criterion passes
+    from ``pass_at`` up, and contributes the level normalised into [0, 1] to the case score."""
+
+    range: tuple[int, int] | None = Field(None, description="Integer levels from the first to the second "
+                                                            "(`[1, 5]`, `[1, 10]`).")
+    levels: dict[float, str] = Field(default_factory=dict, description="A description per level (with `range`: "
+                                     "every level, or none); alone, the discrete levels themselves "
+                                     "(`{0: ..., 0.25: ..., 0.5: ..., 0.75: ..., 1: ...}`).")
+    pass_at: float = Field(description="The lowest level at which the criterion passes.")
+
+    @model_validator(mode="after")
+    def _levels(self) -> ScaleModel:
+        for level, text in self.levels.items():
+            if not text.strip():
+                raise ValueError(f"level {level:g} has an empty description")
+        if self.range is not None:
+            low, high = self.range
+            if high <= low:
+                raise ValueError(f"range [{low}, {high}]: the second level must be above the first")
+            if high - low > 100:
+                raise ValueError(f"range [{low}, {high}] has more than 101 levels")
+            wanted = [float(v) for v in range(low, high + 1)]
+            outside = [lv for lv in self.levels if lv not in wanted]
+            if outside:
+                raise ValueError(f"level {outside[0]:g} is outside the range [{low}, {high}]")
+            missing = [lv for lv in wanted if lv not in self.levels]
+            if self.levels and missing:
+                raise ValueError(f"level {missing[0]:g} has no description (describe every level of the range, "
+                                 "or none)")
+        elif len(self.levels) < 2:
+            raise ValueError("a scale needs `range: [low, high]`, or at least two `levels` with their descriptions")
+        if self.pass_at not in self.values():
+            raise ValueError(f"pass_at {self.pass_at:g} is not a level of the scale "
+                             f"({', '.join(f'{v:g}' for v in self.values())})")
+        return self
+
+    def values(self) -> list[float]:
+        """The levels, ascending."""
+        if self.range is not None:
+            return [float(v) for v in range(self.range[0], self.range[1] + 1)]
+        return sorted(self.levels)
+
+
 class CriterionModel(_Strict):
     """A criterion: a text for a model judge, or a deterministic ``check``; or, with
     ``criteria`` of its own, an inner node of a rubric tree (scored from its children, not
@@ -70,6 +114,8 @@ class CriterionModel(_Strict):
                                                                 "this node (after its own `criteria`).")
     threshold: float | None = Field(None, ge=0, le=1, description="Inner nodes: the subtree passes when its score "
                                                                   "reaches this (default: when every leaf passes).")
+    scale: ScaleModel | None = Field(None, description="Grade on a scale instead of met / not met: the judge "
+                                                       "answers a level; see rubrictest.scale.")
 
     @model_validator(mode="before")
     @classmethod
@@ -97,6 +143,10 @@ class CriterionModel(_Strict):
                              "when it is met")
         if not self.text and not self.check:
             raise ValueError("a criterion needs `text` (for a judge) or `check` (deterministic)")
+        if self.scale is not None and self.check:
+            raise ValueError("a `check` is met or not met; a `scale` is graded by a judge (give `text`)")
+        if self.scale is not None and self.effective_points < 0:
+            raise ValueError("a criterion on a `scale` cannot be a deduction (negative points)")
         if self.with_ and not self.check:
             raise ValueError("`with` gives parameters to a `check`; this criterion has none")
         return self
@@ -108,6 +158,8 @@ class CriterionModel(_Strict):
                              f"`{'check' if self.check else 'with'}`")
         if "points" in self.model_fields_set:
             raise ValueError("an inner node takes `weight` (>= 0), not `points`")
+        if self.scale is not None:
+            raise ValueError("an inner node is scored from its children; a `scale` belongs on a leaf")
         if self.criteria is not None and not self.criteria and not self.rubric:
             raise ValueError("`criteria` is empty: an inner node needs at least one child")
         if not self.id and not self.text:

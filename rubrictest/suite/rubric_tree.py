@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import SuiteError
 from ..protocol import ComponentSpec, Criterion
+from ..scale import Scale
 from ..tree import SEPARATOR, RubricNode
 from ..voting import PanelSpec
 from .ids import id_problem, show_id, slugify
@@ -114,7 +115,7 @@ def _add(ctx: TreeContext, source: Sourced, parent: RubricNode | None, chain: tu
         spec = judge
     ctx.leaves.append(Criterion(
         id=full, text=crit.text, check=crit.check, params=dict(crit.with_), points=crit.effective_points,
-        must=crit.must, tags=tags, judge=spec, line=line, source=src, key=dotted(at),
+        must=crit.must, tags=tags, judge=spec, line=line, source=src, key=dotted(at), scale=_scale(crit),
         parent=parent.id if parent is not None else None, panel=panel))
     return full
 
@@ -145,6 +146,12 @@ def _add_node(ctx: TreeContext, source: Sourced, full: str, parent: RubricNode |
         raise SuiteError(f"node {full!r}: its children's weights sum to 0, so it has nothing to average (give a "
                          "child a positive `weight`)", path=src, line=line, key=dotted(at))
     ctx.nodes[index] = replace(node, children=tuple(ids))
+
+
+def _scale(crit: CriterionModel) -> Scale | None:
+    if crit.scale is None:
+        return None
+    return Scale(levels=tuple(crit.scale.values()), pass_at=crit.scale.pass_at, descriptions=dict(crit.scale.levels))
 
 
 def _slug(crit: CriterionModel, limit: int | None = None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rubrictest_importers import hellobench as hb
 from rubrictest_importers.paperbench import read_tree
 
 from rubrictest.cli import build_cli
@@ -58,3 +59,17 @@ def test_paperbench_suite_reproduces_the_human_root_score(pytester: pytest.Pytes
 
 def test_paperbench_suite_is_what_import_writes(paperbench_dir: Path, tmp_path: Path) -> None:
     _same_as_import("paperbench", paperbench_dir / "data" / "judge_eval" / "semantic-self-consistency", tmp_path)
+
+
+def test_hellobench_suite_reproduces_helloeval(pytester: pytest.Pytester, hellobench_dir: Path) -> None:
+    _copy("hellobench", pytester)
+    pytester.runpytest("hellobench")
+    scores = _case_scores(pytester)
+    release = hb.read_release(hellobench_dir)
+    judged = release.judgements[("gpt4o_0806", "open_ended_qa")][:20]
+    expected = hb.hello_eval(release.instances["open_ended_qa"], judged)
+    assert {k: hb.rescale(100 * v) for k, v in scores.items()} == pytest.approx(expected, abs=1e-9)
+
+
+def test_hellobench_suite_is_what_import_writes(hellobench_dir: Path, tmp_path: Path) -> None:
+    _same_as_import("hellobench", hellobench_dir, tmp_path)
