@@ -125,7 +125,8 @@ class AnthropicJudge(_AnthropicComponent, Judge):
         tool = {
             "name": TOOL_NAME,
             "description": "Record one verdict for every criterion of the rubric.",
-            "input_schema": verdict_schema([c.id for c in request.criteria]),
+            "input_schema": verdict_schema([c.id for c in request.criteria],
+                                           graded=any(c.scale is not None for c in request.criteria)),
         }
         return {
             "model": self.spec.model,

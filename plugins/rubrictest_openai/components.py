@@ -125,7 +125,8 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         self.logprobs = bool(spec.options.get("logprobs", False))
 
     def _request(self, request: JudgeRequest, feedback: str | None, n: int) -> dict[str, Any]:
-        schema = verdict_schema([c.id for c in request.criteria])
+        schema = verdict_schema([c.id for c in request.criteria],
+                                graded=any(c.scale is not None for c in request.criteria))
         kwargs: dict[str, Any] = {"model": self.spec.model, "messages": build_messages(request, feedback)}
         mode = self.structured_output
         if mode == "json_schema":
