@@ -73,7 +73,7 @@ def test_a_server_that_cannot_start_makes_errors_not_failures(fake_vllm: FakeVLL
     result = run_session(tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, out
-    assert "out of GPU memory while loading" in out and "CUDA out of memory" in out
+    assert "out of GPU memory while loading" in out and "CUDA out of memory" in out, out
     store = Store.open(tmp_path / "r.db", create=False)
     statuses = [v["status"] for v in store.verdicts(store.resolve_run(None))]
     assert statuses == ["ERROR"] * 4
