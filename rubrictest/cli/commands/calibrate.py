@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ...errors import ConfigError
-from ...trust.calibration import Options, get_importer, summarize, summarize_pairs
+from ...trust.calibration import Options, get_importer, summarize, summarize_pairs, summarize_scale
 from ...trust.calibration.importers import ImportedData, ImporterError
 from ...trust.calibration.labels import read_records
 from ...trust.calibration.sources import from_records, from_store, join
@@ -16,6 +16,7 @@ from ..options import InputError, db_option, dump_json, fmt, fmt_ci, table
 from ..options import db_path as options_db_path
 
 _POINT = ("accuracy", "kappa", "precision", "recall", "f1", "leniency", "spearman", "pearson", "ece", "brier")
+_SCALE = ("exact", "kappa_quadratic", "kappa_linear", "spearman", "mae", "bias")
 _PAIR = ("accuracy_original", "accuracy_swapped", "accuracy", "both_correct", "positional_agreement")
 
 
@@ -31,18 +32,23 @@ def _parse_options(strategy: str | None, pairs: tuple[str, ...]) -> dict[str, st
     return options
 
 
-def _gates(result: dict[str, Any], min_kappa: float | None, min_accuracy: float | None) -> list[str]:
-    """Failed gates, as messages. Pairwise accuracy (a percentage) is compared as a fraction."""
+def _gates(result: dict[str, Any], min_kappa: float | None, min_accuracy: float | None,
+           min_weighted_kappa: float | None = None) -> list[str]:
+    """Failed gates, as messages. Pairwise accuracy (a percentage) is compared as a fraction;
+    a gate on figures the data has none of (levels, outcomes) is undefined, so it fails."""
     failures: list[str] = []
+    acc = kappa = None
     if "pairwise" in result:
         overall = result["pairwise"]["overall"]
         acc = overall["accuracy"] / 100 if overall["accuracy"] is not None else None
         kappas = [k for k in (overall["kappa_original"], overall["kappa_swapped"]) if k is not None]
         kappa = sum(kappas) / len(kappas) if kappas else None
-    else:
+    elif "pointwise" in result:
         overall = result["pointwise"]["overall"]
         acc, kappa = overall["accuracy"], overall["kappa"]
-    for name, value, minimum in (("kappa", kappa, min_kappa), ("accuracy", acc, min_accuracy)):
+    weighted = result["scale"]["overall"]["kappa_quadratic"] if "scale" in result else None
+    for name, value, minimum in (("kappa", kappa, min_kappa), ("accuracy", acc, min_accuracy),
+                                 ("weighted-kappa", weighted, min_weighted_kappa)):
         if minimum is None:
             continue
         if value is None:
@@ -86,7 +92,22 @@ def _render(result: dict[str, Any]) -> str:
                 out.append(table(["group", "n", "accuracy", "kappa", "f1", "leniency"],
                                  [[name, str(g["n"]), fmt(g["accuracy"]), fmt(g["kappa"]), fmt(g["f1"]),
                                    fmt(g["leniency"])] for name, g in groups.items()]))
+    if "scale" in result:
+        out.extend(_render_scale(result["scale"]))
     return "\n\n".join(out)
+
+
+def _render_scale(scale: dict[str, Any]) -> list[str]:
+    """The level agreement of criteria graded on a scale: overall, per criterion, per tag."""
+    o = scale["overall"]
+    out = [f"levels: {o['n']} labelled (weighted kappa: {scale['weights']} weights; mae and bias in levels)",
+           table(["metric", "value", "95% CI"], [[k, fmt(o[k]), fmt_ci(o.get(f"{k}_ci"))] for k in _SCALE])]
+    for title, groups in (("levels per criterion", scale["by_criterion"]), ("levels per tag", scale["by_tag"])):
+        if groups:
+            out.append(title + ":")
+            out.append(table(["group", "n", *_SCALE], [[name, str(g["n"]), *(fmt(g[k]) for k in _SCALE)]
+                                                     for name, g in groups.items()]))
+    return out
 
 
 def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows: Any,
@@ -124,6 +145,8 @@ def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows:
 @click.option("--include-checks", is_flag=True, help="Also calibrate deterministic checks.")
 @click.option("--min-kappa", type=float, help="Exit 1 when Cohen's kappa is below this.")
 @click.option("--min-accuracy", type=float, help="Exit 1 when accuracy (a fraction, 0.9) is below this.")
+@click.option("--min-weighted-kappa", type=float,
+              help="Exit 1 when the quadratic weighted kappa of levels (scale criteria) is below this.")
 @click.option("--resamples", type=click.IntRange(0), default=1000, show_default=True,
               help="Bootstrap resamples for the intervals (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
@@ -131,12 +154,15 @@ def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows:
 def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple[str, ...],
             labels: Path | None, verdicts: Path | None, db_path: Path | None, run_id: str | None, judge: str | None,
             suite_name: str | None, include_checks: bool, min_kappa: float | None, min_accuracy: float | None,
-            resamples: int, seed: int, as_json: bool) -> None:
+            min_weighted_kappa: float | None, resamples: int, seed: int, as_json: bool) -> None:
     """Measure a judge against gold or human labels.
 
     Reports accuracy, Cohen's kappa, precision/recall/F1 of "met", leniency (judge met rate
     minus label met rate), Spearman and Pearson for scored judges, ECE and Brier for
     confidences -- overall, per criterion and per tag, with seeded bootstrap intervals.
+    For criteria graded on a scale, where the labels give a `level`, it compares levels:
+    exact agreement, weighted kappa (quadratic; linear beside it), Spearman, and the mean
+    absolute error and bias in levels.
     For recorded pairwise data it reports each order's accuracy, their mean, the share
     right in both orders and the positional agreement (percentages).
 
@@ -144,6 +170,7 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
     Examples:
       rubrictest calibrate --labels gold.jsonl                 # latest run in the database
       rubrictest calibrate --labels gold.jsonl --verdicts judge.jsonl --min-kappa 0.6
+      rubrictest calibrate --labels levels.jsonl --min-weighted-kappa 0.7   # scale criteria
       rubrictest calibrate --from llmbar LLMBar/Dataset/LLMBar/Natural \\
           --strategy GPT-4/Vanilla_NoRules --json
     """
@@ -173,9 +200,9 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
         else:
             if labels is None:
                 raise InputError("give --labels FILE (gold labels), or --from IMPORTER PATH")
-            gold = read_records(labels)
+            gold = read_records(labels, levels=True)
             if verdicts is not None:
-                judged = from_records(read_records(verdicts))
+                judged = from_records(read_records(verdicts, levels=True))
                 what = str(verdicts)
             else:
                 db = options_db_path(db_path)
@@ -183,14 +210,20 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
                                          suite=suite_name)
                 what = f"run {run} of {db}"
             joined = join(judged, gold, labels, what)
+            if not joined.rows and not joined.scale:
+                raise InputError(f"{labels}: no label met a verdict that is not an ERROR: nothing to measure")
             result = {"source": what, "labels": str(labels), "errors": joined.errors,
-                      "unlabelled": joined.unlabelled, "pointwise": summarize(joined.rows, opts)}
-            if verdicts is None:
+                      "unlabelled": joined.unlabelled}
+            if joined.rows:
+                result["pointwise"] = summarize(joined.rows, opts)
+            if joined.scale:
+                result["scale"] = summarize_scale(joined.scale, opts)
+            if verdicts is None and joined.rows:
                 _store_calibration(db, run, {r.judge for r in judged if r.judge}, labels, joined.rows, result)
     except (ImporterError, ConfigError) as exc:
         raise InputError(str(exc)) from None
 
-    failures = _gates(result, min_kappa, min_accuracy)
+    failures = _gates(result, min_kappa, min_accuracy, min_weighted_kappa)
     result["gates_failed"] = failures
     click.echo(dump_json(result) if as_json else _render(result))
     if failures:

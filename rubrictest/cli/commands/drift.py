@@ -49,7 +49,7 @@ def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | No
         old = load_version(old_ref, suite)
         new = load_version(new_ref, suite) if new_ref else load_version(str(suite), suite)
         extra = {case: text for case, _, text in read_responses(responses)} if responses else None
-        gold = {(r.case, r.criterion): r.met for r in read_records(labels)} if labels else None
+        gold = {(r.case, r.criterion): r.met for r in read_records(labels) if r.met is not None} if labels else None
         with command_run("drift", db_path_=db_path, no_store=no_store, cache=cache, max_cost=max_cost) as run:
             report = asyncio.run(run_drift(old, new, judge=judge, responses=extra, gold=gold,
                                            all_criteria=all_criteria, threshold=max_flip_rate,

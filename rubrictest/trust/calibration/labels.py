@@ -10,10 +10,15 @@ The verdict is ``met`` (true/false), or ``outcome`` (``met`` / ``not_met``), or 
 same case ids), ``confidence`` and ``score`` (both in [0, 1]) and ``tags`` are optional; other
 keys (``rationale``, ``evidence``) are ignored. A value outside this schema is an error naming
 the file, the line and the key.
+
+For a criterion graded on a scale a line gives its ``level`` (``{"case": ..., "criterion": ...,
+"level": 4}``), with or without ``met``; ``calibrate`` compares levels (weighted kappa,
+Spearman, mean absolute error) and, where ``met`` is given too, the outcomes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,13 +42,14 @@ class Record:
 
     case: str
     criterion: str
-    met: bool
+    met: bool | None  # None: a level alone (read with ``levels=True``)
     target: str | None = None
     confidence: float | None = None
     score: float | None = None
     tags: tuple[str, ...] = ()
     suite: str | None = None
     line: int = 0
+    level: float | None = None
 
     @property
     def key(self) -> Key:
@@ -75,8 +81,23 @@ def _unit(row: dict[str, Any], key: str, where: str) -> float | None:
     return float(value)
 
 
-def read_records(path: Path) -> list[Record]:
-    """Read and validate a JSONL of labels or verdicts; a repeated key is an error."""
+def _level(row: dict[str, Any], where: str) -> float | None:
+    value = row.get("level")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise LabelError(f"{where}: level: {value!r} is not a number")
+    return float(value)
+
+
+def read_records(path: Path, levels: bool = False) -> list[Record]:
+    """Read and validate a JSONL of labels or verdicts; a repeated key is an error.
+
+    Args:
+        path: the file.
+        levels: accept a line that gives a ``level`` and no ``met`` (its ``met`` is ``None``);
+            otherwise every line needs a verdict.
+    """
     out: list[Record] = []
     seen: dict[Key, int] = {}
     for n, row in read_jsonl(path, error=LabelError):
@@ -91,7 +112,10 @@ def read_records(path: Path) -> list[Record]:
         tags = row.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise LabelError(f"{where}: tags: expected a list of strings")
-        rec = Record(case=row["case"], criterion=row["criterion"], met=parse_met(row, where),
+        level = _level(row, where)
+        has_met = any(key in row for key in ("met", "outcome", "label"))
+        met = parse_met(row, where) if has_met or not levels or level is None else None
+        rec = Record(case=row["case"], criterion=row["criterion"], met=met, level=level,
                      target=target or None, confidence=_unit(row, "confidence", where),
                      score=_unit(row, "score", where), tags=tuple(tags),
                      suite=row.get("suite") or None, line=n)

@@ -139,6 +139,72 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
     return _correlation("pearson", x, y)
 
 
+# --------------------------------------------------------------------------- graded scales
+#
+# A judge's level against a gold level on the same scale (1-5, 1-10, HelloBench's quarters).
+
+
+def level_grid(levels: Sequence[float]) -> list[float]:
+    """The ordered categories weighted kappa counts distances on.
+
+    When the levels seen are equally spaced (integers, quarters) the grid is every step from
+    the lowest to the highest, so that an unused level between two used ones still counts in
+    the distance (sklearn measures distance in positions on its ``labels``). Otherwise the
+    grid is the distinct levels seen, in order.
+    """
+    seen = sorted(set(levels))
+    if len(seen) < 2:
+        return seen
+    step = min(b - a for a, b in zip(seen, seen[1:], strict=False))
+    count = round((seen[-1] - seen[0]) / step)
+    grid = [seen[0] + k * step for k in range(count + 1)]
+    if all(any(math.isclose(g, lv, abs_tol=1e-9) for g in grid) for lv in seen):
+        return grid
+    return seen
+
+
+def weighted_kappa(pred: Sequence[float], gold: Sequence[float], weights: str = "quadratic") -> float | None:
+    """Cohen's weighted kappa of two raters' levels (sklearn ``cohen_kappa_score``).
+
+    ``weights`` is ``"quadratic"`` (a disagreement costs the squared distance between levels)
+    or ``"linear"``. Distances are positions on :func:`level_grid` of both sides' levels.
+    ``None`` for no items and when chance disagreement is zero (both raters gave one and the
+    same level to every item).
+    """
+    n = _check_lengths(pred, gold)
+    if n == 0:
+        return None
+    grid = level_grid([*pred, *gold])
+    if len(grid) < 2:
+        return None
+    try:
+        from sklearn.metrics import cohen_kappa_score
+    except ImportError:
+        from ...errors import RubricTestError
+
+        raise RubricTestError("weighted kappa needs scikit-learn: pip install 'rubrictest[stats]'") from None
+
+    def index(level: float) -> int:
+        return min(range(len(grid)), key=lambda i: abs(grid[i] - level))
+
+    a, b = [index(x) for x in pred], [index(x) for x in gold]
+    # sklearn divides by the chance-expected disagreement: zero when a single level was used
+    # by both, where kappa is undefined (it would warn and return NaN).
+    if len(set(a) | set(b)) < 2:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(cohen_kappa_score(a, b, labels=list(range(len(grid))), weights=weights))
+    return None if math.isnan(value) else value
+
+
+def mean_absolute_error(pred: Sequence[float], gold: Sequence[float]) -> float | None:
+    """Mean |judge level - gold level|, in levels; ``None`` for no items."""
+    n = _check_lengths(pred, gold)
+    if n == 0:
+        return None
+    return sum(abs(p - g) for p, g in zip(pred, gold, strict=True)) / n
+
+
 def prob_met(met: bool, confidence: float) -> float:
     """The probability that the criterion is met, from a verdict and its confidence."""
     return confidence if met else 1.0 - confidence

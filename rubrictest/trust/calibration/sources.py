@@ -2,8 +2,9 @@
 
 Verdicts come from a run in the results database (table ``verdicts``) or from a JSONL file
 in the ``recorded`` format (:mod:`.labels`). :func:`join` pairs each labelled criterion with
-the judge's verdict on it; a label naming a case or criterion the verdicts do not have is an
-error (a typo in a labels file must not silently shrink the sample).
+the judge's verdict on it (the outcomes, and the levels where the label gives a level); a
+label naming a case or criterion the verdicts do not have is an error (a typo in a labels
+file must not silently shrink the sample).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from ...errors import StoreError
 from ...store import Store
 from .labels import LabelError, Record
-from .summary import LabelledVerdict
+from .summary import LabelledVerdict, ScaleVerdict
 
 
 @dataclass(frozen=True)
@@ -24,19 +25,22 @@ class JudgedRow:
 
     case: str
     criterion: str
-    outcome: str  # met | not_met | error
+    outcome: str  # met | not_met | error | graded (a level alone, from a JSONL line)
     target: str | None = None
     confidence: float | None = None
     score: float | None = None
     tags: tuple[str, ...] = ()
     judge: str | None = None
     suite: str | None = None
+    level: float | None = None
 
 
 def from_records(records: Sequence[Record]) -> list[JudgedRow]:
     """Verdicts read from a JSONL file."""
-    return [JudgedRow(case=r.case, criterion=r.criterion, outcome="met" if r.met else "not_met",
-                      target=r.target, confidence=r.confidence, score=r.score, tags=r.tags, suite=r.suite)
+    return [JudgedRow(case=r.case, criterion=r.criterion,
+                      outcome="graded" if r.met is None else "met" if r.met else "not_met",
+                      target=r.target, confidence=r.confidence, score=r.score, tags=r.tags, suite=r.suite,
+                      level=r.level)
             for r in records]
 
 
@@ -62,7 +66,7 @@ def from_store(db_path: Path, run_id: str | None = None, judge: str | None = Non
         run_id = store.resolve_run(run_id)
         rows = [JudgedRow(case=r["case_id"], criterion=r["criterion_id"], outcome=r["outcome"],
                           target=r["target"] or None, confidence=r["confidence"], score=r["score"],
-                          tags=tuple(r["tags"] or ()), judge=r["judge"], suite=r["suite"])
+                          tags=tuple(r["tags"] or ()), judge=r["judge"], suite=r["suite"], level=r.get("level"))
                 for r in store.verdicts(run_id)
                 if (include_checks or not r["check_name"]) and (judge is None or r["judge"] == judge)
                 and (suite is None or r["suite"] == suite)]
@@ -78,6 +82,7 @@ class Joined:
     """Verdicts paired with labels, and what could not be paired."""
 
     rows: list[LabelledVerdict] = field(default_factory=list)
+    scale: list[ScaleVerdict] = field(default_factory=list)  # levels beside gold levels
     errors: int = 0        # labelled criteria whose verdict is an ERROR
     unlabelled: int = 0    # verdicts with no label
 
@@ -118,6 +123,15 @@ def join(verdicts: Sequence[JudgedRow], labels: Sequence[Record], labels_path: P
             if m.outcome == "error":
                 out.errors += 1
                 continue
+            if label.level is not None:
+                if m.level is None:
+                    raise LabelError(f"{where}: case {label.case!r}, criterion {label.criterion!r}: the label gives "
+                                     f"a level, but the verdict in {what} has none (the criterion is not "
+                                     "graded on a scale)")
+                out.scale.append(ScaleVerdict(case=m.case, criterion=m.criterion, level=m.level,
+                                              gold_level=label.level, target=m.target, tags=m.tags or label.tags))
+            if label.met is None or m.outcome == "graded":
+                continue  # levels only: no outcome to compare
             out.rows.append(LabelledVerdict(
                 case=m.case, criterion=m.criterion, target=m.target, judged_met=m.outcome == "met",
                 gold_met=label.met, confidence=m.confidence, score=m.score, gold_score=label.score,

@@ -134,6 +134,82 @@ def _groups(rows: Iterable[LabelledVerdict],
     return dict(sorted(groups.items()))
 
 
+# --------------------------------------------------------------------------- graded scales
+
+
+@dataclass(frozen=True)
+class ScaleVerdict:
+    """A judge's level on a criterion graded on a scale, beside the gold level.
+
+    Attributes:
+        case: case id.
+        criterion: criterion id.
+        level: the judge's level.
+        gold_level: the gold (human) level.
+        target: target label, or ``None``.
+        tags: the criterion's tags (report groups).
+    """
+
+    case: str
+    criterion: str
+    level: float
+    gold_level: float
+    target: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+#: The headline agreement of levels. Quadratic weights make a disagreement cost the square of
+#: its distance, so a judge one level off on a 1-5 scale is nearly in agreement and one four
+#: levels off is not: how ordinal rating scales are compared (essay scoring's QWK; it equals
+#: the intraclass correlation for large samples). Linear weights are shown beside it.
+KAPPA_WEIGHTS = "quadratic"
+
+
+def scale_metrics(rows: Sequence[ScaleVerdict], options: Options = Options(),
+                  with_ci: bool = True) -> dict[str, Any]:
+    """Agreement of levels over ``rows`` (one group): exact agreement, weighted kappa
+    (quadratic, and linear), Spearman and the mean absolute error in levels.
+
+    The rows of a group should share one scale: levels of a 1-5 and a 1-10 criterion pooled
+    together are compared as numbers (a report shows each criterion on its own too).
+    """
+    pred = [r.level for r in rows]
+    gold = [r.gold_level for r in rows]
+    out: dict[str, Any] = {
+        "n": len(rows),
+        "exact": metrics.accuracy(pred, gold),
+        "kappa_quadratic": metrics.weighted_kappa(pred, gold, "quadratic"),
+        "kappa_linear": metrics.weighted_kappa(pred, gold, "linear"),
+        "spearman": metrics.spearman(pred, gold),
+        "mae": metrics.mean_absolute_error(pred, gold),
+        "bias": (sum(pred) - sum(gold)) / len(rows) if rows else None,
+    }
+    if with_ci:
+        stats: dict[str, Callable[..., float | None]] = {
+            "kappa_quadratic": lambda p, g: metrics.weighted_kappa(p, g, "quadratic"),
+            "spearman": metrics.spearman,
+            "mae": metrics.mean_absolute_error,
+        }
+        for name, fn in stats.items():
+            ci = metrics.bootstrap_ci(fn, pred, gold, resamples=options.resamples,
+                                      confidence=options.confidence, seed=options.seed)
+            out[f"{name}_ci"] = list(ci) if ci is not None else None
+    return out
+
+
+def summarize_scale(rows: Sequence[ScaleVerdict], options: Options = Options()) -> dict[str, Any]:
+    """Level agreement overall (with bootstrap intervals), per criterion id and per tag."""
+    by_criterion: dict[str, list[ScaleVerdict]] = {}
+    by_tag: dict[str, list[ScaleVerdict]] = {}
+    for row in rows:
+        by_criterion.setdefault(row.criterion, []).append(row)
+        for tag in row.tags:
+            by_tag.setdefault(tag, []).append(row)
+    return {"weights": KAPPA_WEIGHTS, "overall": scale_metrics(rows, options),
+            "by_criterion": {k: scale_metrics(g, options, with_ci=False) for k, g in sorted(by_criterion.items())},
+            "by_tag": {k: scale_metrics(g, options, with_ci=False) for k, g in sorted(by_tag.items())}}
+
+
 # --------------------------------------------------------------------------- pairwise
 
 
