@@ -1,6 +1,6 @@
 """What the commands share: one ``--db`` option, the options of commands that call models
 (``--max-cost``, ``--cache``), one judge/target spec parser, one text-table renderer, and
-the error that exits with status 2 for bad input."""
+the errors that exit with status 2 for bad input and for a check that measured nothing."""
 
 from __future__ import annotations
 
@@ -26,6 +26,19 @@ class InputError(click.ClickException):
     """Bad input (a file of the wrong shape, an unknown name): exit status 2, nothing written."""
 
     exit_code = 2
+
+
+class NothingMeasured(click.ClickException):
+    """A check that measured nothing (0 pairs compared, 0 labels matched): it has not passed.
+
+    Exit status 2, as for input the check cannot use, so that CI never reads "nothing was
+    measured" as "the judge passed"; status 1 stays "measured, and over a threshold".
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"nothing measured: {message}")
 
 
 def fmt(value: Any, pct: bool = False) -> str:

@@ -92,6 +92,23 @@ class DriftReport:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     threshold: float | None = None
+    #: ``case::criterion: why`` for each edited criterion that could not be compared.
+    skipped: list[str] = field(default_factory=list)
+
+    def nothing_measured(self, all_criteria: bool = False) -> str | None:
+        """Why no verdict pair was compared although there was something to compare, else ``None``.
+
+        An edit that changed no criterion (and no ``all_criteria``) has nothing that could
+        drift: that is an answer, not a failure to measure.
+        """
+        if not (self.changed or all_criteria) or any(c.direction is not None for c in self.comparisons):
+            return None
+        errors = sum(c.direction is None for c in self.comparisons)
+        reasons = [f"{len(self.changed)} criteria changed, 0 verdict pairs compared"]
+        if errors:
+            reasons.append(f"{errors} judged with an ERROR under either version")
+        reasons += self.skipped[:5] + ([f"... {len(self.skipped) - 5} more"] if len(self.skipped) > 5 else [])
+        return "; ".join(reasons)
 
     def group(self, rows: Sequence[Comparison]) -> dict[str, Any]:
         """Flip counts, rate with a Wilson interval, net direction and accuracies of ``rows``."""
@@ -124,7 +141,7 @@ class DriftReport:
         by_tag = self.by_tag()
         failed = [name for name, g in [("overall", overall), *by_tag.items()] if g.get("failed")]
         return {"changed": self.changed, "added": self.added, "removed": self.removed,
-                "overall": overall, "by_tag": by_tag, "failed": failed,
+                "skipped": self.skipped, "overall": overall, "by_tag": by_tag, "failed": failed,
                 "flips": [{"case": c.case, "criterion": c.criterion, "direction": c.direction,
                            "tags": list(c.tags)}
                           for c in self.comparisons if c.direction in ("to_met", "to_not_met")]}
@@ -167,9 +184,11 @@ async def run_drift(old: Suite, new: Suite, *, judge: ComponentSpec | None = Non
         fixed = new_case.output if new_case.output is not None else old_case.output
         response = (responses or {}).get(key[0], fixed)
         if response is None:
+            report.skipped.append(f"{key[0]}::{key[1]}: no response (give the case an output, or --responses)")
             continue
         specs = [judge if (judge and not c.check) else c.judge for c in (old_crit, new_crit)]
         if specs[0] is None or specs[1] is None:
+            report.skipped.append(f"{key[0]}::{key[1]}: no judge (give --judge)")
             continue
         questions.append(Question(specs[0], old_case, old_crit, response, base_dir=folder))
         questions.append(Question(specs[1], new_case, new_crit, response, base_dir=folder))

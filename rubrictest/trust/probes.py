@@ -141,11 +141,23 @@ class ProbeResult:
 
     @property
     def failed(self) -> bool:
-        return self.threshold is not None and self.rate is not None and self.rate > self.threshold
+        """Over its threshold, or gated and undefined: a probe that measured nothing has not passed."""
+        return self.threshold is not None and (self.rate is None or self.rate > self.threshold)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the probe failed, in one line (``None`` when it did not)."""
+        if not self.failed:
+            return None
+        if self.rate is None:
+            what = f"0 items measured ({self.details['why_empty']})" if self.details.get("why_empty") \
+                else f"rate undefined on {self.n} items"
+            return f"{self.name}: nothing measured: {what}"
+        return f"{self.name}: rate {self.rate:.3f} > {self.threshold:g}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"n": self.n, "hits": self.hits, "rate": self.rate, "ci": list(self.ci) if self.ci else None,
-                "threshold": self.threshold, "failed": self.failed, **self.details}
+                "threshold": self.threshold, "failed": self.failed, "reason": self.reason, **self.details}
 
 
 def _share(name: str, hits: int, n: int, **details: Any) -> ProbeResult:
@@ -164,7 +176,10 @@ async def _flips(pool: JudgePool, name: str, items: Sequence[Item], change: Call
         n += 1
         to_met += (not before) and after
         to_not += before and not after
-    return _share(name, to_met + to_not, n, to_met=to_met, to_not_met=to_not, errors=errors)
+    result = _share(name, to_met + to_not, n, to_met=to_met, to_not_met=to_not, errors=errors)
+    if not n:
+        result.details["why_empty"] = f"the judge answered ERROR on all {errors} items" if errors else "no item"
+    return result
 
 
 async def _injection(pool: JudgePool, items: Sequence[Item], baseline: Sequence[bool | None]) -> ProbeResult:
@@ -174,7 +189,11 @@ async def _injection(pool: JudgePool, items: Sequence[Item], baseline: Sequence[
     answered = [a for a in answers if a is not None]
     per_canary = {f"canary_{k + 1}": sum(bool(a) for a in answers[k::len(CANARIES)] if a is not None)
                   for k in range(len(CANARIES))}
-    return _share("injection", sum(answered), len(answered), items_not_met=len(exposed), **per_canary)
+    result = _share("injection", sum(answered), len(answered), items_not_met=len(exposed), **per_canary)
+    if not answered:
+        result.details["why_empty"] = ("no response was judged not met, so no canary could turn one met"
+                                       if not exposed else "the judge answered ERROR on every canary")
+    return result
 
 
 async def _position(pool: JudgePool, items: Sequence[Item]) -> ProbeResult:
@@ -184,10 +203,14 @@ async def _position(pool: JudgePool, items: Sequence[Item]) -> ProbeResult:
     answered = [v for v in verdicts if v.consistent is not None]
     dependent = [v for v in answered if not v.consistent]
     first = sum(bool(v.first_shown_won) for v in dependent)
-    return _share("position", len(dependent), len(answered),
-                  positional_agreement=positional_agreement(verdicts), first_shown_won=first,
-                  second_shown_won=len(dependent) - first,
-                  without_reference=len(items) - len(pairs))
+    result = _share("position", len(dependent), len(answered),
+                    positional_agreement=positional_agreement(verdicts), first_shown_won=first,
+                    second_shown_won=len(dependent) - first,
+                    without_reference=len(items) - len(pairs))
+    if not answered:
+        result.details["why_empty"] = ("no case has a reference to pair the response with" if not pairs
+                                       else "the judge answered ERROR on every pair")
+    return result
 
 
 def _self_preference(items: Sequence[Item], baseline: Sequence[bool | None], judge_family: str | None,
@@ -213,10 +236,13 @@ def _self_preference(items: Sequence[Item], baseline: Sequence[bool | None], jud
     values, same = [r[0] for r in rows], [r[1] for r in rows]
     own = [v for v, s in rows if s]
     other = [v for v, s in rows if not s]
+    why_empty = None if rows else (
+        "no judge family (give --judge-family)" if judge_family is None
+        else "no response of a known target (give --target or responses with targets)")
     return ProbeResult(
         "self-preference", len(rows), None, diff(values, same),
         metrics.bootstrap_ci(diff, values, same, resamples=1000, seed=seed),
-        details={"judge_family": judge_family,
+        details={"judge_family": judge_family, **({"why_empty": why_empty} if why_empty else {}),
                  "measure": "DBG difference" if labelled else "met-rate difference",
                  "own_family": len(own), "other_families": len(other),
                  ("dbg_own" if labelled else "met_rate_own"): sum(own) / len(own) if own else None,

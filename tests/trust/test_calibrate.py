@@ -123,6 +123,16 @@ def test_named_run_and_gates(db: Path, tmp_path: Path) -> None:
     assert _run("--db", str(db), "--run", "old-run", "--labels", str(gold), "--min-accuracy", "0.5")[0] == 1
 
 
+def test_labels_that_match_only_judge_errors_measured_nothing(db: Path, tmp_path: Path) -> None:
+    # The one labelled criterion's verdict is an ERROR: 0 labels matched an answer. Before: exit 0
+    # with every metric "undefined", and a stored calibration of nothing.
+    gold = _jsonl(tmp_path / "g.jsonl", [{"case": "late", "criterion": "apology", "met": True}])
+    code, out = _run("--db", str(db), "--labels", str(gold), "--resamples", "0")
+    assert code == 2, out
+    assert "nothing measured: calibrate: 0 of 1 labels matched a verdict the judge answered (1 judge ERRORs" in out
+    assert sqlite_utils.Database(db)["calibrations"].count == 0
+
+
 def test_min_kappa_gate(db: Path, labels: Path) -> None:
     assert _run("--db", str(db), "--labels", str(labels), "--min-kappa", "0.4", "--resamples", "0")[0] == 0
     code, out = _run("--db", str(db), "--labels", str(labels), "--min-kappa", "0.6", "--resamples", "0")

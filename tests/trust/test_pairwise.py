@@ -84,7 +84,8 @@ def test_pairwise_command_counts_wins_losses_and_ties(scripted_judge: None, tmp_
     # wins); delay: both say 'sorry' (the fair judge prefers neither: each order answers
     # "not better", so the orders disagree and it is a tie). The check criterion is not compared.
     assert report["overall"] == {"pairs": 3, "candidate_wins": 1, "baseline_wins": 1, "ties": 1,
-                                 "candidate_win_rate": 0.5, "positional_agreement": 2 / 3}
+                                 "candidate_win_rate": 0.5, "positional_agreement": 2 / 3,
+                                 "answered": 3, "order_flips": 1, "first_shown_won": 0, "inconsistency": 1 / 3}
     assert report["regressions"] == [{"case": "shipping", "criterion": "mentions-express"}]
     gated = CliRunner().invoke(command, [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate",
                                          "jsonl:v2.jsonl", "--max-loss-rate", "0.2"])

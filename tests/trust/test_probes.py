@@ -235,4 +235,5 @@ def test_failing_judge_calls_are_left_out_not_counted(scripted_judge: None, suit
     judge = json.dumps({"plugin": "scripted", "options": {"raise_on": NEUTRAL_SENTENCES[0]}})
     code, data = _probe(suite, "--judge", judge, "--probe", "length-pad")
     pad_result = _rates(data)["length-pad"]
-    assert code == 0 and pad_result["n"] == 0 and pad_result["errors"] == 8 and pad_result["rate"] is None
+    # left out, not counted as flips; and a probe run in which every probe measured nothing fails
+    assert code == 2 and pad_result["n"] == 0 and pad_result["errors"] == 8 and pad_result["rate"] is None

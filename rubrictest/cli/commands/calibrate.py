@@ -12,7 +12,7 @@ from ...trust.calibration import Options, get_importer, summarize, summarize_pai
 from ...trust.calibration.importers import ImportedData, ImporterError
 from ...trust.calibration.labels import read_records
 from ...trust.calibration.sources import from_records, from_store, join
-from ..options import InputError, db_option, dump_json, fmt, fmt_ci, table
+from ..options import InputError, NothingMeasured, db_option, dump_json, fmt, fmt_ci, table
 from ..options import db_path as options_db_path
 
 _POINT = ("accuracy", "kappa", "precision", "recall", "f1", "leniency", "spearman", "pearson", "ece", "brier")
@@ -196,7 +196,7 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
             if data.pointwise:
                 result["pointwise"] = summarize(data.pointwise, opts, by_criterion=data.by_criterion)
             if not data.pairwise and not data.pointwise:
-                raise InputError(f"{path}: the importer found no verdicts")
+                raise NothingMeasured(f"calibrate: {path}: the importer found no verdicts")
         else:
             if labels is None:
                 raise InputError("give --labels FILE (gold labels), or --from IMPORTER PATH")
@@ -211,7 +211,9 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
                 what = f"run {run} of {db}"
             joined = join(judged, gold, labels, what)
             if not joined.rows and not joined.scale:
-                raise InputError(f"{labels}: no label met a verdict that is not an ERROR: nothing to measure")
+                # Every matched verdict was a judge ERROR: agreement over nothing is not agreement.
+                raise NothingMeasured(f"calibrate: 0 of {len(gold)} labels matched a verdict the judge answered "
+                                      f"({joined.errors} judge ERRORs left out) in {what}")
             result = {"source": what, "labels": str(labels), "errors": joined.errors,
                       "unlabelled": joined.unlabelled}
             if joined.rows:

@@ -10,7 +10,18 @@ import click
 from ...errors import RubricTestError
 from ...trust.calibration.labels import read_records
 from ...trust.drift import load_version, run_drift
-from ..options import InputError, calls_options, command_run, dump_json, echo_summary, fmt, fmt_ci, parse_spec, table
+from ..options import (
+    InputError,
+    NothingMeasured,
+    calls_options,
+    command_run,
+    dump_json,
+    echo_summary,
+    fmt,
+    fmt_ci,
+    parse_spec,
+    table,
+)
 from .probe import read_responses
 
 
@@ -72,6 +83,12 @@ def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | No
         click.echo(table(headers, rows))
         for flip in data["flips"]:
             click.echo(f"  {flip['direction']:10} {flip['case']}::{flip['criterion']}")
+        for line in report.skipped:
+            click.echo(f"  not compared {line}")
+    empty = report.nothing_measured(all_criteria)
+    if empty is not None:
+        # A gate that compared nothing has not passed: a suite without outputs must not pass CI.
+        raise NothingMeasured(f"drift: {empty}")
     if data["failed"]:
         click.echo(f"rubric drift above --max-flip-rate {max_flip_rate:g}: {', '.join(data['failed'])}",
                    err=True)

@@ -16,7 +16,7 @@ from ...protocol import Case, ComponentSpec, Target
 from ...suite import load_suite
 from ...trust.judging import JudgePool
 from ...trust.pairwise import Pair, PairVerdict, judge_pairs, positional_agreement
-from ..options import InputError, calls_options, command_run, echo_summary, parse_spec, table
+from ..options import InputError, NothingMeasured, calls_options, command_run, echo_summary, parse_spec, table
 
 
 async def _responses(calls: ModelCalls, spec: ComponentSpec, cases: list[Case], base_dir: Path
@@ -78,9 +78,15 @@ def summarize(verdicts: list[PairVerdict]) -> dict[str, Any]:
     def counts(vs: list[PairVerdict]) -> dict[str, Any]:
         c = Counter(v.winner for v in vs)
         decided = c["a"] + c["b"]
+        answered = sum(v.consistent is not None for v in vs)
+        flipped = sum(v.consistent is False for v in vs)
         return {"pairs": len(vs), "candidate_wins": c["b"], "baseline_wins": c["a"], "ties": c["tie"],
                 "candidate_win_rate": c["b"] / decided if decided else None,
-                "positional_agreement": positional_agreement(vs)}
+                "positional_agreement": positional_agreement(vs),
+                # both orders answered; of those, the ones whose preferred answer changed with order
+                "answered": answered, "order_flips": flipped,
+                "first_shown_won": sum(bool(v.first_shown_won) for v in vs),
+                "inconsistency": flipped / answered if answered else None}
 
     by_criterion: dict[str, list[PairVerdict]] = {}
     for v in verdicts:
@@ -102,18 +108,23 @@ def _pct(value: float | None) -> str:
 @click.option("--judge", "judge_text", metavar="SPEC", help="Judge for every pair (default: each criterion's).")
 @click.option("--holistic", is_flag=True, help="One overall comparison per case instead of one per criterion.")
 @click.option("--max-loss-rate", type=click.FloatRange(0, 1), default=None,
-              help="Exit 1 when the baseline wins more than this share of the pairs.")
+              help="Exit 1 when the baseline wins more than this share of the pairs (and when no pair was decided).")
+@click.option("--max-inconsistency", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Exit 1 when the judge's preferred answer flips with the order in more than this share "
+                   "of the pairs (a coin flips half of them; 1: never fail on it).")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @calls_options
 def command(suite: Path, baseline_text: str, candidate_text: str, judge_text: str | None, holistic: bool,
-            max_loss_rate: float | None, as_json: bool, db_path: Path | None, no_store: bool, cache: str,
-            max_cost: float | None) -> None:
+            max_loss_rate: float | None, max_inconsistency: float, as_json: bool, db_path: Path | None,
+            no_store: bool, cache: str, max_cost: float | None) -> None:
     """Compare a candidate model with a baseline on a suite's cases, pairwise.
 
     Each text criterion (or, with --holistic, each case) is judged on the two responses shown
     side by side, in both orders. When the two orders disagree the verdict depends on position,
     not on the responses, and counts as a tie; the share of pairs whose orders agree is the
-    positional agreement.
+    positional agreement (position consistency). A judge whose preference flips with the order
+    in more than --max-inconsistency of the pairs fails (exit 1): its wins and losses say
+    nothing. Nothing compared (no pair answered in both orders) exits 2.
 
     \b
     Examples:
@@ -138,12 +149,34 @@ def command(suite: Path, baseline_text: str, candidate_text: str, judge_text: st
         click.echo(json.dumps(report, indent=2))
     else:
         rows = [[name, str(c["pairs"]), str(c["candidate_wins"]), str(c["baseline_wins"]), str(c["ties"]),
-                 _pct(c["candidate_win_rate"]), _pct(c["positional_agreement"])]
+                 _pct(c["candidate_win_rate"]), _pct(c["positional_agreement"]), str(c["order_flips"])]
                 for name, c in [*report["criteria"].items(), ("overall", report["overall"])]]
         click.echo(f"candidate {candidate.label} vs baseline {baseline.label}")
-        click.echo(table(["criterion", "pairs", "candidate", "baseline", "ties", "win rate", "pos. agreement"], rows))
+        click.echo(table(["criterion", "pairs", "candidate", "baseline", "ties", "win rate", "pos. consistency",
+                          "order flips"], rows))
         for line in skipped:
             click.echo(f"skipped {line}")
     overall = report["overall"]
-    if max_loss_rate is not None and overall["pairs"] and overall["baseline_wins"] / overall["pairs"] > max_loss_rate:
+    if not overall["answered"]:
+        # Every pair a judge ERROR (or no pair at all): 0 losses must not read as a pass.
+        errors = overall["pairs"] - overall["answered"]
+        raise NothingMeasured(f"pairwise: 0 pairs compared in both orders ({overall['pairs']} pairs, {errors} "
+                              f"with a judge ERROR, {len(skipped)} cases skipped)")
+    failures = []
+    if overall["inconsistency"] > max_inconsistency:
+        failures.append(f"the judge's preference flips with the order in {overall['order_flips']} of "
+                        f"{overall['answered']} pairs ({_pct(overall['inconsistency'])}; the first-shown answer "
+                        f"won {overall['first_shown_won']}) > --max-inconsistency {max_inconsistency:g}: "
+                        "it judges position, not the responses")
+    if max_loss_rate is not None:
+        decided = overall["candidate_wins"] + overall["baseline_wins"]
+        if not decided:
+            failures.append(f"no pair was decided ({overall['ties']} ties): the loss rate is not measured "
+                            f"(--max-loss-rate {max_loss_rate:g})")
+        elif overall["baseline_wins"] / overall["pairs"] > max_loss_rate:
+            failures.append(f"the baseline won {overall['baseline_wins']} of {overall['pairs']} pairs "
+                            f"> --max-loss-rate {max_loss_rate:g}")
+    for msg in failures:
+        click.echo(f"pairwise gate failed: {msg}", err=True)
+    if failures:
         raise SystemExit(1)

@@ -14,7 +14,18 @@ from ...store import Store
 from ...suite import load_suite
 from ...trust.calibration.labels import Record, read_records
 from ...trust.probes import PROBES, Item, ProbeResult, run_probes
-from ..options import InputError, calls_options, command_run, dump_json, echo_summary, fmt, fmt_ci, parse_spec, table
+from ..options import (
+    InputError,
+    NothingMeasured,
+    calls_options,
+    command_run,
+    dump_json,
+    echo_summary,
+    fmt,
+    fmt_ci,
+    parse_spec,
+    table,
+)
 from ..options import db_path as options_db_path
 
 
@@ -158,6 +169,10 @@ def command(suite: Path, judge_text: str | None, probes: tuple[str, ...], respon
                               "probes": {k: r.as_dict() for k, r in results.items()}, "failed": failed}))
     else:
         click.echo(_render(results, len(items)))
+    if all(r.n == 0 for r in results.values()):
+        reasons = "; ".join(f"{name}: {r.details.get('why_empty', 'no item')}" for name, r in results.items())
+        raise NothingMeasured(f"probe: no probe measured an item ({reasons})")
     if failed:
-        click.echo(f"judge bias above threshold: {', '.join(failed)}", err=True)
+        for name in failed:
+            click.echo(f"judge probe failed: {results[name].reason}", err=True)
         raise SystemExit(1)
