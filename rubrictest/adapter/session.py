@@ -61,6 +61,8 @@ class RubricSession:
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
         self.shared_run_id: str | None = workerinput.get("rubrictest_run_id") if workerinput else None
+        # the xdist controller owns the run its workers write (a killed controller abandons it)
+        self.run_owner: dict[str, Any] | None = workerinput.get("rubrictest_run_owner") if workerinput else None
         self.controller_run_id: str | None = None  # xdist controller: the run its workers share
 
     # ---------------------------------------------------------------- collection
@@ -125,7 +127,10 @@ class RubricSession:
             from ..store import new_run_id
 
             self.controller_run_id = new_run_id()
+        from ..store.owner import Owner
+
         node.workerinput["rubrictest_run_id"] = self.controller_run_id
+        node.workerinput["rubrictest_run_owner"] = Owner.current().to_json()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -184,11 +189,13 @@ class RubricSession:
         """Open the store, start the run and build the engine."""
         from .. import __version__
         from ..engine import Engine, ModelCalls, Run
+        from ..store.owner import Owner
 
         self.store = self._open_store()
         self.run = Run.start(self.store, kind="pytest", rootdir=str(self.config.rootpath),
                              argv=self.config.invocation_params.args, version=__version__,
-                             run_id=self.shared_run_id, observe=not self.is_worker)
+                             run_id=self.shared_run_id, observe=not self.is_worker,
+                             owner=Owner.from_json(self.run_owner) if self.run_owner else None)
         self.calls = ModelCalls(self.get_pool(), self.run, cache=self.config.getoption("rubric_cache"),
                                 max_cost=self.config.getoption("rubric_max_cost"))
         self.engine = Engine(self.calls)
@@ -306,7 +313,11 @@ class RubricSession:
             # Stopped early (Ctrl-C, -x): cancel what is still in flight, keep what arrived.
             # Otherwise let the last cases finish storing their rows.
             self.engine.close(cancel=interrupted)
-        if self.is_worker or self.run is None:
+        if self.is_worker:
+            if self.store is not None:
+                self.store.close()  # every row written before the controller reads the counts
+            return
+        if self.run is None:
             return
         if self.controller_run_id is not None:
             self.store = self.run.store = self._open_shared_run()  # the workers wrote the run
@@ -356,6 +367,12 @@ class RubricSession:
             return self.calls.usage_summary()
         assert self.store is not None and self.run is not None
         return {"total": self.store.usage_totals(self.run.id), "components": {}}
+
+    def close(self) -> None:
+        """At the end of the pytest session (``pytest_unconfigure``): close the store, with its
+        WAL checkpointed into the database file."""
+        if self.store is not None:
+            self.store.close()
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if self.store is None or self.run is None or self.is_worker:

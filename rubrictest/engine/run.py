@@ -30,6 +30,7 @@ from ..voting import PanelSpec
 
 if TYPE_CHECKING:  # the store (sqlite-utils, which imports numpy) loads when a run starts
     from ..store import Store
+    from ..store.owner import Owner
 
 
 class ObserverWarning(UserWarning):
@@ -104,13 +105,14 @@ class Run:
 
     @classmethod
     def start(cls, store: Store | None, *, kind: str, rootdir: str, argv: Sequence[str], version: str,
-              run_id: str | None = None, observe: bool = True) -> Run:
+              run_id: str | None = None, observe: bool = True, owner: Owner | None = None) -> Run:
         """Record a new run (or join ``run_id``, which another process of the run may have
-        recorded already)."""
+        recorded already). ``owner``: the process that owns it (default: this one)."""
         from ..store import new_run_id
 
         if store is not None:
-            run_id = store.start_run(rootdir=rootdir, argv=list(argv), version=version, run_id=run_id, kind=kind)
+            run_id = store.start_run(rootdir=rootdir, argv=list(argv), version=version, run_id=run_id, kind=kind,
+                                     owner=owner)
         return cls(store, run_id or new_run_id(), kind, observe=observe)
 
     def announce(self, suites: Sequence[str], items: int) -> None:

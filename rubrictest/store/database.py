@@ -6,8 +6,15 @@ a database written by a *newer* rubrictest (a migration this version does not kn
 refused rather than misread.
 
 Writes are buffered and flushed in batches inside one transaction, so storing 10,000
-verdicts costs a few transactions, not 10,000. The database is opened in WAL mode with a
-busy timeout so several writers (pytest-xdist workers) can share it.
+verdicts costs a few dozen transactions, not 10,000. A row reaches the file within
+:data:`FLUSH_INTERVAL_S` (a background thread flushes what is buffered) or once
+:data:`FLUSH_ROWS` rows are buffered, whichever comes first: a process killed mid-run loses at
+most that. The database is opened in WAL mode with a busy timeout so several writers
+(pytest-xdist workers) can share it; :meth:`Store.close` checkpoints the WAL into the file,
+so the ``.db`` file alone holds every row (a CI artifact of that file is complete).
+
+A run left ``running`` by a process that is gone (killed) is marked ``abandoned`` by the next
+:meth:`Store.open` (:mod:`.owner`).
 
 The ``judge_calls`` table doubles as the cache: a call whose ``cache_key`` was answered
 without error before is answered from its stored ``result``.
@@ -30,9 +37,13 @@ import sqlite_utils
 from ..errors import StoreError
 from . import DEFAULT_DB  # noqa: F401 - the default path, re-exported
 from .migrations import migrations
+from .owner import Owner
 from .rows import RowWriter, utcnow
 
-_FLUSH_EVERY = 500
+FLUSH_ROWS = 200
+"""Buffered rows that are written at once (a transaction per few hundred rows)."""
+FLUSH_INTERVAL_S = 1.0
+"""The longest a buffered row waits before it is written."""
 
 
 def _check_location(path: Path, *, create: bool) -> None:
@@ -84,6 +95,10 @@ class Store(RowWriter):
         self.path = path
         self._lock = threading.RLock()
         self._buffer: dict[str, list[dict[str, Any]]] = {}
+        self._buffered = 0
+        self._flusher: threading.Thread | None = None
+        self._closing = threading.Event()
+        self.closed = False
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True) -> Store:
@@ -113,6 +128,7 @@ class Store(RowWriter):
                                  + (f" (it holds the tables {', '.join(tables[:5])} of another application; "
                                     "rubrictest does not write to it: choose another --rubric-db)" if tables else ""))
             store._set_up()
+            store._mark_abandoned()
         except sqlite3.DatabaseError as exc:
             message = str(exc)
             if "locked" in message or "busy" in message:
@@ -148,6 +164,25 @@ class Store(RowWriter):
                     raise
                 time.sleep(0.05)
 
+    def _mark_abandoned(self) -> None:
+        """Mark ``abandoned`` every run still ``running`` whose owner process on this host is
+        gone, with the counts of the verdicts it stored. A read-only file is left as it is."""
+        rows = self.db.execute(
+            "SELECT id, owner_pid, owner_host, owner_started FROM runs WHERE status = 'running' "
+            "AND owner_pid IS NOT NULL").fetchall()
+        for run_id, pid, host, started in rows:
+            if not Owner(int(pid), str(host), started).gone():
+                continue
+            try:
+                with self._lock, self.db.conn:
+                    self.db.conn.execute(
+                        "UPDATE runs SET status = 'abandoned', finished_at = ?, counts = ?, usage = ? "
+                        "WHERE id = ? AND status = 'running'",
+                        (utcnow(), json.dumps(self.status_counts(run_id)),
+                         json.dumps({"total": self.usage_totals(run_id), "components": {}}), run_id))
+            except sqlite3.OperationalError:  # read-only file or directory: a reader still works
+                return
+
     def _migrate(self) -> None:
         known = {m.name for m in migrations._migrations}
         applied = {m.name for m in migrations.applied(self.db)}
@@ -164,10 +199,22 @@ class Store(RowWriter):
     def insert(self, table: str, row: dict[str, Any]) -> None:
         """Buffer ``row`` for ``table``; rows are written by :meth:`flush`."""
         with self._lock:
-            rows = self._buffer.setdefault(table, [])
-            rows.append(row)
-            if len(rows) >= _FLUSH_EVERY:
+            self._buffer.setdefault(table, []).append(row)
+            self._buffered += 1
+            if self._buffered >= FLUSH_ROWS:
                 self.flush()
+            elif self._flusher is None and not self.closed:
+                self._flusher = threading.Thread(target=self._flush_every_interval, name="rubrictest-store-flush",
+                                                 daemon=True)
+                self._flusher.start()
+
+    def _flush_every_interval(self) -> None:
+        # Rows wait at most FLUSH_INTERVAL_S: a run killed mid-way keeps what it received.
+        while not self._closing.wait(FLUSH_INTERVAL_S):
+            try:
+                self.flush(keep_on_error=True)
+            except StoreError:
+                pass  # kept buffered: written by the next flush, or reported by the final one
 
     def insert_now(self, table: str, row: dict[str, Any]) -> int:
         """Write ``row`` at once and return its rowid (for rows others refer to)."""
@@ -179,12 +226,16 @@ class Store(RowWriter):
             cursor = self.db.conn.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", tuple(enc.values()))
             return int(cursor.lastrowid or 0)
 
-    def flush(self) -> None:
-        """Write every buffered row, all tables in one transaction."""
+    def flush(self, *, keep_on_error: bool = False) -> None:
+        """Write every buffered row, all tables in one transaction.
+
+        Args:
+            keep_on_error: on failure keep the rows buffered for the next flush.
+        """
         with self._lock:
-            if not any(self._buffer.values()):
+            if self.closed or not self._buffered:
                 return
-            buffer, self._buffer = self._buffer, {}
+            buffer, self._buffer, count, self._buffered = self._buffer, {}, self._buffered, 0
             try:
                 self.db.conn.execute("BEGIN IMMEDIATE")
                 for table, rows in buffer.items():
@@ -192,7 +243,12 @@ class Store(RowWriter):
                         self._insert_many(table, rows)
                 self.db.conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.db.conn.execute("ROLLBACK")
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                if keep_on_error:
+                    for table, rows in buffer.items():
+                        self._buffer[table] = rows + self._buffer.get(table, [])
+                    self._buffered += count
                 raise StoreError(f"cannot write to {self.path}: {exc}") from None
 
     def _insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
@@ -217,22 +273,42 @@ class Store(RowWriter):
                 self.db.table(table).update(pk, _encode(table, values))
 
     def close(self) -> None:
-        """Flush and close."""
+        """Flush, checkpoint the WAL into the database file (so the ``.db`` file alone holds
+        every row) and close. Closing twice does nothing."""
+        self._closing.set()
+        if self._flusher is not None:
+            self._flusher.join()
         with self._lock:
-            self.flush()
-            self.db.conn.close()
+            if self.closed:
+                return
+            try:
+                self.flush()
+            finally:
+                self.closed = True
+                try:
+                    self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:
+                    pass  # another process is reading or writing: it checkpoints when it closes
+                self.db.conn.close()
 
     # ---------------------------------------------------------------- runs
 
     def start_run(self, *, rootdir: str, argv: list[str], version: str, run_id: str | None = None,
-                  kind: str = "pytest") -> str:
+                  kind: str = "pytest", owner: Owner | None = None) -> str:
         """Record a run and return its id. With ``run_id`` (shared by xdist workers) the row
-        is written once, by whichever worker comes first."""
+        is written once, by whichever worker comes first.
+
+        Args:
+            owner: the process that owns the run (default: this one; an xdist worker gives
+                its controller).
+        """
         run_id = run_id or new_run_id()
+        owner = owner or Owner.current()
         with self._lock, self.db.conn:
             self.db.table("runs").insert(_encode("runs", {
                 "id": run_id, "started_at": utcnow(), "status": "running", "rootdir": rootdir,
-                "argv": argv, "version": version, "kind": kind}), ignore=True)
+                "argv": argv, "version": version, "kind": kind, "owner_pid": owner.pid,
+                "owner_host": owner.host, "owner_started": owner.started}), ignore=True)
         return run_id
 
     def has_run(self, run_id: str) -> bool:

@@ -19,7 +19,7 @@ def m001_initial(db: Database) -> None:
         "id": str,              # e.g. 20261121T235959Z-3f2a
         "started_at": str,
         "finished_at": str,
-        "status": str,          # running | passed | failed | interrupted | error
+        "status": str,          # running | passed | failed | interrupted | error (| abandoned, m009)
         "rootdir": str,
         "argv": str,            # JSON list, secrets never included
         "version": str,         # rubrictest version
@@ -220,3 +220,13 @@ def m008_scale_levels(db: Database) -> None:
     """Graded scales (:mod:`rubrictest.scale`): the level a judge gave a criterion graded on a
     scale, beside its normalised ``score`` (``calibrate`` compares levels, not scores)."""
     db.table("verdicts").add_column("level", float)
+
+
+@migrations()
+def m009_run_owner(db: Database) -> None:
+    """The process that owns a run (issue 10): its pid, host and start time. A run still
+    ``running`` whose owner on this host is gone (killed, crashed) is marked ``abandoned`` by
+    the next open of the store; under pytest-xdist the controller owns the run."""
+    db.table("runs").add_column("owner_pid", int)
+    db.table("runs").add_column("owner_host", str)
+    db.table("runs").add_column("owner_started", str)
