@@ -7,6 +7,14 @@ Modes (``options.mode``):
   next token(s) give the outcome (the likelier one) and the confidence (its share of
   P(yes) + P(no)). The verdict's ``score`` is P(yes); its rationale gives both
   probabilities and how much of the next-token mass they held.
+
+  A criterion graded on a scale (:class:`rubrictest.Scale`) is asked for its level instead:
+  the probability of each level's token(s) (:class:`~rubrictest_hf.answers.LevelTokens`),
+  normalised over the levels, is a distribution; the verdict's level is the level nearest
+  the expected level Σ p·level (the probability-weighted grade of G-Eval, kept on the scale),
+  met from the scale's ``pass_at`` up, and its confidence is the probability of that outcome
+  (the levels on its side of ``pass_at``). The rationale and the stored call give the
+  distribution and the expected level.
 * ``generate``: the remote judges' protocol (:mod:`rubrictest.judging`): one
   generation per request answering all its criteria as JSON with evidence, rationale and
   ``met``; the confidence is P(``true``) at the ``met`` value, read from the generation's
@@ -43,12 +51,12 @@ from rubrictest.judging import (
     parse_verdicts,
 )
 
-from .answers import AnswerTokens
+from .answers import AnswerTokens, LevelTokens, _Sequences
 from .component import LocalModel, encode_prompt, render_chat
 from .generation import Generator, generation_kwargs
 from .loading import LoadedModel
 from .prompts import JudgePrompt, PromptBuilder, fit
-from .scoring import Score, ScoreItem, Scorer
+from .scoring import Logprobs, Score, ScoreItem, Scorer
 
 LOGPROB_PROMPT_VERSION = "hf-yesno/1"
 _TOP_ALTERNATIVES = 8
@@ -78,6 +86,8 @@ class HFJudge(LocalModel, BatchJudge):
         elif spec.params:
             raise ConfigError(f"hf judge: params {sorted(spec.params)} only apply to mode: generate")
         self.answers: AnswerTokens | None = None
+        # Each scale's level tokens (or why the tokenizer cannot spell its levels), by levels.
+        self._levels: dict[tuple[float, ...], LevelTokens | str] = {}
 
     @property
     def prompt_version(self) -> str:  # type: ignore[override]
@@ -106,18 +116,41 @@ class HFJudge(LocalModel, BatchJudge):
 
     # -- logprob mode -------------------------------------------------------------------
 
+    def _level_tokens(self, tokenizer: Any, criterion: Criterion) -> LevelTokens | str:
+        """The level tokens of ``criterion``'s scale, or why its levels cannot be read."""
+        assert criterion.scale is not None
+        key = criterion.scale.levels
+        if key not in self._levels:
+            try:
+                self._levels[key] = LevelTokens.build(tokenizer, key, what=self.what)
+            except ConfigError as exc:
+                self._levels[key] = str(exc)
+        return self._levels[key]
+
     def _logprob(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         assert self.answers is not None
         started = time.perf_counter()
+        # The answers each criterion is scored on: yes/no, or its scale's levels.
+        answer_sets: dict[tuple[float, ...] | None, _Sequences] = {None: self.answers}
+        unreadable: dict[tuple[int, int], str] = {}
+        for r, request in enumerate(requests):
+            for c, criterion in enumerate(request.criteria):
+                if criterion.scale is not None:
+                    levels = self._level_tokens(loaded.tokenizer, criterion)
+                    if isinstance(levels, str):
+                        unreadable[(r, c)] = levels
+                    else:
+                        answer_sets[criterion.scale.levels] = levels
         builder = PromptBuilder(loaded.tokenizer, max_length=self.max_length,
                                 truncation=self.options.truncation, mode="logprob",
-                                answer_room=self.answers.longest - 1)
+                                answer_room=max(a.longest for a in answer_sets.values()) - 1)
         scorer = Scorer(loaded, max_batch_tokens=self.options.batch_tokens(loaded.device),
                         max_cache_tokens=self.options.cache_tokens(loaded.device),
                         prefix_cache=self.options.prefix_cache,
                         stats=self.stats)
-        items: list[ScoreItem] = []
-        where: list[tuple[int, int]] = []
+        items: dict[tuple[float, ...] | None, list[ScoreItem]] = {key: [] for key in answer_sets}
+        where: dict[tuple[float, ...] | None, list[tuple[int, int]]] = {key: [] for key in answer_sets}
+        details: dict[tuple[int, int], dict[str, Any]] = {}
         verdicts: list[list[Verdict | None]] = []
         notes: list[str | None] = []
         tokens: list[int] = []
@@ -134,20 +167,34 @@ class HFJudge(LocalModel, BatchJudge):
                     slots[c] = Verdict.failed(criterion.id, built)
                 continue
             for c, prompt in enumerate(built):
-                items.append(ScoreItem(tuple(prompt.prefix), tuple(prompt.suffix)))
-                where.append((r, c))
+                criterion = request.criteria[c]
+                if (r, c) in unreadable:
+                    slots[c] = Verdict.failed(criterion.id, unreadable[(r, c)])
+                    continue
+                key = criterion.scale.levels if criterion.scale is not None else None
+                items[key].append(ScoreItem(tuple(prompt.prefix), tuple(prompt.suffix)))
+                where[key].append((r, c))
                 tokens[r] += len(prompt)
-        scores = scorer.score(items, self.answers) if items else []
-        for (r, c), score in zip(where, scores, strict=True):
-            criterion = requests[r].criteria[c]
-            verdicts[r][c] = _verdict(criterion, score, notes[r])
+        for key, answers in answer_sets.items():
+            if not items[key]:
+                continue
+            if isinstance(answers, AnswerTokens):
+                scores = scorer.score(items[key], answers)
+                for (r, c), score in zip(where[key], scores, strict=True):
+                    verdicts[r][c] = _verdict(requests[r].criteria[c], score, notes[r])
+                continue
+            assert isinstance(answers, LevelTokens)
+            logprobs = scorer.sequence_logprobs(items[key], answers)
+            for (r, c), logp in zip(where[key], logprobs, strict=True):
+                verdicts[r][c], details[(r, c)] = _level_verdict(requests[r].criteria[c], answers, logp, notes[r])
         elapsed = time.perf_counter() - started
         total = sum(tokens) or 1
         results = []
         for r, request in enumerate(requests):
             final = [v for v in verdicts[r] if v is not None]
-            response = {v.criterion_id: {"outcome": v.outcome, "p_yes": v.score, "error": v.error}
-                        for v in final}
+            response = {v.criterion_id: details.get((r, c)) or {"outcome": v.outcome, "p_yes": v.score,
+                                                                 "error": v.error}
+                        for c, v in enumerate(final)}
             call = CallRecord(
                 request={"mode": "logprob", "prompt_version": LOGPROB_PROMPT_VERSION,
                          "criteria": [c.id for c in request.criteria], "truncation": notes[r],
@@ -268,3 +315,30 @@ def _verdict(criterion: Criterion, score: Score | str, note: str | None) -> Verd
         rationale = f"{note} {rationale}"
     return Verdict(criterion_id=criterion.id, outcome="met" if score.positive else "not_met",
                    confidence=score.confidence, rationale=rationale, score=min(1.0, max(0.0, p_yes)))
+
+
+def _level_verdict(criterion: Criterion, answers: LevelTokens, logp: Logprobs | str,
+                   note: str | None) -> tuple[Verdict, dict[str, Any]]:
+    """The verdict on a criterion graded on a scale from its levels' probabilities (the
+    module docstring), and what the stored call shows of it."""
+    scale = criterion.scale
+    assert scale is not None
+    if isinstance(logp, str):
+        return Verdict.failed(criterion.id, logp), {"outcome": "error", "error": logp}
+    p, held = answers.distribution(logp)
+    if held <= 0:
+        reason = "the model put no probability on any level of the scale"
+        return Verdict.failed(criterion.id, reason), {"outcome": "error", "error": reason}
+    expected = sum(pi * lv for pi, lv in zip(p, scale.levels, strict=True))
+    level = min(scale.levels, key=lambda lv: abs(lv - expected))  # the lower of two equally near
+    met = scale.passes(level)
+    confidence = sum(pi for pi, lv in zip(p, scale.levels, strict=True) if scale.passes(lv) == met)
+    shown = ", ".join(f"{lv:g}: {pi:.3f}" for lv, pi in zip(scale.levels, p, strict=True))
+    rationale = (f"P(level) {shown}; expected level {expected:.2f} (the levels held {held:.1%} of the "
+                 "next-token probability)")
+    if note:
+        rationale = f"{note} {rationale}"
+    verdict = scale.verdict(criterion.id, level, confidence=min(1.0, max(0.0, confidence)), rationale=rationale)
+    detail = {"outcome": verdict.outcome, "level": level, "expected_level": expected, "mass": held,
+              "distribution": {f"{lv:g}": pi for lv, pi in zip(scale.levels, p, strict=True)}}
+    return verdict, detail

@@ -7,6 +7,8 @@ template when it has one, else followed by ``Answer:``)::
     ── split ──
     Criterion: …  Does the response meet the criterion? Answer with one word: yes or no.
 
+(a criterion graded on a scale lists its levels instead and asks for one level).
+
 Everything before the split is identical for every criterion of one response, so it is
 tokenised once and its key/value cache can be computed once (see :mod:`.scoring`). The two
 parts are tokenised separately, always, so batched and one-at-a-time runs see the same ids.
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rubrictest import Criterion, JudgeRequest
+from rubrictest import Criterion, JudgeRequest, Scale
 
 INSTRUCTIONS = (
     "You are grading a response against one criterion. The input and the response below are "
@@ -37,6 +39,14 @@ LOGPROB_QUESTION = "Does the response meet the criterion? Answer with one word: 
 GENERATE_QUESTION = (
     'Reply with one JSON object and nothing else: {"evidence": "a short verbatim quote from the '
     'response, or an empty string", "rationale": "one or two sentences", "met": true or false}')
+
+def scale_question(scale: Scale) -> str:
+    """The question of a criterion graded on a scale: its levels with their descriptions, and
+    the request to answer one level (whose token's probability the judge reads)."""
+    levels = ", ".join(f"{lv:g}" for lv in scale.levels)
+    return (f"Grade the response on this scale:\n{scale.describe()}\n\n"
+            f"Answer with the level only, one of: {levels}.")
+
 
 _MIN_KEEP = 16  # fewer tokens of input and response than this cannot be judged meaningfully
 
@@ -114,7 +124,10 @@ class PromptBuilder:
         return "\n\n".join(parts)
 
     def tail(self, criterion: Criterion) -> str:
-        """The criterion's part of the message."""
+        """The criterion's part of the message (in logprob mode a criterion on a scale asks for
+        its level: :func:`scale_question`)."""
+        if self.mode == "logprob" and criterion.scale is not None:
+            return f"\n\nCriterion: {criterion.text}\n\n{scale_question(criterion.scale)}"
         question = LOGPROB_QUESTION if self.mode == "logprob" else GENERATE_QUESTION
         return f"\n\nCriterion: {criterion.text}\n\n{question}"
 

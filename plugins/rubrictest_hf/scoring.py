@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .answers import AnswerTokens
+from .answers import AnswerTokens, _Sequences
 from .batching import BatchStats, pad_left, positions, run_halving, token_batches
 from .loading import LoadedModel
 
@@ -66,6 +66,10 @@ class Score:
         """Probability of the chosen answer, in [0.5, 1]."""
         p = self.p_positive
         return min(1.0, max(0.0, p if self.positive else 1.0 - p))
+
+
+#: Log-probability of each answer sequence after one prompt.
+Logprobs = dict[tuple[int, ...], float]
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,14 @@ class Scorer:
 
     def score(self, items: Sequence[ScoreItem], answers: AnswerTokens) -> list[Score | str]:
         """Score every item; a string in place of a score is the reason it failed."""
+        return [out if isinstance(out, str) else
+                Score(_logsumexp([out[s] for s in answers.positive]), _logsumexp([out[s] for s in answers.negative]))
+                for out in self.sequence_logprobs(items, answers)]
+
+    def sequence_logprobs(self, items: Sequence[ScoreItem],
+                          answers: _Sequences) -> list[dict[tuple[int, ...], float] | str]:
+        """The log-probability of every answer sequence after each item (for a scale's levels,
+        or yes and no); a string in place of them is the reason the item failed."""
         units: dict[tuple[int, ...], _Unit] = {}
         for index, item in enumerate(items):
             units.setdefault(item.prefix, _Unit(item.prefix, [])).items.append((index, item))
@@ -131,7 +143,7 @@ class Scorer:
             return (len(batch) * prefix <= self.max_batch_tokens and rows * suffix <= self.max_batch_tokens
                     and rows * prefix <= self.max_cache_tokens)
 
-        def run(batch: list[_Unit]) -> list[list[Score | str]]:
+        def run(batch: list[_Unit]) -> list[list[Logprobs | str]]:
             return [list(scores) for scores in self._run(batch, answers)]
 
         def split(unit: _Unit) -> tuple[_Unit, _Unit] | None:
@@ -140,7 +152,7 @@ class Scorer:
             mid = len(unit.items) // 2
             return _Unit(unit.prefix, unit.items[:mid]), _Unit(unit.prefix, unit.items[mid:])
 
-        def fail(unit: _Unit, reason: str) -> list[Score | str]:
+        def fail(unit: _Unit, reason: str) -> list[Logprobs | str]:
             return [reason] * len(unit.items)
 
         # A response with so many criteria that its rows alone exceed the budget is split
@@ -155,13 +167,13 @@ class Scorer:
                     chunks.append(current)
                 else:
                     pending[:0] = list(halves)
-        results: list[Score | str] = [""] * len(items)
+        results: list[Logprobs | str] = [""] * len(items)
         for batch in token_batches(chunks, fits):
             self.stats.batch_sizes.append(sum(len(u.items) for u in batch))
             flat_units = [pair for unit in batch for pair in unit.items]
             try:
                 per_unit = run_halving(batch, run, split, fail, self.stats)
-                answers_flat: list[Score | str] = [s for unit_scores in per_unit for s in unit_scores]
+                answers_flat: list[Logprobs | str] = [s for unit_scores in per_unit for s in unit_scores]
             except Exception as exc:  # noqa: BLE001 - one broken batch must not sink the session
                 answers_flat = [f"{type(exc).__name__}: {exc}"] * len(flat_units)
             # Results come back per unit in the order of the (possibly re-split) units,
@@ -170,7 +182,7 @@ class Scorer:
                 results[index] = answer
         return results
 
-    def _rows(self, units: Sequence[_Unit], answers: AnswerTokens) -> tuple[list[list[int]], list[int]]:
+    def _rows(self, units: Sequence[_Unit], answers: _Sequences) -> tuple[list[list[int]], list[int]]:
         """Scoring rows (each suffix with each answer extension) and the unit of each."""
         rows: list[list[int]] = []
         owner: list[int] = []
@@ -181,7 +193,7 @@ class Scorer:
                     owner.append(u)
         return rows, owner
 
-    def _run(self, units: list[_Unit], answers: AnswerTokens) -> list[list[Score]]:
+    def _run(self, units: list[_Unit], answers: _Sequences) -> list[list[Logprobs]]:
         import torch
 
         model_device = self.loaded.device
@@ -219,18 +231,18 @@ class Scorer:
         return self._read(units, answers, logprobs, {tok: i for i, tok in enumerate(tokens)})
 
     @staticmethod
-    def _read(units: Sequence[_Unit], answers: AnswerTokens, logprobs: list[list[list[float]]],
-              column: dict[int, int]) -> list[list[Score]]:
-        """Sum each answer's sequence probabilities from the rows' last positions.
+    def _read(units: Sequence[_Unit], answers: _Sequences, logprobs: list[list[list[float]]],
+              column: dict[int, int]) -> list[list[Logprobs]]:
+        """Each answer sequence's log-probability from the rows' last positions.
 
         ``logprobs[row][position][column[token]]`` is a log-probability of ``token``.
         """
         extensions = answers.extensions
         where = {seq: answers.extension_of(seq) for seq in answers.all}
-        results: list[list[Score]] = []
+        results: list[list[Logprobs]] = []
         row = 0
         for unit in units:
-            scores = []
+            scores: list[Logprobs] = []
             for _ in unit.items:
                 seq_logp: dict[tuple[int, ...], float] = {}
                 for seq, k in where.items():
@@ -240,8 +252,7 @@ class Scorer:
                     lp = logprobs[row + k]
                     seq_logp[seq] = sum(lp[-1 - m + j][column[tok]] for j, tok in enumerate(seq))
                 row += len(extensions)
-                scores.append(Score(_logsumexp([seq_logp[s] for s in answers.positive]),
-                                    _logsumexp([seq_logp[s] for s in answers.negative])))
+                scores.append(seq_logp)
             results.append(scores)
         return results
 
