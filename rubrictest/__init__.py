@@ -52,6 +52,7 @@ from .protocol import (
     canonical_json,
     content_hash,
     require_env,
+    response_sha256,
 )
 from .registry import Register
 from .scale import Scale
@@ -108,5 +109,5 @@ __all__ = [
     "RunStart", "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
     "Ballot", "PanelSpec", "VerdictSample", "VotingRule", "passing_outcome", "self_agreement", "settle", "tally",
     "check_evidence", "content_hash", "hookimpl", "import_callable", "normalize_whitespace", "read_json",
-    "read_jsonl", "require_env", "run_in_thread",
+    "read_jsonl", "require_env", "response_sha256", "run_in_thread",
 ]

@@ -56,6 +56,15 @@ def content_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
+def response_sha256(response: str) -> str:
+    """SHA-256 (hex, lower case) of a response's UTF-8 bytes, exactly as the judge sees it.
+
+    A recorded label carries it as ``response_sha256`` to say which response it judged; the
+    ``recorded`` judge refuses (ERROR) a label whose response is not the one under test.
+    """
+    return hashlib.sha256(response.encode("utf-8")).hexdigest()
+
+
 class ComponentSpec(BaseModel):
     """How a suite names a target or a judge: ``"plugin:model"`` or a mapping.
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rubrictest import Importer, ImporterError, write_jsonl, write_suite
+from rubrictest import Importer, ImporterError, response_sha256, write_jsonl, write_suite
 
 from .hellobench import LEVELS, Instance, Judgement, load_weights, read_release
 
@@ -82,7 +82,10 @@ def _case(inst: Instance, weights: tuple[float, ...], pass_at: float) -> dict[st
 
 
 def _grades(judged: Judgement) -> list[dict[str, Any]]:
-    return [{"case": judged.id, "criterion": f"item-{i}", "level": score, **({"rationale": r} if r else {})}
+    # Bound to the response they grade: another response under these grades is ERROR, not a stale score.
+    bound = response_sha256(judged.response)
+    return [{"case": judged.id, "criterion": f"item-{i}", "level": score, **({"rationale": r} if r else {}),
+             "response_sha256": bound}
             for i, (score, r) in enumerate(zip(judged.scores, judged.reasons, strict=True))]
 
 

@@ -12,10 +12,17 @@ For a criterion graded on a scale the line gives its ``level`` instead (``{"case
 "criterion": ..., "level": 4}``): met from the scale's ``pass_at`` up, scored by the normalised
 level. ``target`` is optional; a line without it answers every target. A criterion with no
 recorded verdict, or a level that is not on its scale, is ERROR (not FAIL).
+
+A label is about one response. ``response_sha256`` (:func:`rubrictest.response_sha256`: SHA-256
+of the response's UTF-8 bytes, hex) or ``response`` (the text itself) says which: when the
+response under test is another one, the criterion is ERROR ("label is for another response"),
+never a stale PASS. A line without either answers whatever response it is shown, as before:
+after the response changes it still passes on the old label (docs/judge-trust.md, re-labelling).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +42,10 @@ from rubrictest import (
     check_evidence,
     hookimpl,
     read_jsonl,
+    response_sha256,
 )
 
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _TRUE = {True, "1", "met", "yes", "true", "pass"}
 _FALSE = {False, "0", "not_met", "no", "false", "fail"}
 
@@ -69,6 +78,15 @@ def read_records(path: Path) -> dict[tuple[str, str, str | None], dict[str, Any]
         conf = row.get("confidence")
         if conf is not None and not (isinstance(conf, int | float) and 0 <= conf <= 1):
             raise ConfigError(f"{where}: confidence {conf!r} is not a number in [0, 1]")
+        expected = row.get("response_sha256")
+        if expected is not None and not (isinstance(expected, str) and _SHA256.fullmatch(expected)):
+            raise ConfigError(f"{where}: response_sha256 {expected!r} is not a SHA-256 hex digest (64 hex digits)")
+        if row.get("response") is not None and not isinstance(row["response"], str):
+            raise ConfigError(f"{where}: response: expected a string")
+        if expected is not None and row.get("response") is not None \
+                and response_sha256(row["response"]) != expected.lower():
+            raise ConfigError(f"{where}: response_sha256 is not the SHA-256 of the line's response")
+        row["_where"] = where
         records[(row["case"], row["criterion"], row.get("target"))] = row
     return records
 
@@ -119,7 +137,25 @@ class RecordedJudge(Judge):
         return JudgeResult(verdicts)
 
 
+def _stale(row: dict[str, Any], response: str) -> str | None:
+    """Why ``row`` is not a label of ``response`` (it names another response), else ``None``."""
+    expected = row.get("response_sha256")
+    if expected is None and row.get("response") is None:
+        return None  # an unbound label: trusted as before (the documented risk)
+    actual = response_sha256(response)
+    if expected is None:
+        expected = response_sha256(row["response"])
+    if actual == expected.lower():
+        return None
+    return (f"label is for another response: {row['_where']} was recorded for response sha256 "
+            f"{expected.lower()[:12]}…, the response under test is sha256 {actual[:12]}…; judge the new "
+            "response and re-label it (docs/judge-trust.md, re-labelling)")
+
+
 def _verdict(crit: Criterion, row: dict[str, Any], response: str) -> Verdict:
+    stale = _stale(row, response)
+    if stale is not None:
+        return Verdict.failed(crit.id, stale)
     evidence = row.get("evidence")
     fields: dict[str, Any] = {"confidence": row.get("confidence"), "evidence": evidence,
                               "evidence_supported": check_evidence(evidence, response),
