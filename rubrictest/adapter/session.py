@@ -64,6 +64,9 @@ class RubricSession:
         # the xdist controller owns the run its workers write (a killed controller abandons it)
         self.run_owner: dict[str, Any] | None = workerinput.get("rubrictest_run_owner") if workerinput else None
         self.controller_run_id: str | None = None  # xdist controller: the run its workers share
+        from .signals import Interrupts
+
+        self.interrupts = Interrupts()  # SIGTERM as Ctrl-C, a second one exits at once (once suites exist)
 
     # ---------------------------------------------------------------- collection
 
@@ -75,6 +78,7 @@ class RubricSession:
 
             load_plugins()
             self.has_suites = True
+            self.interrupts.install()
             self.pool = ComponentPool(self.config.rootpath)
         return self.pool
 
@@ -140,6 +144,7 @@ class RubricSession:
                         and any(Path(i.split("::", 1)[0]).match(p) for p in patterns)})
         if not files or self.controller_run_id is None:
             return
+        self.interrupts.install()  # the controller collects nothing itself: its suites are known here
         run = self._controller_run()
         run.announce(files, sum(1 for i in ids if i.split("::", 1)[0] in files))
 
@@ -306,7 +311,10 @@ class RubricSession:
             return "missed", "m", ("MISSED", {"yellow": True})
         return None
 
-    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the summary
+    # Last (the terminal reporter, a wrapper, prints its summary after every implementation):
+    # under xdist after the controller's DSession has waited for its workers, which store the
+    # verdicts the controller counts, also when a Ctrl-C stopped them.
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
         if self.engine is not None:
@@ -370,7 +378,8 @@ class RubricSession:
 
     def close(self) -> None:
         """At the end of the pytest session (``pytest_unconfigure``): close the store, with its
-        WAL checkpointed into the database file."""
+        WAL checkpointed into the database file, and put back the signal handlers."""
+        self.interrupts.restore()
         if self.store is not None:
             self.store.close()
 

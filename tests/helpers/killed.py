@@ -30,6 +30,11 @@ class Slow(Judge):
             await asyncio.sleep(60)
         return JudgeResult([Verdict(c.id, "met") for c in request.criteria])
 
+    async def aclose(self):
+        # CLOSE_SLOW=1: closing takes a minute (a server that is slow to stop)
+        if os.environ.get("CLOSE_SLOW") == "1":
+            await asyncio.sleep(60)
+
 
 class Plugin:
     @hookimpl
@@ -55,11 +60,12 @@ class Session:
     """``pytest`` on the project in its own process group (so a signal reaches every
     xdist worker, as a terminal's Ctrl-C does)."""
 
-    def __init__(self, path: Path, *args: str, slow: bool = True) -> None:
+    def __init__(self, path: Path, *args: str, slow: bool = True, close_slow: bool = False) -> None:
         self.path = path
         self.db = path / "r.db"
         self.calls_log = path / "calls.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CALLS_LOG": str(self.calls_log), "SLOW": "1" if slow else "0"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CALLS_LOG": str(self.calls_log), "SLOW": "1" if slow else "0",
+               "CLOSE_SLOW": "1" if close_slow else "0"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", f"--rubric-db={self.db}", *args],
             cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
