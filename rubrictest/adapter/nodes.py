@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from ..engine import CaseOutcome, Engine, GateOutcome, VerdictInfo
+from ..engine.gate import DisagreementGate
 from ..errors import ConfigError, RubricTestError, SuiteError
 from ..protocol import Criterion
 from ..suite import ID_LIMIT, CaseRun, Suite, load_suite, missing_env, read_suite_model
@@ -305,6 +306,7 @@ class GateItem(RubricItem):
         _mark(self, "rubric")
         self.target = target
         self.outcome: GateOutcome | None = None
+        self.disagreement: DisagreementGate | None = None
 
     @property
     def suite(self) -> Suite:
@@ -321,23 +323,46 @@ class GateItem(RubricItem):
         assert gate is not None
         rubric_session(self.config).wait_cases(self.unit_keys())
         target = self.target or self._only_target()
-        outcome = self.engine.gate(str(self.suite.path), target, gate.min_pass_rate, gate.confidence)
-        self.outcome = outcome
-        self.user_properties.extend([("passes", outcome.passes), ("cases", outcome.total),
-                                     ("lower_bound", outcome.lower_bound), ("min_pass_rate", gate.min_pass_rate)])
-        if outcome.passed is None:
-            self.rubric_status = "ERROR"
-            raise RubricJudgeError(f"ERROR: gate undecided: {len(outcome.errors)} case(s) have no verdict: "
-                                   + ", ".join(outcome.errors[:10]))
+        path = str(self.suite.path)
+        if gate.min_pass_rate is not None:
+            outcome = self.engine.gate(path, target, gate.min_pass_rate, gate.confidence)
+            self.outcome = outcome
+            self.user_properties.extend([("passes", outcome.passes), ("cases", outcome.total),
+                                         ("lower_bound", outcome.lower_bound),
+                                         ("min_pass_rate", gate.min_pass_rate)])
+            if outcome.passed is None:
+                self.rubric_status = "ERROR"
+                raise RubricJudgeError(f"ERROR: gate undecided: {len(outcome.errors)} case(s) have no verdict: "
+                                       + ", ".join(outcome.errors[:10]))
+        if gate.max_disagreement is not None:
+            dis = self.engine.disagreement_gate(path, target, gate.max_disagreement)
+            self.disagreement = dis
+            self.user_properties.extend([("disagreements", len(dis.flagged)), ("disagreement_rate", dis.rate),
+                                         ("max_disagreement", gate.max_disagreement)])
+            if dis.passed is None:
+                self.rubric_status = "ERROR"
+                raise RubricJudgeError(
+                    f"ERROR: gate undecided: {len(dis.errors)} case(s) have no rubric score or no sentinel score to "
+                    "compare: " + ", ".join(dis.errors[:10]))
 
     def runtest(self) -> None:
+        failures: list[str] = []
         o = self.outcome
-        assert o is not None and o.lower_bound is not None
-        self.rubric_status = "PASS" if o.passed else "FAIL"
-        if not o.passed:
-            raise RubricFailure(
-                f"gate FAILED: {o.passes}/{o.total} cases passed ({o.passes / o.total:.1%}); Wilson lower bound "
-                f"at {o.confidence:.0%} confidence = {o.lower_bound:.3f} < min_pass_rate {o.min_pass_rate:g}")
+        if o is not None:
+            assert o.lower_bound is not None
+            if not o.passed:
+                failures.append(
+                    f"gate FAILED: {o.passes}/{o.total} cases passed ({o.passes / o.total:.1%}); Wilson lower bound "
+                    f"at {o.confidence:.0%} confidence = {o.lower_bound:.3f} < min_pass_rate {o.min_pass_rate:g}")
+        d = self.disagreement
+        if d is not None and not d.passed:
+            assert d.rate is not None
+            failures.append(
+                f"gate FAILED: {len(d.flagged)}/{d.total} cases are rubric-holistic disagreements ({d.rate:.1%}) > "
+                f"max_disagreement {d.max_disagreement:g}: " + ", ".join(d.flagged[:10]))
+        self.rubric_status = "FAIL" if failures else "PASS"
+        if failures:
+            raise RubricFailure("\n".join(failures))
 
     def _only_target(self) -> str:
         # one target: stored under its label, but the gate item carries no suffix

@@ -281,6 +281,9 @@ class RubricSession:
             lines.append("  targets: " + ", ".join(targets))
         if judges:
             lines.append("  judges:  " + ", ".join(judges))
+        sentinels = sorted({u.run.sentinel.judge.label for u in engine.units.values() if u.run.sentinel is not None})
+        if sentinels:
+            lines.append("  sentinel: " + ", ".join(sentinels) + " (rubric-free)")
         if self.store is not None and self.run is not None:
             lines.append(f"  results: {self.store.path} (run {self.run.id})")
         for label, message in sorted(engine.pool.config_errors.items()):

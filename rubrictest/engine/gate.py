@@ -53,3 +53,33 @@ def decide_gate(outcomes: Sequence[CaseOutcome], min_pass_rate: float, confidenc
         return GateOutcome(None, passes, total, None, min_pass_rate, confidence, errors)
     lower = wilson_lower_bound(passes, total, confidence)
     return GateOutcome(lower >= min_pass_rate, passes, total, lower, min_pass_rate, confidence)
+
+
+@dataclass
+class DisagreementGate:
+    """The suite gate on rubric-holistic disagreements (:mod:`rubrictest.sentinel`): the share
+    of cases where the rubric and the sentinel disagree against ``max_disagreement``.
+
+    ``passed`` is ``None`` (ERROR) when a case has no rubric score or no sentinel score: a
+    gate that could not compare every case has not passed.
+    """
+
+    passed: bool | None
+    flagged: list[str]
+    total: int
+    rate: float | None
+    max_disagreement: float
+    errors: list[str] = field(default_factory=list)
+
+
+def decide_disagreement(outcomes: Sequence[CaseOutcome], max_disagreement: float) -> DisagreementGate:
+    """The disagreement gate over ``outcomes`` (every case of the suite, for one target)."""
+    errors = [o.run.case.id for o in outcomes
+              if o.sentinel is None or o.sentinel.score is None or o.sentinel.rubric_score is None]
+    flagged = [o.run.case.id for o in outcomes if o.sentinel is not None and o.sentinel.disagreement is not None]
+    total = len(outcomes)
+    if errors or not total:
+        return DisagreementGate(None, flagged, total, None, max_disagreement, errors)
+    rate = len(flagged) / total
+    # compared with a tolerance: 1 case in 10 is exactly a bound of 0.1
+    return DisagreementGate(rate <= max_disagreement + 1e-12, flagged, total, rate, max_disagreement)

@@ -11,6 +11,7 @@ from ..suite import CaseRun
 from ..tree import NodeScore
 
 if TYPE_CHECKING:
+    from ..sentinel import SentinelOutcome
     from .panel import MemberVerdict
 
 CacheMode = Literal["use", "refresh", "off"]
@@ -51,6 +52,7 @@ class CaseOutcome:
     score: CaseScore | None = None
     error: str | None = None
     nodes: dict[str, NodeScore] = field(default_factory=dict)
+    sentinel: SentinelOutcome | None = None
 
     @property
     def passed(self) -> bool | None:

@@ -9,7 +9,10 @@ starts all of them at once:
 * as soon as a response arrives, the case's criteria go to their judges -- all criteria of
   the case that share a judge in one request when the judge batches criteria; criteria
   judged by a panel go to every member, and the panel's rule decides (:mod:`.panel`);
-* every verdict is stored as it arrives, and the pytest item waiting for it is released.
+* every verdict is stored as it arrives, and the pytest item waiting for it is released;
+* with a ``sentinel``, the rubric-free judge is asked about the task and response alongside
+  (:mod:`rubrictest.sentinel`); once the case is scored, its verdict is set against the
+  rubric's score.
 
 Calls go through :class:`~.calls.ModelCalls` (cache, budget, records, concurrency).
 Failures are never verdicts: a target or judge that fails makes the criteria it owed
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import dataclasses
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -28,11 +32,12 @@ from typing import Any
 from ..errors import ConfigError, JudgeError
 from ..events import VerdictEvent
 from ..protocol import Criterion, Judge, JudgeRequest, Target, Verdict
+from ..sentinel import SentinelOutcome, sentinel_criterion, sentinel_score
 from ..suite import CaseRun, Suite
 from ..tree import outline, score_tree
 from ..voting import PanelSpec
 from .calls import ModelCalls
-from .gate import GateOutcome, decide_gate
+from .gate import DisagreementGate, GateOutcome, decide_disagreement, decide_gate
 from .outcomes import CaseOutcome, VerdictInfo, criterion_status
 from .panel import MemberVerdict, PanelJudging
 
@@ -129,6 +134,8 @@ class Engine:
             for crit in unit.run.case.criteria:
                 for spec in crit.judges:
                     self.pool.ensure_ready(self.pool.component("judges", spec, base_dir))
+            if unit.run.sentinel is not None:
+                self.pool.ensure_ready(self.pool.component("judges", unit.run.sentinel.judge, base_dir))
         except ConfigError:
             pass  # reported per criterion when the case runs
 
@@ -159,10 +166,18 @@ class Engine:
 
     def gate(self, suite_path: str, target: str, min_pass_rate: float, confidence: float) -> GateOutcome:
         """Block until every case of the suite for ``target`` is done; decide its gate."""
+        return decide_gate(self._suite_outcomes(suite_path, target), min_pass_rate, confidence)
+
+    def disagreement_gate(self, suite_path: str, target: str, max_disagreement: float) -> DisagreementGate:
+        """Block until every case of the suite for ``target`` is done; decide its gate on
+        rubric-holistic disagreements."""
+        return decide_disagreement(self._suite_outcomes(suite_path, target), max_disagreement)
+
+    def _suite_outcomes(self, suite_path: str, target: str) -> list[CaseOutcome]:
         units = [u for u in self.suites[suite_path] if u.target == target]
         wanted = {id(u) for u in units}
         self.schedule([k for k, u in self.units.items() if id(u) in wanted])
-        return decide_gate([u.case_future.result() for u in units], min_pass_rate, confidence)
+        return [u.case_future.result() for u in units]
 
     # ------------------------------------------------------------------ the pipeline
 
@@ -225,7 +240,27 @@ class Engine:
                 requests.append((judge, JudgeRequest(case=case, response=response, criteria=tuple(batch),
                                                      target=unit.run.target_label)))
         await asyncio.gather(*(self._judge_request(unit, judge, req) for judge, req in requests),
-                             *(self._judge_panel(unit, panel, crits, response) for panel, crits in panels.values()))
+                             *(self._judge_panel(unit, panel, crits, response) for panel, crits in panels.values()),
+                             self._judge_sentinel(unit, response))
+
+    async def _judge_sentinel(self, unit: Unit, response: str) -> None:
+        spec = unit.run.sentinel
+        if spec is None:
+            return
+        crit = sentinel_criterion()
+        try:
+            judge = self.pool.component("judges", spec.judge, unit.suite.path.parent)
+            assert isinstance(judge, Judge)
+        except ConfigError as exc:
+            unit.outcome.sentinel = SentinelOutcome(spec.judge.label, Verdict.failed(crit.id, str(exc)), None)
+            return
+        # The task and the response only: no criteria, rubric tree or reference reach the sentinel.
+        case = dataclasses.replace(unit.run.case, criteria=(crit,), nodes=(), top_level=(), reference=None)
+        judged = await self.calls.judge(judge, JudgeRequest(case=case, response=response, criteria=(crit,),
+                                                             target=unit.run.target_label))
+        verdict = judged.verdicts[crit.id]
+        unit.outcome.sentinel = SentinelOutcome(judge.label, verdict, sentinel_score(verdict), judged.cached,
+                                                judged.call_id)
 
     async def _judge_request(self, unit: Unit, judge: Judge, request: JudgeRequest) -> None:
         judged = await self.calls.judge(judge, request)
@@ -280,6 +315,10 @@ class Engine:
             return
         if outcome.score.nodes is not None:
             outcome.nodes = dict(outcome.score.nodes)
+        sentinel, spec = outcome.sentinel, unit.run.sentinel
+        if sentinel is not None and spec is not None:
+            sentinel.rubric_score = outcome.score.score
+            sentinel.disagreement = spec.disagreement(sentinel.rubric_score, sentinel.score)
 
     def _store_case(self, unit: Unit) -> None:
         if self.run.store is None:
@@ -289,6 +328,8 @@ class Engine:
             self.run.id, case=unit.run.case, target=unit.target, position=unit.position, response=o.response,
             score=o.score.score if o.score else None, passed=o.passed,
             reason=o.error or (o.score.reason if o.score else None))
+        if o.sentinel is not None:
+            self.run.store.record_sentinel(self.run.id, case=unit.run.case, target=unit.target, sentinel=o.sentinel)
         if unit.run.case.nodes:
             self.run.store.record_nodes(self.run.id, case=unit.run.case, target=unit.target, scores=o.nodes,
                                         positions={k: unit.position * 10_000 + i for k, i in unit.index.items()})

@@ -16,8 +16,9 @@ from typing import Literal
 
 from ..errors import ConfigError, OptionsError, SuiteError
 from ..plugins import build_component, registry
-from ..protocol import Aggregator, Component, ComponentContext, ComponentSpec, Criterion, Judge
-from ..suite import Suite
+from ..protocol import Aggregator, Check, Component, ComponentContext, ComponentSpec, Criterion, Judge
+from ..suite import CaseRun, Suite
+from ..suite.parsing import dotted, line_for
 from ..voting import VotingRule
 
 
@@ -137,6 +138,22 @@ class ComponentPool:
                     raise SuiteError(str(exc), path=str(run.case.path), line=line, key=key) from None
             for crit in run.case.criteria:
                 self._validate_criterion(suite, crit, base_dir)
+            if run.sentinel is not None:
+                self._validate_sentinel(suite, run, base_dir)
+
+    def _validate_sentinel(self, suite: Suite, run: CaseRun, base_dir: Path) -> None:
+        assert run.sentinel is not None
+        spec = run.sentinel.judge
+        try:
+            if isinstance(self._judge(spec, base_dir), Check):
+                raise ConfigError("a deterministic check cannot judge a response as a whole; name a model judge "
+                                  "(or recorded:)")
+        except OptionsError as exc:
+            raise suite.options_error("judges", spec, exc) from None
+        except ConfigError as exc:
+            shown, at, lines = suite.spec_at.get(("judges", spec.key()), (str(suite.path), ("sentinel",), suite.lines))
+            raise SuiteError(f"sentinel {spec.label}: {exc}", path=shown, line=line_for(lines, at),
+                             key=dotted(at)) from None
 
     def _validate_criterion(self, suite: Suite, crit: Criterion, base_dir: Path) -> None:
         where = crit.source or str(suite.path)

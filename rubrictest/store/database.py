@@ -395,6 +395,12 @@ class Store(RowWriter):
         rows = self.db.query("SELECT * FROM member_verdicts WHERE run_id = ? ORDER BY id", [run_id])
         return [_decode("member_verdicts", r) for r in rows]
 
+    def sentinel_verdicts(self, run_id: str) -> list[dict[str, Any]]:
+        """Every sentinel verdict of ``run_id`` (empty when no suite named a sentinel), decoded."""
+        self.flush()
+        rows = self.db.query("SELECT * FROM sentinel_verdicts WHERE run_id = ? ORDER BY id", [run_id])
+        return [_decode("sentinel_verdicts", r) for r in rows]
+
     def nodes(self, run_id: str) -> list[dict[str, Any]]:
         """The inner-node scores of ``run_id``'s rubric trees, in tree order, decoded."""
         rows = self.db.query("SELECT * FROM nodes WHERE run_id = ? ORDER BY position, id", [run_id])
@@ -416,6 +422,7 @@ JSON_COLUMNS = {
     "judge_calls": {"request", "response", "result"},
     "calibrations": {"reliability", "result"},
     "member_verdicts": {"votes", "samples"},
+    "sentinel_verdicts": {"tags"},
 }
 
 

@@ -230,3 +230,34 @@ def m009_run_owner(db: Database) -> None:
     db.table("runs").add_column("owner_pid", int)
     db.table("runs").add_column("owner_host", str)
     db.table("runs").add_column("owner_started", str)
+
+
+@migrations()
+def m010_sentinel_verdicts(db: Database) -> None:
+    """Rubric-free sentinel judges (issue 14, :mod:`rubrictest.sentinel`): one row per case run
+    with the sentinel's holistic verdict and score beside the rubric's score, and whether the
+    two disagree (``rubric_only``: the rubric passes what the sentinel fails -- reward hacking;
+    ``holistic_only``: the reverse). Kept apart from ``verdicts``: it is no criterion of the
+    case and never a test item."""
+    db.table("sentinel_verdicts").create({
+        "id": int,
+        "run_id": str,
+        "suite": str,
+        "case_id": str,
+        "target": str,          # target label ('' for fixed outputs), as in cases
+        "judge": str,           # the sentinel's label
+        "outcome": str,         # met | not_met | error
+        "confidence": float,
+        "score": float,         # the sentinel's score in [0, 1]; null on error
+        "rubric_score": float,  # the case's rubric score; null when it has none
+        "disagreement": str,    # rubric_only | holistic_only | null
+        "evidence": str,
+        "evidence_supported": int,
+        "rationale": str,
+        "error": str,
+        "cached": int,
+        "judge_call_id": int,
+        "tags": str,            # JSON list: the case's tags
+        "created_at": str,
+    }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
+    db.table("sentinel_verdicts").create_index(["run_id", "suite", "case_id", "target"], unique=True)

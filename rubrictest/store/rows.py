@@ -12,6 +12,7 @@ from ..tree import SEPARATOR, NodeScore
 
 if TYPE_CHECKING:
     from ..engine.panel import MemberVerdict
+    from ..sentinel import SentinelOutcome
 
 
 def utcnow() -> str:
@@ -54,6 +55,17 @@ class RowWriter:
                 "evidence_supported": v.evidence_supported, "rationale": v.rationale, "error": v.error,
                 "votes": v.votes, "samples": m.samples or None, "weight": m.weight, "counted": m.counted,
                 "cached": m.cached, "judge_call_id": m.call_id, "created_at": utcnow()})
+
+    def record_sentinel(self, run_id: str, *, case: Case, target: str, sentinel: SentinelOutcome) -> None:
+        """Buffer the sentinel's holistic verdict on one case run, and its disagreement with the rubric."""
+        v = sentinel.verdict
+        self.insert("sentinel_verdicts", {
+            "run_id": run_id, "suite": case.suite, "case_id": case.id, "target": target, "judge": sentinel.judge,
+            "outcome": v.outcome, "confidence": v.confidence, "score": sentinel.score,
+            "rubric_score": sentinel.rubric_score, "disagreement": sentinel.disagreement, "evidence": v.evidence,
+            "evidence_supported": v.evidence_supported, "rationale": v.rationale, "error": v.error,
+            "cached": sentinel.cached, "judge_call_id": sentinel.call_id, "tags": list(case.tags),
+            "created_at": utcnow()})
 
     def record_case(self, run_id: str, *, case: Case, target: str, position: int, response: str | None,
                     score: float | None, passed: bool | None, reason: str | None) -> None:

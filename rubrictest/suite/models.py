@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from pydantic.json_schema import models_json_schema
 
 from ..protocol import ComponentSpec
+from ..sentinel import SentinelSpec
 from ..voting import PanelSpec
 
 SCHEMA_VERSION = 1
@@ -168,10 +169,19 @@ class CriterionModel(_Strict):
 
 
 class GateModel(_Strict):
-    """Suite-level release gate on the case pass rate."""
+    """Suite-level release gate: on the case pass rate, and (with a ``sentinel``) on the share
+    of cases where the rubric and the sentinel disagree."""
 
-    min_pass_rate: float = Field(ge=0, le=1, description="Lowest acceptable pass rate.")
+    min_pass_rate: float | None = Field(None, ge=0, le=1, description="Lowest acceptable pass rate.")
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence of the Wilson lower bound.")
+    max_disagreement: float | None = Field(None, ge=0, le=1, description=(
+        "Highest acceptable share of cases with a rubric-holistic disagreement (needs a `sentinel`)."))
+
+    @model_validator(mode="after")
+    def _bounds_something(self) -> GateModel:
+        if self.min_pass_rate is None and self.max_disagreement is None:
+            raise ValueError("a gate needs `min_pass_rate`, `max_disagreement` or both")
+        return self
 
 
 class MessageModel(_Strict):
@@ -195,6 +205,7 @@ class CaseModel(_Strict):
     criteria: list[CriterionModel] = Field(default_factory=list)
     threshold: float | None = Field(None, ge=0, le=1, description="Overrides the suite's threshold.")
     judge: JudgeOrPanel | None = Field(None, description="Judge (or judge panel) of this case's text criteria.")
+    sentinel: SentinelSpec | None = Field(None, description="Overrides the suite's rubric-free sentinel judge.")
     target: ComponentSpec | None = None
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -219,6 +230,10 @@ class SuiteModel(_Strict):
         "{panel: [...], vote: RULE, quorum: N, weights: [...], meta: JUDGE, top_k: K})."))
     threshold: float | None = Field(None, ge=0, le=1, description="Scored mode: the case passes at this score.")
     aggregator: str = Field("points", description="Case aggregation rule (points, strict, or a plugin's).")
+    sentinel: SentinelSpec | None = Field(None, description=(
+        "Rubric-free sentinel judge: sees each case's task and response, not its rubric; a case whose rubric "
+        "score is high and the sentinel's low (or the reverse) is a rubric-holistic disagreement. "
+        "'plugin:model', or {judge: SPEC, high: 0.7, low: 0.3}."))
     gate: GateModel | None = None
     tags: list[str] = Field(default_factory=list)
     rubrics: dict[str, list[CriterionModel]] = Field(default_factory=dict, description="Reusable criteria lists.")
@@ -270,6 +285,8 @@ _SHORTHANDS = {
     "#/$defs/PanelSpec": {"type": "array", "minItems": 1, "description": "a panel of judges (majority vote)",
                           "items": {"anyOf": [{"$ref": "#/$defs/JudgeSpec"},
                                               {"type": "string", "pattern": "^[^:\\s]+(:.*)?$"}]}},
+    "#/$defs/SentinelSpec": {"anyOf": [_SPEC_SHORTHAND, {"$ref": "#/$defs/JudgeSpec"}],
+                             "description": "the sentinel's judge spec alone"},
 }
 _SPEC_REF = "#/$defs/ComponentSpec"
 _SPEC_KEYS = {"target": "#/$defs/TargetSpec", "judge": "#/$defs/JudgeSpec", "panel": "#/$defs/JudgeSpec",

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ..errors import OptionsError, SuiteError
 from ..protocol import Case, ComponentSpec, Criterion
+from ..sentinel import SentinelSpec
 from ..tree import RubricNode
 from ..voting import PanelSpec
 from .ids import id_problem, show_id, slug_id, suite_name_from_path
@@ -29,6 +30,7 @@ class CaseRun:
     case: Case
     target: ComponentSpec | None
     target_label: str | None = None
+    sentinel: SentinelSpec | None = None
 
     @property
     def key(self) -> str:
@@ -180,6 +182,9 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
     else:
         ctx.note("targets", model.target, shown, ("target",), lines)
     ctx.note("judges", model.judge, shown, ("judge",), lines)
+    if model.sentinel is not None:
+        ctx.note("judges", model.sentinel.judge, shown, _sentinel_at(lines, ("sentinel",)), lines)
+    _check_gate(model, lines, shown)
     runs: list[CaseRun] = []
     case_ids: dict[str, int | None] = {}
     for ci, case_at in enumerate(_all_cases(model, lines, path, shown)):
@@ -243,6 +248,24 @@ def _all_cases(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: st
     return cases
 
 
+def _sentinel_at(lines: dict[Path_, int], at: Path_) -> Path_:
+    """Where a sentinel's judge spec is written: under ``judge:`` in the long form."""
+    return (*at, "judge") if (*at, "judge") in lines else at
+
+
+def _check_gate(model: SuiteModel, lines: dict[Path_, int], shown: str) -> None:
+    """A gate on disagreements needs a sentinel to measure them (a gate that measures nothing
+    has not passed)."""
+    gate = model.gate
+    if gate is None or gate.max_disagreement is None or model.sentinel is not None:
+        return
+    if model.cases and all(c.sentinel is not None for c in model.cases) and not model.cases_file:
+        return
+    raise SuiteError("`gate.max_disagreement` bounds rubric-holistic disagreements, but the suite names no "
+                     "`sentinel` to find them", path=shown, line=line_for(lines, ("gate", "max_disagreement")),
+                     key="gate.max_disagreement")
+
+
 def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int | None]) -> list[CaseRun]:
     """One case resolved: its id checked, its criteria built, one run per target."""
     cm, at, lines, shown = case_at
@@ -255,6 +278,9 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
     case_ids[cid] = case_line
     ctx.note("targets", cm.target, shown, (*at, "target"), lines)
     ctx.note("judges", cm.judge, shown, (*at, "judge"), lines)
+    sentinel = cm.sentinel or ctx.model.sentinel
+    if cm.sentinel is not None:
+        ctx.note("judges", cm.sentinel.judge, shown, _sentinel_at(lines, (*at, "sentinel")), lines)
     sources = _criteria_sources(ctx, cid, case_at)
     if not sources:
         raise SuiteError(f"case {cid!r} has no criteria (add `criteria:` or `rubric:`)", path=shown,
@@ -274,7 +300,7 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
                 tags=tuple(dict.fromkeys([*model.tags, *cm.tags])), metadata=dict(cm.metadata),
                 path=shown, line=case_line, nodes=tuple(nodes), top_level=tuple(top) if nodes else ())
     if cm.output is not None:
-        return [CaseRun(case, None, None)]
+        return [CaseRun(case, None, None, sentinel)]
     targets = [cm.target] if cm.target is not None else ctx.targets
     if targets == [None]:
         raise SuiteError(f"case {cid!r} has no `output` and the suite names no `target`", path=shown,
@@ -283,7 +309,7 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
     if cm.target is not None and cm.target.name is not None:
         _check_id("target name", cm.target.name, shown, line_for(lines, (*at, "target", "name")),
                   dotted((*at, "target", "name")))
-    return [CaseRun(case, t, target_id(t) if multi else None) for t in targets if t is not None]
+    return [CaseRun(case, t, target_id(t) if multi else None, sentinel) for t in targets if t is not None]
 
 
 def _criteria_sources(ctx: _Context, cid: str, case_at: _CaseAt) -> list[_Sourced]:
