@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
+from .agreement import FLAG_SPLIT, member_votes, panel_agreement, sentinel_summary
 from .tree_report import run_trees, tree_lines
 
 if TYPE_CHECKING:
@@ -13,10 +14,16 @@ if TYPE_CHECKING:
 STATUSES = ("PASS", "FAIL", "MISSED", "ERROR")
 
 
-def run_report(store: Store, run_id: str) -> dict[str, Any]:
-    """Everything ``rubrictest report`` shows about ``run_id``, as plain data."""
+def run_report(store: Store, run_id: str, flag_split: float = FLAG_SPLIT) -> dict[str, Any]:
+    """Everything ``rubrictest report`` shows about ``run_id``, as plain data.
+
+    ``flag_split``: a criterion a judge panel splits on at least this share of the times it
+    is judged is flagged as a rubric problem (:mod:`.agreement`).
+    """
     run = store.run(run_id)
     verdicts = store.verdicts(run_id)
+    members = store.member_verdicts(run_id)
+    votes = member_votes(members)
     cases = store.cases(run_id)
     usage = _usage(store, run_id)
     suites: dict[str, dict[str, Any]] = {}
@@ -40,11 +47,37 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
         "criteria": [{k: v.get(k) for k in (
             "suite", "case_id", "target", "criterion_id", "status", "outcome", "confidence", "judge",
             "criterion_hash", "points", "must", "evidence", "evidence_supported", "rationale", "error",
-            "cached", "criterion_text")} for v in verdicts],
+            "cached", "criterion_text")}
+            | ({"members": votes[key]} if (key := (v["suite"], v["case_id"], v["target"] or "",
+                                                   v["criterion_id"])) in votes else {})
+            for v in verdicts],
         "tags": {tag: dict(c) for tag, c in sorted(by_tag.items())},
+        "panel_agreement": panel_agreement(members, verdicts, flag_split),
+        "sentinel": sentinel_summary(store.sentinel_verdicts(run_id)),
         "trees": run_trees(store, run_id, verdicts, cases),
         "usage": usage,
     }
+
+
+def brief_trust_lines(report: dict[str, Any]) -> list[str]:
+    """One line each for panel agreement and sentinel disagreements (the terminal summary)."""
+    lines = []
+    a = report.get("panel_agreement")
+    if a:
+        kappas = [p["kappa"] for p in a["pairs"] if p["kappa"] is not None]
+        line = (f"panel agreement: split on {a['split']} of {a['n']} criteria ({_pct(a['split_share'])}), "
+                f"kappa {min(kappas):.2f}..{max(kappas):.2f}" if kappas else
+                f"panel agreement: split on {a['split']} of {a['n']} criteria ({_pct(a['split_share'])})")
+        if a["flagged"]:
+            line += "; rubric problems (the panel splits): " + ", ".join(a["flagged"][:5])
+        lines.append(line)
+    s = report.get("sentinel")
+    if s:
+        flagged = ", ".join(f"{c['suite']}::{_case(c)} ({c['disagreement']}: rubric {c['rubric_score']:.2f}, "
+                            f"sentinel {c['score']:.2f})" for c in s["disagreements"][:5])
+        lines.append(f"sentinel: {len(s['disagreements'])} of {s['n']} cases a rubric-holistic disagreement"
+                     + (f": {flagged}" if flagged else ""))
+    return [""] + lines if lines else []
 
 
 def _usage(store: Store, run_id: str) -> list[dict[str, Any]]:
@@ -92,9 +125,82 @@ def render_text(report: dict[str, Any]) -> list[str]:
     if report.get("trees"):
         lines += tree_lines(report["trees"])
     lines += suite_lines(report)
+    if any("members" in c for c in report["criteria"]):
+        lines.append("")
+        lines += vote_lines(report["criteria"])
+    if report.get("panel_agreement"):
+        lines.append("")
+        lines += agreement_lines(report["panel_agreement"])
+    if report.get("sentinel"):
+        lines.append("")
+        lines += sentinel_lines(report["sentinel"])
     if report["usage"]:
         lines.append("")
         lines += usage_lines(report["usage"])
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _case(c: dict[str, Any]) -> str:
+    return str(c["case_id"]) + (f"[{c['target']}]" if c.get("target") and "[" not in c["case_id"] else "")
+
+
+def vote_lines(criteria: list[dict[str, Any]]) -> list[str]:
+    """Each panel-judged criterion: every member's vote beside the panel's verdict."""
+    judged = [c for c in criteria if "members" in c]
+    names = list(dict.fromkeys(m["member"] for c in judged for m in c["members"]))
+    rows = []
+    for c in judged:
+        got = {m["member"]: m["outcome"] + ("" if m["counted"] or m["outcome"] == "error" else " (not counted)")
+               for m in c["members"]}
+        rows.append([c["suite"], _case(c), c["criterion_id"], *(got.get(n, "") for n in names),
+                     f"{c['outcome']} ({c['status']})"])
+    return ["panel votes:", *table(["suite", "case", "criterion", *names, "panel"], rows)]
+
+
+def agreement_lines(agreement: dict[str, Any]) -> list[str]:
+    """Pairwise agreement of the panel members, splits per criterion and tag, flagged criteria."""
+    a = agreement
+    lines = [f"panel agreement: {a['n']} criteria judged by {len(a['members'])} members, the panel split on "
+             f"{a['split']} ({_pct(a['split_share'])})"]
+    lines += table(["member", "member", "n", "agree", "kappa"],
+                   [[p["a"], p["b"], str(p["n"]), _pct(p["agreement"]), _fmt(p["kappa"], ".2f")]
+                    for p in a["pairs"]])
+    lines.append("")
+    lines += table(["suite", "criterion", "judged", "split", "share", ""],
+                   [[c["suite"], c["criterion_id"], str(c["n"]), str(c["split"]), _pct(c["split_share"]),
+                     "RUBRIC PROBLEM: the panel splits on it (" + ", ".join(c["cases_split"][:5]) + ")"
+                     if c["flagged"] else ""] for c in a["by_criterion"]])
+    if a["by_tag"]:
+        lines.append("")
+        lines += table(["tag", "judged", "split", "share", "kappa (mean of pairs)"],
+                       [[tag, str(t["n"]), str(t["split"]), _pct(t["split_share"]), _fmt(_mean_kappa(t), ".2f")]
+                        for tag, t in a["by_tag"].items()])
+    return lines
+
+
+def _mean_kappa(group: dict[str, Any]) -> float | None:
+    kappas = [p["kappa"] for p in group["pairs"] if p["kappa"] is not None]
+    return sum(kappas) / len(kappas) if kappas else None
+
+
+_DISAGREEMENT = {"rubric_only": "RUBRIC ONLY: the rubric passes what the sentinel fails (reward hacking?)",
+                 "holistic_only": "HOLISTIC ONLY: the sentinel passes what the rubric fails (rubric misses "
+                                  "the point?)"}
+
+
+def sentinel_lines(sentinel: dict[str, Any]) -> list[str]:
+    """The sentinel's holistic verdicts beside the rubric scores; disagreements flagged."""
+    s = sentinel
+    lines = [f"sentinel (rubric-free): {s['n']} cases compared, {len(s['disagreements'])} rubric-holistic "
+             f"disagreement(s) ({_pct(s['rate'])})" + (f", {s['errors']} sentinel error(s)" if s["errors"] else "")]
+    lines += table(["suite", "case", "rubric", "sentinel", "verdict", "judge", ""],
+                   [[c["suite"], _case(c), _fmt(c["rubric_score"], ".2f"), _fmt(c["score"], ".2f"), c["outcome"],
+                     c["judge"], _DISAGREEMENT.get(c["disagreement"] or "", c["error"] or "")]
+                    for c in s["cases"]])
     return lines
 
 
@@ -126,6 +232,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     for c in report["criteria"]:
         out.append(f"| {c['suite']} | {c['case_id']} | {c['criterion_id']} | {c['status']} | "
                    f"{_fmt(c['confidence'], '.2f')} | {c['judge']} |")
+    out += _markdown_panels(report)
     if report["usage"]:
         out += ["", "| kind | component | calls | cache hits | tokens in | tokens out | cost $ |",
                 "|---|---|---|---|---|---|---|"]
@@ -135,6 +242,39 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _markdown_panels(report: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    judged = [c for c in report["criteria"] if "members" in c]
+    if judged:
+        names = list(dict.fromkeys(m["member"] for c in judged for m in c["members"]))
+        out += ["", "**Panel votes**", "", "| suite | case | criterion | " + " | ".join(names) + " | panel |",
+                "|---|---|---|" + "---|" * len(names) + "---|"]
+        for c in judged:
+            got = {m["member"]: m["outcome"] for m in c["members"]}
+            out.append(f"| {c['suite']} | {_case(c)} | {c['criterion_id']} | "
+                       + " | ".join(got.get(n, "") for n in names) + f" | {c['outcome']} ({c['status']}) |")
+    a = report.get("panel_agreement")
+    if a:
+        out += ["", f"**Panel agreement**: the panel split on {a['split']} of {a['n']} criteria judged "
+                    f"({_pct(a['split_share'])})", "",
+                "| member | member | n | agree | kappa |", "|---|---|---|---|---|"]
+        out += [f"| {p['a']} | {p['b']} | {p['n']} | {_pct(p['agreement'])} | {_fmt(p['kappa'], '.2f')} |"
+                for p in a["pairs"]]
+        for c in a["by_criterion"]:
+            if c["flagged"]:
+                out.append(f"\n:warning: **rubric problem**: the panel splits on `{c['suite']}::{c['criterion_id']}` "
+                           f"in {c['split']} of {c['n']} cases ({', '.join(c['cases_split'][:5])})")
+    s = report.get("sentinel")
+    if s:
+        out += ["", f"**Sentinel** (rubric-free): {len(s['disagreements'])} rubric-holistic disagreement(s) in "
+                    f"{s['n']} cases ({_pct(s['rate'])})", "", "| suite | case | rubric | sentinel | verdict | |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| {c['suite']} | {_case(c)} | {_fmt(c['rubric_score'], '.2f')} | {_fmt(c['score'], '.2f')} | "
+                f"{c['outcome']} | {_DISAGREEMENT.get(c['disagreement'] or '', c['error'] or '')} |"
+                for c in s["cases"]]
+    return out
+
+
 def terminal_summary_lines(store: Store, run_id: str, live_usage: dict[str, Any]) -> list[str]:
     """The ``rubrictest`` section pytest prints at the end of a run."""
     store.flush()
@@ -142,6 +282,7 @@ def terminal_summary_lines(store: Store, run_id: str, live_usage: dict[str, Any]
     counts = Counter(c["status"] for c in report["criteria"])
     lines = ["criteria: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)]
     lines += suite_lines(report)
+    lines += brief_trust_lines(report)
     total = live_usage["total"]
     lines.append("")
     lines.append(f"model calls: {total['calls']}  cache hits: {total['cache_hits']}  tokens: "

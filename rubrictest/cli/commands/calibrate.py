@@ -94,6 +94,10 @@ def _render(result: dict[str, Any]) -> str:
                                    fmt(g["leniency"])] for name, g in groups.items()]))
     if "scale" in result:
         out.extend(_render_scale(result["scale"]))
+    if result.get("panel_agreement"):
+        from ...store.report import agreement_lines
+
+        out.append("\n".join(agreement_lines(result["panel_agreement"])))
     return "\n\n".join(out)
 
 
@@ -108,6 +112,21 @@ def _render_scale(scale: dict[str, Any]) -> list[str]:
             out.append(table(["group", "n", *_SCALE], [[name, str(g["n"]), *(fmt(g[k]) for k in _SCALE)]
                                                      for name, g in groups.items()]))
     return out
+
+
+def _panel_agreement(db: Path, run: str, suite: str | None) -> dict[str, Any] | None:
+    """How far a run's judge panel members agree with each other (``None`` without a panel)."""
+    from ...store import Store
+    from ...store.agreement import panel_agreement
+
+    store = Store.open(db, create=False)
+    try:
+        members, verdicts = store.member_verdicts(run), store.verdicts(run)
+    finally:
+        store.close()
+    if suite is not None:
+        members = [m for m in members if m["suite"] == suite]
+    return panel_agreement(members, verdicts)
 
 
 def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows: Any,
@@ -164,7 +183,9 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
     exact agreement, weighted kappa (quadratic; linear beside it), Spearman, and the mean
     absolute error and bias in levels.
     For recorded pairwise data it reports each order's accuracy, their mean, the share
-    right in both orders and the positional agreement (percentages).
+    right in both orders and the positional agreement (percentages). When a judge panel
+    judged the run, it also shows how far the members agree with each other (pairwise kappa,
+    the criteria they split on, flagged as rubric problems).
 
     \b
     Examples:
@@ -220,6 +241,10 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
                 result["pointwise"] = summarize(joined.rows, opts)
             if joined.scale:
                 result["scale"] = summarize_scale(joined.scale, opts)
+            if verdicts is None:
+                agreement = _panel_agreement(db, run, suite_name)
+                if agreement is not None:
+                    result["panel_agreement"] = agreement
             if verdicts is None and joined.rows:
                 _store_calibration(db, run, {r.judge for r in judged if r.judge}, labels, joined.rows, result)
     except (ImporterError, ConfigError) as exc:

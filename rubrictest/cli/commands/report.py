@@ -11,6 +11,7 @@ import click
 
 from ...errors import StoreError
 from ...store import DEFAULT_DB, Store
+from ...store.agreement import FLAG_SPLIT
 from ...store.report import render_markdown, render_text, run_report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,9 +44,14 @@ def open_store(db_path: Path | None) -> Store:
               "at 4,000 characters, marked).")
 @click.option("--compare", "compare_with", metavar="RUN", default=None,
               help="With --html: also compare with this run (id, prefix or -N).")
+@click.option("--flag-split", type=click.FloatRange(0, 1, min_open=True), default=FLAG_SPLIT, show_default=True,
+              help="Flag a criterion as a rubric problem when a judge panel splits on at least this share of "
+                   "the times it is judged.")
 def command(run: str | None, db_path: Path | None, as_json: bool, fmt: str, html_file: Path | None, full: bool,
-            compare_with: str | None) -> None:
-    """Show a run's verdicts per criterion, its suites and its usage.
+            compare_with: str | None, flag_split: float) -> None:
+    """Show a run's verdicts per criterion, its suites and its usage; with judge panels,
+    each member's vote and how far the members agree (criteria they split on are flagged as
+    rubric problems); with a sentinel, the rubric-holistic disagreements.
 
     RUN is a run id, a unique prefix of one, or -N for the Nth newest (default: the newest).
 
@@ -66,7 +72,7 @@ def command(run: str | None, db_path: Path | None, as_json: bool, fmt: str, html
         run_id = store.resolve_run(run)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    report = run_report(store, run_id)
+    report = run_report(store, run_id, flag_split)
     if as_json or fmt == "json":
         click.echo(json.dumps(report, indent=2, default=str))
     elif fmt == "markdown":
