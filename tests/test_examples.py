@@ -37,8 +37,44 @@ def test_examples_pass_offline(pytester: pytest.Pytester, suites_copy: Path, mon
     assert report.exit_code == 0, report.output
     data = json.loads(report.output)
     statuses = [c["status"] for c in data["criteria"]]
-    assert statuses.count("MISSED") == 1 and statuses.count("FAIL") == 0 and statuses.count("ERROR") == 0
-    assert {s["suite"] for s in data["suites"]} == {"support-bot", "order-app", "model-versions"}
+    assert statuses.count("MISSED") == 2 and statuses.count("FAIL") == 0 and statuses.count("ERROR") == 0
+    assert {s["suite"] for s in data["suites"]} == {"support-bot", "order-app", "model-versions", "panel-review"}
+
+
+def test_panel_example_reports_votes_agreement_and_a_disagreement(
+        pytester: pytest.Pytester, suites_copy: Path) -> None:
+    """The panel example: three recorded members, a recorded sentinel, offline; the report
+    shows member votes, the panel's verdict, its agreement and the flagged disagreement, and
+    the run still passes (the disagreement is reported, not gated, there)."""
+    db = pytester.path / "results.db"
+    result = pytester.runpytest_subprocess(str(suites_copy / "examples" / "test_panel.rubric.yaml"),
+                                           f"--rubric-db={db}", "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*sentinel: recorded:panel/sentinel.jsonl (rubric-free)*",
+        "panel agreement: split on 2 of 9 criteria (22%), kappa 0.00..0.61; rubric problems (the panel splits): "
+        "panel-review::concise",
+        "sentinel: 1 of 3 cases a rubric-holistic disagreement: panel-review::ocean-blue (rubric_only: rubric 1.00, "
+        "sentinel 0.05)"])
+    report = CliRunner().invoke(build_cli(), ["report", "--db", str(db)])
+    assert report.exit_code == 0, report.output
+    lines = [" ".join(line.split()) for line in report.output.splitlines()]
+    assert "panel-review sunset-red concise not_met met not_met not_met (MISSED)" in lines
+    assert "gpt-4.1 qwen3-32b 9 89% 0.61" in lines
+    assert any(line.startswith("panel-review concise 3 2 67% RUBRIC PROBLEM") for line in lines)
+    assert any(line.startswith("panel-review ocean-blue 1.00 0.05 not_met") and "RUBRIC ONLY" in line
+               for line in lines)
+    # calibrate against gold labels shows the members' agreement beside the panel's accuracy
+    gold = pytester.path / "gold.jsonl"
+    gold.write_text("".join(json.dumps({"case": c, "criterion": k, "met": c != "ocean-blue" or k == "names-cause"})
+                            + "\n" for c in ("sky-blue", "sunset-red", "ocean-blue")
+                            for k in ("names-cause", "says-why", "concise")))
+    cal = CliRunner().invoke(build_cli(), ["calibrate", "--db", str(db), "--labels", str(gold), "--resamples", "0",
+                                           "--json"])
+    assert cal.exit_code == 0, cal.output
+    data = json.loads(cal.output)
+    assert data["pointwise"]["overall"]["n"] == 9 and data["panel_agreement"]["flagged"] == ["panel-review::concise"]
+    assert {(p["a"], p["b"]): p["n"] for p in data["panel_agreement"]["pairs"]}[("gpt-4.1", "claude-sonnet")] == 9
 
 
 def test_demo_failures_render_verdicts_not_tracebacks(pytester: pytest.Pytester, suites_copy: Path) -> None:

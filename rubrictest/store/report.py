@@ -76,7 +76,8 @@ def brief_trust_lines(report: dict[str, Any]) -> list[str]:
         flagged = ", ".join(f"{c['suite']}::{_case(c)} ({c['disagreement']}: rubric {c['rubric_score']:.2f}, "
                             f"sentinel {c['score']:.2f})" for c in s["disagreements"][:5])
         lines.append(f"sentinel: {len(s['disagreements'])} of {s['n']} cases a rubric-holistic disagreement"
-                     + (f": {flagged}" if flagged else ""))
+                     + (f": {flagged}" if flagged else "")
+                     + (f"; {s['errors']} case(s) without a sentinel verdict (ERROR)" if s["errors"] else ""))
     return [""] + lines if lines else []
 
 
