@@ -5,6 +5,7 @@ the errors that exit with status 2 for bad input and for a check that measured n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -39,6 +40,44 @@ class NothingMeasured(click.ClickException):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"nothing measured: {message}")
+
+
+_RUN_BACK = re.compile(r"-[0-9]+")
+_MARK = "\x1frun-ref:"
+
+
+class RunRefCommand(click.Command):
+    """A command whose arguments may be ``-N`` run references (``report -2``, ``compare -3 -1``).
+
+    click reads any token that starts with ``-`` as an option, so ``-2`` would be "No such
+    option". Before parsing, a token that is ``-`` followed by digits only (never an option
+    name: no option of these commands is a digit) is marked; after parsing, the mark is taken
+    off every parameter value, so arguments and options (``--compare -2``) get ``-2`` as typed.
+    A ``--`` ends the rewriting, as it ends options.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        marked: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                marked += args[i:]
+                break
+            marked.append(_MARK + arg if _RUN_BACK.fullmatch(arg) else arg)
+        try:
+            rest = super().parse_args(ctx, marked)
+        except click.UsageError as exc:  # its message quotes what was typed, not the mark
+            raise click.UsageError(exc.message.replace(_MARK, ""), ctx) from None
+        for name, value in ctx.params.items():
+            ctx.params[name] = _unmark(value)
+        return rest
+
+
+def _unmark(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_MARK):
+        return value[len(_MARK):]
+    if isinstance(value, tuple | list):
+        return type(value)(_unmark(v) for v in value)
+    return value
 
 
 def fmt(value: Any, pct: bool = False) -> str:

@@ -165,8 +165,15 @@ class Engine:
         return unit.case_future.result()
 
     def gate(self, suite_path: str, target: str, min_pass_rate: float, confidence: float) -> GateOutcome:
-        """Block until every case of the suite for ``target`` is done; decide its gate."""
-        return decide_gate(self._suite_outcomes(suite_path, target), min_pass_rate, confidence)
+        """Block until every case of the suite for ``target`` is done; decide its gate (stored
+        with the verdicts, so ``report`` and ``compare`` can say whether a release passed)."""
+        outcome = decide_gate(self._suite_outcomes(suite_path, target), min_pass_rate, confidence)
+        units = [u for u in self.suites[suite_path] if u.target == target]
+        if self.run.store is not None and units:
+            self.run.store.record_gate(self.run.id, suite=units[0].suite.name, suite_path=units[0].run.case.path or "",
+                                       target=target, gate=outcome)
+            self.run.store.flush()
+        return outcome
 
     def disagreement_gate(self, suite_path: str, target: str, max_disagreement: float) -> DisagreementGate:
         """Block until every case of the suite for ``target`` is done; decide its gate on

@@ -406,6 +406,12 @@ class Store(RowWriter):
         rows = self.db.query("SELECT * FROM nodes WHERE run_id = ? ORDER BY position, id", [run_id])
         return [_decode("nodes", r) for r in rows]
 
+    def gates(self, run_id: str) -> list[dict[str, Any]]:
+        """The gate outcomes of ``run_id`` (one per gated suite and target), decoded."""
+        self.flush()
+        rows = self.db.query("SELECT * FROM gates WHERE run_id = ? ORDER BY id", [run_id])
+        return [_decode("gates", r) for r in rows]
+
     def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
         """Every model call made during ``run_id``."""
         for r in self.db.query("SELECT * FROM judge_calls WHERE run_id = ? ORDER BY id", [run_id]):
@@ -423,6 +429,7 @@ JSON_COLUMNS = {
     "calibrations": {"reliability", "result"},
     "member_verdicts": {"votes", "samples"},
     "sentinel_verdicts": {"tags"},
+    "gates": {"errors"},
 }
 
 

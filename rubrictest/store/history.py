@@ -40,7 +40,7 @@ class HistoryQueries(ReadOnlyDatabase):
         return row is not None and row["n"] == len(set(run_ids))
 
     def paired_table(self, pair: Pair) -> list[dict[str, Any]]:
-        """Per criterion: the paired 2x2 counts (both pass, both fail, fixed, broken), errors,
+        """Per criterion (and target of side A): the paired 2x2 counts (both pass, both fail, fixed, broken), errors,
         flips of any kind and changed criteria (hash differs between the sides)."""
         key = (pair.run_a, pair.run_b, pair.target_a, pair.target_b)
         cache = self._finished_pairs
@@ -49,13 +49,13 @@ class HistoryQueries(ReadOnlyDatabase):
         frm, params = self._paired_from(pair)
         err = "(a.status = 'ERROR' OR b.status = 'ERROR')"
         rows = self.rows(
-            "SELECT a.suite, a.criterion_id, min(a.criterion_hash) AS criterion_hash, count(*) AS n, "
+            "SELECT a.suite, a.target, a.criterion_id, min(a.criterion_hash) AS criterion_hash, count(*) AS n, "
             f"sum(NOT {err} AND a.status = 'PASS' AND b.status = 'PASS') AS both_pass, "
             f"sum(NOT {err} AND a.status != 'PASS' AND b.status != 'PASS') AS both_fail, "
             f"sum(NOT {err} AND a.status != 'PASS' AND b.status = 'PASS') AS fixed, "
             f"sum(NOT {err} AND a.status = 'PASS' AND b.status != 'PASS') AS broken, sum({err}) AS errors, "
             "sum(a.status != b.status) AS flips, sum(a.criterion_hash != b.criterion_hash) AS changed, "
-            f"min(a.position) AS position {frm} GROUP BY a.suite, a.criterion_id ORDER BY position", params)
+            f"min(a.position) AS position {frm} GROUP BY a.suite, a.target, a.criterion_id ORDER BY position", params)
         for r in rows:  # the text once per criterion, not once per verdict
             text = self.one("SELECT criterion_text FROM verdicts WHERE criterion_hash = ? LIMIT 1",
                             [r["criterion_hash"]])
@@ -88,7 +88,7 @@ class HistoryQueries(ReadOnlyDatabase):
 
     def case_scores(self, pair: Pair) -> list[dict[str, Any]]:
         """Paired case scores (both sides scored), for the per-suite score difference."""
-        sql = ("SELECT a.suite, a.case_id, a.score AS score_a, b.score AS score_b FROM cases a JOIN cases b "
+        sql = ("SELECT a.suite, a.target, a.case_id, a.score AS score_a, b.score AS score_b FROM cases a JOIN cases b "
                "ON b.run_id = ? AND b.suite = a.suite AND b.case_id = a.case_id")
         params: list[Any] = [pair.run_b]
         if pair.target_a is None:

@@ -261,3 +261,27 @@ def m010_sentinel_verdicts(db: Database) -> None:
         "created_at": str,
     }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
     db.table("sentinel_verdicts").create_index(["run_id", "suite", "case_id", "target"], unique=True)
+
+
+@migrations()
+def m011_gates(db: Database) -> None:
+    """Release gates (issue 11): each suite's gate outcome per target, so ``report`` and
+    ``compare`` can say whether a release passed without re-running anything. ``status`` is
+    PASS, FAIL or ERROR (a case had no verdict: the gate could not see every case)."""
+    db.table("gates").create({
+        "id": int,
+        "run_id": str,
+        "suite": str,
+        "suite_path": str,
+        "target": str,          # target label ('' for fixed outputs), as in cases
+        "status": str,          # PASS | FAIL | ERROR
+        "passes": int,          # cases that passed
+        "total": int,           # cases the gate counts
+        "pass_rate": float,
+        "lower_bound": float,   # Wilson lower bound of the pass rate at `confidence` (null on ERROR)
+        "min_pass_rate": float,
+        "confidence": float,
+        "errors": str,          # JSON list of the case ids without a verdict
+        "created_at": str,
+    }, pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db.table("gates").create_index(["run_id", "suite", "target"], unique=True)

@@ -17,6 +17,11 @@ STATUSES = ("PASS", "FAIL", "MISSED", "ERROR")
 def run_report(store: Store, run_id: str, flag_split: float = FLAG_SPLIT) -> dict[str, Any]:
     """Everything ``rubrictest report`` shows about ``run_id``, as plain data.
 
+    ``targets`` answers the release question: per suite and target, the cases, their mean
+    score and the stored gate (pass rate, Wilson lower bound, minimum, status); ``cases``
+    holds every case score and ``criteria`` every verdict with, for FAIL, MISSED and ERROR,
+    its ``reason``.
+
     ``flag_split``: a criterion a judge panel splits on at least this share of the times it
     is judged is flagged as a rubric problem (:mod:`.agreement`).
     """
@@ -25,29 +30,42 @@ def run_report(store: Store, run_id: str, flag_split: float = FLAG_SPLIT) -> dic
     members = store.member_verdicts(run_id)
     votes = member_votes(members)
     cases = store.cases(run_id)
+    gates = [{k: g.get(k) for k in _GATE_KEYS} for g in store.gates(run_id)]
     usage = _usage(store, run_id)
     suites: dict[str, dict[str, Any]] = {}
+    targets: dict[tuple[str, str], dict[str, Any]] = {}
     for case in cases:
         s = suites.setdefault(case["suite"], {"suite": case["suite"], "path": case["suite_path"], "cases": 0,
                                               "passed": 0, "failed": 0, "errors": 0, "scores": []})
-        s["cases"] += 1
-        s[{"passed": "passed", "failed": "failed"}.get(case["outcome"], "errors")] += 1
-        if case["score"] is not None:
-            s["scores"].append(case["score"])
-    for s in suites.values():
-        scores = s.pop("scores")
-        s["mean_score"] = sum(scores) / len(scores) if scores else None
+        t = targets.setdefault((case["suite"], case["target"] or ""), {
+            "suite": case["suite"], "target": case["target"] or "", "cases": 0, "passed": 0, "failed": 0,
+            "errors": 0, "scores": []})
+        for group in (s, t):
+            group["cases"] += 1
+            group[{"passed": "passed", "failed": "failed"}.get(case["outcome"], "errors")] += 1
+            if case["score"] is not None:
+                group["scores"].append(case["score"])
+    for group in [*suites.values(), *targets.values()]:
+        scores = group.pop("scores")
+        group["mean_score"] = sum(scores) / len(scores) if scores else None
+    by_gate = {(g["suite"], g["target"] or ""): g for g in gates}
+    for group_key, t in targets.items():
+        t["gate"] = by_gate.get(group_key)
     by_tag: dict[str, Counter[str]] = defaultdict(Counter)
     for v in verdicts:
         for tag in v["tags"] or []:
             by_tag[tag][v["status"]] += 1
     return {
         "run": {k: run.get(k) for k in ("id", "started_at", "finished_at", "status", "version", "counts")},
+        "targets": list(targets.values()),
+        "gates": gates,
         "suites": list(suites.values()),
-        "criteria": [{k: v.get(k) for k in (
+        "cases": [{k: c.get(k) for k in ("suite", "case_id", "target", "score", "outcome", "reason")}
+                  for c in cases],
+        "criteria": [{**{k: v.get(k) for k in (
             "suite", "case_id", "target", "criterion_id", "status", "outcome", "confidence", "judge",
             "criterion_hash", "points", "must", "evidence", "evidence_supported", "rationale", "error",
-            "cached", "criterion_text")}
+            "cached", "criterion_text")}, "reason": verdict_reason(v)}
             | ({"members": votes[key]} if (key := (v["suite"], v["case_id"], v["target"] or "",
                                                    v["criterion_id"])) in votes else {})
             for v in verdicts],
@@ -79,6 +97,35 @@ def brief_trust_lines(report: dict[str, Any]) -> list[str]:
                      + (f": {flagged}" if flagged else "")
                      + (f"; {s['errors']} case(s) without a sentinel verdict (ERROR)" if s["errors"] else ""))
     return [""] + lines if lines else []
+
+
+_GATE_KEYS = ("suite", "target", "status", "passes", "total", "pass_rate", "lower_bound", "min_pass_rate",
+              "confidence", "errors")
+
+
+def verdict_reason(v: dict[str, Any]) -> str | None:
+    """Why a verdict did not pass (``None`` when it passed): the judge's error for ERROR, else
+    its rationale, else its quoted evidence, else what the criterion asked."""
+    if v["status"] == "PASS":
+        return None
+    if v["status"] == "ERROR":
+        return v.get("error") or "no verdict"
+    said = "met (a deduction: passes when not met)" if v.get("outcome") == "met" else "not met"
+    detail = v.get("rationale") or (f'evidence: "{v["evidence"]}"' if v.get("evidence") else None)
+    return f"{said}: {detail}" if detail else f"{said}: {v.get('criterion_text') or v['criterion_id']}"
+
+
+def gate_text(gate: dict[str, Any] | None) -> str:
+    """A stored gate in one line: status, cases passed, Wilson lower bound against the minimum."""
+    if gate is None:
+        return "no gate"
+    total = gate["total"] or 0
+    passed = f"{gate['passes']}/{total} cases passed" + (f" ({gate['pass_rate']:.1%})" if total else "")
+    if gate["status"] == "ERROR":
+        return f"ERROR: {passed}; undecided, no verdict for " + ", ".join((gate.get("errors") or [])[:5])
+    op = ">=" if gate["status"] == "PASS" else "<"
+    return (f"{gate['status']}: {passed}, Wilson lower bound {gate['lower_bound']:.3f} at "
+            f"{gate['confidence']:.0%} {op} min pass rate {gate['min_pass_rate']:g}")
 
 
 def _usage(store: Store, run_id: str) -> list[dict[str, Any]]:
@@ -115,14 +162,31 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render_text(report: dict[str, Any]) -> list[str]:
-    """``rubrictest report`` as text: per-criterion table, then suites and usage."""
+    """``rubrictest report`` as text: per suite and target its gate, case scores and criteria
+    (with the reason of every verdict that did not pass), then trees, suites and usage."""
     run = report["run"]
     lines = [f"run {run['id']}  {run['status']}  started {run['started_at']}", ""]
-    rows = [[c["suite"], c["case_id"] + (f"[{c['target']}]" if c["target"] and "[" not in c["case_id"] else ""),
-             c["criterion_id"], c["status"], _fmt(c["confidence"], ".2f"), c["judge"] or "-",
-             (c["criterion_hash"] or "")[:8]] for c in report["criteria"]]
-    lines += table(["suite", "case", "criterion", "status", "conf", "judge", "hash"], rows)
-    lines.append("")
+    cases = defaultdict(list)
+    for c in report["cases"]:
+        cases[(c["suite"], c["target"] or "")].append(c)
+    criteria = defaultdict(list)
+    for c in report["criteria"]:
+        criteria[(c["suite"], c["target"] or "")].append(c)
+    groups = list(dict.fromkeys([*((t["suite"], t["target"]) for t in report["targets"]), *criteria]))
+    by_key = {(t["suite"], t["target"]): t for t in report["targets"]}
+    for key in groups:
+        suite, target = key
+        gate = (by_key.get(key) or {}).get("gate")
+        lines.append(f"== {suite}" + (f" [{target}]" if target else "") + (f"  gate {gate_text(gate)}" if gate else ""))
+        if cases[key]:
+            lines += table(["case", "score", "outcome", "reason"],
+                           [[c["case_id"], _fmt(c["score"], ".3f"), c["outcome"] or "-",
+                             _one_line(c["reason"]) if c["outcome"] != "passed" else ""] for c in cases[key]])
+            lines.append("")
+        rows = [[c["case_id"], c["criterion_id"], c["status"], _fmt(c["confidence"], ".2f"), c["judge"] or "-",
+                 (c["criterion_hash"] or "")[:8], _one_line(c["reason"])] for c in criteria[key]]
+        lines += table(["case", "criterion", "status", "conf", "judge", "hash", "reason"], rows)
+        lines.append("")
     if report.get("trees"):
         lines += tree_lines(report["trees"])
     lines += suite_lines(report)
@@ -138,7 +202,12 @@ def render_text(report: dict[str, Any]) -> list[str]:
     if report["usage"]:
         lines.append("")
         lines += usage_lines(report["usage"])
-    return lines
+    return [line.rstrip() for line in lines]
+
+
+def _one_line(text: str | None, limit: int = 100) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _pct(value: float | None) -> str:
@@ -206,9 +275,11 @@ def sentinel_lines(sentinel: dict[str, Any]) -> list[str]:
 
 
 def suite_lines(report: dict[str, Any]) -> list[str]:
-    rows = [[s["suite"], str(s["cases"]), str(s["passed"]), str(s["failed"]), str(s["errors"]),
-             _fmt(s["mean_score"], ".3f")] for s in report["suites"]]
-    return table(["suite", "cases", "passed", "failed", "error", "mean score"], rows)
+    """Per suite and target: cases passed, failed, in error, the mean case score and the gate."""
+    rows = [[t["suite"], t["target"] or "-", str(t["cases"]), str(t["passed"]), str(t["failed"]), str(t["errors"]),
+             _fmt(t["mean_score"], ".3f"), t["gate"]["status"] if t.get("gate") else "-"]
+            for t in report["targets"]]
+    return table(["suite", "target", "cases", "passed", "failed", "error", "mean score", "gate"], rows)
 
 
 def usage_lines(usage: list[dict[str, Any]]) -> list[str]:
@@ -221,24 +292,34 @@ def usage_lines(usage: list[dict[str, Any]]) -> list[str]:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """``rubrictest report --format markdown``: for CI job summaries and pull requests."""
+    from .github import md_cell
+
     run = report["run"]
     out = [f"## rubrictest run `{run['id']}` — {run['status']}", ""]
     counts = Counter(c["status"] for c in report["criteria"])
     out.append(" · ".join(f"**{counts.get(s, 0)}** {s}" for s in STATUSES))
-    out += ["", "| suite | cases | passed | failed | error | mean score |", "|---|---|---|---|---|---|"]
-    for s in report["suites"]:
-        out.append(f"| {s['suite']} | {s['cases']} | {s['passed']} | {s['failed']} | {s['errors']} | "
-                   f"{_fmt(s['mean_score'], '.3f')} |")
-    out += ["", "| suite | case | criterion | status | confidence | judge |", "|---|---|---|---|---|---|"]
+    out += ["", "| suite | target | gate | cases | passed | failed | error | mean score |",
+            "|---|---|---|---|---|---|---|---|"]
+    for t in report["targets"]:
+        out.append(f"| {md_cell(t['suite'])} | {md_cell(t['target'] or '-')} | {md_cell(gate_text(t.get('gate')))} | "
+                   f"{t['cases']} | {t['passed']} | {t['failed']} | {t['errors']} | {_fmt(t['mean_score'], '.3f')} |")
+    out += ["", "| suite | target | case | score | outcome | reason |", "|---|---|---|---|---|---|"]
+    for c in report["cases"]:
+        reason = c["reason"] if c["outcome"] != "passed" else ""
+        out.append(f"| {md_cell(c['suite'])} | {md_cell(c['target'] or '-')} | {md_cell(c['case_id'])} | "
+                   f"{_fmt(c['score'], '.3f')} | {c['outcome']} | {md_cell(reason)} |")
+    out += ["", "| suite | target | case | criterion | status | confidence | judge | reason |",
+            "|---|---|---|---|---|---|---|---|"]
     for c in report["criteria"]:
-        out.append(f"| {c['suite']} | {c['case_id']} | {c['criterion_id']} | {c['status']} | "
-                   f"{_fmt(c['confidence'], '.2f')} | {c['judge']} |")
+        out.append(f"| {md_cell(c['suite'])} | {md_cell(c['target'] or '-')} | {md_cell(c['case_id'])} | "
+                   f"{md_cell(c['criterion_id'])} | {c['status']} | {_fmt(c['confidence'], '.2f')} | "
+                   f"{md_cell(c['judge'])} | {md_cell(c['reason'] or '')} |")
     out += _markdown_panels(report)
     if report["usage"]:
         out += ["", "| kind | component | calls | cache hits | tokens in | tokens out | cost $ |",
                 "|---|---|---|---|---|---|---|"]
         for u in report["usage"]:
-            out.append(f"| {u['kind']} | {u['component']} | {u['calls']} | {u['cache_hits']} | "
+            out.append(f"| {u['kind']} | {md_cell(u['component'])} | {u['calls']} | {u['cache_hits']} | "
                        f"{_fmt(u['input_tokens'])} | {_fmt(u['output_tokens'])} | {_fmt(u['cost_usd'], '.4f')} |")
     return "\n".join(out) + "\n"
 

@@ -11,6 +11,7 @@ from ..protocol import CallRecord, Case, Criterion, Verdict, content_hash
 from ..tree import SEPARATOR, NodeScore
 
 if TYPE_CHECKING:
+    from ..engine.gate import GateOutcome
     from ..engine.panel import MemberVerdict
     from ..sentinel import SentinelOutcome
 
@@ -77,6 +78,16 @@ class RowWriter:
             "response_hash": content_hash(response)[:16] if response is not None else None,
             "score": score, "outcome": "error" if passed is None else ("passed" if passed else "failed"),
             "reason": reason, "tags": list(case.tags)})
+
+    def record_gate(self, run_id: str, *, suite: str, suite_path: str, target: str, gate: GateOutcome) -> None:
+        """Store a suite's gate outcome for one target (once: a second decision is ignored)."""
+        status = "ERROR" if gate.passed is None else ("PASS" if gate.passed else "FAIL")
+        self.insert("gates", {
+            "run_id": run_id, "suite": suite, "suite_path": suite_path, "target": target, "status": status,
+            "passes": gate.passes, "total": gate.total,
+            "pass_rate": gate.passes / gate.total if gate.total else None, "lower_bound": gate.lower_bound,
+            "min_pass_rate": gate.min_pass_rate, "confidence": gate.confidence, "errors": list(gate.errors),
+            "created_at": utcnow()})
 
     def record_nodes(self, run_id: str, *, case: Case, target: str, scores: Mapping[str, NodeScore],
                      positions: Mapping[str, int]) -> None:

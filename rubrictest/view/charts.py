@@ -90,7 +90,7 @@ def paired(rows: list[dict[str, Any]], label_a: str, label_b: str) -> dict[str, 
     """Per criterion: verdicts fixed (fail → pass) to the right, broken (pass → fail) to the left."""
     values = []
     for r in rows:
-        name = f"{r['suite']} · {r['criterion_id']}"
+        name = f"{r['suite']} · {r['criterion_id']}" + (f" [{r['target']}]" if r.get("target") else "")
         if r["fixed"]:
             values.append({"criterion": name, "change": f"fixed in {label_b}", "cases": r["fixed"]})
         if r["broken"]:

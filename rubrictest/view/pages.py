@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..store import comparison
 from ..store.queries import STATUSES, Pair, ResultsDB, RunFilter, VerdictFilter
 from . import charts
 from .highlight import segments
@@ -71,19 +72,12 @@ def case_page(db: ResultsDB, run_id: str, suite: str, case_id: str, target: str)
             "other_targets": [t for t in db.case_targets(run_id, suite, case_id) if t != target]}
 
 
-def _side_label(run_id: str, target: str | None, same_run: bool) -> str:
-    if same_run:
-        return target or "(fixed outputs)"
-    return run_id + (f" [{target}]" if target else "")
-
-
 def make_pair(run_a: str, run_b: str, target_a: str | None, target_b: str | None) -> Pair:
     """A comparison of two runs (targets matched by label) or of two targets of one run."""
     same = run_a == run_b
     if same and (target_a is None or target_b is None):
         raise NotFound("comparing a run with itself needs two targets")
-    return Pair(run_a, run_b, target_a, target_b, _side_label(run_a, target_a, same),
-                _side_label(run_b, target_b, same))
+    return comparison.make_pair(run_a, run_b, target_a, target_b)
 
 
 def compare_page(db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50) -> dict[str, Any]:

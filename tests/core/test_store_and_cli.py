@@ -148,8 +148,13 @@ def test_report_text_json_and_markdown(stored_run: Store) -> None:
     text = runner.invoke(build_cli(), ["report", "--db", db])
     assert text.exit_code == 0, text.output
     assert f"run {run_id}  failed" in text.output
-    assert "store-demo  c1    judged     PASS    0.88  fake:m1" in text.output
-    assert "store-demo  c1    missed     MISSED  1.00  contains" in text.output
+    # Per suite and target: case scores (with why a case failed), then every criterion with the
+    # reason of each verdict that did not pass.
+    assert "\n== store-demo\n" in text.output
+    assert "c2    0.000  failed   score 0.000 < threshold 0.5" in text.output
+    assert "c1    judged     PASS    0.88  fake:m1" in text.output
+    assert "c1    missed     MISSED  1.00  contains  e36acce2  not met: missing ['excellent']" in text.output
+    assert "c2    judged     MISSED  0.88  fake:m1   e2813bdf  not met: fake rationale for judged" in text.output
 
     as_json = runner.invoke(build_cli(), ["report", run_id[:12], "--db", db, "--json"])
     assert as_json.exit_code == 0, as_json.output
@@ -177,7 +182,13 @@ def test_report_text_json_and_markdown(stored_run: Store) -> None:
     md = runner.invoke(build_cli(), ["report", "--db", db, "--format", "markdown"])
     assert md.exit_code == 0, md.output
     assert md.output.startswith(f"## rubrictest run `{run_id}`")
-    assert "| store-demo | c1 | judged | PASS | 0.88 | fake:m1 |" in md.output
+    assert "| store-demo | - | c1 | judged | PASS | 0.88 | fake:m1 |  |" in md.output
+    assert "| store-demo | - | c2 | judged | MISSED | 0.88 | fake:m1 | not met: fake rationale for judged |" \
+        in md.output
+    assert "| store-demo | - | c2 | 0.000 | failed | score 0.000 &lt; threshold 0.5 |" in md.output
+    assert [(c["case_id"], c["score"], c["outcome"]) for c in report["cases"]] == [
+        ("c1", pytest.approx(2 / 3), "passed"), ("c2", 0.0, "failed")]
+    assert report["gates"] == [] and report["targets"][0]["gate"] is None
 
 
 def test_report_errors_are_one_line(tmp_path: Path, stored_run: Store) -> None:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rubrictest.cli import build_cli
+from rubrictest.engine import GateOutcome
 from rubrictest.errors import StoreError
 from rubrictest.store.queries import ResultsDB
 
@@ -35,7 +36,7 @@ def test_every_page_kind_renders(client: TestClient, examples_db: Path) -> None:
     first, second, hostile = _runs(examples_db)
     pages = {
         "/": ["support-bot", "model-versions", second, "compare with previous"],
-        f"/runs/{second}": ["refund-window", "mentions-express", "MISSED", "No gate stored", "Per tag",
+        f"/runs/{second}": ["refund-window", "mentions-express", "MISSED", "Wilson lower bound", "Per tag",
                             "chart-scores-0", "Compare v1 → v2"],
         f"/runs/{second}/case?suite=support-bot&case=refund-window&target=-": [
             "Can I return shoes after 40 days?", "Returns are accepted within 30 days", "no-false-promise",
@@ -166,10 +167,8 @@ def test_stored_gates_are_shown_when_the_database_has_them(tmp_path: Path) -> No
     run = store.start_run(rootdir=".", argv=[], version="t")
     store.insert("cases", {"run_id": run, "suite": "s", "case_id": "c", "target": "v1", "response": "ok",
                            "position": 0, "outcome": "passed"})
-    store.flush()
-    store.db.conn.execute("CREATE TABLE gates (run_id TEXT, suite TEXT, target TEXT, passed INTEGER, passes INTEGER, "
-                          "total INTEGER, lower_bound REAL, min_pass_rate REAL, confidence REAL)")
-    store.db.conn.execute("INSERT INTO gates VALUES (?, 's', 'v1', 0, 7, 10, 0.397, 0.6, 0.95)", [run])
+    store.record_gate(run, suite="s", suite_path="test_s.rubric.yaml", target="v1",
+                      gate=GateOutcome(False, 7, 10, 0.397, 0.6, 0.95))
     store.close()
     client = TestClient(create_app(ResultsDB.open(tmp_path / "r.db")))
     gates = client.get(f"/runs/{run}").text.split('id="gates"')[1].split("</table>")[0]

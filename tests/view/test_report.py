@@ -94,7 +94,7 @@ def test_github_format_and_step_summary(tmp_path: Path) -> None:
     assert result.returncode == 1
     written = summary.read_text(encoding="utf-8")
     assert written.startswith("earlier step\n### rubrictest run `")  # appended, not replaced
-    assert "| demo-failures | fixed outputs | no gate stored | 0/1 (0%) | 0/3 (0%) |" in written
+    assert "| demo-failures | fixed outputs | no gate | 0/1 (0%) | 0/3 (0%) |" in written
     assert "| wrong-capital | correct-capital | FAIL | Sydney is the largest city; the capital is Canberra. |" \
         in written
     printed = CliRunner().invoke(build_cli(), ["report", "--db", str(db), "--format", "github"])

@@ -13,6 +13,7 @@ from ...errors import StoreError
 from ...store import DEFAULT_DB, Store
 from ...store.agreement import FLAG_SPLIT
 from ...store.report import render_markdown, render_text, run_report
+from ..options import RunRefCommand
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +33,7 @@ def open_store(db_path: Path | None) -> Store:
         raise click.ClickException(str(exc)) from None
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=RunRefCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("run", required=False)
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
@@ -49,15 +50,17 @@ def open_store(db_path: Path | None) -> Store:
                    "the times it is judged.")
 def command(run: str | None, db_path: Path | None, as_json: bool, fmt: str, html_file: Path | None, full: bool,
             compare_with: str | None, flag_split: float) -> None:
-    """Show a run's verdicts per criterion, its suites and its usage; with judge panels,
-    each member's vote and how far the members agree (criteria they split on are flagged as
-    rubric problems); with a sentinel, the rubric-holistic disagreements.
+    """Say whether a run's release passed: per suite and target its gate, case scores and every
+    criterion with, for FAIL, MISSED and ERROR, the reason; with judge panels, each member's
+    vote and how far the members agree (criteria they split on are flagged as rubric problems);
+    with a sentinel, the rubric-holistic disagreements.
 
-    RUN is a run id, a unique prefix of one, or -N for the Nth newest (default: the newest).
+    RUN is a run id, a unique prefix of one, `latest`, or -N for the Nth newest (default: the newest).
 
     \b
     Examples:
         rubrictest report
+        rubrictest report -2 --format markdown        # the run before the newest
         rubrictest report --format github >> "$GITHUB_STEP_SUMMARY"
         rubrictest report --html report.html          # open it from disk, offline
         rubrictest report 20261121T2359 --json | jq '.criteria[] | select(.status=="FAIL")'
@@ -80,9 +83,6 @@ def command(run: str | None, db_path: Path | None, as_json: bool, fmt: str, html
     else:
         for line in render_text(report):
             click.echo(line)
-
-
-
 
 
 def _read_only_report(run: str | None, db_path: Path | None, fmt: str, html_file: Path | None, full: bool,
