@@ -36,9 +36,15 @@ def test_examples_pass_offline(pytester: pytest.Pytester, suites_copy: Path, mon
     report = CliRunner().invoke(build_cli(), ["report", "--db", str(db), "--json"])
     assert report.exit_code == 0, report.output
     data = json.loads(report.output)
-    statuses = [c["status"] for c in data["criteria"]]
+    statuses = [c["status"] for c in data["criteria"] if c["suite"] != "order-status"]
     assert statuses.count("MISSED") == 2 and statuses.count("FAIL") == 0 and statuses.count("ERROR") == 0
-    assert {s["suite"] for s in data["suites"]} == {"support-bot", "order-app", "model-versions", "panel-review"}
+    assert {s["suite"] for s in data["suites"]} == {"support-bot", "order-app", "model-versions",
+                                                 "panel-review", "order-status"}
+    # The release example: each target its gate, both pass; the candidate misses 14 criteria.
+    assert "test_release.rubric.yaml::gate[baseline] PASSED" in out
+    assert "test_release.rubric.yaml::gate[candidate] PASSED" in out
+    release = [c["status"] for c in data["criteria"] if c["suite"] == "order-status" and c["target"] == "candidate"]
+    assert release.count("MISSED") == 14 and release.count("PASS") == 66
 
 
 def test_panel_example_reports_votes_agreement_and_a_disagreement(
