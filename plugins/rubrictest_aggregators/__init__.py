@@ -1,4 +1,5 @@
-"""Case aggregators: ``points`` (the default) and ``strict``.
+"""Case aggregators: ``points`` (the default), ``strict`` and ``relative``
+(:mod:`rubrictest_aggregators.relative`: target / (target + reference), as RACE scores).
 
 ``points``: score = clip(sum of the points of the criteria whose outcome is *met*, over the
 sum of positive points, 0, 1). Deductions (negative points) subtract when met. The case
@@ -16,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rubrictest import Aggregator, Case, CaseScore, Criterion, Register, Verdict, hookimpl, score_tree
+
+from .relative import RelativeAggregator
 
 
 class PointsAggregator(Aggregator):
@@ -53,3 +56,4 @@ class StrictAggregator(Aggregator):
 def register_aggregators(register: Register) -> None:
     register("points", PointsAggregator)
     register("strict", StrictAggregator)
+    register("relative", RelativeAggregator)

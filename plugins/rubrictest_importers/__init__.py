@@ -129,9 +129,11 @@ class LLMBarImporter(Importer):
 
 @hookimpl
 def register_importers(register: Register) -> None:
+    from .deepresearch_suites import DeepResearchImporter
     from .hellobench_suites import HelloBenchImporter
     from .paperbench_eval import PaperBenchImporter
 
     register("llmbar", LLMBarImporter)
     register("paperbench", PaperBenchImporter)
     register("hellobench", HelloBenchImporter)
+    register("deepresearch", DeepResearchImporter)
