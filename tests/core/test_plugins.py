@@ -347,7 +347,7 @@ def test_registry_is_rebuilt_when_a_plugin_is_replaced_under_the_same_name(
         (
             "aggregator: nosuch\nthreshold: 0.5\ncases:\n"
             "  - {id: c1, output: a, criteria: [{check: equals, with: {value: a}}]}\n",
-            "*test_s.rubric.yaml:1*unknown aggregator 'nosuch'; available aggregators: points, strict*",
+            "*test_s.rubric.yaml:1*unknown aggregator 'nosuch'; available aggregators: points, relative, strict*",
         ),
     ],
 )

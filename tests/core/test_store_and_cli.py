@@ -211,7 +211,7 @@ def test_plugins_command_lists_name_version_and_components() -> None:
     data = json.loads(runner.invoke(build_cli(), ["plugins", "--json"]).output)
     by_name = {p["name"]: p for p in data}
     assert by_name["targets"]["registered"] == {"targets": ["jsonl", "python", "static"]}
-    assert by_name["aggregators"]["registered"] == {"aggregators": ["points", "strict"]}
+    assert by_name["aggregators"]["registered"] == {"aggregators": ["points", "relative", "strict"]}
     assert by_name["recorded"]["version"] == by_name["checks"]["version"]
 
 
