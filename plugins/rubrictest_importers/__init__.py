@@ -129,6 +129,7 @@ class LLMBarImporter(Importer):
 
 @hookimpl
 def register_importers(register: Register) -> None:
+    from .biggen_suites import BiGGenImporter
     from .deepresearch_suites import DeepResearchImporter
     from .hellobench_suites import HelloBenchImporter
     from .paperbench_eval import PaperBenchImporter
@@ -137,3 +138,4 @@ def register_importers(register: Register) -> None:
     register("paperbench", PaperBenchImporter)
     register("hellobench", HelloBenchImporter)
     register("deepresearch", DeepResearchImporter)
+    register("biggen", BiGGenImporter)

@@ -38,7 +38,7 @@ OPTIONS = {
     "articles": "the reports under test: RACE's raw_data JSONL ({id, prompt, article}), relative to the cwd",
     "target": "a live target for the research requests instead (PLUGIN:MODEL), when there is no articles file",
     "reference": "the reference reports, in the same JSONL format (each case's reference)",
-    "judge": "the judge of both sides (e.g. openai:gpt-4.1); default: the suite's default judge",
+    "judge": "the judge of both sides (e.g. openai:gpt-4.1, recorded:FILE); required",
     "task": "only these task ids, comma-separated (e.g. 1,51)",
     "language": "only the zh or the en tasks",
     "threshold": "the case pass mark on the relative score (default 0.5: as good as the reference)",
@@ -151,6 +151,8 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
                             "live target (--option target=PLUGIN:MODEL)")
     if "articles" in options and "target" in options:
         raise ImporterError("give either articles=FILE or target=PLUGIN:MODEL, not both")
+    if "judge" not in options:
+        raise ImporterError("give the judge of the criteria: --option judge=SPEC (e.g. openai:gpt-4.1)")
     threshold = _number(options, "threshold", 0.5, 0, 1)
     pass_at = _number(options, "pass_at", 5, 0, 10)
     if pass_at != int(pass_at):
@@ -167,8 +169,7 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
         suite["target"] = "jsonl:articles.jsonl"
     else:
         suite["target"] = options["target"]
-    if "judge" in options:
-        suite["judge"] = options["judge"]
+    suite["judge"] = options["judge"]
     suite.update({"aggregator": "relative", "threshold": threshold,
                   "cases": [_case(t, scale, references.get(t.id)) for t in tasks]})
     header = ("DeepResearch Bench (RACE), written by `rubrictest import deepresearch`: every criterion judged\n"

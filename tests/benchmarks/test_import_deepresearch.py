@@ -110,12 +110,15 @@ def test_bad_options_and_reports(tmp_path: Path) -> None:
         return result.output
 
     assert "give the reports under test" in run()
-    assert "no task 7 in criteria.jsonl" in run("target=openai:gpt-4.1", "task=7")
-    assert "expected zh or en" in run("target=openai:gpt-4.1", "language=fr")
+    assert "give the judge of the criteria" in run("target=openai:gpt-4.1")
+    judge = "judge=openai:gpt-4.1"
+    assert "no task 7 in criteria.jsonl" in run("target=openai:gpt-4.1", judge, "task=7")
+    assert "expected zh or en" in run("target=openai:gpt-4.1", judge, "language=fr")
     one = _reports(tmp_path / "one.jsonl", tasks[:1], "Report")
-    assert f"{one}: no report for task 51" in run(f"articles={one}")
+    assert f"{one}: no report for task 51" in run(f"articles={one}", judge)
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_text(json.dumps({"id": 51, "prompt": tasks[0].prompt, "article": "x"}) + "\n", encoding="utf-8")
-    assert f"{wrong}:1: prompt: not task 51's request" in run(f"articles={wrong}")
+    assert f"{wrong}:1: prompt: not task 51's request" in run(f"articles={wrong}", judge)
     assert "not a DeepResearch Bench folder" in CliRunner().invoke(
-        cli, ["import", "deepresearch", str(tmp_path), "-o", str(tmp_path / "o2"), "--option", "target=x:y"]).output
+        cli, ["import", "deepresearch", str(tmp_path), "-o", str(tmp_path / "o2"), "--option", "target=x:y",
+              "--option", judge]).output
