@@ -80,36 +80,29 @@ def make_pair(run_a: str, run_b: str, target_a: str | None, target_b: str | None
     return comparison.make_pair(run_a, run_b, target_a, target_b)
 
 
-def compare_page(db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50) -> dict[str, Any]:
-    """Two runs or two targets side by side per criterion: the paired table and the flipped cases."""
+def compare_page(db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50,
+                 options: comparison.CompareOptions | None = None) -> dict[str, Any]:
+    """Two runs or two targets side by side: per criterion the paired table with its exact
+    McNemar p-value (raw and adjusted), per suite the case-score difference with its bootstrap
+    interval, the regressions (all from :func:`rubrictest.store.comparison.compare`, as
+    ``rubrictest compare`` prints them) and the flipped cases."""
     runs = {r: db.run(r) for r in {pair.run_a, pair.run_b}}
     missing = [r for r, row in runs.items() if row is None]
     if missing:
         raise NotFound(f"no run {missing[0]!r}")
-    table = db.paired_table(pair)
-    totals = {k: sum(r[k] or 0 for r in table) for k in ("n", "both_pass", "both_fail", "fixed", "broken",
-                                                           "errors", "flips", "changed")}
-    sides = db.side_counts(pair)
-    unpaired = {"a": sides["a"] - totals["n"], "b": sides["b"] - totals["n"]}
+    stats = comparison.compare(db, pair, options)
+    table = stats["criteria"]
+    totals = {k: sum(r[k] or 0 for r in table) for k in ("pairs", "both_pass", "both_fail", "fixed", "broken",
+                                                           "errors", "changed")}
+    totals["n"] = totals.pop("pairs")
+    raw = db.paired_table(pair)
+    totals["flips"] = sum(r["flips"] or 0 for r in raw)
     return {"pair": pair, "run_a": runs[pair.run_a], "run_b": runs[pair.run_b], "table": table,
-            "totals": totals, "flipped": db.flipped(pair, totals["flips"], page, per_page), "unpaired": unpaired,
-            "chart": charts.paired(table, pair.label_a, pair.label_b),
-            "scores": _score_difference(db.case_scores(pair))}
-
-
-def _score_difference(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per suite: paired cases and the mean case score of each side."""
-    suites: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        s = suites.setdefault(r["suite"], {"suite": r["suite"], "n": 0, "a": 0.0, "b": 0.0})
-        s["n"] += 1
-        s["a"] += r["score_a"]
-        s["b"] += r["score_b"]
-    for s in suites.values():
-        s["a"] /= s["n"]
-        s["b"] /= s["n"]
-        s["diff"] = s["b"] - s["a"]
-    return list(suites.values())
+            "totals": totals, "flipped": db.flipped(pair, totals["flips"], page, per_page),
+            "unpaired": {"a": stats["differences"]["only_a"], "b": stats["differences"]["only_b"]},
+            "chart": charts.paired([{**r, "target": ""} for r in raw] if pair.target_a is not None else raw,
+                                   pair.label_a, pair.label_b), "scores": stats["suites"], "stats": stats,
+            "differs": comparison.differs(stats)}
 
 
 def pair_case_page(db: ResultsDB, pair: Pair, suite: str, case_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ one the tests skip with that reason, except under ``CI=true``, where a missing b
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -77,6 +78,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(examples_db: Path) -> Iterator[str]:
     """``rubrictest view`` on the examples database, as a user starts it."""
+    yield from _serve(examples_db)
+
+
+@pytest.fixture(scope="module")
+def release_server(release_db: Path) -> Iterator[str]:
+    """``rubrictest view`` on a run of the release example (a baseline and a candidate)."""
+    yield from _serve(release_db)
+
+
+def _serve(examples_db: Path) -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-c", "from rubrictest.cli import main; main()", "view", "--db", str(examples_db),
                "--port", str(port)]
@@ -245,4 +256,38 @@ def test_html_report_works_from_disk_offline(tab: Tab, examples_db: Path, tmp_pa
     visible = page.locator("section#run table.verdicts tbody tr:visible")
     assert visible.count() == 1 and "mentions-express" in visible.inner_text()
     assert all(url.startswith("file:") for url in tab.requests), tab.requests
+    assert not tab.errors, tab.errors
+
+
+def test_compare_page_shows_the_statistics_of_rubrictest_compare(tab: Tab, release_server: str,
+                                                                   release_db: Path) -> None:
+    """The Compare page of the release example: the regression the CLI finds, with the same
+    p-values and interval, and the criterion that is worse but within noise."""
+    from click.testing import CliRunner
+
+    from rubrictest.cli import build_cli
+
+    (run,) = _run_ids(release_db)
+    cli = CliRunner().invoke(build_cli(), ["compare", "--targets", "baseline", "candidate", "--db", str(release_db),
+                                           "--json"])
+    expected = json.loads(cli.output)
+    page = tab.page
+    page.goto(f"{release_server}/compare?a={run}&b={run}&ta=baseline&tb=candidate")
+    page.wait_for_selector("table#paired")
+    tab.charts_drawn(1)
+    verdict = page.locator("#verdict").inner_text()
+    for r in expected["regressions"]:
+        assert r["line"] in verdict
+    assert "not a regression: order-status::thanks" in verdict
+    rows = {r.locator("td").nth(0).inner_text().split("\n")[0]: r.locator("td").all_inner_texts()
+            for r in page.locator("table#paired tbody tr").all()}
+    nxt = next(c for c in expected["criteria"] if c["criterion_id"] == "next-step")
+    assert rows["order-status::next-step"][1:7] == ["20", "8", "0", "0", "12", "0"]
+    assert rows["order-status::next-step"][9:12] == [f"{nxt['p_value']:.3g}", f"{nxt['p_adjusted']:.3g}",
+                                                    "regression"]
+    assert rows["order-status::thanks"][11] == ""
+    scores = page.locator("table#scores tbody tr").first.locator("td").all_inner_texts()
+    ci = expected["suites"][0]["ci"]
+    assert scores[4:7] == ["-0.233", f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", "regression"]
+    tab.shot("compare-release")
     assert not tab.errors, tab.errors
