@@ -132,6 +132,7 @@ def register_importers(register: Register) -> None:
     from .biggen_suites import BiGGenImporter
     from .deepresearch_suites import DeepResearchImporter
     from .hellobench_suites import HelloBenchImporter
+    from .mtbench_suites import MTBenchImporter
     from .paperbench_eval import PaperBenchImporter
 
     register("llmbar", LLMBarImporter)
@@ -139,3 +140,4 @@ def register_importers(register: Register) -> None:
     register("hellobench", HelloBenchImporter)
     register("deepresearch", DeepResearchImporter)
     register("biggen", BiGGenImporter)
+    register("mtbench", MTBenchImporter)
