@@ -165,3 +165,49 @@ def test_a_judge_that_gives_no_verdict_is_a_clear_error(tmp_path: Path, script) 
     script([json.dumps({"hard_rules": [{"text": "States `30 days`"}], "principles": []})])
     with pytest.raises(GenerationError, match="gave no verdict to filter with: no recorded verdict for case 'refund'"):
         asyncio.run(ContrastiveGenerator(ctx).generate(GenerationRequest(CASE, PAIRS)))
+
+
+def test_checklist_refine_adds_missing_and_sharpens_ambiguous_questions_that_pass_the_filter(  # type: ignore[no-untyped-def]
+        tmp_path: Path, script, keyword_judge) -> None:
+    from rubrictest_generators import ChecklistGenerator
+
+    prompts = script([
+        json.dumps({"checklist": [{"question": "Does it give the `30 days` window?"},   # separates both pairs
+                                  {"question": "Is it polite: `thank`?"},             # met by every response
+                                  {"question": "Is it helpful: `any time`?"}]}),      # favours the rejected
+        json.dumps({
+            "missing": [{"question": "Does it apologise: `Sorry`?"},                 # separates p1, ties p2: kept
+                        {"question": "Does it say `no problem`?"}],                  # favours the rejected: dropped
+            "ambiguous": [{"question": "Is it polite: `thank`?",
+                           "rewrite": "Does it thank the customer: `thank`?"},  # ties both pairs: dropped
+                          {"question": "Is it helpful: `any time`?",
+                           "rewrite": "Does it state the return `window`?"},          # separates p2 only: kept
+                          {"question": "Not on the checklist", "rewrite": "Says `30`"}]})])  # no such question
+    gen = ChecklistGenerator(_context(tmp_path, options={"refine": "on"}))
+    out = asyncio.run(gen.generate(GenerationRequest(CASE, PAIRS)))
+    assert [c.text for c in out] == ["Does it give the `30 days` window?", "Is it polite: `thank`?",
+                                     "Does it state the return `window`?", "Does it apologise: `Sorry`?"]
+    assert out[2].meta == {"refine": "rewrite", "filter": "preference-consistency", "pairs": 2, "pairs_separated": 1,
+                           "replaces": "Is it helpful: `any time`?"}
+    assert out[3].meta["refine"] == "missing" and out[3].kind == "checklist"
+    # the refine prompt shows how each question judged the pairs, and the pairs themselves
+    assert "1. Does it give the `30 days` window? -- favoured the preferred response in 2, the rejected one in 0" \
+        in prompts[1]
+    assert "3. Is it helpful: `any time`? -- favoured the preferred response in 0, the rejected one in 1" in prompts[1]
+    assert "(preferred over)" in prompts[1]
+    # the checklist judged once per response (4), the proposals once per response (4)
+    assert len(keyword_judge.calls) == 8
+
+
+def test_checklist_refine_needs_a_judge_and_leaves_cases_without_pairs_alone(  # type: ignore[no-untyped-def]
+        tmp_path: Path, script, keyword_judge) -> None:
+    from rubrictest_generators import ChecklistGenerator
+
+    with pytest.raises(GenerationError, match="refine=on judges its checklist on labelled pairs: give --pairs FILE"):
+        ChecklistGenerator(_context(tmp_path, judge=False, options={"refine": "on"}))
+    with pytest.raises(GenerationError, match="refine='maybe' must be on or off"):
+        ChecklistGenerator(_context(tmp_path, options={"refine": "maybe"}))
+    script([json.dumps({"checklist": [{"question": "Does it give the `30 days` window?"}]})])
+    gen = ChecklistGenerator(_context(tmp_path, options={"refine": "on"}))
+    out = asyncio.run(gen.generate(GenerationRequest(CASE)))
+    assert [c.text for c in out] == ["Does it give the `30 days` window?"] and keyword_judge.calls == []
