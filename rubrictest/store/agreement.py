@@ -25,8 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..trust.calibration.metrics import cohen_kappa
-
 FLAG_SPLIT = 0.25
 """Default share of a criterion's judgements the panel must split on for it to be flagged."""
 
@@ -45,6 +43,9 @@ def _ballots(members: Iterable[dict[str, Any]]) -> dict[_Key, dict[str, str]]:
 
 
 def _pairs(items: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+    # imported here: numpy is the `stats` extra, and commands import the report module
+    from ..trust.calibration.metrics import cohen_kappa
+
     names = list(dict.fromkeys(name for votes in items for name in votes))
     out = []
     for a, b in itertools.combinations(names, 2):
