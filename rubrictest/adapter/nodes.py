@@ -323,33 +323,31 @@ class GateItem(RubricItem):
         assert gate is not None
         rubric_session(self.config).wait_cases(self.unit_keys())
         target = self.target or self._only_target()
-        path = str(self.suite.path)
-        if gate.min_pass_rate is not None:
-            outcome = self.engine.gate(path, target, gate.min_pass_rate, gate.confidence)
-            self.outcome = outcome
-            self.user_properties.extend([("passes", outcome.passes), ("cases", outcome.total),
-                                         ("lower_bound", outcome.lower_bound),
+        passing, disagreeing = self.engine.gates(str(self.suite.path), target, gate.min_pass_rate, gate.confidence,
+                                                 gate.max_disagreement)
+        self.outcome, self.disagreement = passing, disagreeing
+        undecided: list[str] = []
+        if passing is not None:
+            self.user_properties.extend([("passes", passing.passes), ("cases", passing.total),
+                                         ("lower_bound", passing.lower_bound),
                                          ("min_pass_rate", gate.min_pass_rate)])
-            if outcome.passed is None:
-                self.rubric_status = "ERROR"
-                raise RubricJudgeError(f"ERROR: gate undecided: {len(outcome.errors)} case(s) have no verdict: "
-                                       + ", ".join(outcome.errors[:10]))
-        if gate.max_disagreement is not None:
-            dis = self.engine.disagreement_gate(path, target, gate.max_disagreement)
-            self.disagreement = dis
-            self.user_properties.extend([("disagreements", len(dis.flagged)), ("disagreement_rate", dis.rate),
+            if passing.passed is None:
+                undecided.append(f"{len(passing.errors)} case(s) have no verdict: " + ", ".join(passing.errors[:10]))
+        if disagreeing is not None:
+            self.user_properties.extend([("disagreements", len(disagreeing.flagged)),
+                                         ("disagreement_rate", disagreeing.rate),
                                          ("max_disagreement", gate.max_disagreement)])
-            if dis.passed is None:
-                self.rubric_status = "ERROR"
-                raise RubricJudgeError(
-                    f"ERROR: gate undecided: {len(dis.errors)} case(s) have no rubric score or no sentinel score to "
-                    "compare: " + ", ".join(dis.errors[:10]))
+            if disagreeing.passed is None:
+                undecided.append(f"{len(disagreeing.errors)} case(s) have no rubric score or no sentinel score to "
+                                 "compare: " + ", ".join(disagreeing.errors[:10]))
+        if undecided:
+            self.rubric_status = "ERROR"
+            raise RubricJudgeError("ERROR: gate undecided: " + "; ".join(undecided))
 
     def runtest(self) -> None:
         failures: list[str] = []
         o = self.outcome
-        if o is not None:
-            assert o.lower_bound is not None
+        if o is not None and o.lower_bound is not None:
             if not o.passed:
                 failures.append(
                     f"gate FAILED: {o.passes}/{o.total} cases passed ({o.passes / o.total:.1%}); Wilson lower bound "

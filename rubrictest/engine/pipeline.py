@@ -167,18 +167,24 @@ class Engine:
     def gate(self, suite_path: str, target: str, min_pass_rate: float, confidence: float) -> GateOutcome:
         """Block until every case of the suite for ``target`` is done; decide its gate (stored
         with the verdicts, so ``report`` and ``compare`` can say whether a release passed)."""
-        outcome = decide_gate(self._suite_outcomes(suite_path, target), min_pass_rate, confidence)
+        outcome, _ = self.gates(suite_path, target, min_pass_rate, confidence, None)
+        assert outcome is not None
+        return outcome
+
+    def gates(self, suite_path: str, target: str, min_pass_rate: float | None, confidence: float,
+              max_disagreement: float | None) -> tuple[GateOutcome | None, DisagreementGate | None]:
+        """Block until every case of the suite for ``target`` is done; decide its gate on the
+        pass rate (with ``min_pass_rate``) and on rubric-holistic disagreements (with
+        ``max_disagreement``), and store both in one gate row."""
+        outcomes = self._suite_outcomes(suite_path, target)
+        passing = decide_gate(outcomes, min_pass_rate, confidence) if min_pass_rate is not None else None
+        disagreeing = decide_disagreement(outcomes, max_disagreement) if max_disagreement is not None else None
         units = [u for u in self.suites[suite_path] if u.target == target]
         if self.run.store is not None and units:
             self.run.store.record_gate(self.run.id, suite=units[0].suite.name, suite_path=units[0].run.case.path or "",
-                                       target=target, gate=outcome)
+                                       target=target, gate=passing, disagreement=disagreeing)
             self.run.store.flush()
-        return outcome
-
-    def disagreement_gate(self, suite_path: str, target: str, max_disagreement: float) -> DisagreementGate:
-        """Block until every case of the suite for ``target`` is done; decide its gate on
-        rubric-holistic disagreements."""
-        return decide_disagreement(self._suite_outcomes(suite_path, target), max_disagreement)
+        return passing, disagreeing
 
     def _suite_outcomes(self, suite_path: str, target: str) -> list[CaseOutcome]:
         units = [u for u in self.suites[suite_path] if u.target == target]

@@ -429,7 +429,7 @@ JSON_COLUMNS = {
     "calibrations": {"reliability", "result"},
     "member_verdicts": {"votes", "samples"},
     "sentinel_verdicts": {"tags"},
-    "gates": {"errors"},
+    "gates": {"errors", "disagreements"},
 }
 
 

@@ -285,3 +285,15 @@ def m011_gates(db: Database) -> None:
         "created_at": str,
     }, pk="id", foreign_keys=[("run_id", "runs", "id")])
     db.table("gates").create_index(["run_id", "suite", "target"], unique=True)
+
+
+@migrations()
+def m012_gate_disagreement(db: Database) -> None:
+    """A gate on rubric-holistic disagreements (issue 14, ``gate: {max_disagreement}`` with a
+    ``sentinel``), stored in the suite's gate row beside the pass-rate gate: the bound, the
+    cases the rubric and the sentinel disagreed on, their share. A gate row's ``status`` is
+    the gate's as a whole (FAIL when either bound fails, ERROR when either is undecided);
+    ``min_pass_rate`` is null for a gate on disagreements alone."""
+    db.table("gates").add_column("max_disagreement", float)
+    db.table("gates").add_column("disagreements", str)      # JSON list of the case ids flagged
+    db.table("gates").add_column("disagreement_rate", float)

@@ -39,7 +39,8 @@ def gate_row(row: dict[str, Any]) -> dict[str, Any]:
         rate = passes / total
     return {"suite": row.get("suite"), "target": row.get("target") or "", "status": status, "passes": passes,
             "total": total, "pass_rate": rate, "lower_bound": row.get("lower_bound"),
-            "min_pass_rate": row.get("min_pass_rate"), "confidence": row.get("confidence")}
+            "min_pass_rate": row.get("min_pass_rate"), "confidence": row.get("confidence"),
+            "max_disagreement": row.get("max_disagreement"), "disagreement_rate": row.get("disagreement_rate")}
 
 
 class ResultsDB(HistoryQueries):

@@ -100,7 +100,7 @@ def brief_trust_lines(report: dict[str, Any]) -> list[str]:
 
 
 _GATE_KEYS = ("suite", "target", "status", "passes", "total", "pass_rate", "lower_bound", "min_pass_rate",
-              "confidence", "errors")
+              "confidence", "errors", "max_disagreement", "disagreements", "disagreement_rate")
 
 
 def verdict_reason(v: dict[str, Any]) -> str | None:
@@ -116,16 +116,30 @@ def verdict_reason(v: dict[str, Any]) -> str | None:
 
 
 def gate_text(gate: dict[str, Any] | None) -> str:
-    """A stored gate in one line: status, cases passed, Wilson lower bound against the minimum."""
+    """A stored gate in one line: status, cases passed, Wilson lower bound against the minimum,
+    and (with a sentinel) the share of rubric-holistic disagreements against its bound."""
     if gate is None:
         return "no gate"
-    total = gate["total"] or 0
-    passed = f"{gate['passes']}/{total} cases passed" + (f" ({gate['pass_rate']:.1%})" if total else "")
-    if gate["status"] == "ERROR":
-        return f"ERROR: {passed}; undecided, no verdict for " + ", ".join((gate.get("errors") or [])[:5])
-    op = ">=" if gate["status"] == "PASS" else "<"
-    return (f"{gate['status']}: {passed}, Wilson lower bound {gate['lower_bound']:.3f} at "
-            f"{gate['confidence']:.0%} {op} min pass rate {gate['min_pass_rate']:g}")
+    parts = []
+    if gate.get("min_pass_rate") is not None:
+        total = gate["total"] or 0
+        passed = f"{gate['passes']}/{total} cases passed" + (f" ({gate['pass_rate']:.1%})" if total else "")
+        if gate.get("lower_bound") is None:
+            parts.append(f"{passed}; undecided, no verdict for " + ", ".join((gate.get("errors") or [])[:5]))
+        else:
+            op = ">=" if gate["lower_bound"] >= gate["min_pass_rate"] else "<"
+            parts.append(f"{passed}, Wilson lower bound {gate['lower_bound']:.3f} at {gate['confidence']:.0%} {op} "
+                         f"min pass rate {gate['min_pass_rate']:g}")
+    if gate.get("max_disagreement") is not None:
+        rate = gate.get("disagreement_rate")
+        if rate is None:
+            parts.append("disagreements undecided: no rubric or sentinel score for "
+                         + ", ".join((gate.get("errors") or [])[:5]))
+        else:
+            op = "<=" if rate <= gate["max_disagreement"] + 1e-12 else ">"
+            parts.append(f"{len(gate.get('disagreements') or [])} rubric-holistic disagreement(s) ({rate:.1%}) {op} "
+                         f"max {gate['max_disagreement']:g}")
+    return f"{gate['status']}: " + "; ".join(parts)
 
 
 def _usage(store: Store, run_id: str) -> list[dict[str, Any]]:

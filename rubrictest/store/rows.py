@@ -11,7 +11,7 @@ from ..protocol import CallRecord, Case, Criterion, Verdict, content_hash
 from ..tree import SEPARATOR, NodeScore
 
 if TYPE_CHECKING:
-    from ..engine.gate import GateOutcome
+    from ..engine.gate import DisagreementGate, GateOutcome
     from ..engine.panel import MemberVerdict
     from ..sentinel import SentinelOutcome
 
@@ -79,15 +79,26 @@ class RowWriter:
             "score": score, "outcome": "error" if passed is None else ("passed" if passed else "failed"),
             "reason": reason, "tags": list(case.tags)})
 
-    def record_gate(self, run_id: str, *, suite: str, suite_path: str, target: str, gate: GateOutcome) -> None:
-        """Store a suite's gate outcome for one target (once: a second decision is ignored)."""
-        status = "ERROR" if gate.passed is None else ("PASS" if gate.passed else "FAIL")
-        self.insert("gates", {
-            "run_id": run_id, "suite": suite, "suite_path": suite_path, "target": target, "status": status,
-            "passes": gate.passes, "total": gate.total,
-            "pass_rate": gate.passes / gate.total if gate.total else None, "lower_bound": gate.lower_bound,
-            "min_pass_rate": gate.min_pass_rate, "confidence": gate.confidence, "errors": list(gate.errors),
-            "created_at": utcnow()})
+    def record_gate(self, run_id: str, *, suite: str, suite_path: str, target: str, gate: GateOutcome | None,
+                    disagreement: DisagreementGate | None = None) -> None:
+        """Store a suite's gate outcome for one target (once: a second decision is ignored): its
+        pass-rate bound, its bound on rubric-holistic disagreements, or both; the status is
+        ERROR when either is undecided, else FAIL when either fails."""
+        decided = [g.passed for g in (gate, disagreement) if g is not None]
+        status = "ERROR" if None in decided else ("PASS" if all(decided) else "FAIL")
+        errors = list(dict.fromkeys([*(gate.errors if gate else []), *(disagreement.errors if disagreement else [])]))
+        row: dict[str, Any] = {"run_id": run_id, "suite": suite, "suite_path": suite_path, "target": target,
+                               "status": status, "errors": errors, "created_at": utcnow()}
+        if gate is not None:
+            row.update({"passes": gate.passes, "total": gate.total,
+                        "pass_rate": gate.passes / gate.total if gate.total else None,
+                        "lower_bound": gate.lower_bound, "min_pass_rate": gate.min_pass_rate,
+                        "confidence": gate.confidence})
+        if disagreement is not None:
+            row.update({"max_disagreement": disagreement.max_disagreement, "disagreements": disagreement.flagged,
+                        "disagreement_rate": disagreement.rate})
+            row.setdefault("total", disagreement.total)
+        self.insert("gates", row)
 
     def record_nodes(self, run_id: str, *, case: Case, target: str, scores: Mapping[str, NodeScore],
                      positions: Mapping[str, int]) -> None:

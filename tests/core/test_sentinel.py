@@ -104,6 +104,14 @@ def test_the_gate_bounds_the_disagreement_rate(pytester: pytest.Pytester, write_
         assert_no_traceback(text)
         assert "gate FAILED: 1/2 cases are rubric-holistic disagreements (50.0%) > max_disagreement 0.1: gamed" \
             in text
+    # stored with the run's gates, so `report` and `compare` can say whether the release passed
+    with sqlite3.connect(db_path(pytester)) as con:
+        row = con.execute("SELECT status, min_pass_rate, max_disagreement, disagreements, disagreement_rate "
+                          "FROM gates").fetchone()
+    assert row == ("FAIL" if status == "failed" else "PASS", None, bound, '["gamed"]', 0.5)
+    report = CliRunner().invoke(build_cli(), ["report", "--db", str(db_path(pytester))])
+    op = ">" if status == "failed" else "<="
+    assert f"gate {row[0]}: 1 rubric-holistic disagreement(s) (50.0%) {op} max {bound:g}" in report.output
 
 
 def test_both_gates_at_once(pytester: pytest.Pytester, write_suite: Callable[..., Path], labelled: Path) -> None:
