@@ -7,7 +7,8 @@ with the scoring its authors publish: :mod:`~rubrictest_importers.paperbench`,
 :mod:`~rubrictest_importers.mtbench`, :mod:`~rubrictest_importers.biggen`.
 
 ``rubrictest calibrate --from llmbar DIR --strategy GPT-4/Vanilla_NoRules`` reads LLMBar's
-released evaluations. ``DIR`` is one set (a folder holding ``dataset.json`` and
+released evaluations; ``rubrictest import llmbar DIR -o OUT`` writes its sets as suites
+(:mod:`~rubrictest_importers.llmbar_suites`). ``DIR`` is one set (a folder holding ``dataset.json`` and
 ``evaluators/``) or any folder above several sets (the repository root, ``Dataset/``,
 ``Dataset/LLMBar/Adversarial``...); every set found below it is read and becomes a report
 group (tag) named by its path, e.g. ``LLMBar/Natural``.
@@ -93,6 +94,19 @@ class LLMBarImporter(Importer):
     """LLMBar pairs with gold labels and a judge's recorded verdicts in both orders."""
 
     options = {"strategy": "evaluator/strategy folder, e.g. GPT-4/Vanilla_NoRules"}
+
+    @property
+    def suite_options(self) -> Mapping[str, str]:  # type: ignore[override]
+        """The options of ``rubrictest import llmbar`` (:mod:`.llmbar_suites`)."""
+        from .llmbar_suites import OPTIONS
+
+        return OPTIONS
+
+    def write_suites(self, path: Path, out: Path, options: Mapping[str, str]) -> list[Path]:
+        """One suite per set: each pair's outputs scored on GPT-4's questions (:mod:`.llmbar_suites`)."""
+        from .llmbar_suites import write_suites
+
+        return write_suites(path, out, options)
 
     def load(self, path: Path, options: Mapping[str, str]) -> ImportedData:
         if not path.is_dir():
