@@ -265,6 +265,17 @@ class ResultsDB(HistoryQueries):
             case = {"run_id": run_id, "suite": suite, "case_id": case_id, "target": target, "response": None,
                     "input": None, "reference": None, "score": None, "outcome": None, "reason": None, "tags": []}
         case["verdicts"] = verdicts
+        tables = self.tables()
+        if "member_verdicts" in tables:  # a judge panel's members, beside the panel's verdict
+            members = self.rows("SELECT criterion_id, member, outcome, confidence, counted, error, rationale "
+                                "FROM member_verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ? "
+                                "ORDER BY member_index", [run_id, suite, case_id, target])
+            for v in verdicts:
+                v["members"] = [m for m in members if m["criterion_id"] == v["criterion_id"]]
+        case["sentinel"] = self.one(
+            "SELECT judge, outcome, confidence, score, rubric_score, disagreement, rationale, evidence, error "
+            "FROM sentinel_verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ?",
+            [run_id, suite, case_id, target]) if "sentinel_verdicts" in tables else None
         call_ids = sorted({v["judge_call_id"] for v in verdicts if v["judge_call_id"] is not None})
         case["calls"] = self.calls(call_ids)
         return case
