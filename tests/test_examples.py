@@ -41,8 +41,8 @@ def test_examples_pass_offline(pytester: pytest.Pytester, suites_copy: Path, mon
     assert {s["suite"] for s in data["suites"]} == {"support-bot", "order-app", "model-versions",
                                                  "panel-review", "order-status"}
     # The release example: each target its gate, both pass; the candidate misses 14 criteria.
-    assert "test_release.rubric.yaml::gate[baseline] PASSED" in out
-    assert "test_release.rubric.yaml::gate[candidate] PASSED" in out
+    assert "test_order_status.rubric.yaml::gate[baseline] PASSED" in out
+    assert "test_order_status.rubric.yaml::gate[candidate] PASSED" in out
     release = [c["status"] for c in data["criteria"] if c["suite"] == "order-status" and c["target"] == "candidate"]
     assert release.count("MISSED") == 14 and release.count("PASS") == 66
 

@@ -20,7 +20,7 @@ def examples_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # on the first page); the release example (40 case runs) has a database of its own
     # (``release_db``), and the panel example is tested with the report (tests/test_examples.py).
     shutil.copytree(REPO / "suites" / "examples", suites / "examples",
-                    ignore=shutil.ignore_patterns("test_release.rubric.yaml", "test_panel.rubric.yaml"))
+                    ignore=shutil.ignore_patterns("test_order_status.rubric.yaml", "test_panel.rubric.yaml"))
     db = root / "results.db"
     for _ in range(2):
         result = run_suites(db, suites / "examples")
@@ -37,6 +37,6 @@ def release_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("release")
     shutil.copytree(REPO / "suites" / "examples", root / "examples")
     db = root / "results.db"
-    result = run_suites(db, root / "examples" / "test_release.rubric.yaml")
+    result = run_suites(db, root / "examples" / "test_order_status.rubric.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     yield db
