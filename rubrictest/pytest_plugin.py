@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from .adapter.session import SESSION_KEY, RubricSession
+from .adapter.session import SESSION_KEY, RubricSession, repeat_options
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,12 +38,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="stop issuing model calls once this many US dollars were spent")
     group.addoption("--rubric-no-store", action="store_true", default=False,
                     help="do not write results to the database (and do not use the cache)")
+    group.addoption("--rubric-repeat", type=int, metavar="K", default=None,
+                    help="judge every criterion K times (distinct samples, each stored); the majority "
+                         "decides, a tie is ERROR; reports show each criterion's flip rate (ini: rubric_repeat)")
+    group.addoption("--rubric-unstable-at", type=float, metavar="RATE", default=None,
+                    help="with --rubric-repeat: mark a criterion unstable when this share of its repeats "
+                         "disagree with the majority (default 0.2; ini: rubric_unstable_at)")
+    parser.addini("rubric_repeat", default="1", help="judge every criterion this many times (--rubric-repeat)")
+    parser.addini("rubric_unstable_at", default="0.2",
+                  help="flip rate from which a repeated criterion is unstable (--rubric-unstable-at)")
     parser.addini("rubric_files", type="args", default=["test_*.rubric.yaml", "test_*.rubric.yml"],
                   help="glob patterns of rubrictest suite files")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rubric: a rubrictest criterion, score or gate item")
+    repeat_options(config)  # a bad --rubric-repeat is a usage error before collection
     session = RubricSession(config)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "rubrictest-session")

@@ -38,6 +38,27 @@ if TYPE_CHECKING:
 SESSION_KEY = pytest.StashKey["RubricSession"]()
 
 
+def repeat_options(config: pytest.Config) -> tuple[int, float]:
+    """``--rubric-repeat`` and ``--rubric-unstable-at`` (else their ini values), checked."""
+    raw_k = config.getoption("rubric_repeat")
+    raw_rate = config.getoption("rubric_unstable_at")
+    where_k = "--rubric-repeat" if raw_k is not None else "ini option rubric_repeat"
+    where_rate = "--rubric-unstable-at" if raw_rate is not None else "ini option rubric_unstable_at"
+    try:
+        k = int(raw_k if raw_k is not None else config.getini("rubric_repeat"))
+    except ValueError:
+        raise pytest.UsageError(f"{where_k}: {config.getini('rubric_repeat')!r} is not a whole number") from None
+    try:
+        rate = float(raw_rate if raw_rate is not None else config.getini("rubric_unstable_at"))
+    except ValueError:
+        raise pytest.UsageError(f"{where_rate}: {config.getini('rubric_unstable_at')!r} is not a number") from None
+    if k < 1:
+        raise pytest.UsageError(f"{where_k}: {k} repeats; give 1 or more")
+    if not 0 < rate <= 1:
+        raise pytest.UsageError(f"{where_rate}: {rate:g} is not a share in (0, 1]")
+    return k, rate
+
+
 def rubric_session(config: pytest.Config) -> RubricSession:
     """The session object of ``config``'s pytest run."""
     return config.stash[SESSION_KEY]
@@ -203,7 +224,8 @@ class RubricSession:
                              owner=Owner.from_json(self.run_owner) if self.run_owner else None)
         self.calls = ModelCalls(self.get_pool(), self.run, cache=self.config.getoption("rubric_cache"),
                                 max_cost=self.config.getoption("rubric_max_cost"))
-        self.engine = Engine(self.calls)
+        repeat, unstable_at = repeat_options(self.config)
+        self.engine = Engine(self.calls, repeat=repeat, unstable_at=unstable_at)
         return self.engine
 
     def _open_store(self) -> Store | None:

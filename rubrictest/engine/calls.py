@@ -6,7 +6,8 @@ command is:
 
 * **cached** in the store, keyed by the component's identity (plugin, model, parameters,
   prompt version) and the content it was asked about (criterion hashes, input, reference,
-  response): asking the same question again makes no call;
+  response, and the repeat index under ``--rubric-repeat``): asking the same question again
+  makes no call;
 * **budgeted**: with ``max_cost`` set, a billable component stops being called once the
   run has spent it (the call is an ERROR, never a FAIL);
 * **recorded** in ``judge_calls`` under the run (request, raw response, tokens, cost,
@@ -44,6 +45,7 @@ from ..protocol import (
 from .outcomes import CacheMode, Totals
 from .pool import ComponentPool
 from .progress import CallProgress
+from .repeats import REPEAT
 from .run import Run
 
 T = TypeVar("T")
@@ -152,10 +154,14 @@ class ModelCalls:
     def _judge_key(self, judge: Judge, request: JudgeRequest) -> str | None:
         if not judge.cacheable or self.cache == "off":
             return None
-        return content_hash({"judge": judge.cache_identity(), "criteria": [
+        question: dict[str, Any] = {"judge": judge.cache_identity(), "criteria": [
             {"id": c.id, "hash": c.hash} for c in request.criteria],
             "input": request.case.input, "messages": request.case.messages,
-            "reference": request.case.reference, "response": request.response})
+            "reference": request.case.reference, "response": request.response}
+        repeat = REPEAT.get()
+        if repeat:  # repeats are distinct samples; repeat 0 keeps the key of a run without repeats
+            question["repeat"] = repeat
+        return content_hash(question)
 
     # ---------------------------------------------------------------- targets
 

@@ -13,6 +13,7 @@ from ..tree import NodeScore
 if TYPE_CHECKING:
     from ..sentinel import SentinelOutcome
     from .panel import MemberVerdict
+    from .repeats import RepeatSummary
 
 CacheMode = Literal["use", "refresh", "off"]
 Status = Literal["PASS", "FAIL", "MISSED", "ERROR"]
@@ -31,7 +32,8 @@ def criterion_status(criterion: Criterion, verdict: Verdict, scored: bool) -> St
 @dataclass
 class VerdictInfo:
     """A verdict with what the report needs around it (``members``: each panel member's
-    verdict, when a judge panel decided it)."""
+    verdict, when a judge panel decided it; ``repeats``: every repeat's verdict, with the flip
+    rate, under ``--rubric-repeat``)."""
 
     criterion: Criterion
     verdict: Verdict
@@ -39,6 +41,7 @@ class VerdictInfo:
     judge: str
     cached: bool = False
     members: list[MemberVerdict] | None = None
+    repeats: RepeatSummary | None = None
 
 
 @dataclass

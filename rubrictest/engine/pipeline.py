@@ -26,7 +26,7 @@ import concurrent.futures as cf
 import dataclasses
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ConfigError, JudgeError
@@ -40,6 +40,11 @@ from .calls import ModelCalls
 from .gate import DisagreementGate, GateOutcome, decide_disagreement, decide_gate
 from .outcomes import CaseOutcome, VerdictInfo, criterion_status
 from .panel import MemberVerdict, PanelJudging
+from .repeats import DEFAULT_UNSTABLE_AT, REPEAT, RepeatAnswer, RepeatSummary, decide_repeats
+
+Collect = Callable[..., None]
+"""Where one judging pass hands each criterion's verdict: ``(criterion, verdict, judge label,
+cached, call id, panel members=None)``."""
 
 
 class Unit:
@@ -85,9 +90,15 @@ class Engine:
 
     Args:
         calls: the run's model calls (its pool, run, cache and budget).
+        repeat: judge every criterion this many times; the majority decides (:mod:`.repeats`).
+        unstable_at: the flip rate from which a repeated criterion is marked unstable.
     """
 
-    def __init__(self, calls: ModelCalls) -> None:
+    def __init__(self, calls: ModelCalls, *, repeat: int = 1, unstable_at: float = DEFAULT_UNSTABLE_AT) -> None:
+        if repeat < 1:
+            raise ConfigError(f"repeat must be at least 1, not {repeat}")
+        self.repeat = repeat
+        self.unstable_at = unstable_at
         self.calls = calls
         self.pool = calls.pool
         self.run = calls.run
@@ -233,6 +244,46 @@ class Engine:
         unit.case_future.set_result(outcome)
 
     async def _judge_case(self, unit: Unit, response: str) -> None:
+        # The sentinel is asked once per case, whatever the repeats of its criteria.
+        await asyncio.gather(self._judge_criteria(unit, response), self._judge_sentinel(unit, response))
+
+    async def _judge_criteria(self, unit: Unit, response: str) -> None:
+        if self.repeat == 1:
+            await self._judge_once(unit, response, self._deliver_answer(unit))
+            return
+        answers: dict[str, list[RepeatAnswer]] = defaultdict(list)
+        members: dict[tuple[str, int], list[MemberVerdict]] = {}
+
+        def collect(index: int) -> Collect:
+            def keep(crit: Criterion, verdict: Verdict, judge: str, cached: bool, call_id: int | None,
+                     panel_members: list[MemberVerdict] | None = None) -> None:
+                answers[crit.id].append(RepeatAnswer(index, verdict, judge, cached, call_id))
+                if panel_members:
+                    members[(crit.id, index)] = panel_members
+            return keep
+
+        async def one(index: int) -> None:
+            REPEAT.set(index)  # this task's context: the cache keys of its calls carry the repeat
+            await self._judge_once(unit, response, collect(index))
+
+        await asyncio.gather(*(asyncio.create_task(one(i)) for i in range(self.repeat)))
+        for crit in unit.run.case.criteria:
+            got = sorted(answers.get(crit.id, []), key=lambda a: a.index)
+            if not got:
+                continue  # already delivered (a configuration error before any call)
+            summary = decide_repeats(crit, got, self.unstable_at)
+            chosen = next((a.index for a in got if a.verdict.outcome == summary.verdict.outcome), got[0].index)
+            self._deliver(unit, crit, summary.verdict, got[0].judge, summary.cached, summary.call_id,
+                          members.get((crit.id, chosen)), summary)
+
+    def _deliver_answer(self, unit: Unit) -> Collect:
+        def deliver(crit: Criterion, verdict: Verdict, judge: str, cached: bool, call_id: int | None,
+                    members: list[MemberVerdict] | None = None) -> None:
+            self._deliver(unit, crit, verdict, judge, cached, call_id, members)
+        return deliver
+
+    async def _judge_once(self, unit: Unit, response: str, answer: Collect) -> None:
+        """Judge every criterion of ``unit`` once, handing each verdict to ``answer``."""
         case = unit.run.case
         groups: dict[int, tuple[Judge, list[Criterion]]] = {}
         panels: dict[str, tuple[PanelSpec, list[Criterion]]] = {}
@@ -243,7 +294,7 @@ class Engine:
             try:
                 judge = self.pool.judge_for(crit, unit.suite.path.parent)
             except ConfigError as exc:
-                self._deliver(unit, crit, Verdict.failed(crit.id, str(exc)), "", False, None)
+                answer(crit, Verdict.failed(crit.id, str(exc)), "", False, None)
                 continue
             groups.setdefault(id(judge), (judge, []))[1].append(crit)
         requests: list[tuple[Judge, JudgeRequest]] = []
@@ -252,9 +303,9 @@ class Engine:
             for batch in batches:
                 requests.append((judge, JudgeRequest(case=case, response=response, criteria=tuple(batch),
                                                      target=unit.run.target_label)))
-        await asyncio.gather(*(self._judge_request(unit, judge, req) for judge, req in requests),
-                             *(self._judge_panel(unit, panel, crits, response) for panel, crits in panels.values()),
-                             self._judge_sentinel(unit, response))
+        await asyncio.gather(*(self._judge_request(judge, req, answer) for judge, req in requests),
+                             *(self._judge_panel(unit, panel, crits, response, answer)
+                               for panel, crits in panels.values()))
 
     async def _judge_sentinel(self, unit: Unit, response: str) -> None:
         spec = unit.run.sentinel
@@ -275,41 +326,54 @@ class Engine:
         unit.outcome.sentinel = SentinelOutcome(judge.label, verdict, sentinel_score(verdict), judged.cached,
                                                 judged.call_id)
 
-    async def _judge_request(self, unit: Unit, judge: Judge, request: JudgeRequest) -> None:
+    async def _judge_request(self, judge: Judge, request: JudgeRequest, answer: Collect) -> None:
         judged = await self.calls.judge(judge, request)
         for crit in request.criteria:
-            self._deliver(unit, crit, judged.verdicts[crit.id], judge.label, judged.cached, judged.call_id)
+            answer(crit, judged.verdicts[crit.id], judge.label, judged.cached, judged.call_id)
 
-    async def _judge_panel(self, unit: Unit, panel: PanelSpec, crits: list[Criterion], response: str) -> None:
+    async def _judge_panel(self, unit: Unit, panel: PanelSpec, crits: list[Criterion], response: str,
+                           answer: Collect) -> None:
         request = JudgeRequest(case=unit.run.case, response=response, criteria=tuple(crits),
                                target=unit.run.target_label)
         decided = await self.panels.judge(panel, request, unit.suite.path.parent)
         for crit in crits:
             pv = decided[crit.id]
-            self._deliver(unit, crit, pv.verdict, panel.label, pv.cached, None, pv.members)
+            answer(crit, pv.verdict, panel.label, pv.cached, None, pv.members)
 
     # ------------------------------------------------------------------ results
 
     def _deliver(self, unit: Unit, crit: Criterion, verdict: Verdict, judge: str, cached: bool,
-                 call_id: int | None, members: list[MemberVerdict] | None = None) -> None:
+                 call_id: int | None, members: list[MemberVerdict] | None = None,
+                 repeats: RepeatSummary | None = None) -> None:
         if unit.delivered(crit.id):
             return
-        if crit.scale is not None and verdict.outcome != "error" and verdict.level is None:
-            verdict = Verdict.failed(crit.id, f"judge {judge} gave no level for a criterion graded on a scale "
-                                              "(it answers met / not met only)")
+        verdict = self._check_level(crit, verdict, judge)
         case = unit.run.case
         status = criterion_status(crit, verdict, case.threshold is not None)
         if self.run.store is not None:
             self.run.store.record_verdict(
                 self.run.id, case=case, target=unit.target, criterion=crit, verdict=verdict, status=status,
-                judge=judge, cached=cached, call_id=call_id, position=unit.position * 10_000 + unit.index[crit.id])
+                judge=judge, cached=cached, call_id=call_id, position=unit.position * 10_000 + unit.index[crit.id],
+                repeats=len(repeats.answers) if repeats else None, flip_rate=repeats.flip_rate if repeats else None,
+                unstable=repeats.unstable if repeats else None)
             if members:
                 self.run.store.record_members(self.run.id, case=case, target=unit.target, criterion=crit,
                                               members=members)
+            if repeats is not None:
+                self.run.store.record_repeats(self.run.id, case=case, target=unit.target, criterion=crit,
+                                              answers=[(a.index, self._check_level(crit, a.verdict, a.judge),
+                                                        a.judge, a.cached, a.call_id) for a in repeats.answers])
         self.run.verdict(VerdictEvent(
             run_id=self.run.id, case=case, criterion=crit, verdict=verdict, judge=judge,
             target=unit.run.target.label if unit.run.target else None, cached=cached), status)
-        unit.set_verdict(crit.id, VerdictInfo(crit, verdict, status, judge, cached, members))
+        unit.set_verdict(crit.id, VerdictInfo(crit, verdict, status, judge, cached, members, repeats))
+
+    @staticmethod
+    def _check_level(crit: Criterion, verdict: Verdict, judge: str) -> Verdict:
+        if crit.scale is not None and verdict.outcome != "error" and verdict.level is None:
+            return Verdict.failed(crit.id, f"judge {judge} gave no level for a criterion graded on a scale "
+                                           "(it answers met / not met only)")
+        return verdict
 
     def _score(self, unit: Unit) -> None:
         outcome = unit.outcome

@@ -401,6 +401,12 @@ class Store(RowWriter):
         rows = self.db.query("SELECT * FROM sentinel_verdicts WHERE run_id = ? ORDER BY id", [run_id])
         return [_decode("sentinel_verdicts", r) for r in rows]
 
+    def repeat_verdicts(self, run_id: str) -> list[dict[str, Any]]:
+        """Every repeat's verdict of ``run_id`` (empty without ``--rubric-repeat``), decoded."""
+        self.flush()
+        rows = self.db.query("SELECT * FROM repeat_verdicts WHERE run_id = ? ORDER BY id", [run_id])
+        return [_decode("repeat_verdicts", r) for r in rows]
+
     def nodes(self, run_id: str) -> list[dict[str, Any]]:
         """The inner-node scores of ``run_id``'s rubric trees, in tree order, decoded."""
         rows = self.db.query("SELECT * FROM nodes WHERE run_id = ? ORDER BY position, id", [run_id])
@@ -430,6 +436,7 @@ JSON_COLUMNS = {
     "member_verdicts": {"votes", "samples"},
     "sentinel_verdicts": {"tags"},
     "gates": {"errors", "disagreements"},
+    "repeat_verdicts": {"votes"},
 }
 
 

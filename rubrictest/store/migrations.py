@@ -297,3 +297,38 @@ def m012_gate_disagreement(db: Database) -> None:
     db.table("gates").add_column("max_disagreement", float)
     db.table("gates").add_column("disagreements", str)      # JSON list of the case ids flagged
     db.table("gates").add_column("disagreement_rate", float)
+
+
+@migrations()
+def m013_repeat_verdicts(db: Database) -> None:
+    """Repeated judging (``--rubric-repeat K``, issue 11): each repeat's verdict on a criterion
+    (``repeat_verdicts``), and on the criterion's verdict in ``verdicts`` -- the majority -- the
+    number of repeats, the flip rate (share of the answered repeats against the majority) and
+    whether the run marked it unstable. Null on verdicts of runs without repeats."""
+    db.table("verdicts").add_column("repeats", int)
+    db.table("verdicts").add_column("flip_rate", float)
+    db.table("verdicts").add_column("unstable", int)
+    db.table("repeat_verdicts").create({
+        "id": int,
+        "run_id": str,
+        "suite": str,
+        "case_id": str,
+        "target": str,          # target label ('' for fixed outputs), as in verdicts
+        "criterion_id": str,
+        "criterion_hash": str,
+        "repeat": int,          # 0-based; repeat 0 shares the cache entry of a run without repeats
+        "judge": str,
+        "outcome": str,         # met | not_met | error
+        "confidence": float,
+        "level": float,
+        "evidence": str,
+        "evidence_supported": int,
+        "rationale": str,
+        "error": str,
+        "votes": str,           # JSON: the repeat's own samples' outcomes (or panel members'), or null
+        "cached": int,
+        "judge_call_id": int,
+        "created_at": str,
+    }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
+    db.table("repeat_verdicts").create_index(
+        ["run_id", "suite", "case_id", "target", "criterion_id", "repeat"], unique=True)

@@ -6,6 +6,8 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from .agreement import FLAG_SPLIT, member_votes, panel_agreement, sentinel_summary
+from .repeat_report import HEADERS as REPEAT_HEADERS
+from .repeat_report import headline, repeat_markdown, repeat_rows, run_repeats
 from .tree_report import run_trees, tree_lines
 
 if TYPE_CHECKING:
@@ -65,10 +67,11 @@ def run_report(store: Store, run_id: str, flag_split: float = FLAG_SPLIT) -> dic
         "criteria": [{**{k: v.get(k) for k in (
             "suite", "case_id", "target", "criterion_id", "status", "outcome", "confidence", "judge",
             "criterion_hash", "points", "must", "evidence", "evidence_supported", "rationale", "error",
-            "cached", "criterion_text")}, "reason": verdict_reason(v)}
+            "cached", "criterion_text", "repeats", "flip_rate", "unstable")}, "reason": verdict_reason(v)}
             | ({"members": votes[key]} if (key := (v["suite"], v["case_id"], v["target"] or "",
                                                    v["criterion_id"])) in votes else {})
             for v in verdicts],
+        "repeats": run_repeats(store, run_id, verdicts),
         "tags": {tag: dict(c) for tag, c in sorted(by_tag.items())},
         "panel_agreement": panel_agreement(members, verdicts, flag_split),
         "sentinel": sentinel_summary(store.sentinel_verdicts(run_id)),
@@ -201,6 +204,8 @@ def render_text(report: dict[str, Any]) -> list[str]:
                  (c["criterion_hash"] or "")[:8], _one_line(c["reason"])] for c in criteria[key]]
         lines += table(["case", "criterion", "status", "conf", "judge", "hash", "reason"], rows)
         lines.append("")
+    if report.get("repeats"):
+        lines += [headline(report["repeats"])] + table(REPEAT_HEADERS, repeat_rows(report["repeats"])) + [""]
     if report.get("trees"):
         lines += tree_lines(report["trees"])
     lines += suite_lines(report)
@@ -329,6 +334,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                    f"{md_cell(c['criterion_id'])} | {c['status']} | {_fmt(c['confidence'], '.2f')} | "
                    f"{md_cell(c['judge'])} | {md_cell(c['reason'] or '')} |")
     out += _markdown_panels(report)
+    if report.get("repeats"):
+        out += repeat_markdown(report["repeats"])
     if report["usage"]:
         out += ["", "| kind | component | calls | cache hits | tokens in | tokens out | cost $ |",
                 "|---|---|---|---|---|---|---|"]
@@ -379,6 +386,10 @@ def terminal_summary_lines(store: Store, run_id: str, live_usage: dict[str, Any]
     lines = ["criteria: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)]
     lines += suite_lines(report)
     lines += brief_trust_lines(report)
+    if report.get("repeats"):
+        # Only the criteria that flipped: a stable one has nothing to say, and suites are long.
+        flipped = repeat_rows(report["repeats"], only_flipped=True)
+        lines += ["", headline(report["repeats"])] + (table(REPEAT_HEADERS, flipped) if flipped else [])
     total = live_usage["total"]
     lines.append("")
     lines.append(f"model calls: {total['calls']}  cache hits: {total['cache_hits']}  tokens: "

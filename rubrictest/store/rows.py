@@ -31,8 +31,11 @@ class RowWriter:
         raise NotImplementedError
 
     def record_verdict(self, run_id: str, *, case: Case, target: str, criterion: Criterion, verdict: Verdict,
-                       status: str, judge: str, cached: bool, call_id: int | None, position: int) -> None:
-        """Buffer the verdict on one criterion of one case run."""
+                       status: str, judge: str, cached: bool, call_id: int | None, position: int,
+                       repeats: int | None = None, flip_rate: float | None = None,
+                       unstable: bool | None = None) -> None:
+        """Buffer the verdict on one criterion of one case run (under ``--rubric-repeat``: the
+        majority verdict, with the number of repeats, the flip rate and whether it is unstable)."""
         self.insert("verdicts", {
             "run_id": run_id, "suite": case.suite, "case_id": case.id, "target": target,
             "criterion_id": criterion.id, "position": position, "criterion_hash": criterion.hash,
@@ -42,7 +45,21 @@ class RowWriter:
             "evidence_supported": verdict.evidence_supported, "rationale": verdict.rationale,
             "error": verdict.error, "score": verdict.score, "votes": verdict.votes, "cached": cached,
             "judge_call_id": call_id, "tags": list(criterion.tags), "parent_id": criterion.parent,
-            "level": verdict.level, "created_at": utcnow()})
+            "level": verdict.level, "repeats": repeats, "flip_rate": flip_rate, "unstable": unstable,
+            "created_at": utcnow()})
+
+    def record_repeats(self, run_id: str, *, case: Case, target: str, criterion: Criterion,
+                       answers: Sequence[tuple[int, Verdict, str, bool, int | None]]) -> None:
+        """Buffer every repeat's verdict on one criterion of one case run: ``(repeat, verdict,
+        judge label, cached, judge_calls id)`` each."""
+        now = utcnow()
+        for index, v, judge, cached, call_id in answers:
+            self.insert("repeat_verdicts", {
+                "run_id": run_id, "suite": case.suite, "case_id": case.id, "target": target,
+                "criterion_id": criterion.id, "criterion_hash": criterion.hash, "repeat": index, "judge": judge,
+                "outcome": v.outcome, "confidence": v.confidence, "level": v.level, "evidence": v.evidence,
+                "evidence_supported": v.evidence_supported, "rationale": v.rationale, "error": v.error,
+                "votes": v.votes, "cached": cached, "judge_call_id": call_id, "created_at": now})
 
     def record_members(self, run_id: str, *, case: Case, target: str, criterion: Criterion,
                        members: Sequence[MemberVerdict]) -> None:
