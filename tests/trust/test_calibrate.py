@@ -133,6 +133,27 @@ def test_labels_that_match_only_judge_errors_measured_nothing(db: Path, tmp_path
     assert sqlite_utils.Database(db)["calibrations"].count == 0
 
 
+def test_a_label_for_another_response_than_the_runs_is_an_error(db: Path, tmp_path: Path) -> None:
+    from rubrictest import response_sha256
+
+    database = sqlite_utils.Database(db)
+    database["cases"].insert({"run_id": "new-run", "suite": "support", "case_id": "refund", "target": "",
+                              "response": "Returns are accepted within 30 days."})
+    database.close()
+    old = _jsonl(tmp_path / "old.jsonl", [{"case": "refund", "criterion": "window", "met": True,
+                                           "response_sha256": response_sha256("Returns: 14 days.")}])
+    code, out = _run("--db", str(db), "--labels", str(old), "--resamples", "0")
+    # Before: the label of another response was counted, as agreement or as a judge's mistake.
+    assert code == 2, out
+    assert f"old.jsonl:1: label is for another response: it was recorded for response sha256 " \
+           f"{response_sha256('Returns: 14 days.')[:12]}…, the response of case 'refund' in run new-run" in out
+    bound = _jsonl(tmp_path / "bound.jsonl", [{"case": "refund", "criterion": "window", "met": True,
+                                               "response": "Returns are accepted within 30 days."}])
+    code, out = _run("--db", str(db), "--labels", str(bound), "--resamples", "0", "--json")
+    assert code == 0, out
+    assert json.loads(out)["pointwise"]["overall"]["accuracy"] == 1.0
+
+
 def test_min_kappa_gate(db: Path, labels: Path) -> None:
     assert _run("--db", str(db), "--labels", str(labels), "--min-kappa", "0.4", "--resamples", "0")[0] == 0
     code, out = _run("--db", str(db), "--labels", str(labels), "--min-kappa", "0.6", "--resamples", "0")

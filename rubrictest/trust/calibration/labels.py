@@ -7,7 +7,9 @@ One JSON object per line::
 
 The verdict is ``met`` (true/false), or ``outcome`` (``met`` / ``not_met``), or ``label``
 (1/0, yes/no, pass/fail). ``target``, ``suite`` (when one run holds several suites with the
-same case ids), ``confidence`` and ``score`` (both in [0, 1]) and ``tags`` are optional; other
+same case ids), ``confidence`` and ``score`` (both in [0, 1]), ``tags`` and ``response_sha256``
+(or ``response``: the response the label judged; a stored verdict of another response is then
+an error, not a silent disagreement) are optional; other
 keys (``rationale``, ``evidence``) are ignored. A value outside this schema is an error naming
 the file, the line and the key.
 
@@ -19,11 +21,13 @@ Spearman, mean absolute error) and, where ``met`` is given too, the outcomes.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ...jsonl import read_jsonl
+from ...protocol import response_sha256
 from .importers import ImporterError
 
 _TRUE = {True, "1", "met", "yes", "true", "pass"}
@@ -50,6 +54,7 @@ class Record:
     suite: str | None = None
     line: int = 0
     level: float | None = None
+    response_sha256: str | None = None  # the response the label judged, when it says
 
     @property
     def key(self) -> Key:
@@ -70,6 +75,20 @@ def parse_met(row: dict[str, Any], where: str) -> bool:
             raise LabelError(f"{where}: {key}: {value!r} is not a verdict "
                              "(use true/false, met/not_met, 1/0, yes/no, pass/fail)")
     raise LabelError(f"{where}: no `met`, `outcome` or `label` key")
+
+
+def _response_hash(row: dict[str, Any], where: str) -> str | None:
+    """The SHA-256 of the response a line is about (``response_sha256``, or of ``response``)."""
+    value = row.get("response_sha256")
+    if value is not None:
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            raise LabelError(f"{where}: response_sha256: {value!r} is not a SHA-256 hex digest (64 hex digits)")
+        return value.lower()
+    if row.get("response") is not None:
+        if not isinstance(row["response"], str):
+            raise LabelError(f"{where}: response: expected a string")
+        return response_sha256(row["response"])
+    return None
 
 
 def _unit(row: dict[str, Any], key: str, where: str) -> float | None:
@@ -118,7 +137,7 @@ def read_records(path: Path, levels: bool = False) -> list[Record]:
         rec = Record(case=row["case"], criterion=row["criterion"], met=met, level=level,
                      target=target or None, confidence=_unit(row, "confidence", where),
                      score=_unit(row, "score", where), tags=tuple(tags),
-                     suite=row.get("suite") or None, line=n)
+                     suite=row.get("suite") or None, line=n, response_sha256=_response_hash(row, where))
         if rec.key in seen:
             raise LabelError(f"{where}: case {rec.case!r}, criterion {rec.criterion!r}"
                              f"{f', target {rec.target!r}' if rec.target else ''} "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import StoreError
+from ...protocol import response_sha256
 from ...store import Store
 from .labels import LabelError, Record
 from .summary import LabelledVerdict, ScaleVerdict
@@ -33,6 +34,7 @@ class JudgedRow:
     judge: str | None = None
     suite: str | None = None
     level: float | None = None
+    response_sha256: str | None = None  # of the response judged, when known (a stored run)
 
 
 def from_records(records: Sequence[Record]) -> list[JudgedRow]:
@@ -64,9 +66,12 @@ def from_store(db_path: Path, run_id: str | None = None, judge: str | None = Non
         raise LabelError(str(exc)) from None
     try:
         run_id = store.resolve_run(run_id)
+        responses = {(c["suite"], c["case_id"], c["target"] or ""): response_sha256(c["response"])
+                     for c in store.cases(run_id) if c["response"] is not None}
         rows = [JudgedRow(case=r["case_id"], criterion=r["criterion_id"], outcome=r["outcome"],
                           target=r["target"] or None, confidence=r["confidence"], score=r["score"],
-                          tags=tuple(r["tags"] or ()), judge=r["judge"], suite=r["suite"], level=r.get("level"))
+                          tags=tuple(r["tags"] or ()), judge=r["judge"], suite=r["suite"], level=r.get("level"),
+                          response_sha256=responses.get((r["suite"], r["case_id"], r["target"] or "")))
                 for r in store.verdicts(run_id)
                 if (include_checks or not r["check_name"]) and (judge is None or r["judge"] == judge)
                 and (suite is None or r["suite"] == suite)]
@@ -120,6 +125,13 @@ def join(verdicts: Sequence[JudgedRow], labels: Sequence[Record], labels_path: P
                                  f"verdict for target {label.target!r} in {what}")
         for m in matches:
             used.add(id(m))
+            if label.response_sha256 and m.response_sha256 and label.response_sha256 != m.response_sha256:
+                # A gold label of another response would count as a judge's disagreement.
+                raise LabelError(f"{where}: label is for another response: it was recorded for response sha256 "
+                                 f"{label.response_sha256[:12]}…, the response of case {m.case!r}"
+                                 f"{f' (target {m.target})' if m.target else ''} in {what} is sha256 "
+                                 f"{m.response_sha256[:12]}…; judge that response and re-label it "
+                                 "(rubrictest stamp-labels --restamp)")
             if m.outcome == "error":
                 out.errors += 1
                 continue
