@@ -8,10 +8,13 @@ finished runs is kept once computed (finished runs never change).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from .query_params import Page, Pair, like_pattern
 from .reader import ReadOnlyDatabase
+
+T = TypeVar("T")
 
 
 class HistoryQueries(ReadOnlyDatabase):
@@ -21,6 +24,17 @@ class HistoryQueries(ReadOnlyDatabase):
     def __init__(self, path: Any) -> None:
         super().__init__(path)
         self._finished_pairs: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self._kept: dict[tuple[Any, ...], Any] = {}
+
+    def kept(self, key: tuple[Any, ...], run_ids: tuple[str, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, kept under ``key`` once every run of ``run_ids`` has finished (a
+        finished run never changes): a comparison's statistics are computed once per view."""
+        if key in self._kept:
+            return cast(T, self._kept[key])
+        value = compute()
+        if self._finished(*run_ids):
+            self._kept[key] = value
+        return value
 
     def _paired_from(self, pair: Pair) -> tuple[str, list[Any]]:
         """FROM clause pairing each verdict of side A with the same criterion of the same case on side B."""

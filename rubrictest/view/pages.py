@@ -90,7 +90,9 @@ def compare_page(db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50,
     missing = [r for r, row in runs.items() if row is None]
     if missing:
         raise NotFound(f"no run {missing[0]!r}")
-    stats = comparison.compare(db, pair, options)
+    options = options or comparison.CompareOptions()
+    key = ("compare", pair.run_a, pair.run_b, pair.target_a, pair.target_b, options)
+    stats = db.kept(key, (pair.run_a, pair.run_b), lambda: comparison.compare(db, pair, options))
     table = stats["criteria"]
     totals = {k: sum(r[k] or 0 for r in table) for k in ("pairs", "both_pass", "both_fail", "fixed", "broken",
                                                            "errors", "changed")}
