@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from rubrictest_importers.paperbench import find_graded, read_tree
 from rubrictest_importers.paperbench_suites import child_ids, short_id
 
+from rubrictest import Importer, Register, hookimpl
 from rubrictest.cli import build_cli
 
 from ..helpers.paths import REPO
@@ -123,6 +126,19 @@ def test_bad_sources_and_outputs_are_one_message_and_write_nothing(tmp_path: Pat
     assert CliRunner().invoke(cli, ["import", "paperbench", str(EXCERPT), "-o", str(out), "--force"]).exit_code == 0
 
 
-def test_an_importer_without_suites_says_so(tmp_path: Path) -> None:
-    result = CliRunner().invoke(build_cli(), ["import", "llmbar", str(tmp_path), "-o", str(tmp_path / "o")])
+class _LoadOnly(Importer):
+    """An importer for ``calibrate --from`` only."""
+
+
+class _LoadOnlyPlugin:
+    @staticmethod
+    @hookimpl
+    def register_importers(register: Register) -> None:
+        register("load-only", _LoadOnly)
+
+
+def test_an_importer_without_suites_says_so(tmp_path: Path,
+                                            register_plugin: Callable[[Any, str], Any]) -> None:
+    register_plugin(_LoadOnlyPlugin, "load-only-importer")
+    result = CliRunner().invoke(build_cli(), ["import", "load-only", str(tmp_path), "-o", str(tmp_path / "o")])
     assert result.exit_code == 2 and "writes no suites" in result.output
