@@ -268,13 +268,12 @@ class Engine:
 
         await asyncio.gather(*(asyncio.create_task(one(i)) for i in range(self.repeat)))
         for crit in unit.run.case.criteria:
-            got = sorted(answers.get(crit.id, []), key=lambda a: a.index)
-            if not got:
-                continue  # already delivered (a configuration error before any call)
+            # every pass answers every criterion (a configuration error too, as an ERROR verdict)
+            got = sorted(answers[crit.id], key=lambda a: a.index)
             summary = decide_repeats(crit, got, self.unstable_at)
-            chosen = next((a.index for a in got if a.verdict.outcome == summary.verdict.outcome), got[0].index)
-            self._deliver(unit, crit, summary.verdict, got[0].judge, summary.cached, summary.call_id,
-                          members.get((crit.id, chosen)), summary)
+            chosen = next((a.index for a in got if a.verdict.outcome == summary.verdict.outcome), 0)
+            self._deliver(unit, crit, summary.verdict, got[0].judge if got else "", summary.cached,
+                          summary.call_id, members.get((crit.id, chosen)), summary)
 
     def _deliver_answer(self, unit: Unit) -> Collect:
         def deliver(crit: Criterion, verdict: Verdict, judge: str, cached: bool, call_id: int | None,
