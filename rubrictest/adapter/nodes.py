@@ -257,6 +257,11 @@ class CriterionItem(RubricItem):
             props.append(("evidence_supported", v.evidence_supported))
         if info.cached:
             props.append(("cached", True))
+        if info.repeats is not None:  # --rubric-repeat: CI can read the flakiness from the JUnit XML
+            props.append(("repeats", len(info.repeats.answers)))
+            if info.repeats.flip_rate is not None:
+                props.append(("flip_rate", round(info.repeats.flip_rate, 4)))
+            props.append(("unstable", info.repeats.unstable))
         self.user_properties.extend(props)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

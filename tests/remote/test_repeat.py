@@ -14,6 +14,7 @@ import textwrap
 import threading
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -164,7 +165,7 @@ def test_repeats_under_xdist(pytester: pytest.Pytester, provider: FakeProvider, 
     SCRIPTS["split"] = [True, False, True]
     try:
         _suite(pytester, provider)
-        result = _run(pytester, "-n", "2", "--rubric-repeat", "3")
+        result = _run(pytester, "-n", "2", "--rubric-repeat", "3", f"--junitxml={pytester.path / 'junit.xml'}")
     finally:
         SCRIPTS["split"] = [True, False, True, False]
     assert result.ret == 0, result.stdout.str()
@@ -173,6 +174,11 @@ def test_repeats_under_xdist(pytester: pytest.Pytester, provider: FakeProvider, 
     db = pytester.path / "r.db"
     assert len(_latest(db, "repeat_verdicts")) == 12
     result.stdout.fnmatch_lines(["*repeats: 3 per criterion; 2 of 4 criteria flipped at least once, 2 unstable*"])
+    # the JUnit XML carries each criterion's repeats and flip rate
+    root = ElementTree.parse(pytester.path / "junit.xml").getroot()
+    shaky = next(tc for tc in root.iter("testcase") if tc.get("name") == "shaky")
+    props = {p.get("name"): p.get("value") for p in shaky.iter("property")}
+    assert (props["repeats"], props["flip_rate"], props["unstable"]) == ("3", "0.3333", "True")
 
 
 def test_bad_repeat_values_are_usage_errors(pytester: pytest.Pytester) -> None:
