@@ -70,6 +70,11 @@ def test_panel_example_reports_votes_agreement_and_a_disagreement(
     assert any(line.startswith("panel-review concise 3 2 67% RUBRIC PROBLEM") for line in lines)
     assert any(line.startswith("panel-review ocean-blue 1.00 0.05 not_met") and "RUBRIC ONLY" in line
                for line in lines)
+    github = CliRunner().invoke(build_cli(), ["report", "--db", str(db), "--format", "github"])
+    assert github.exit_code == 0, github.output
+    assert "- rubric problem: the panel splits on panel-review · concise (2 of 3)" in github.output
+    assert "| panel-review | ocean-blue | fixed outputs | 1.00 | 0.05 | rubric passes, sentinel fails |" \
+        in github.output
     # calibrate against gold labels shows the members' agreement beside the panel's accuracy
     gold = pytester.path / "gold.jsonl"
     gold.write_text("".join(json.dumps({"case": c, "criterion": k, "met": c != "ocean-blue" or k == "names-cause"})
