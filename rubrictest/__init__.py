@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         ImporterError,
         LabelledVerdict,
         PairJudgment,
+        ScaleVerdict,
         write_jsonl,
         write_suite,
     )
@@ -79,7 +80,7 @@ _LAZY = {
     "evaluate": "api", "assert_rubric": "api", "Evaluation": "api",
     "check_evidence": "judging", "normalize_whitespace": "judging",
     "Importer": "trust.calibration", "ImportedData": "trust.calibration", "ImporterError": "trust.calibration",
-    "LabelledVerdict": "trust.calibration", "PairJudgment": "trust.calibration",
+    "LabelledVerdict": "trust.calibration", "PairJudgment": "trust.calibration", "ScaleVerdict": "trust.calibration",
     "write_suite": "trust.calibration", "write_jsonl": "trust.calibration",
 }
 # Generator-plugin names that moved to rubrictest.generation: still served here for a release.
@@ -101,7 +102,8 @@ _compat.install()
 
 __all__ = [
     "Evaluation", "assert_rubric", "evaluate",
-    "ImportedData", "Importer", "ImporterError", "LabelledVerdict", "PairJudgment", "write_jsonl", "write_suite",
+    "ImportedData", "Importer", "ImporterError", "LabelledVerdict", "PairJudgment", "ScaleVerdict", "write_jsonl",
+    "write_suite",
     "NodeScore", "RubricNode", "Scale", "TreeScore", "score_tree",
     "Aggregator", "BatchJudge", "BatchTarget", "CallRecord", "CallTimeout", "Case", "CaseScore", "Check",
     "ComponentContext", "ComponentSpec", "ConfigError", "Criterion", "Judge", "JudgeError",

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from rubrictest import ImportedData, Importer, Register, ScaleVerdict, hookimpl
 from rubrictest.cli.commands.calibrate import command
 from rubrictest.trust.calibration import metrics
 
@@ -138,3 +141,30 @@ def test_a_gold_level_on_a_criterion_without_a_scale_is_named(tmp_path: Path) ->
     bad = _write(tmp_path / "bad.jsonl", json.dumps({"case": "c0", "criterion": "x", "level": "high"}) + "\n")
     result = CliRunner().invoke(command, ["--verdicts", str(judged), "--labels", str(bad)])
     assert result.exit_code == 2 and "bad.jsonl:1: level: 'high' is not a number" in result.output
+
+
+class _LevelsImporter(Importer):
+    """A third-party importer of recorded levels: ``case,judge level,gold level`` lines."""
+
+    def load(self, path: Path, options: Mapping[str, str]) -> ImportedData:
+        rows = [line.split(",") for line in path.read_text().splitlines()]
+        return ImportedData(scale=[ScaleVerdict(case, "helpful", float(j), float(g), tags=("csv",))
+                                   for case, j, g in rows], source=str(path))
+
+
+class _LevelsPlugin:
+    @staticmethod
+    @hookimpl
+    def register_importers(register: Register) -> None:
+        register("levels-csv", _LevelsImporter)
+
+
+def test_an_importer_can_feed_levels(tmp_path: Path, register_plugin: Callable[[Any, str], Any]) -> None:
+    register_plugin(_LevelsPlugin, "levels-csv")
+    data = _write(tmp_path / "levels.csv", "".join(f"c{i},{j},{g}\n" for i, (j, g) in enumerate(zip(JUDGE, GOLD,
+                                                                                                   strict=True))))
+    result = CliRunner().invoke(command, ["--from", "levels-csv", str(data), "--json", "--resamples", "0"])
+    assert result.exit_code == 0, result.output
+    overall = json.loads(result.output)["scale"]["overall"]
+    assert overall["kappa_quadratic"] == pytest.approx(KAPPA_QUADRATIC)
+    assert overall["mae"] == pytest.approx(MAE) and overall["spearman"] == pytest.approx(SPEARMAN)

@@ -216,7 +216,9 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
                 result.update({k: result["pairwise"]["overall"][k] for k in _PAIR})
             if data.pointwise:
                 result["pointwise"] = summarize(data.pointwise, opts, by_criterion=data.by_criterion)
-            if not data.pairwise and not data.pointwise:
+            if data.scale:
+                result["scale"] = summarize_scale(data.scale, opts)
+            if not data.pairwise and not data.pointwise and not data.scale:
                 raise NothingMeasured(f"calibrate: {path}: the importer found no verdicts")
         else:
             if labels is None:

@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from ...errors import RubricTestError
-from .summary import LabelledVerdict, PairJudgment
+from .summary import LabelledVerdict, PairJudgment, ScaleVerdict
 
 
 class ImporterError(RubricTestError):
@@ -53,6 +53,7 @@ class ImportedData:
     Attributes:
         pointwise: verdicts on single responses beside their gold labels.
         pairwise: pairwise verdicts in both orders beside the gold winner.
+        scale: a judge's levels on criteria graded on a scale beside the gold levels.
         source: where the data came from (shown in reports).
         details: importer-specific facts shown in reports (strategy, sets read...). Its
             ``tables`` entry, ``{title: {row: {column: value}}}``, holds figures computed the
@@ -63,6 +64,7 @@ class ImportedData:
 
     pointwise: list[LabelledVerdict] = field(default_factory=list)
     pairwise: list[PairJudgment] = field(default_factory=list)
+    scale: list[ScaleVerdict] = field(default_factory=list)
     source: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     by_criterion: bool = True
