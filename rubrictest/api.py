@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from . import __version__
 from .engine import CacheMode, CaseOutcome, ComponentPool, Engine, ModelCalls, Run, VerdictInfo
 from .errors import JudgeError, SuiteError
+from .sentinel import SentinelOutcome
 from .store import DEFAULT_DB, Store
 from .suite import SuiteModel, resolve_model
 
@@ -49,6 +50,8 @@ class Evaluation:
         score: the ``points`` score in [0, 1].
         verdicts: per criterion id, the :class:`~rubrictest.engine.VerdictInfo`
             (status PASS / FAIL / MISSED / ERROR, the verdict, the judge).
+        sentinel: with ``sentinel=``, the rubric-free judge's verdict and score, and whether
+            it disagrees with the rubric (:class:`~rubrictest.sentinel.SentinelOutcome`).
     """
 
     outcome: CaseOutcome
@@ -64,6 +67,10 @@ class Evaluation:
     @property
     def verdicts(self) -> dict[str, VerdictInfo]:
         return dict(self.outcome.verdicts)
+
+    @property
+    def sentinel(self) -> SentinelOutcome | None:
+        return self.outcome.sentinel
 
     def explain(self) -> str:
         """Each criterion's status, verdict, evidence and rationale, for an assertion message."""
@@ -81,6 +88,16 @@ class Evaluation:
                 lines.append(f"         evidence: {v.evidence!r}{found}")
             if detail:
                 lines.append(f"         {detail}")
+        s = self.outcome.sentinel
+        if s is not None:
+            v = s.verdict
+            said = (f"error: {v.error}" if v.outcome == "error" or s.score is None
+                    else f"{v.outcome.replace('_', ' ')} (score {s.score:.2f})")
+            flag = {"rubric_only": " -- RUBRIC-HOLISTIC DISAGREEMENT: the rubric passes what the sentinel fails",
+                    "holistic_only": " -- RUBRIC-HOLISTIC DISAGREEMENT: the sentinel passes what the rubric fails"}
+            lines.append(f"sentinel {s.judge}: {said}{flag.get(s.disagreement or '', '')}")
+            if v.rationale:
+                lines.append(f"         {v.rationale}")
         return "\n".join(lines)
 
 
@@ -120,7 +137,8 @@ def close() -> None:
 def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input: str | None = None,
              reference: str | None = None, judge: str | Mapping[str, Any] | Sequence[Any] | None = None,
              threshold: float | None = None, case_id: str | None = None,
-             db: str | Path | None = DEFAULT_DB, cache: CacheMode = "use") -> Evaluation:
+             db: str | Path | None = DEFAULT_DB, cache: CacheMode = "use",
+             sentinel: str | Mapping[str, Any] | None = None) -> Evaluation:
     """Judge ``output`` against ``criteria`` and return the :class:`Evaluation`.
 
     Args:
@@ -133,6 +151,10 @@ def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input:
             (a list of judges, or a mapping with ``panel:``; see :mod:`rubrictest.voting`).
         threshold: scored mode: pass at this ``points`` score.
         case_id: the case's id in the results database (default ``evaluate-N``).
+        sentinel: a rubric-free judge that sees ``input`` and ``output`` only
+            (``"plugin:model"``, or ``{judge: ..., high: 0.7, low: 0.3}``; see
+            :mod:`rubrictest.sentinel`): :attr:`Evaluation.sentinel` says whether it
+            disagrees with the rubric.
         db: the results database (``None``: store nothing and cache nothing). The first call
             of a process fixes the database and the cache mode for the process.
         cache: ``use``, ``refresh`` or ``off``.
@@ -147,6 +169,8 @@ def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input:
         data["judge"] = judge
     if threshold is not None:
         data["threshold"] = threshold
+    if sentinel is not None:
+        data["sentinel"] = sentinel
     try:
         model = SuiteModel.model_validate(data)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -106,3 +107,19 @@ def test_invalid_criteria_are_a_clear_error() -> None:
         evaluate("x", [{"check": "regex", "with": {"pattern": "(("}}], db=None)
     with pytest.raises(SuiteError, match="needs a judge"):
         evaluate("x", ["A text criterion."], db=None)
+
+
+def test_evaluate_with_a_sentinel_flags_a_gamed_checklist(tmp_path: Path) -> None:
+    (tmp_path / "sentinel.jsonl").write_text(json.dumps(
+        {"case": "sky", "criterion": "sentinel", "met": False, "confidence": 0.9,
+         "rationale": "A keyword list, not an answer."}) + "\n")
+    result = evaluate("Keywords: Rayleigh scattering, wavelength.",
+                      [{"check": "contains", "with": {"value": "Rayleigh"}},
+                       {"id": "wavelength", "check": "contains", "with": {"value": "wavelength"}}],
+                      input="Why is the sky blue?", case_id="sky", db=None,
+                      sentinel=f"recorded:{tmp_path / 'sentinel.jsonl'}")
+    assert result.passed is True and result.score == 1.0
+    assert result.sentinel is not None and result.sentinel.disagreement == "rubric_only"
+    assert result.sentinel.score == pytest.approx(0.1)
+    assert "RUBRIC-HOLISTIC DISAGREEMENT: the rubric passes what the sentinel fails" in result.explain()
+    assert "A keyword list, not an answer." in result.explain()
