@@ -65,8 +65,11 @@ class RunRefCommand(click.Command):
             marked.append(_MARK + arg if _RUN_BACK.fullmatch(arg) else arg)
         try:
             rest = super().parse_args(ctx, marked)
-        except click.UsageError as exc:  # its message quotes what was typed, not the mark
-            raise click.UsageError(exc.message.replace(_MARK, ""), ctx) from None
+        except click.UsageError as exc:
+            if _MARK not in exc.format_message():
+                raise
+            # The message quotes what was typed, not the mark.
+            raise click.UsageError(exc.format_message().replace(_MARK, ""), ctx) from None
         for name, value in ctx.params.items():
             ctx.params[name] = _unmark(value)
         return rest

@@ -95,6 +95,8 @@ def test_run_references_minus_n_and_latest(pytester: pytest.Pytester, gated: Pat
     assert missing.exit_code == 1 and "no run -9 in" in missing.output and "\x1f" not in missing.output
     extra = cli("report", "-1", "-2", "--db", db)
     assert extra.exit_code == 2 and "unexpected extra argument (-2)" in extra.output
+    bad = cli("compare", "-2", "-1", "--alpha", "2", "--db", db)
+    assert bad.exit_code == 2 and "Invalid value for '--alpha'" in bad.output
     # The --help examples run as written.
     assert cli("report", "-2", "--format", "markdown", "--db", db).exit_code == 0
     assert cli("compare", "-3", "-1", "--fail-on-regression", "--min-effect", "0.05", "--db", db).exit_code == 0
