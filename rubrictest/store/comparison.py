@@ -6,8 +6,9 @@ both pass, both fail, fixed (fail -> pass) and broken (pass -> fail), pairs with
 left out. Whether a criterion changed is an exact McNemar test on the discordant pairs
 (statsmodels), and the p-values of all criteria are adjusted for multiplicity -- Holm's
 step-down (family-wise error) by default, Benjamini-Hochberg (false discovery rate) on request.
-Per suite, the paired difference in case score gets a bootstrap confidence interval (scipy,
-BCa, seeded: the same database gives the same interval).
+Per suite and target, the paired difference in case score gets a bootstrap confidence interval
+(scipy; BCa up to ``BCA_MAX`` pairs, percentile above; seeded: the same database gives the
+same interval).
 
 A regression is a change for the worse that is significant at ``alpha`` (adjusted p-value of a
 criterion; a suite's interval wholly below zero) and larger than ``min_effect`` (the drop in a
