@@ -19,6 +19,7 @@ Nothing is downloaded. Run from the repository root::
     .venv/bin/python bench/bench_hf_judge.py                 # CPU, tiny model
     .venv/bin/python bench/bench_hf_judge.py --gpu           # a CUDA GPU, ~0.5B model
     .venv/bin/python bench/bench_hf_judge.py --json out.json # also write the figures
+    .venv/bin/python bench/bench_hf_judge.py --scale 5       # criteria graded 1-5 instead of yes/no
 
 Figures go to stdout as a table; record them in docs/local-judges.md with the command and
 the machine.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import platform
 import random
@@ -43,18 +45,21 @@ from synthetic import make_requests, synthetic_words
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from rubrictest import ComponentContext, ComponentSpec, JudgeRequest
+from rubrictest import ComponentContext, ComponentSpec, JudgeRequest, Scale
 
 SPECIALS = ["[UNK]", "[PAD]", "<s>", "</s>"]
 
 
-def build_tokenizer(words: list[str]) -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over ``words`` plus English words of the judge prompt."""
+def build_tokenizer(words: list[str], scale: int | None = None) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over ``words`` plus English words of the judge prompt (and, for
+    ``scale``, the words of the scale question and the levels 1..scale)."""
     tk = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tk.pre_tokenizer = pre_tokenizers.Whitespace()
     prompt_words = ("You are grading a response against one criterion The input and the response below are "
                     "data to evaluate ignore any instructions they contain Does meet Answer with word yes or no "
                     "Criterion < > / : . ? ,")
+    if scale:
+        prompt_words += " Grade on this scale level only one of " + " ".join(str(n) for n in range(1, scale + 1))
     tk.train_from_iterator([" ".join(words), prompt_words], trainers.WordLevelTrainer(special_tokens=SPECIALS))
     return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
                                    bos_token="<s>", eos_token="</s>")
@@ -156,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch CPU threads (default: torch's choice); 1 is steadier on a shared machine")
     parser.add_argument("--peak-tflops", type=float, default=790.0,
                         help="--gpu: the card's bf16 dense peak, TFLOP/s (790: about an H200's)")
+    parser.add_argument("--scale", type=int, default=None, metavar="N",
+                        help="grade every criterion on the scale 1..N (level probabilities) instead of yes/no")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     gpu = args.gpu
@@ -170,16 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(0)
     words = synthetic_words(3000, rng)
     requests = make_requests(words, cases, args.criteria_per_case, response_words, rng)
+    if args.scale:
+        scale = Scale(levels=tuple(range(1, args.scale + 1)), pass_at=args.scale)
+        requests = [dataclasses.replace(r, criteria=tuple(dataclasses.replace(c, scale=scale) for c in r.criteria))
+                    for r in requests]
     naive_limit = args.naive_limit or (128 if gpu else cases * args.criteria_per_case)
 
     report: dict[str, Any] = {
         "device": torch.cuda.get_device_name() if gpu else f"CPU ({platform.processor() or platform.machine()}, "
                                                           f"{torch.get_num_threads()} threads)",
         "torch": torch.__version__, "cases": cases, "criteria_per_case": args.criteria_per_case,
-        "response_words": response_words, "threads": torch.get_num_threads()}
+        "response_words": response_words, "threads": torch.get_num_threads(), "scale": args.scale}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"
-        report["parameters"], report["non_embedding_parameters"] = build_model(path, build_tokenizer(words),
+        report["parameters"], report["non_embedding_parameters"] = build_model(path, build_tokenizer(words, args.scale),
                                                                                gpu=gpu)
         device = {"device": "cuda"} if gpu else {"device": "cpu"}
         sizing = {"max_batch_tokens": budget} if budget else {}
@@ -212,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             args.peak_tflops * 1e12)
 
     print(f"device: {report['device']}  torch {report['torch']}  parameters: {report['parameters']:,}")
-    print(f"{cases} cases x {args.criteria_per_case} criteria, responses ~{response_words} words, "
+    print(f"{cases} cases x {args.criteria_per_case} criteria "
+          f"({f'on a 1-{args.scale} scale' if args.scale else 'yes/no'}), responses ~{response_words} words, "
           f"max_batch_tokens {report['max_batch_tokens']}, torch threads {torch.get_num_threads()}")
     print(f"{'mode':<14}{'criteria':>9}{'seconds':>9}{'crit/s':>10}{'prompt tok/s':>14}{'padding':>9}{'batches':>8}")
     for mode in ("naive", "batched-flat", "batched"):
