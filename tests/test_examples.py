@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sklearn.metrics import cohen_kappa_score
 
 from rubrictest.cli import build_cli
 
@@ -86,6 +87,14 @@ def test_panel_example_reports_votes_agreement_and_a_disagreement(
     data = json.loads(cal.output)
     assert data["pointwise"]["overall"]["n"] == 9 and data["panel_agreement"]["flagged"] == ["panel-review::concise"]
     assert {(p["a"], p["b"]): p["n"] for p in data["panel_agreement"]["pairs"]}[("gpt-4.1", "claude-sonnet")] == 9
+    # each member against the labels (what a weighted panel's weights come from), by hand:
+    # gold met on all but ocean-blue's says-why and concise; gpt-4.1 misses sunset-red's concise and
+    # meets both of ocean-blue's
+    gold = [1, 1, 1, 1, 1, 1, 1, 0, 0]
+    gpt = [1, 1, 1, 1, 1, 0, 1, 1, 1]
+    vs = data["panel_agreement"]["members_vs_labels"]["gpt-4.1"]
+    assert vs["n"] == 9 and vs["accuracy"] == pytest.approx(6 / 9)
+    assert vs["kappa"] == pytest.approx(cohen_kappa_score(gpt, gold))
 
 
 def test_demo_failures_render_verdicts_not_tracebacks(pytester: pytest.Pytester, suites_copy: Path) -> None:

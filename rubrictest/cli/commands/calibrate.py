@@ -97,6 +97,12 @@ def _render(result: dict[str, Any]) -> str:
     if result.get("panel_agreement"):
         from ...store.report import agreement_lines
 
+        against = result["panel_agreement"].get("members_vs_labels") or {}
+        if against:
+            out.append("panel members against the labels:\n" + table(
+                ["member", "n", "accuracy", "kappa", "leniency"],
+                [[name, str(g["n"]), fmt(g["accuracy"]), fmt(g["kappa"]), fmt(g["leniency"])]
+                 for name, g in against.items()]))
         out.append("\n".join(agreement_lines(result["panel_agreement"])))
     return "\n\n".join(out)
 
@@ -114,10 +120,13 @@ def _render_scale(scale: dict[str, Any]) -> list[str]:
     return out
 
 
-def _panel_agreement(db: Path, run: str, suite: str | None) -> dict[str, Any] | None:
-    """How far a run's judge panel members agree with each other (``None`` without a panel)."""
+def _panel_agreement(db: Path, run: str, suite: str | None, gold: Any, labels: Path,
+                     opts: Options) -> dict[str, Any] | None:
+    """How far a run's judge panel members agree with each other, and each member with the
+    labels (``None`` without a panel): what ``weights:`` of a ``weighted`` panel come from."""
     from ...store import Store
     from ...store.agreement import panel_agreement
+    from ...trust.calibration.sources import JudgedRow
 
     store = Store.open(db, create=False)
     try:
@@ -126,7 +135,25 @@ def _panel_agreement(db: Path, run: str, suite: str | None) -> dict[str, Any] | 
         store.close()
     if suite is not None:
         members = [m for m in members if m["suite"] == suite]
-    return panel_agreement(members, verdicts)
+    agreement = panel_agreement(members, verdicts)
+    if agreement is None:
+        return None
+    tags = {(v["suite"], v["case_id"], v["target"] or "", v["criterion_id"]): tuple(v["tags"] or ()) for v in verdicts}
+    by_member: dict[str, list[JudgedRow]] = {}
+    for m in members:
+        by_member.setdefault(m["member"], []).append(JudgedRow(
+            case=m["case_id"], criterion=m["criterion_id"], outcome=m["outcome"], target=m["target"] or None,
+            confidence=m["confidence"], judge=m["member"], suite=m["suite"],
+            tags=tags.get((m["suite"], m["case_id"], m["target"] or "", m["criterion_id"]), ())))
+    against: dict[str, dict[str, Any]] = {}
+    for name, rows in by_member.items():
+        keys = {(r.case, r.criterion) for r in rows}
+        joined = join(rows, [g for g in gold if (g.case, g.criterion) in keys], labels, f"member {name}")
+        if joined.rows:
+            o = summarize(joined.rows, opts, by_criterion=False, by_tag=False)["overall"]
+            against[name] = {k: o.get(k) for k in ("n", "accuracy", "kappa", "leniency")}
+    agreement["members_vs_labels"] = against
+    return agreement
 
 
 def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows: Any,
@@ -244,7 +271,7 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
             if joined.scale:
                 result["scale"] = summarize_scale(joined.scale, opts)
             if verdicts is None:
-                agreement = _panel_agreement(db, run, suite_name)
+                agreement = _panel_agreement(db, run, suite_name, gold, labels, opts)
                 if agreement is not None:
                     result["panel_agreement"] = agreement
             if verdicts is None and joined.rows:
