@@ -84,6 +84,9 @@ def panel_agreement(members: Sequence[dict[str, Any]], verdicts: Sequence[dict[s
     if not ballots:
         return None
     info = {(v["suite"], v["case_id"], v["target"] or "", v["criterion_id"]): v for v in verdicts}
+    texts: dict[tuple[str, str], str | None] = {}
+    for v in verdicts:  # one pass: a criterion's text, by suite and criterion id
+        texts.setdefault((v["suite"], v["criterion_id"]), v.get("criterion_text"))
     by_criterion: dict[tuple[str, str], list[tuple[str, dict[str, str]]]] = defaultdict(list)
     by_tag: dict[str, list[dict[str, str]]] = defaultdict(list)
     for key, votes in ballots.items():
@@ -94,7 +97,7 @@ def panel_agreement(members: Sequence[dict[str, Any]], verdicts: Sequence[dict[s
     criteria = []
     for (suite, crit), rows in by_criterion.items():
         figures = _splits([v for _, v in rows])
-        text = next((info[k].get("criterion_text") for k in info if k[0] == suite and k[3] == crit), None)
+        text = texts.get((suite, crit))
         share = figures["split_share"]
         criteria.append({"suite": suite, "criterion_id": crit, "text": text, **figures,
                          "flagged": share is not None and share > 0 and share >= flag_split - 1e-12,
