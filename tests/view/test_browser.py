@@ -142,6 +142,8 @@ def _run_ids(db: Path) -> list[str]:
 
 
 def test_click_through_runs_run_case_compare(tab: Tab, server: str, examples_db: Path) -> None:
+    from playwright.sync_api import expect
+
     first, second, _hostile = _run_ids(examples_db)
     page = tab.page
     page.goto(server + "/")
@@ -160,8 +162,10 @@ def test_click_through_runs_run_case_compare(tab: Tab, server: str, examples_db:
     assert "our return window is 30 days from delivery" in marks.all_inner_texts()
     card = page.locator('article.verdict:has(.cid:text-is("states-that-the-return-window-is-30-days"))')
     card.hover()
-    assert page.locator("pre[data-response] mark.ev.hot").all_inner_texts() == [
-        "our return window is 30 days from delivery"]
+    # The highlight is set by a mouseenter handler: wait for it rather than read at once
+    # (on a loaded machine the assertion ran before the handler had).
+    expect(page.locator("pre[data-response] mark.ev.hot")).to_have_text(
+        ["our return window is 30 days from delivery"])
     tab.shot("case")
 
     page.go_back()
