@@ -16,6 +16,7 @@ import pytest
 
 from rubrictest.sentinel import HOLISTIC_TEXT, SENTINEL_ID
 
+from ..helpers.remote import FAST_RETRY
 from .fake_provider import FakeProvider
 from .test_panels import judge_suite, member
 
@@ -104,3 +105,15 @@ def test_the_reverse_disagreement_and_thresholds(server: FakeProvider, tmp_path:
     assert answered.score is not None and answered.score.score == 0.0
     assert answered.sentinel is not None and answered.sentinel.disagreement == "holistic_only"
     assert gamed.sentinel is not None and gamed.sentinel.disagreement is None  # both low: they agree
+
+
+def test_an_anthropic_sentinel_over_the_messages_wire(server: FakeProvider, tmp_path: Path) -> None:
+    sentinel = {"plugin": "anthropic", "model": "holistic", "name": "holistic",
+                "base_url": server.anthropic_url, "options": {"retry": dict(FAST_RETRY)}}
+    (gamed, answered), calls = judge_suite(tmp_path, sky_suite(server, sentinel=sentinel))
+    assert gamed.sentinel is not None and gamed.sentinel.verdict.outcome == "not_met"
+    assert gamed.sentinel.disagreement == "rubric_only"
+    assert answered.sentinel is not None and answered.sentinel.disagreement is None
+    asked = [r for r in server.requests if r.path.endswith("/messages")]
+    assert len(asked) == 2 and all("Names Rayleigh scattering" not in json.dumps(r.body) for r in asked)
+    assert calls.usage_summary()["components"]["holistic"]["calls"] == 2
