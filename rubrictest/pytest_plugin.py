@@ -38,6 +38,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="stop issuing model calls once this many US dollars were spent")
     group.addoption("--rubric-no-store", action="store_true", default=False,
                     help="do not write results to the database (and do not use the cache)")
+    group.addoption("--rubric-shard", metavar="K/N", default=None,
+                    help="judge shard K of N: a deterministic share of the cases, balanced by criterion "
+                         "count; each shard writes its own database (default "
+                         ".rubrictest/rubrictest-shard-K-of-N.db); gates are decided by `rubrictest merge`")
+    group.addoption("--rubric-resume", metavar="RUN", nargs="?", const="", default=None,
+                    help="continue an interrupted or abandoned run (default: the latest one of these suites): "
+                         "stored verdicts are reused, only missing ones are judged; write --rubric-resume=RUN "
+                         "to name one")
     group.addoption("--rubric-repeat", type=int, metavar="K", default=None,
                     help="judge every criterion K times (distinct samples, each stored); the majority "
                          "decides, a tie is ERROR; reports show each criterion's flip rate (ini: rubric_repeat)")

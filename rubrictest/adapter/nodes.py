@@ -320,13 +320,25 @@ class GateItem(RubricItem):
 
     def unit_keys(self) -> list[str]:
         rs = rubric_session(self.config)
+        if rs.shard is not None:  # decided by `rubrictest merge`, over every shard's cases
+            return []
         return [k for k, (suite, run) in rs.registered.items()
                 if suite is self.suite and (run.target_label or "") == self.target]
 
     def setup(self) -> None:
         gate = self.suite.gate
         assert gate is not None
-        rubric_session(self.config).wait_cases(self.unit_keys())
+        rs = rubric_session(self.config)
+        if rs.shard is not None:
+            if gate.max_disagreement is not None:
+                # merge decides pass-rate gates only: never pass a gate nobody decided
+                self.rubric_status = "ERROR"
+                raise RubricJudgeError(f"ERROR: a gate on max_disagreement is not decided across shards (shard "
+                                       f"{rs.shard}): run suite {self.suite.name} without --rubric-shard")
+            self._defer()
+            self.rubric_status = "DEFERRED"
+            pytest.skip(f"gate deferred to `rubrictest merge`: shard {rs.shard} judges part of the cases")
+        rs.wait_cases(self.unit_keys())
         target = self.target or self._only_target()
         passing, disagreeing = self.engine.gates(str(self.suite.path), target, gate.min_pass_rate, gate.confidence,
                                                  gate.max_disagreement)
@@ -366,6 +378,27 @@ class GateItem(RubricItem):
         self.rubric_status = "FAIL" if failures else "PASS"
         if failures:
             raise RubricFailure("\n".join(failures))
+
+    def _defer(self) -> None:
+        """A shard's gate: stored as ``DEFERRED`` with what ``rubrictest merge`` decides it by."""
+        gate = self.suite.gate
+        engine = self.engine
+        if gate is None or engine.run.store is None:
+            return
+        target = self.target or self._registered_target()
+        engine.run.store.record_deferred_gate(
+            engine.run.id, suite=self.suite.name, suite_path=self.parent.nodeid if self.parent else "", target=target,
+            total=self._case_runs(target), min_pass_rate=gate.min_pass_rate, confidence=gate.confidence)
+
+    def _case_runs(self, target: str) -> int:
+        """How many case runs of this suite the gate is decided over (a deferred gate tells merge)."""
+        return sum(1 for s, r in rubric_session(self.config).registered.values()
+                   if s is self.suite and (r.target_label or (r.target.label if r.target else "")) == target)
+
+    def _registered_target(self) -> str:
+        labels = {(r.target_label or (r.target.label if r.target else "")) for s, r in
+                  rubric_session(self.config).registered.values() if s is self.suite}
+        return labels.pop() if len(labels) == 1 else ""
 
     def _only_target(self) -> str:
         # one target: stored under its label, but the gate item carries no suffix

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from ..suite import CaseRun, Suite
     from .nodes import RubricItem
+    from .shard import Shard
     from .status import StatusLine
 
 SESSION_KEY = pytest.StashKey["RubricSession"]()
@@ -77,6 +78,8 @@ class RubricSession:
         self.engine: Engine | None = None
         self.items: list[RubricItem] = []
         self.status: StatusLine | None = None
+        # --rubric-resume: the stored verdicts, case rows and sentinel verdicts of the resumed run
+        self.prior: tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any]] | None = None
         self.registered: dict[str, tuple[Suite, CaseRun]] = {}
         self.suite_names: dict[str, str] = {}  # suite name -> the file that holds it
         workerinput = getattr(config, "workerinput", None)
@@ -88,6 +91,22 @@ class RubricSession:
         from .signals import Interrupts
 
         self.interrupts = Interrupts()  # SIGTERM as Ctrl-C, a second one exits at once (once suites exist)
+        self.shard: Shard | None = None
+        shard = config.getoption("rubric_shard", None)
+        if shard:
+            from .shard import Shard
+
+            try:
+                self.shard = Shard.parse(shard)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        # --rubric-resume: None (off), "" (the latest unfinished run of these suites) or a run reference
+        self.resume: str | None = config.getoption("rubric_resume", None)
+        self.resumed = False
+        if self.resume is not None and config.getoption("numprocesses", None) not in (None, 0, "0"):
+            # The workers would each have to agree on the run, its reuse and its re-opening.
+            raise pytest.UsageError("--rubric-resume runs in one process: drop -n (the items left are judged "
+                                    "concurrently all the same)")
 
     # ---------------------------------------------------------------- collection
 
@@ -128,7 +147,31 @@ class RubricSession:
         from ..store import DEFAULT_DB
 
         opt = self.config.getoption("rubric_db") or os.environ.get("RUBRICTEST_DB")
-        return Path(opt) if opt else self.config.rootpath / DEFAULT_DB
+        if opt:
+            return Path(opt)
+        if self.shard is not None:  # each shard its own database, for `rubrictest merge`
+            return self.config.rootpath / DEFAULT_DB.with_name(
+                f"rubrictest-shard-{self.shard.index}-of-{self.shard.count}.db")
+        return self.config.rootpath / DEFAULT_DB
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """``--rubric-shard K/N``: deselect the rubric items of the cases other shards judge
+        (gate items stay: each shard stores its gate as deferred to ``rubrictest merge``)."""
+        if self.shard is None or not self.has_suites:
+            return
+        from .nodes import GateItem, RubricItem
+        from .shard import select
+
+        mine = select(self.registered, self.shard)
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            ok = not isinstance(item, RubricItem) or isinstance(item, GateItem) or set(item.unit_keys()) <= mine
+            (keep if ok else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
 
     # ---------------------------------------------------------------- hooks
 
@@ -200,8 +243,13 @@ class RubricSession:
             return  # pytest stops after collection errors: make no call, open no run
         engine = self._start()
         keys = list(dict.fromkeys(k for item in self.items for k in item.unit_keys()))
+        positions = {k: i for i, k in enumerate(self.registered)}
         for key in keys:
-            engine.add(*self.registered[key], key)
+            unit = engine.add(*self.registered[key], key, position=positions[key])
+            if self.prior is not None:
+                from .resume import reuse
+
+                reuse(unit, *self.prior)
         assert self.run is not None
         self.run.announce(sorted({str(engine.units[k].suite.path) for k in keys}), len(self.items))
         if not self.is_worker:
@@ -215,15 +263,41 @@ class RubricSession:
         """Open the store, start the run and build the engine."""
         from .. import __version__
         from ..engine import Engine, ModelCalls, Run
+        from ..errors import StoreError
         from ..store.owner import Owner
+        from .shard import fingerprint
 
         self.store = self._open_store()
+        run_id = self.shared_run_id
+        stamp = fingerprint(self.registered.values())
+        suites = sorted({suite.name for suite, _ in self.registered.values()})
+        shard = str(self.shard) if self.shard is not None else None
+        if self.resume is not None and self.store is not None:
+            from ..store.resume import find_run
+
+            try:
+                run_id = find_run(self.store, self.resume, fingerprint=stamp, suites=suites, shard=shard)
+                self.resumed = True
+            except StoreError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        elif self.resume is not None:
+            raise pytest.UsageError("--rubric-resume needs the results database: drop --rubric-no-store")
         self.run = Run.start(self.store, kind="pytest", rootdir=str(self.config.rootpath),
                              argv=self.config.invocation_params.args, version=__version__,
-                             run_id=self.shared_run_id, observe=not self.is_worker,
+                             run_id=run_id, observe=not self.is_worker,
                              owner=Owner.from_json(self.run_owner) if self.run_owner else None)
+        if self.store is not None:
+            if self.resumed:
+                self.store.reopen_run(self.run.id)
+            self.store.set_run_info(self.run.id, shard=shard, fingerprint=stamp, suites=suites)
+            if self.resumed:
+                from ..engine.pipeline import INTERRUPTED
+                from ..store.resume import stored_results
+
+                self.prior = stored_results(self.store, self.run.id, INTERRUPTED)
         self.calls = ModelCalls(self.get_pool(), self.run, cache=self.config.getoption("rubric_cache"),
                                 max_cost=self.config.getoption("rubric_max_cost"))
+        self.calls.resumed = self.resumed
         repeat, unstable_at = repeat_options(self.config)
         self.engine = Engine(self.calls, repeat=repeat, unstable_at=unstable_at)
         return self.engine
@@ -397,7 +471,11 @@ class RubricSession:
     def _usage(self) -> dict[str, Any]:
         """Usage totals: live from this process's calls, or from the store under xdist."""
         if self.calls is not None:
-            return self.calls.usage_summary()
+            summary = self.calls.usage_summary()
+            if self.resumed and self.store is not None and self.run is not None:
+                # one run over every session that worked on it: its calls are all stored
+                summary["total"] = self.store.usage_totals(self.run.id)
+            return summary
         assert self.store is not None and self.run is not None
         return {"total": self.store.usage_totals(self.run.id), "components": {}}
 

@@ -105,6 +105,7 @@ class ModelCalls:
         self.progress = CallProgress()
         self._spent = 0.0
         self._lock = threading.Lock()
+        self.resumed = False  # set for ``--rubric-resume``: the run's own target responses are reused
 
     # ---------------------------------------------------------------- judges
 
@@ -174,10 +175,13 @@ class ModelCalls:
         not_ready = self.pool.ensure_ready(target)
         if not_ready is not None:
             raise JudgeError(not_ready)
-        key = None
-        if target.cacheable and self.cache != "off":
-            key = content_hash({"target": target.cache_identity(), "input": case.input, "messages": case.messages})
+        identity = content_hash({"target": target.cache_identity(), "input": case.input, "messages": case.messages}) \
+            if target.cacheable else None
+        key = identity if self.cache != "off" else None
         cached = self._cached(key)
+        if self.resumed and identity is not None and self.run.store is not None:
+            # A resumed run keeps the response its stored verdicts judged, whatever the cache mode.
+            cached = self.run.store.cached_result(identity, run_id=self.run.id) or cached
         if cached is not None:
             self._count(target.label, Usage(), 0, cache_hit=True)
             return str(cached[1])

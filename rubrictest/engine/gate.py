@@ -46,9 +46,15 @@ class GateOutcome:
 
 def decide_gate(outcomes: Sequence[CaseOutcome], min_pass_rate: float, confidence: float) -> GateOutcome:
     """The gate over ``outcomes`` (every case of the suite, for one target)."""
-    errors = [o.run.case.id for o in outcomes if o.passed is None]
-    passes = sum(1 for o in outcomes if o.passed)
-    total = len(outcomes)
+    return gate_from_counts(sum(1 for o in outcomes if o.passed), len(outcomes),
+                            [o.run.case.id for o in outcomes if o.passed is None], min_pass_rate, confidence)
+
+
+def gate_from_counts(passes: int, total: int, errors: Sequence[str], min_pass_rate: float,
+                     confidence: float) -> GateOutcome:
+    """The gate over ``total`` cases of which ``passes`` passed and ``errors`` (case ids) have
+    no outcome (``rubrictest merge`` decides a sharded run's gates from stored cases)."""
+    errors = list(errors)
     if errors:
         return GateOutcome(None, passes, total, None, min_pass_rate, confidence, errors)
     lower = wilson_lower_bound(passes, total, confidence)

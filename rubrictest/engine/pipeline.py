@@ -38,13 +38,16 @@ from ..tree import outline, score_tree
 from ..voting import PanelSpec
 from .calls import ModelCalls
 from .gate import DisagreementGate, GateOutcome, decide_disagreement, decide_gate
-from .outcomes import CaseOutcome, VerdictInfo, criterion_status
+from .outcomes import CaseOutcome, Status, VerdictInfo, criterion_status
 from .panel import MemberVerdict, PanelJudging
 from .repeats import DEFAULT_UNSTABLE_AT, REPEAT, RepeatAnswer, RepeatSummary, decide_repeats
 
 Collect = Callable[..., None]
 """Where one judging pass hands each criterion's verdict: ``(criterion, verdict, judge label,
 cached, call id, panel members=None)``."""
+
+# The error of a verdict a run never got because it was stopped: ``--rubric-resume`` judges it again.
+INTERRUPTED = "interrupted"
 
 
 class Unit:
@@ -60,6 +63,11 @@ class Unit:
         self.case_future: cf.Future[CaseOutcome] = cf.Future()
         self._arrived = threading.Condition()
         self.started = False
+        # ``--rubric-resume``: the verdicts this case run already has in the resumed run, and
+        # its stored case row when it was finished (then nothing is called again).
+        self.prior: dict[str, VerdictInfo] = {}
+        self.prior_case: dict[str, Any] | None = None
+        self.prior_sentinel: SentinelOutcome | None = None
         # Positions in tree order (leaves and inner nodes): how reports list them.
         self.index = {node_id: i for i, node_id in enumerate(outline(run.case))}
 
@@ -112,11 +120,14 @@ class Engine:
 
     # ------------------------------------------------------------------ scheduling
 
-    def add(self, suite: Suite, run: CaseRun, key: str) -> Unit:
-        """Register a case run under ``key`` (its node-id prefix) without starting it."""
+    def add(self, suite: Suite, run: CaseRun, key: str, position: int | None = None) -> Unit:
+        """Register a case run under ``key`` (its node-id prefix) without starting it.
+
+        ``position``: its place among every collected case run (default: the order of ``add``),
+        so that a shard or a resumed run stores the positions an unsharded run would."""
         unit = self.units.get(key)
         if unit is None:
-            unit = Unit(suite, run, len(self.units))
+            unit = Unit(suite, run, len(self.units) if position is None else position)
             self.units[key] = unit
             self.suites[str(suite.path)].append(unit)
         return unit
@@ -210,7 +221,7 @@ class Engine:
         try:
             await self._run_case_inner(unit)
         except BaseException as exc:  # never leave an item waiting forever
-            reason = "interrupted" if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
+            reason = INTERRUPTED if isinstance(exc, asyncio.CancelledError) else f"{type(exc).__name__}: {exc}"
             for crit in unit.run.case.criteria:
                 if not unit.delivered(crit.id):
                     self._deliver(unit, crit, Verdict.failed(crit.id, reason), "", False, None)
@@ -222,6 +233,20 @@ class Engine:
 
     async def _run_case_inner(self, unit: Unit) -> None:
         run, case, outcome = unit.run, unit.run.case, unit.outcome
+        for info in unit.prior.values():
+            self._deliver(unit, info.criterion, info.verdict, info.judge, info.cached, None, store=False,
+                          status=info.status)
+        if unit.prior_case is not None and all(unit.delivered(c.id) for c in case.criteria):
+            # Finished before the run was interrupted: scored again from its stored verdicts.
+            outcome.response = unit.prior_case.get("response")
+            outcome.sentinel = unit.prior_sentinel
+            outcome.target_error = unit.prior_case.get("reason") if outcome.response is None else None
+            if outcome.response is None:
+                outcome.error = outcome.target_error or "no response"
+            else:
+                self._score(unit)
+            unit.case_future.set_result(outcome)
+            return
         if case.output is not None:
             outcome.response = case.output
         else:
@@ -287,6 +312,8 @@ class Engine:
         groups: dict[int, tuple[Judge, list[Criterion]]] = {}
         panels: dict[str, tuple[PanelSpec, list[Criterion]]] = {}
         for crit in case.criteria:
+            if unit.delivered(crit.id):  # reused from the resumed run
+                continue
             if crit.panel is not None:
                 panels.setdefault(crit.panel.key(), (crit.panel, []))[1].append(crit)
                 continue
@@ -343,13 +370,13 @@ class Engine:
 
     def _deliver(self, unit: Unit, crit: Criterion, verdict: Verdict, judge: str, cached: bool,
                  call_id: int | None, members: list[MemberVerdict] | None = None,
-                 repeats: RepeatSummary | None = None) -> None:
+                 repeats: RepeatSummary | None = None, *, store: bool = True, status: Status | None = None) -> None:
         if unit.delivered(crit.id):
             return
         verdict = self._check_level(crit, verdict, judge)
         case = unit.run.case
-        status = criterion_status(crit, verdict, case.threshold is not None)
-        if self.run.store is not None:
+        status = status or criterion_status(crit, verdict, case.threshold is not None)
+        if self.run.store is not None and store:
             self.run.store.record_verdict(
                 self.run.id, case=case, target=unit.target, criterion=crit, verdict=verdict, status=status,
                 judge=judge, cached=cached, call_id=call_id, position=unit.position * 10_000 + unit.index[crit.id],

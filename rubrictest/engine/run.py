@@ -171,7 +171,8 @@ def event_to_json(event: VerdictEvent, status: str) -> dict[str, Any]:
            "panel": crit.panel.model_dump(mode="json") if crit.panel else None,
            "params": dict(crit.params), "tags": list(crit.tags)},
         "case": {f.name: getattr(case, f.name) for f in dataclasses.fields(case)
-                 if f.name not in ("criteria", "messages", "metadata", "tags")}
+                 # a rubric tree's inner nodes stay behind: the event's case holds this criterion only
+                 if f.name not in ("criteria", "messages", "metadata", "tags", "nodes", "top_level")}
         | {"messages": [dict(m) for m in case.messages] if case.messages is not None else None,
            "metadata": dict(case.metadata), "tags": list(case.tags)},
     }

@@ -311,6 +311,14 @@ class Store(RowWriter):
                 "owner_host": owner.host, "owner_started": owner.started}), ignore=True)
         return run_id
 
+    def set_run_info(self, run_id: str, *, shard: str | None, fingerprint: str, suites: list[str]) -> None:
+        """Record which shard of which suites a run judges (see :mod:`rubrictest.store.merge`)."""
+        self.update("runs", run_id, {"shard": shard, "fingerprint": fingerprint, "suites": suites})
+
+    def reopen_run(self, run_id: str) -> None:
+        """Mark a run that is resumed as running again (a resume that dies leaves it unfinished)."""
+        self.update("runs", run_id, {"status": "running", "finished_at": None})
+
     def has_run(self, run_id: str) -> bool:
         """Whether a run with this exact id is stored."""
         return self.db.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is not None
@@ -339,12 +347,15 @@ class Store(RowWriter):
 
     # ---------------------------------------------------------------- cache
 
-    def cached_result(self, cache_key: str) -> tuple[int, Any] | None:
-        """The id and stored result of the last error-free call with ``cache_key``."""
+    def cached_result(self, cache_key: str, *, run_id: str | None = None) -> tuple[int, Any] | None:
+        """The id and stored result of the last error-free call with ``cache_key`` (of ``run_id``
+        only, when given)."""
+        where = " AND run_id = ?" if run_id is not None else ""
         with self._lock:
             row = self.db.execute(
                 "SELECT id, result FROM judge_calls WHERE cache_key = ? AND error IS NULL "
-                "AND result IS NOT NULL ORDER BY id DESC LIMIT 1", [cache_key]).fetchone()
+                f"AND result IS NOT NULL{where} ORDER BY id DESC LIMIT 1",
+                [cache_key] + ([run_id] if run_id is not None else [])).fetchone()
         if row is None:
             return None
         return int(row[0]), json.loads(row[1])
@@ -427,7 +438,7 @@ class Store(RowWriter):
 # Columns holding JSON, per table: always encoded on write and decoded on read, so a text
 # response such as "42" is never mistaken for a number.
 JSON_COLUMNS = {
-    "runs": {"argv", "counts", "usage"},
+    "runs": {"argv", "counts", "usage", "suites"},
     "cases": {"tags"},
     "verdicts": {"tags", "votes"},
     "nodes": {"tags", "detail"},

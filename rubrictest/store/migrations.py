@@ -332,3 +332,16 @@ def m013_repeat_verdicts(db: Database) -> None:
     }, pk="id", foreign_keys=[("run_id", "runs", "id"), ("judge_call_id", "judge_calls", "id")])
     db.table("repeat_verdicts").create_index(
         ["run_id", "suite", "case_id", "target", "criterion_id", "repeat"], unique=True)
+
+
+@migrations()
+def m014_shards(db: Database) -> None:
+    """Shards and resume (issue 15). ``runs.shard`` is ``K/N`` for a run that judged one shard of
+    the cases (``--rubric-shard``); ``runs.fingerprint`` hashes every collected case run's suite,
+    case, target, criterion ids and hashes and each suite's gate, so that ``rubrictest merge``
+    and ``--rubric-resume`` refuse runs of other suites; ``runs.suites`` names them. A shard
+    stores its gates as ``DEFERRED`` (with the number of case runs they count): ``merge``
+    decides them over every shard's cases."""
+    db.table("runs").add_column("shard", str)
+    db.table("runs").add_column("fingerprint", str)
+    db.table("runs").add_column("suites", str)      # JSON list of suite names

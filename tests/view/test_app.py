@@ -160,7 +160,7 @@ def test_view_listens_on_loopback_by_default() -> None:
 
 
 def test_stored_gates_are_shown_when_the_database_has_them(tmp_path: Path) -> None:
-    """A database with a gates table (a later schema): each target's gate, its bound and verdict."""
+    """The stored gates (m010): each target's gate, its bound and verdict."""
     from rubrictest.store import Store
 
     store = Store.open(tmp_path / "r.db")
