@@ -198,7 +198,9 @@ def _copy_shard(conn: sqlite3.Connection, s: ShardRun, run_id: str, seen_cases: 
                 deferred: dict[tuple[str, str], dict[str, Any]]) -> None:
     src_id = s.row["id"]
     # One transaction per shard: the output is a temporary file until every shard is in.
-    conn.execute("ATTACH DATABASE ? AS src", [_ro_uri(s.path)])
+    # A plain path, not a read-only URI: a build of SQLite without URI names would attach a new,
+    # empty file by that name, and the shard would merge as nothing.
+    conn.execute("ATTACH DATABASE ? AS src", [str(s.path.resolve())])
     conn.execute("BEGIN IMMEDIATE")
     try:
         for suite, case_id, target in conn.execute(
