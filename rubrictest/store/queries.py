@@ -251,6 +251,29 @@ class ResultsDB(HistoryQueries):
             return None
         return [gate_row(r) for r in self.rows("SELECT * FROM gates WHERE run_id = ? ORDER BY rowid", [run_id])]
 
+    def trust(self, run_id: str) -> dict[str, Any]:
+        """What judges checking each other found in a run: the criteria a judge panel split on
+        (rubric problems; ``None`` without a panel) and the cases a sentinel disagreed on."""
+        tables = self.tables()
+        out: dict[str, Any] = {"agreement": None, "disagreements": [], "sentinel_cases": 0}
+        if "member_verdicts" in tables:
+            members = self.rows("SELECT suite, case_id, target, criterion_id, member, member_index, outcome "
+                                "FROM member_verdicts WHERE run_id = ?", [run_id])
+            if members:
+                from .agreement import panel_agreement
+
+                verdicts = [{**v, "tags": json.loads(v["tags"]) if isinstance(v["tags"], str) else v["tags"]}
+                            for v in self.rows("SELECT suite, case_id, target, criterion_id, tags, criterion_text "
+                                               "FROM verdicts WHERE run_id = ?", [run_id])]
+                out["agreement"] = panel_agreement(members, verdicts)
+        if "sentinel_verdicts" in tables:
+            out["sentinel_cases"] = (self.one("SELECT count(*) AS n FROM sentinel_verdicts WHERE run_id = ?",
+                                              [run_id]) or {}).get("n", 0)
+            out["disagreements"] = self.rows(
+                "SELECT suite, case_id, target, judge, score, rubric_score, disagreement FROM sentinel_verdicts "
+                "WHERE run_id = ? AND disagreement IS NOT NULL ORDER BY id", [run_id])
+        return out
+
     # ---------------------------------------------------------------- a case
 
     def case(self, run_id: str, suite: str, case_id: str, target: str) -> dict[str, Any] | None:

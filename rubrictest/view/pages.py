@@ -43,6 +43,7 @@ def run_page(db: ResultsDB, run_id: str, flt: VerdictFilter, page: int = 1, crit
     groups = db.groups(run_id)
     return {
         "run": run, "groups": groups, "gates": db.gates(run_id), "tags": db.tag_counts(run_id),
+        "trust": db.trust(run_id),
         "usage": db.usage(run_id), "filter": flt, "options": db.filter_options(run_id),
         "criteria": db.criteria(run_id, flt, criteria_page, per_page),
         "verdicts": db.verdicts(run_id, flt, page, per_page),

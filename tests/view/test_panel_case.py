@@ -37,3 +37,9 @@ def test_case_page_shows_member_votes_and_the_sentinel(tmp_path: Path) -> None:
     assert "data-sentinel" in gamed and "rubric passes, sentinel fails" in gamed
     assert "score 0.05" in gamed and "rubric score 1.00" in gamed
     assert "Lists keywords without explaining anything" in gamed
+    # the run page: the criterion the panel splits on, and the disagreement with a link to its case
+    page = client.get(f"/runs/{run}").text
+    assert "Judge panel: split on <b>2</b> of 9 criteria judged" in page
+    assert "data-rubric-problems" in page and "sky-blue, sunset-red" in page
+    assert "<b>1</b> rubric-holistic disagreement(s) in 3 cases" in page
+    assert "case=ocean-blue" in page and "rubric passes, sentinel fails" in page
