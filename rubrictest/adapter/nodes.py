@@ -330,11 +330,6 @@ class GateItem(RubricItem):
         assert gate is not None
         rs = rubric_session(self.config)
         if rs.shard is not None:
-            if gate.max_disagreement is not None:
-                # merge decides pass-rate gates only: never pass a gate nobody decided
-                self.rubric_status = "ERROR"
-                raise RubricJudgeError(f"ERROR: a gate on max_disagreement is not decided across shards (shard "
-                                       f"{rs.shard}): run suite {self.suite.name} without --rubric-shard")
             self._defer()
             self.rubric_status = "DEFERRED"
             pytest.skip(f"gate deferred to `rubrictest merge`: shard {rs.shard} judges part of the cases")
@@ -388,7 +383,8 @@ class GateItem(RubricItem):
         target = self.target or self._registered_target()
         engine.run.store.record_deferred_gate(
             engine.run.id, suite=self.suite.name, suite_path=self.parent.nodeid if self.parent else "", target=target,
-            total=self._case_runs(target), min_pass_rate=gate.min_pass_rate, confidence=gate.confidence)
+            total=self._case_runs(target), min_pass_rate=gate.min_pass_rate, confidence=gate.confidence,
+            max_disagreement=gate.max_disagreement)
 
     def _case_runs(self, target: str) -> int:
         """How many case runs of this suite the gate is decided over (a deferred gate tells merge)."""

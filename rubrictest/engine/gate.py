@@ -83,9 +83,16 @@ def decide_disagreement(outcomes: Sequence[CaseOutcome], max_disagreement: float
     errors = [o.run.case.id for o in outcomes
               if o.sentinel is None or o.sentinel.score is None or o.sentinel.rubric_score is None]
     flagged = [o.run.case.id for o in outcomes if o.sentinel is not None and o.sentinel.disagreement is not None]
-    total = len(outcomes)
-    if errors or not total:
-        return DisagreementGate(None, flagged, total, None, max_disagreement, errors)
-    rate = len(flagged) / total
     # compared with a tolerance: 1 case in 10 is exactly a bound of 0.1
-    return DisagreementGate(rate <= max_disagreement + 1e-12, flagged, total, rate, max_disagreement)
+    return disagreement_from_counts(flagged, len(outcomes), errors, max_disagreement)
+
+
+def disagreement_from_counts(flagged: Sequence[str], total: int, errors: Sequence[str],
+                             max_disagreement: float) -> DisagreementGate:
+    """The disagreement gate over ``total`` cases of which ``flagged`` (case ids) are
+    rubric-holistic disagreements and ``errors`` could not be compared (``rubrictest merge``
+    decides a sharded run's gates from stored rows)."""
+    if errors or not total:
+        return DisagreementGate(None, list(flagged), total, None, max_disagreement, list(errors))
+    rate = len(flagged) / total
+    return DisagreementGate(rate <= max_disagreement + 1e-12, list(flagged), total, rate, max_disagreement)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.gate import gate_from_counts
+from ..engine.gate import disagreement_from_counts, gate_from_counts
 from ..errors import StoreError
 
 # What a shard's run owns, copied row by row (``gates`` are decided again, ``runs`` written anew).
@@ -233,10 +233,12 @@ def _copy_shard(conn: sqlite3.Connection, s: ShardRun, run_id: str, seen_cases: 
             params = [run_id if c == "run_id" else offset for c in cols if c in ("run_id", "judge_call_id")]
             conn.execute(f"INSERT INTO main.[{table}] ({', '.join(f'[{c}]' for c in cols)}) SELECT {picked} "
                          f"FROM src.[{table}] WHERE run_id = ? ORDER BY id", [*params, src_id])
-        for row in conn.execute("SELECT suite, suite_path, target, min_pass_rate, confidence, total FROM src.gates "
-                                "WHERE run_id = ? AND status = 'DEFERRED' AND min_pass_rate IS NOT NULL", [src_id]):
+        for row in conn.execute("SELECT suite, suite_path, target, min_pass_rate, confidence, total, "
+                                "max_disagreement FROM src.gates WHERE run_id = ? AND status = 'DEFERRED' AND "
+                                "(min_pass_rate IS NOT NULL OR max_disagreement IS NOT NULL)", [src_id]):
             deferred.setdefault((row[0], row[2] or ""), {"suite_path": row[1], "min_pass_rate": row[3],
-                                                         "confidence": row[4], "total": row[5]})
+                                                         "confidence": row[4], "total": row[5],
+                                                         "max_disagreement": row[6]})
         conn.execute("COMMIT")
     finally:
         if conn.in_transaction:
@@ -255,8 +257,22 @@ def _decide_gates(store: Any, run_id: str, deferred: dict[tuple[str, str], dict[
         total = g["total"] if g["total"] is not None else len(rows)
         if len(rows) < total:  # a shard judged a selection (-k, -m) of its cases
             errors.append(f"{total - len(rows)} case run(s) without a stored outcome")
-        outcome = gate_from_counts(passes, max(total, len(rows)), errors, g["min_pass_rate"], g["confidence"])
-        failed = failed or not outcome.passed
-        store.record_gate(run_id, suite=suite, suite_path=g["suite_path"], target=target, gate=outcome)
+        outcome = (gate_from_counts(passes, max(total, len(rows)), errors, g["min_pass_rate"], g["confidence"])
+                   if g["min_pass_rate"] is not None else None)
+        disagreement = None
+        if g.get("max_disagreement") is not None:
+            # the sentinel's verdicts over the merged cases, as an unsharded run's gate sees them
+            sentinel = {r[0]: r[1:] for r in store.db.execute(
+                "SELECT case_id, score, rubric_score, disagreement FROM sentinel_verdicts WHERE run_id = ? AND "
+                "suite = ? AND target = ?", [run_id, suite, target]).fetchall()}
+            unseen = [case_id for case_id, _ in rows if case_id not in sentinel
+                      or sentinel[case_id][0] is None or sentinel[case_id][1] is None]
+            if len(rows) < total:
+                unseen.append(f"{total - len(rows)} case run(s) without a stored outcome")
+            flagged = [case_id for case_id, _ in rows if case_id in sentinel and sentinel[case_id][2]]
+            disagreement = disagreement_from_counts(flagged, max(total, len(rows)), unseen, g["max_disagreement"])
+        failed = failed or any(d is not None and not d.passed for d in (outcome, disagreement))
+        store.record_gate(run_id, suite=suite, suite_path=g["suite_path"], target=target, gate=outcome,
+                          disagreement=disagreement)
     store.flush()
     return failed

@@ -153,13 +153,14 @@ class RowWriter:
         return self.insert_now("judge_calls", {**rows[-1], "cache_key": cache_key, "result": result})
 
     def record_deferred_gate(self, run_id: str, *, suite: str, suite_path: str, target: str, total: int,
-                             min_pass_rate: float | None, confidence: float) -> None:
+                             min_pass_rate: float | None, confidence: float,
+                             max_disagreement: float | None = None) -> None:
         """Store a shard's gate as ``DEFERRED``: ``rubrictest merge`` decides it over ``total``
         case runs, every shard's (:mod:`rubrictest.store.merge`)."""
         self.insert("gates", {
             "run_id": run_id, "suite": suite, "suite_path": suite_path, "target": target, "status": "DEFERRED",
             "total": total, "min_pass_rate": min_pass_rate, "confidence": confidence, "errors": [],
-            "created_at": utcnow()})
+            "max_disagreement": max_disagreement, "created_at": utcnow()})
 
     def record_calibration(self, run_id: str, *, judge: str, labels: str, overall: dict[str, Any],
                            reliability: list[dict[str, Any]], result: dict[str, Any]) -> int:

@@ -40,6 +40,10 @@ def command(run: str | None, db_path: Path | None) -> None:
         name = g["suite"] + (f"[{g['target']}]" if g["target"] else "")
         if g["status"] == "DEFERRED":
             line = "DEFERRED to `rubrictest merge` (this run is one shard)"
+        elif g.get("max_disagreement") is not None:  # a gate on rubric-holistic disagreements (a sentinel)
+            from ...store.report import gate_text
+
+            line = gate_text(g)
         elif g["status"] == "ERROR":
             line = "ERROR: undecided: " + ", ".join((g.get("errors") or [])[:10])
         else:
