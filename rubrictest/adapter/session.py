@@ -279,7 +279,12 @@ class RubricSession:
                 run_id = find_run(self.store, self.resume, fingerprint=stamp, suites=suites, shard=shard)
                 self.resumed = True
             except StoreError as exc:
-                raise pytest.UsageError(str(exc)) from None
+                hint = ""
+                if self.resume and (self.config.rootpath / self.resume).exists():
+                    # `--rubric-resume suites/` takes the path as the run to resume
+                    hint = (f" ({self.resume!r} is a path: write --rubric-resume=RUN to name a run, or put "
+                            "--rubric-resume after the paths)")
+                raise pytest.UsageError(str(exc) + hint) from None
         elif self.resume is not None:
             raise pytest.UsageError("--rubric-resume needs the results database: drop --rubric-no-store")
         self.run = Run.start(self.store, kind="pytest", rootdir=str(self.config.rootpath),

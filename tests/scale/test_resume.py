@@ -125,6 +125,10 @@ def test_resume_refuses_finished_and_foreign_runs(tmp_path: Path) -> None:
                                  env=env(), timeout=120)
         assert nothing.returncode == pytest.ExitCode.USAGE_ERROR
         assert "no interrupted or abandoned run of the suites resumable" in nothing.stderr
+        as_path = subprocess.run(pytest_cmd(db, "--rubric-resume", "test_resumable.rubric.yaml"), cwd=tmp_path,
+                                 capture_output=True, text=True, env=env(), timeout=120)
+        assert as_path.returncode == pytest.ExitCode.USAGE_ERROR
+        assert "is a path: write --rubric-resume=RUN" in as_path.stderr
         run_id = interrupted_run(tmp_path, provider, db)
         # The suite changed since: a criterion's text, hence its hash.
         suite = tmp_path / "test_resumable.rubric.yaml"
