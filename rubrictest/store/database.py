@@ -32,10 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ..errors import StoreError
 from . import DEFAULT_DB  # noqa: F401 - the default path, re-exported
+from ._sqlite import sqlite_utils
 from .migrations import migrations
 from .owner import Owner
 from .rows import RowWriter, utcnow
