@@ -53,6 +53,10 @@ class _Observers:
     _thread: threading.Thread | None = None
 
     def fire(self, hook: str, event: Any, *, wait: bool = False) -> None:
+        if not getattr(pm.hook, hook).get_hookimpls():
+            # Nobody observes this hook: no queue entry, no thread woken for each verdict (each
+            # wake-up takes the GIL from the event loop and from pytest's thread).
+            return
         if wait:
             self.drain()
             self._call(hook, event)

@@ -163,3 +163,24 @@ def test_an_observer_that_raises_is_a_warning_naming_it(tmp_path: Path, observer
     with pytest.warns(ObserverWarning, match="'engine-alone' raised in on_verdict: RuntimeError: observer bug"):
         engine.run.finish(None, engine.calls.usage_summary())
     assert sum(isinstance(e, VerdictEvent) for e in observer.events) == 6  # the run went on
+
+
+class JudgeOnly:
+    """The counting judge with no observer hook."""
+
+    @hookimpl
+    def register_judges(self, register: Register) -> None:
+        register("counting", CountingJudge)
+
+
+def test_events_nobody_observes_start_no_observer_thread(tmp_path: Path,
+                                                          register_plugin: Callable[[Any, str], Any]) -> None:
+    register_plugin(JudgeOnly(), "engine-alone-judge")
+    engine, keys = _engine(tmp_path, None)
+    engine.schedule(keys)
+    for key in keys:
+        engine.case(key)
+    engine.close()
+    observers = engine.run._observers
+    assert observers._thread is None and observers._queue.empty()  # six verdicts, no thread woken
+    assert engine.run.finish(None, engine.calls.usage_summary()) == {"PASS": 4, "FAIL": 1, "ERROR": 1}
