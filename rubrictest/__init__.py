@@ -56,6 +56,7 @@ from .protocol import (
 )
 from .registry import Register
 from .scale import Scale
+from .secrets import register_secret
 from .tree import NodeScore, RubricNode, TreeScore, score_tree
 from .voting import Ballot, PanelSpec, VotingRule, passing_outcome, self_agreement, settle, tally
 
@@ -111,5 +112,5 @@ __all__ = [
     "RunStart", "SuiteError", "Target", "TargetResult", "Usage", "Verdict", "VerdictEvent", "canonical_json",
     "Ballot", "PanelSpec", "VerdictSample", "VotingRule", "passing_outcome", "self_agreement", "settle", "tally",
     "check_evidence", "content_hash", "hookimpl", "import_callable", "normalize_whitespace", "read_json",
-    "read_jsonl", "require_env", "response_sha256", "run_in_thread",
+    "read_jsonl", "register_secret", "require_env", "response_sha256", "run_in_thread",
 ]

@@ -443,6 +443,21 @@ class Component(abc.ABC):  # noqa: B024 - a base with defaults, not an interface
         API key, model file or device, so the user sees one clear error before any call."""
         return None
 
+    def max_request_cost(self, content_bytes: int) -> float | None:
+        """The most one request can cost, in USD: reserved against ``--rubric-max-cost``
+        before the request is sent, and settled with its actual cost once it is answered.
+
+        Args:
+            content_bytes: the UTF-8 size of what the request carries (input, messages,
+                reference, response, criteria texts), for a bound on its prompt tokens.
+
+        ``None`` (the default): unknown. With a budget set, a :attr:`billable` component whose
+        bound is unknown is refused at collection ("no price for model X"). A billable plugin
+        that knows its prices overrides this (the provider plugins count a prompt token per
+        byte, the completion at its ``max_tokens``, times its samples).
+        """
+        return None
+
     async def aclose(self) -> None:
         """Release clients, models and memory. Called once when the session ends."""
         return None
@@ -664,7 +679,8 @@ class Aggregator(abc.ABC):
 
 def require_env(var: str | None, *, what: str) -> str:
     """Return the value of environment variable ``var`` or raise a :class:`ConfigError`
-    naming it. For plugins that need an API key."""
+    naming it. For plugins that need an API key: the value is registered as a secret
+    (:func:`rubrictest.register_secret`), so it is never stored, printed or written."""
     import os
 
     if not var:
@@ -672,4 +688,7 @@ def require_env(var: str | None, *, what: str) -> str:
     value = os.environ.get(var)
     if not value:
         raise ConfigError(f"{what}: environment variable {var} is not set (it should hold the API key)")
+    from .secrets import register_secret
+
+    register_secret(value)  # never stored, printed or written (rubrictest.secrets)
     return value

@@ -119,7 +119,11 @@ class RubricSession:
             load_plugins()
             self.has_suites = True
             self.interrupts.install()
+            from ..secrets import redact_logs
+
+            redact_logs()
             self.pool = ComponentPool(self.config.rootpath)
+            self.pool.max_cost = self.config.getoption("rubric_max_cost")
         return self.pool
 
     def claim_suite_name(self, suite: Suite, shown: str) -> None:
@@ -488,6 +492,10 @@ class RubricSession:
         """At the end of the pytest session (``pytest_unconfigure``): close the store, with its
         WAL checkpointed into the database file, and put back the signal handlers."""
         self.interrupts.restore()
+        if self.has_suites:
+            from ..secrets import stop_redacting_logs
+
+            stop_redacting_logs()
         if self.store is not None:
             self.store.close()
 

@@ -8,8 +8,10 @@ command is:
   prompt version) and the content it was asked about (criterion hashes, input, reference,
   response, and the repeat index under ``--rubric-repeat``): asking the same question again
   makes no call;
-* **budgeted**: with ``max_cost`` set, a billable component stops being called once the
-  run has spent it (the call is an ERROR, never a FAIL);
+* **budgeted**: with ``max_cost`` set, a billable request reserves its worst-case cost
+  before it is sent and is sent only while the run's spent plus reserved stays within the
+  budget; it is settled with its actual cost after (:mod:`.budget`). A refused call is an
+  ERROR, never a FAIL; a billable component with no price cannot run under a budget;
 * **recorded** in ``judge_calls`` under the run (request, raw response, tokens, cost,
   latency, attempts);
 * **limited** by the component's concurrency (:class:`~.pool.ComponentPool`);
@@ -42,6 +44,8 @@ from ..protocol import (
     Verdict,
     content_hash,
 )
+from ..secrets import redact_fields, redact_text, secrets
+from .budget import Budget, Reservation
 from .outcomes import CacheMode, Totals
 from .pool import ComponentPool
 from .progress import CallProgress
@@ -85,6 +89,22 @@ async def _bounded(comp: Component, call: Awaitable[T]) -> T:
         raise JudgeError(f"{comp.label} called {what}") from None
 
 
+def no_price_message(comp: Component) -> str:
+    """Why a billable component cannot run under a budget."""
+    return (f"no price for model {comp.spec.model or comp.label}: give options.price or drop the budget "
+            "(--rubric-max-cost / --max-cost)")
+
+
+def _case_bytes(case: Case) -> int:
+    text = (case.input or "") + "".join(str(m) for m in case.messages or ()) + (case.reference or "")
+    return len(text.encode("utf-8"))
+
+
+def _request_bytes(request: JudgeRequest) -> int:
+    return _case_bytes(request.case) + len(request.response.encode("utf-8")) + sum(
+        len((c.description or "").encode("utf-8")) + len(str(dict(c.params)).encode("utf-8")) for c in request.criteria)
+
+
 class ModelCalls:
     """The model calls of one :class:`~.run.Run`.
 
@@ -103,6 +123,7 @@ class ModelCalls:
         self.max_cost = max_cost
         self.totals: dict[str, Totals] = defaultdict(Totals)
         self.progress = CallProgress()
+        self.budget = Budget(max_cost, run.store, run.id) if max_cost is not None else None
         self._spent = 0.0
         self._lock = threading.Lock()
         self.resumed = False  # set for ``--rubric-resume``: the run's own target responses are reused
@@ -121,6 +142,9 @@ class ModelCalls:
             payload = JudgeResult([Verdict(**v) for v in cached[1]])
             return Judged(self._complete(judge, request, payload), True, cached[0])
         result = await self._call_judge(judge, request)
+        # A server may echo a key inside a valid answer: nothing downstream sees it.
+        values = secrets()
+        result.verdicts = [redact_fields(v, values) for v in result.verdicts]
         verdicts = self._complete(judge, request, result)
         ok = all(v.outcome != "error" for v in verdicts.values())
         call_id = self._record("judge", judge, result.calls, key if ok else None,
@@ -131,16 +155,23 @@ class ModelCalls:
         try:
             # deterministic checks are not model calls: not counted in the progress line
             async with self.progress.slot(self.pool.semaphore(judge), counted=not isinstance(judge, Check)):
-                # Checked once a slot is free, so that queued requests see what the calls
+                # Reserved once a slot is free, so that queued requests see what the calls
                 # before them cost.
-                self._check_budget(judge)
+                reservation = self._reserve(judge, _request_bytes(request))
                 started = time.perf_counter()
-                result = await _bounded(judge, judge.judge(request))
+                try:
+                    result = await _bounded(judge, judge.judge(request))
+                except BaseException as exc:
+                    self._settle(reservation, getattr(exc, "calls", None))
+                    raise
+                self._settle(reservation, result.calls)
                 elapsed = time.perf_counter() - started
         except (JudgeError, ConfigError) as exc:
-            return JudgeResult([Verdict.failed(c.id, str(exc)) for c in request.criteria], getattr(exc, "calls", []))
+            reason = redact_text(str(exc))
+            return JudgeResult([Verdict.failed(c.id, reason) for c in request.criteria], getattr(exc, "calls", []))
         except Exception as exc:  # a plugin bug is an ERROR with its reason, not a crash
-            return JudgeResult([Verdict.failed(c.id, f"{type(exc).__name__}: {exc}") for c in request.criteria])
+            reason = redact_text(f"{type(exc).__name__}: {exc}")
+            return JudgeResult([Verdict.failed(c.id, reason) for c in request.criteria])
         for call in result.calls:
             if call.usage.latency_s is None:
                 call.usage.latency_s = elapsed
@@ -174,7 +205,7 @@ class ModelCalls:
         """
         not_ready = self.pool.ensure_ready(target)
         if not_ready is not None:
-            raise JudgeError(not_ready)
+            raise JudgeError(redact_text(not_ready))
         identity = content_hash({"target": target.cache_identity(), "input": case.input, "messages": case.messages}) \
             if target.cacheable else None
         key = identity if self.cache != "off" else None
@@ -186,19 +217,25 @@ class ModelCalls:
             self._count(target.label, Usage(), 0, cache_hit=True)
             return str(cached[1])
         async with self.progress.slot(self.pool.semaphore(target)):
-            self._check_budget(target)
+            reservation = self._reserve(target, _case_bytes(case))
             started = time.perf_counter()
             try:
                 result = await _bounded(target, target.generate(case))
             except JudgeError as exc:
+                self._settle(reservation, getattr(exc, "calls", []))
                 self._record("target", target, getattr(exc, "calls", []), None, None)
+                raise JudgeError(redact_text(str(exc))) from None
+            except BaseException:
+                self._settle(reservation, None)
                 raise
+            self._settle(reservation, result.calls)
             elapsed = time.perf_counter() - started
         for call in result.calls:
             if call.usage.latency_s is None:
                 call.usage.latency_s = elapsed
-        self._record("target", target, result.calls, key, result.text)
-        return result.text
+        text = redact_text(result.text)  # a key echoed by the target is not judged, shown or stored
+        self._record("target", target, result.calls, key, text)
+        return text
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -207,10 +244,35 @@ class ModelCalls:
             return None
         return self.run.store.cached_result(key)
 
-    def _check_budget(self, comp: Component) -> None:
-        if comp.billable and self.max_cost is not None and self._spent >= self.max_cost:
-            raise JudgeError(f"cost budget exceeded: ${self._spent:.4f} spent of the ${self.max_cost:.4f} "
-                             "budget (--rubric-max-cost / --max-cost); no further calls are made")
+    def _reserve(self, comp: Component, content_bytes: int) -> Reservation | None:
+        """Reserve the worst case of one request of ``comp`` (``None``: no budget applies).
+
+        Raises:
+            JudgeError: no price is known for it, or the budget cannot hold it.
+        """
+        if self.budget is None or not comp.billable:
+            return None
+        bound = comp.max_request_cost(content_bytes)
+        if bound is None:
+            raise JudgeError(no_price_message(comp))
+        return self.budget.reserve(bound, comp.label)
+
+    def _settle(self, reservation: Reservation | None, calls: list[CallRecord] | None) -> None:
+        """Settle ``reservation`` with what ``calls`` cost; a call whose cost is unknown (or a
+        request cancelled in flight, ``calls`` ``None``) counts as its reservation."""
+        if reservation is None or self.budget is None:
+            return
+        if calls is None:
+            actual = reservation.amount
+        else:
+            costs = [c.usage.cost_usd for c in calls]
+            actual = sum(c or 0.0 for c in costs)
+            if any(c is None for c in costs):
+                actual = max(actual, reservation.amount)
+        try:
+            self.budget.settle(reservation, actual)
+        except StoreError:
+            pass  # the reservation stays: the budget errs on the side of spending less
 
     def _count(self, label: str, usage: Usage, calls: int, cache_hit: bool = False) -> None:
         with self._lock:

@@ -32,6 +32,7 @@ from typing import Any
 from ..errors import ConfigError, JudgeError
 from ..events import VerdictEvent
 from ..protocol import Criterion, Judge, JudgeRequest, Target, Verdict
+from ..secrets import redact_fields, redact_text
 from ..sentinel import SentinelOutcome, sentinel_criterion, sentinel_score
 from ..suite import CaseRun, Suite
 from ..tree import outline, score_tree
@@ -256,7 +257,7 @@ class Engine:
                 assert isinstance(target, Target)
                 outcome.response = await self.calls.generate(target, case)
             except (JudgeError, ConfigError) as exc:
-                outcome.target_error = f"target {run.target.label} failed: {exc}"
+                outcome.target_error = redact_text(f"target {run.target.label} failed: {exc}")
         if outcome.response is None:
             reason = outcome.target_error or "no response"
             for crit in case.criteria:
@@ -373,6 +374,7 @@ class Engine:
                  repeats: RepeatSummary | None = None, *, store: bool = True, status: Status | None = None) -> None:
         if unit.delivered(crit.id):
             return
+        verdict = redact_fields(verdict)  # reasons made here (exceptions, interruptions) too
         verdict = self._check_level(crit, verdict, judge)
         case = unit.run.case
         status = status or criterion_status(crit, verdict, case.threshold is not None)

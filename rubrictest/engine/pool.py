@@ -17,6 +17,7 @@ from typing import Literal
 from ..errors import ConfigError, OptionsError, SuiteError
 from ..plugins import build_component, registry
 from ..protocol import Aggregator, Check, Component, ComponentContext, ComponentSpec, Criterion, Judge
+from ..secrets import redact_text
 from ..suite import CaseRun, Suite
 from ..suite.parsing import dotted, line_for
 from ..voting import VotingRule
@@ -32,6 +33,8 @@ class ComponentPool:
     def __init__(self, rootdir: Path | None = None) -> None:
         self.rootdir = rootdir or Path.cwd()
         self.config_errors: dict[str, str] = {}
+        # --rubric-max-cost: a billable component without a price is refused at collection
+        self.max_cost: float | None = None
         self._components: dict[tuple[str, str, str], Component] = {}
         self._by_spec: dict[tuple[str, str, Path], Component] = {}
         self._ready: dict[int, str | None] = {}
@@ -98,7 +101,7 @@ class ComponentPool:
                 comp.check_ready()
                 self._ready[ident] = None
             except Exception as exc:  # a broken component errors its items, not the session
-                message = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+                message = redact_text(str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}")
                 self._ready[ident] = f"{comp.label}: {message}"
                 self.config_errors[comp.label] = message
         return self._ready[ident]
@@ -130,7 +133,7 @@ class ComponentPool:
             if run.target is not None and run.target.key() not in seen_targets:
                 seen_targets.add(run.target.key())
                 try:
-                    self.component("targets", run.target, base_dir)
+                    self._priced(self.component("targets", run.target, base_dir))
                 except OptionsError as exc:
                     raise suite.options_error("targets", run.target, exc) from None
                 except ConfigError as exc:
@@ -168,10 +171,11 @@ class ComponentPool:
                 self.voting_rule(crit.panel.vote)
                 if crit.panel.meta is not None:
                     building = crit.panel.meta
-                    self.component("judges", building, base_dir)
+                    self._priced(self.component("judges", building, base_dir))
             for building in members:
                 if building is not None:
                     judges.append(self._judge(building, base_dir))
+                    self._priced(judges[-1])
         except OptionsError as exc:
             assert building is not None
             raise suite.options_error("judges", building, exc) from None
@@ -184,6 +188,18 @@ class ComponentPool:
             except (ConfigError, ValueError) as exc:
                 raise SuiteError(f"criterion {crit.id!r}: {exc}", path=where, line=crit.line,
                                  key=f"{crit.key}.with" if crit.key else "with") from None
+
+    def _priced(self, comp: Component) -> None:
+        """Under a budget, a billable component must have a price (its worst case is reserved
+        before each call).
+
+        Raises:
+            ConfigError: it has none.
+        """
+        if self.max_cost is not None and comp.billable and comp.max_request_cost(0) is None:
+            from .calls import no_price_message
+
+            raise ConfigError(no_price_message(comp))
 
     async def aclose(self) -> None:
         """Release every component built (clients, models, servers)."""

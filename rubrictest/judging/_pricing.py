@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import ConfigError
 
 PRICES_ENV = "RUBRICTEST_PRICES"
-PRICES_AS_OF = "2025-11"
+PRICES_AS_OF = "2025-11"  # list prices of that month; the older models' prices are their last list prices
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,21 @@ PRICES: dict[str, Price] = {
     "gpt-4.1-nano": Price(0.10, 0.40),
     "gpt-4o": Price(2.50, 10.0),
     "gpt-4o-mini": Price(0.15, 0.60),
+    "gpt-5.1": Price(1.25, 10.0),
+    "gpt-5-pro": Price(15.0, 120.0),
+    "gpt-4.5-preview": Price(75.0, 150.0),
     "o3": Price(2.0, 8.0),
+    "o3-pro": Price(20.0, 80.0),
     "o3-mini": Price(1.10, 4.40),
     "o4-mini": Price(1.10, 4.40),
+    "o1": Price(15.0, 60.0),
+    "o1-pro": Price(150.0, 600.0),
+    "o1-mini": Price(1.10, 4.40),
+    # older OpenAI models still served (a budget needs their price too)
+    "gpt-4-turbo": Price(10.0, 30.0),
+    "gpt-4": Price(30.0, 60.0),
+    "gpt-4-32k": Price(60.0, 120.0),
+    "gpt-3.5-turbo": Price(0.50, 1.50),
     # Anthropic
     "claude-opus-4-5": Price(5.0, 25.0),
     "claude-opus-4-1": Price(15.0, 75.0),
@@ -72,6 +84,8 @@ PRICES: dict[str, Price] = {
     "claude-haiku-4-5": Price(1.0, 5.0),
     "claude-3-5-haiku": Price(0.80, 4.0),
     "claude-3-haiku": Price(0.25, 1.25),
+    "claude-3-opus": Price(15.0, 75.0),
+    "claude-3-sonnet": Price(3.0, 15.0),
 }
 
 

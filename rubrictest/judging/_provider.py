@@ -135,6 +135,34 @@ class ProviderComponent:
         finally:
             load[index] -= 1
 
+    # Tokens of the instructions a request adds to its content (the judge prompt, the JSON
+    # schema): a bound, measured on the first-party judges' prompts with room to spare.
+    prompt_overhead_tokens: ClassVar[int] = 4_000
+    # The completion bound when the spec's params give no max_tokens (the Anthropic plugin
+    # sends its own default, which it sets here).
+    default_max_tokens: ClassVar[int] = 4_096
+
+    def max_request_cost(self, content_bytes: int) -> float | None:
+        """The most one request can cost (USD), for ``--rubric-max-cost``: every prompt token
+        counted as one byte of the content (a token is never shorter than a byte) plus
+        :attr:`prompt_overhead_tokens`, the completion at ``max_tokens`` (``params.max_tokens``
+        or ``max_completion_tokens``, else :attr:`default_max_tokens`), once per sample.
+        ``None`` when the model has no price (``options.price``, ``RUBRICTEST_PRICES``, the table)."""
+        from ._pricing import price_for
+
+        price = price_for(self.spec.model, self.spec.options)
+        if price is None:
+            return None
+        params = self.spec.params
+        completion = params.get("max_tokens") or params.get("max_completion_tokens") or self.default_max_tokens
+        try:
+            completion = int(completion)
+        except (TypeError, ValueError):
+            completion = self.default_max_tokens
+        samples = max(1, int(getattr(self.spec, "samples", 1) or 1))
+        cost = price.cost((content_bytes + self.prompt_overhead_tokens) * samples, completion * samples)
+        return cost or 0.0
+
     @property
     def secrets(self) -> list[str]:
         """Strings that must never be stored: the API key."""

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from ..secrets import redact, redact_text
+from ..secrets import secrets as secret_values
 from . import DEFAULT_DB  # noqa: F401 - the default path, re-exported
 from ._sqlite import sqlite_utils
 from .migrations import migrations
@@ -344,6 +346,39 @@ class Store(RowWriter):
         self.update("runs", run_id, {"finished_at": utcnow(), "status": status, "counts": counts,
                                      "usage": usage})
 
+    # ---------------------------------------------------------------- budget
+
+    def budget_reserve(self, run_id: str, max_cost: float, amount: float) -> tuple[bool, float, float]:
+        """Reserve ``amount`` USD of ``run_id``'s budget if spent plus reserved stays within
+        ``max_cost``, in one atomic statement (the run's xdist workers share the row).
+        Returns whether it was reserved, and what was spent and reserved before."""
+        with self._lock:
+            try:
+                self.db.conn.execute("INSERT OR IGNORE INTO budgets (run_id, max_cost, spent, reserved) "
+                                     "VALUES (?, ?, 0, 0)", (run_id, max_cost))
+                cursor = self.db.conn.execute(
+                    "UPDATE budgets SET reserved = reserved + ? WHERE run_id = ? AND spent + reserved + ? <= ? + 1e-12",
+                    (amount, run_id, amount, max_cost))
+                ok = cursor.rowcount == 1
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot use the budget in {self.path}: {exc}") from None
+            spent, reserved = self.budget_state(run_id)
+        return ok, spent, reserved - amount if ok else reserved
+
+    def budget_settle(self, run_id: str, reserved: float, actual: float) -> None:
+        """Replace a reservation of ``run_id`` by its request's ``actual`` cost."""
+        with self._lock:
+            try:
+                self.db.conn.execute("UPDATE budgets SET reserved = max(0, reserved - ?), spent = spent + ? "
+                                     "WHERE run_id = ?", (reserved, actual, run_id))
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot use the budget in {self.path}: {exc}") from None
+
+    def budget_state(self, run_id: str) -> tuple[float, float]:
+        """USD spent and reserved in ``run_id``'s budget."""
+        row = self.db.execute("SELECT spent, reserved FROM budgets WHERE run_id = ?", [run_id]).fetchone()
+        return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
+
     # ---------------------------------------------------------------- cache
 
     def cached_result(self, cache_key: str, *, run_id: str | None = None) -> tuple[int, Any] | None:
@@ -451,11 +486,16 @@ JSON_COLUMNS = {
 
 
 def _encode(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    # Every value written is redacted (rubrictest.secrets): no key reaches the file, whichever
+    # path brought it here.
     json_cols = JSON_COLUMNS.get(table, set())
+    values = secret_values()
     out = {}
     for key, value in row.items():
         if key in json_cols and value is not None:
-            value = json.dumps(value, ensure_ascii=False, default=str)
+            value = json.dumps(redact(value, values), ensure_ascii=False, default=str)
+        elif isinstance(value, str):
+            value = redact_text(value, values)
         elif isinstance(value, bool):
             value = int(value)
         out[key] = value

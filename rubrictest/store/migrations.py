@@ -345,3 +345,16 @@ def m014_shards(db: Database) -> None:
     db.table("runs").add_column("shard", str)
     db.table("runs").add_column("fingerprint", str)
     db.table("runs").add_column("suites", str)      # JSON list of suite names
+
+
+@migrations()
+def m015_budgets(db: Database) -> None:
+    """The cost budget of a run (issue 10): what its calls spent and what the calls in flight
+    reserved, changed by single atomic statements so that the pytest-xdist workers of a run
+    share one ``--rubric-max-cost``."""
+    db.table("budgets").create({
+        "run_id": str,
+        "max_cost": float,      # USD
+        "spent": float,         # USD, settled calls
+        "reserved": float,      # USD, worst cases of the calls in flight
+    }, pk="run_id", foreign_keys=[("run_id", "runs", "id")])

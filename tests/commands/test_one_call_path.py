@@ -39,6 +39,9 @@ class PaidModel(Target):
     billable = True
     calls: ClassVar[int] = 0
 
+    def max_request_cost(self, content_bytes: int) -> float:
+        return COST
+
     async def generate(self, case: Case) -> TargetResult:
         PaidModel.calls += 1
         text = CHECKLIST if "checklist" in (case.input or "").lower() else f"answer: {case.input}"
@@ -51,6 +54,9 @@ class PaidJudge(Judge):
 
     billable = True
     calls: ClassVar[int] = 0
+
+    def max_request_cost(self, content_bytes: int) -> float:
+        return COST
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
         PaidJudge.calls += 1
@@ -177,6 +183,6 @@ def test_max_cost_bounds_the_calls(kind: str, tmp_path: Path) -> None:
     CliRunner().invoke(command, [*args, "--no-store"])
     unbounded = _calls()
     PaidModel.calls = PaidJudge.calls = 0
-    result = CliRunner().invoke(command, [*args, "--no-store", "--max-cost", str(COST / 2)])
-    # the first call spends the budget; the ones that were not in flight with it are refused
+    result = CliRunner().invoke(command, [*args, "--no-store", "--max-cost", str(COST * 1.5)])
+    # the first call reserves COST of the budget; no other fits beside it, nor after it is spent
     assert 0 < _calls() < unbounded, result.output

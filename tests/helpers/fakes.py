@@ -28,6 +28,7 @@ class FakeJudgeState:
         calls: every request received, in order.
         in_flight / max_in_flight: concurrency actually reached.
         cost: USD reported per call (for ``--rubric-max-cost``).
+        cost_bound: the most a request may cost (reserved under a budget); ``None``: no price.
         behaviour: ``"ok"``; ``"raise"`` (JudgeError); ``"crash"`` (RuntimeError);
             ``"error_verdict"`` (an outcome ``error``); ``"missing"`` (no verdict at all).
         release: when set, requests whose case id is in ``hold`` wait for it.
@@ -39,6 +40,7 @@ class FakeJudgeState:
         self.in_flight = 0
         self.max_in_flight = 0
         self.cost: float | None = None
+        self.cost_bound: float | None = 1.0
         self.behaviour = "ok"
         self.hold: set[str] = set()
         self.release = threading.Event()
@@ -60,6 +62,9 @@ def make_fake_judge(state: FakeJudgeState, *, batch: bool = True) -> type[Judge]
 
         def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
             super().__init__(spec, context)
+
+        def max_request_cost(self, content_bytes: int) -> float | None:
+            return state.cost_bound
 
         async def judge(self, request: JudgeRequest) -> JudgeResult:
             with state.lock:

@@ -111,6 +111,7 @@ class FakeProvider:
         self._runner: web.AppRunner | None = None
         self.port = port
         self.healthy = True  # GET /health answers 200 (else 503: still loading)
+        self.echo = ""  # appended to every rationale, evidence and target answer (a server echoing a key)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeProvider:
@@ -235,7 +236,8 @@ class FakeProvider:
             # a decider marked ``positional`` also gets the criterion's place in the request
             met, evidence = decide(cid, response, i) if getattr(decide, "positional", False) \
                 else decide(cid, response)  # type: ignore[call-arg]
-            out.append({"id": cid, "evidence": evidence, "rationale": f"scripted for {cid}", "met": met})
+            out.append({"id": cid, "evidence": evidence + self.echo, "rationale": f"scripted for {cid}{self.echo}",
+                        "met": met})
         return {"verdicts": out}
 
     def _logprobs(self, content: str) -> dict[str, Any]:
@@ -289,7 +291,7 @@ class FakeProvider:
                     decide = step.decide if step is not None and step.decide else self._next_decide(body["model"])
                     content = json.dumps(self._verdicts(self._criteria(schema), user, decide))
                 else:
-                    content = f"Answer to: {user[:60]}"
+                    content = f"Answer to: {user[:60]}{self.echo}"
                 choice: dict[str, Any] = {
                     "index": i,
                     "finish_reason": finish,
@@ -352,7 +354,7 @@ class FakeProvider:
                 ]
                 stop = "tool_use"
             else:
-                content = [{"type": "text", "text": f"Answer to: {user[:60]}"}]
+                content = [{"type": "text", "text": f"Answer to: {user[:60]}{self.echo}"}]
             return web.json_response(
                 {
                     "id": "msg_test",

@@ -194,15 +194,17 @@ def test_caching_and_evidence_checking_work_per_member(server: FakeProvider, tmp
 
 
 def test_the_budget_and_the_call_counts_include_every_member(server: FakeProvider, tmp_path: Path) -> None:
-    price = {"price": {"input": 10.0, "output": 0.0}, "retry": dict(FAST_RETRY)}  # $0.001 per call
-    panel = [member(server, m, concurrency=1, options=price) for m in ("yes", "no", "first")]
+    # $0.001 per call, and so its worst case: 20 completion tokens (max_tokens 20) at $50 per million
+    price = {"price": {"input": 0.0, "output": 50.0}, "retry": dict(FAST_RETRY)}
+    panel = [member(server, m, concurrency=1, options=price, params={"max_tokens": 20})
+             for m in ("yes", "no", "first")]
     outcomes, calls = judge_suite(tmp_path, suite(panel, cases=4), max_cost=0.0035)
     usage = calls.usage_summary()
     assert usage["total"]["calls"] == len(server.requests)
     assert calls.progress.done == 12  # the progress line saw every member's request of the 4 cases (some refused)
     assert {c: usage["components"][c]["calls"] > 0 for c in ("yes", "no", "first")} == dict.fromkeys(
         ("yes", "no", "first"), True)
-    assert 4 <= len(server.requests) <= 6  # at most 3 calls in flight once $0.0035 is reached
+    assert len(server.requests) == 3  # each reserves $0.001 before it is sent: a 4th would pass $0.0035
     errors = [i.verdict.error for o in outcomes for i in o.verdicts.values() if i.verdict.outcome == "error"]
     assert errors and all("quorum" in (e or "") or "tie" in (e or "") for e in errors)
     members = [m for o in outcomes for i in o.verdicts.values() for m in i.members or []]

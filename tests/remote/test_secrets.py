@@ -1,0 +1,113 @@
+"""No secret is stored, printed or written: a key that the servers echo inside valid answers
+(rationale, evidence, a target's response) and inside error bodies, for both providers, and a
+password in a ``base_url``, are found in no artefact of the run."""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rubrictest.cli import build_cli
+from rubrictest.secrets import REDACTED, redact_text, register_secret
+
+from ..helpers.remote import SENTINEL_KEY
+from .fake_provider import FakeProvider, Step
+
+URL_PASSWORD = "url-pass-SENTINEL-4e1d"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _suite(name: str, judge: str, judge_url: str, target: str, target_url: str, closed: int) -> str:
+    retry = "{retry: {base_delay: 0.01, max_delay: 0.05, max_attempts: 2}}"
+    return textwrap.dedent(f"""\
+        version: 1
+        suite: {name}
+        judge: {{plugin: {judge}, model: judge-model, base_url: "{judge_url}", options: {retry}}}
+        cases:
+          - id: generated
+            input: What is the capital of France?
+            target: {{plugin: {target}, model: target-model, base_url: "{target_url}", options: {retry}}}
+            criteria: [Names the capital of France., Is polite.]
+          - id: fixed
+            input: q
+            output: Paris is the capital.
+            criteria: [Is fine.]
+          - id: unauthorised
+            input: q
+            output: BAD-KEY in this response
+            criteria: [Is fine.]
+          - id: url-credentials
+            input: q
+            output: Paris.
+            criteria:
+              - text: Is fine.
+                judge: {{plugin: {judge}, model: judge-model, base_url: "http://rt-user:{URL_PASSWORD}@127.0.0.1:{closed}/v1",
+                        timeout: 2, options: {retry}}}
+        """)
+
+
+def test_an_echoed_key_is_in_no_artefact(pytester: pytest.Pytester, provider: FakeProvider, api_keys: str) -> None:
+    provider.echo = f" (your key is {SENTINEL_KEY})"
+    provider.by_marker = {"BAD-KEY": Step(
+        "status", status=401, body={"error": {"message": f"Incorrect API key provided: {SENTINEL_KEY}"}})}
+    closed = _closed_port()
+    pytester.makefile(".rubric.yaml", test_openai=_suite("openai-judged", "openai", provider.openai_url, "anthropic",
+                                                         provider.anthropic_url, closed))
+    pytester.makefile(".rubric.yaml", test_anthropic=_suite("anthropic-judged", "anthropic", provider.anthropic_url,
+                                                            "openai", provider.openai_url, closed))
+    db = pytester.path / "r.db"
+    junit = pytester.path / "junit.xml"
+    log = pytester.path / "log.txt"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--rubric-db={db}", "-v", "-rA", f"--junitxml={junit}", f"--log-file={log}",
+        "--log-file-level=DEBUG")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 1, out  # the 401 and the closed port are ERROR items
+    assert "HTTP 401" in out and REDACTED in out
+    assert provider.count("/chat/completions") and provider.count("/v1/messages")
+
+    html = pytester.path / "report.html"
+    reports = [CliRunner().invoke(build_cli(), ["report", "--db", str(db), *fmt]) for fmt in (
+        [], ["--json"], ["--format", "markdown"], ["--format", "github"], ["--html", str(html), "--full"])]
+    assert all(r.exit_code == 0 for r in reports), [r.output for r in reports]
+    artefacts = {
+        "database": db.read_bytes(),
+        "database -wal": (pytester.path / "r.db-wal").read_bytes() if (pytester.path / "r.db-wal").exists() else b"",
+        "junit": junit.read_bytes(),
+        "log file": log.read_bytes(),
+        "terminal": out.encode(),
+        "reports": "\n".join(r.output for r in reports).encode(),
+        "html report": html.read_bytes(),
+    }
+    # what the servers echoed did arrive, redacted
+    assert REDACTED.encode() in artefacts["database"]
+    for where, data in artefacts.items():
+        assert SENTINEL_KEY.encode() not in data, f"the API key leaked into the {where}"
+        assert URL_PASSWORD.encode() not in data, f"the base_url password leaked into the {where}"
+
+
+def test_redaction_of_registered_values_and_url_credentials() -> None:
+    register_secret("plugin-token-0123456789")
+    assert redact_text("token plugin-token-0123456789 here") == f"token {REDACTED} here"
+    assert redact_text("GET https://me:p4ss@example.com/v1 failed") == f"GET https://{REDACTED}@example.com/v1 failed"
+    assert redact_text("mail me@example.com, see https://example.com/a@b") == \
+        "mail me@example.com, see https://example.com/a@b"
+    register_secret("short")  # too short to be a key: ordinary words stay
+    assert redact_text("a short answer") == "a short answer"
+
+
+def test_a_plugin_key_read_by_require_env_is_redacted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from rubrictest import require_env
+
+    monkeypatch.setenv("MY_PROVIDER_KEY", "value-of-my-provider-key")  # a name no pattern matches
+    require_env("MY_PROVIDER_KEY", what="API key")
+    assert redact_text("echo value-of-my-provider-key") == f"echo {REDACTED}"
