@@ -15,9 +15,9 @@ from tests.helpers.killed import Session, write_project
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
 
-# The run stops within ~2 s (bench/bench_robustness.py measures it); the bound leaves room
-# for a loaded machine.
-STOP_WITHIN_S = 10
+# The run stops within 1-4 s (bench/bench_robustness.py, docs/reliability.md); the bound leaves room
+# for a loaded machine (several test processes on 2 cores took over 10 s once).
+STOP_WITHIN_S = 20
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -28,7 +28,8 @@ def test_a_signal_stops_the_run_and_keeps_the_verdicts_received(tmp_path: Path, 
     received = session.wait_passed(3 if not xdist else 2)
     sent = session.signal(sig)  # to the process group, as a terminal's Ctrl-C (and most CI runners) do
     code, out = session.finish()
-    assert time.monotonic() - sent < STOP_WITHIN_S, "the run did not stop promptly"
+    took = time.monotonic() - sent
+    assert took < STOP_WITHIN_S, f"the run took {took:.1f} s to stop:\n{out}"
     assert code == pytest.ExitCode.INTERRUPTED, out
     store = Store.open(session.db, create=False)
     run = store.run(store.resolve_run(None))

@@ -157,7 +157,7 @@ class ModelCalls:
             async with self.progress.slot(self.pool.semaphore(judge), counted=not isinstance(judge, Check)):
                 # Reserved once a slot is free, so that queued requests see what the calls
                 # before them cost.
-                reservation = self._reserve(judge, _request_bytes(request))
+                reservation = await self._reserve(judge, _request_bytes(request))
                 started = time.perf_counter()
                 try:
                     result = await _bounded(judge, judge.judge(request))
@@ -217,7 +217,7 @@ class ModelCalls:
             self._count(target.label, Usage(), 0, cache_hit=True)
             return str(cached[1])
         async with self.progress.slot(self.pool.semaphore(target)):
-            reservation = self._reserve(target, _case_bytes(case))
+            reservation = await self._reserve(target, _case_bytes(case))
             started = time.perf_counter()
             try:
                 result = await _bounded(target, target.generate(case))
@@ -244,7 +244,7 @@ class ModelCalls:
             return None
         return self.run.store.cached_result(key)
 
-    def _reserve(self, comp: Component, content_bytes: int) -> Reservation | None:
+    async def _reserve(self, comp: Component, content_bytes: int) -> Reservation | None:
         """Reserve the worst case of one request of ``comp`` (``None``: no budget applies).
 
         Raises:
@@ -255,7 +255,7 @@ class ModelCalls:
         bound = comp.max_request_cost(content_bytes)
         if bound is None:
             raise JudgeError(no_price_message(comp))
-        return self.budget.reserve(bound, comp.label)
+        return await self.budget.reserve(bound, comp.label, wait_at_most=comp.deadline or 300.0)
 
     def _settle(self, reservation: Reservation | None, calls: list[CallRecord] | None) -> None:
         """Settle ``reservation`` with what ``calls`` cost; a call whose cost is unknown (or a
