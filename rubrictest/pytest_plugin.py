@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rubric-cache", choices=("use", "refresh", "off"), default="use",
                     help="model-call cache: use (default), refresh (call again, store), off")
     group.addoption("--rubric-max-cost", type=float, metavar="USD", default=None,
-                    help="stop issuing model calls once this many US dollars were spent")
+                    help="spend at most this many US dollars: each call reserves its worst-case cost before "
+                         "it is sent, a call the budget cannot hold is not sent (ERROR)")
     group.addoption("--rubric-no-store", action="store_true", default=False,
                     help="do not write results to the database (and do not use the cache)")
     group.addoption("--rubric-shard", metavar="K/N", default=None,

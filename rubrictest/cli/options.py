@@ -140,7 +140,8 @@ def calls_options(fn: F) -> F:
     fn = click.option("--cache", type=click.Choice(["use", "refresh", "off"]), default="use", show_default=True,
                       help="Model-call cache: reuse answers, call again and store, or neither.")(fn)
     fn = click.option("--max-cost", type=float, metavar="USD", default=None,
-                      help="Stop calling models once this many US dollars were spent (further calls are errors).")(fn)
+                      help="Spend at most this many US dollars: each call reserves its worst-case cost "
+                           "before it is sent; a call the budget cannot hold is not sent (an error).")(fn)
     fn = click.option("--no-store", is_flag=True, help="Record nothing and use no cache.")(fn)
     return db_option(fn)
 
