@@ -332,13 +332,10 @@ async def call_with_retries(
         asyncio.CancelledError: propagates at once (Ctrl-C stops the run).
     """
     stats = stats if stats is not None else RetryStats()
-    deadline = policy.total_deadline(attempt_timeout)
+    tries = _Tries(policy, what, policy.total_deadline(attempt_timeout), stats)
     feedback: str | None = None
-    transient = 0
-    malformed = 0
-    attempting = 0.0  # seconds spent in attempts; with stats.waited_s, what the call has used
     while True:
-        remaining = deadline - attempting - stats.waited_s
+        remaining = tries.left()
         bound = remaining if attempt_timeout is None else min(attempt_timeout, remaining)
         stats.attempts += 1
         started = time.monotonic()
@@ -349,7 +346,7 @@ async def call_with_retries(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            attempting += time.monotonic() - started
+            tries.attempting += time.monotonic() - started
             if isinstance(exc, TimeoutError) and scope.expired():
                 fault = Fault("timeout", True, "the request timed out: no complete answer within "
                                                f"{bound:.3g} s (a slow or stalled server)")
@@ -357,50 +354,68 @@ async def call_with_retries(
                 fault = classify(exc)
             fault.message = redact(fault.message, secrets)
             stats.faults.append(fault.kind)
-            attempts = stats.attempts
-            if not fault.retryable:
-                raise CallFailed(
-                    f"{what}: {fault.message} (after {_n(attempts)})", reason=fault.message, attempts=attempts
-                ) from exc
+            try:
+                delay = tries.delay_after(fault)
+            except CallFailed as failed:
+                raise failed from exc
             if fault.kind == "malformed":
-                malformed += 1
-                if malformed > policy.format_retries:
-                    raise CallFailed(
-                        f"{what}: {fault.label} after {_n(attempts)}: {fault.message}",
-                        reason=fault.message,
-                        attempts=attempts,
-                    ) from exc
-                feedback = fault.message
-                delay = 0.0
-            else:
-                transient += 1
-                if transient >= policy.max_attempts:
-                    raise CallFailed(
-                        f"{what}: gave up after {_n(attempts)}; last error: {fault.message}",
-                        reason=fault.message,
-                        attempts=attempts,
-                    ) from exc
-                if fault.retry_after is not None and fault.retry_after > policy.max_retry_after:
-                    # asking again sooner than the server said would only be refused again
-                    raise CallFailed(
-                        f"{what}: the server asked to wait {fault.retry_after:g} s, longer than max_retry_after "
-                        f"({policy.max_retry_after:g} s), after {_n(attempts)}; last error: {fault.message}",
-                        reason=fault.message,
-                        attempts=attempts,
-                    ) from exc
-                delay = fault.retry_after if fault.retry_after is not None else policy.backoff(transient)
-            left = deadline - attempting - stats.waited_s
-            if delay >= left or left <= 0:
-                asked = f"; the server asked to wait {fault.retry_after:g} s" if fault.retry_after is not None else ""
-                raise CallFailed(
-                    f"{what}: no answer within the call's deadline of {deadline:g} s ({_n(attempts)}"
-                    f"{asked}); last error: {fault.message}",
-                    reason=fault.message,
-                    attempts=attempts,
-                ) from exc
+                feedback = fault.message  # the model is told what was wrong with its answer
             if delay:
                 stats.waited_s += delay
                 await sleep(delay)
+
+
+@dataclass
+class _Tries:
+    """What one call has used so far, held against its policy and deadline."""
+
+    policy: RetryPolicy
+    what: str
+    deadline: float
+    stats: RetryStats
+    transient: int = 0
+    malformed: int = 0
+    attempting: float = 0.0  # seconds spent in attempts; with stats.waited_s, what the call has used
+
+    def left(self) -> float:
+        """Seconds of the deadline not yet used by attempts and waits."""
+        return self.deadline - self.attempting - self.stats.waited_s
+
+    def _failed(self, message: str, fault: Fault) -> CallFailed:
+        return CallFailed(f"{self.what}: {message}", reason=fault.message, attempts=self.stats.attempts)
+
+    def delay_after(self, fault: Fault) -> float:
+        """Seconds to wait before trying again after ``fault``.
+
+        Raises:
+            CallFailed: the fault is not retryable, its bound is exhausted, the server asks
+                for a longer wait than allowed, or the wait would pass the deadline.
+        """
+        n = _n(self.stats.attempts)
+        if not fault.retryable:
+            raise self._failed(f"{fault.message} (after {n})", fault)
+        if fault.kind == "malformed":
+            self.malformed += 1
+            if self.malformed > self.policy.format_retries:
+                raise self._failed(f"{fault.label} after {n}: {fault.message}", fault)
+            delay = 0.0
+        else:
+            self.transient += 1
+            if self.transient >= self.policy.max_attempts:
+                raise self._failed(f"gave up after {n}; last error: {fault.message}", fault)
+            if fault.retry_after is not None and fault.retry_after > self.policy.max_retry_after:
+                # asking again sooner than the server said would only be refused again
+                raise self._failed(
+                    f"the server asked to wait {fault.retry_after:g} s, longer than max_retry_after "
+                    f"({self.policy.max_retry_after:g} s), after {n}; last error: {fault.message}", fault)
+            delay = fault.retry_after if fault.retry_after is not None else self.policy.backoff(self.transient)
+        left = self.left()
+        if delay >= left or left <= 0:
+            asked = f"; the server asked to wait {fault.retry_after:g} s" if fault.retry_after is not None else ""
+            raise self._failed(
+                f"no answer within the call's deadline of {self.deadline:g} s ({n}{asked}); "
+                f"last error: {fault.message}", fault)
+        return delay
 
 
 def _n(attempts: int) -> str:
