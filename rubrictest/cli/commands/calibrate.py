@@ -223,59 +223,16 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
           --strategy GPT-4/Vanilla_NoRules --json
     """
     opts = Options(resamples=resamples, seed=seed)
-    result: dict[str, Any]
     try:
         if from_ is not None:
             if labels or verdicts:
                 raise InputError("--from reads labels and verdicts itself; drop --labels/--verdicts")
-            name, path = from_
-            importer = get_importer(name)
-            given = _parse_options(strategy, options)
-            unknown = sorted(set(given) - set(importer.options))
-            if unknown:
-                allowed = ", ".join(f"{k} ({v})" for k, v in importer.options.items()) or "none"
-                raise InputError(f"importer {name!r} has no option {', '.join(unknown)}; its options: {allowed}")
-            data: ImportedData = importer.load(path, given)
-            result = {"source": data.source, **data.details}
-            if data.pairwise:
-                result["pairwise"] = summarize_pairs(data.pairwise, opts)
-                result["n"] = result["pairwise"]["overall"]["n"]
-                result.update({k: result["pairwise"]["overall"][k] for k in _PAIR})
-            if data.pointwise:
-                result["pointwise"] = summarize(data.pointwise, opts, by_criterion=data.by_criterion)
-            if data.scale:
-                result["scale"] = summarize_scale(data.scale, opts)
-            if not data.pairwise and not data.pointwise and not data.scale:
-                raise NothingMeasured(f"calibrate: {path}: the importer found no verdicts")
+            result = _from_importer(from_, _parse_options(strategy, options), opts)
         else:
             if labels is None:
                 raise InputError("give --labels FILE (gold labels), or --from IMPORTER PATH")
-            gold = read_records(labels, levels=True)
-            if verdicts is not None:
-                judged = from_records(read_records(verdicts, levels=True))
-                what = str(verdicts)
-            else:
-                db = options_db_path(db_path)
-                run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks,
-                                         suite=suite_name)
-                what = f"run {run} of {db}"
-            joined = join(judged, gold, labels, what)
-            if not joined.rows and not joined.scale:
-                # Every matched verdict was a judge ERROR: agreement over nothing is not agreement.
-                raise NothingMeasured(f"calibrate: 0 of {len(gold)} labels matched a verdict the judge answered "
-                                      f"({joined.errors} judge ERRORs left out) in {what}")
-            result = {"source": what, "labels": str(labels), "errors": joined.errors,
-                      "unlabelled": joined.unlabelled}
-            if joined.rows:
-                result["pointwise"] = summarize(joined.rows, opts)
-            if joined.scale:
-                result["scale"] = summarize_scale(joined.scale, opts)
-            if verdicts is None:
-                agreement = _panel_agreement(db, run, suite_name, gold, labels, opts)
-                if agreement is not None:
-                    result["panel_agreement"] = agreement
-            if verdicts is None and joined.rows:
-                _store_calibration(db, run, {r.judge for r in judged if r.judge}, labels, joined.rows, result)
+            result = _from_labels(labels, verdicts, db_path, run_id, judge=judge, suite_name=suite_name,
+                                  include_checks=include_checks, opts=opts)
     except (ImporterError, ConfigError) as exc:
         raise InputError(str(exc)) from None
 
@@ -286,3 +243,58 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
         for msg in failures:
             click.echo(f"judge gate failed: {msg}", err=True)
         raise SystemExit(1)
+
+
+def _from_importer(from_: tuple[str, Path], given: dict[str, str], opts: Options) -> dict[str, Any]:
+    """Calibration of the judge data an importer reads (``--from IMPORTER PATH``)."""
+    name, path = from_
+    importer = get_importer(name)
+    unknown = sorted(set(given) - set(importer.options))
+    if unknown:
+        allowed = ", ".join(f"{k} ({v})" for k, v in importer.options.items()) or "none"
+        raise InputError(f"importer {name!r} has no option {', '.join(unknown)}; its options: {allowed}")
+    data: ImportedData = importer.load(path, given)
+    result: dict[str, Any] = {"source": data.source, **data.details}
+    if data.pairwise:
+        result["pairwise"] = summarize_pairs(data.pairwise, opts)
+        result["n"] = result["pairwise"]["overall"]["n"]
+        result.update({k: result["pairwise"]["overall"][k] for k in _PAIR})
+    if data.pointwise:
+        result["pointwise"] = summarize(data.pointwise, opts, by_criterion=data.by_criterion)
+    if data.scale:
+        result["scale"] = summarize_scale(data.scale, opts)
+    if not data.pairwise and not data.pointwise and not data.scale:
+        raise NothingMeasured(f"calibrate: {path}: the importer found no verdicts")
+    return result
+
+
+def _from_labels(labels: Path, verdicts: Path | None, db_path: Path | None, run_id: str | None, *,
+                 judge: str | None, suite_name: str | None, include_checks: bool, opts: Options) -> dict[str, Any]:
+    """Calibration of a stored run's (or a JSONL file's) verdicts against gold labels."""
+    gold = read_records(labels, levels=True)
+    if verdicts is not None:
+        judged = from_records(read_records(verdicts, levels=True))
+        what = str(verdicts)
+    else:
+        db = options_db_path(db_path)
+        run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks,
+                                 suite=suite_name)
+        what = f"run {run} of {db}"
+    joined = join(judged, gold, labels, what)
+    if not joined.rows and not joined.scale:
+        # Every matched verdict was a judge ERROR: agreement over nothing is not agreement.
+        raise NothingMeasured(f"calibrate: 0 of {len(gold)} labels matched a verdict the judge answered "
+                              f"({joined.errors} judge ERRORs left out) in {what}")
+    result: dict[str, Any] = {"source": what, "labels": str(labels), "errors": joined.errors,
+              "unlabelled": joined.unlabelled}
+    if joined.rows:
+        result["pointwise"] = summarize(joined.rows, opts)
+    if joined.scale:
+        result["scale"] = summarize_scale(joined.scale, opts)
+    if verdicts is None:
+        agreement = _panel_agreement(db, run, suite_name, gold, labels, opts)
+        if agreement is not None:
+            result["panel_agreement"] = agreement
+    if verdicts is None and joined.rows:
+        _store_calibration(db, run, {r.judge for r in judged if r.judge}, labels, joined.rows, result)
+    return result
