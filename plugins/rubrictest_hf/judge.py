@@ -130,17 +130,7 @@ class HFJudge(LocalModel, BatchJudge):
     def _logprob(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         assert self.answers is not None
         started = time.perf_counter()
-        # The answers each criterion is scored on: yes/no, or its scale's levels.
-        answer_sets: dict[tuple[float, ...] | None, _Sequences] = {None: self.answers}
-        unreadable: dict[tuple[int, int], str] = {}
-        for r, request in enumerate(requests):
-            for c, criterion in enumerate(request.criteria):
-                if criterion.scale is not None:
-                    levels = self._level_tokens(loaded.tokenizer, criterion)
-                    if isinstance(levels, str):
-                        unreadable[(r, c)] = levels
-                    else:
-                        answer_sets[criterion.scale.levels] = levels
+        answer_sets, unreadable = self._answer_sets(loaded, requests)
         builder = PromptBuilder(loaded.tokenizer, max_length=self.max_length,
                                 truncation=self.options.truncation, mode="logprob",
                                 answer_room=max(a.longest for a in answer_sets.values()) - 1)
@@ -204,6 +194,24 @@ class HFJudge(LocalModel, BatchJudge):
             results.append(JudgeResult(final, [call]))
         return results
 
+    def _answer_sets(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]
+                     ) -> tuple[dict[tuple[float, ...] | None, _Sequences], dict[tuple[int, int], str]]:
+        """The answers each criterion is scored on -- yes/no (key ``None``) or its scale's
+        levels (key: the levels) -- and the reason for each (request, criterion) whose scale
+        the tokenizer cannot spell."""
+        assert self.answers is not None
+        answer_sets: dict[tuple[float, ...] | None, _Sequences] = {None: self.answers}
+        unreadable: dict[tuple[int, int], str] = {}
+        for r, request in enumerate(requests):
+            for c, criterion in enumerate(request.criteria):
+                if criterion.scale is not None:
+                    levels = self._level_tokens(loaded.tokenizer, criterion)
+                    if isinstance(levels, str):
+                        unreadable[(r, c)] = levels
+                    else:
+                        answer_sets[criterion.scale.levels] = levels
+        return answer_sets, unreadable
+
     # -- generate mode ------------------------------------------------------------------
 
     def _generate(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
@@ -255,26 +263,28 @@ class HFJudge(LocalModel, BatchJudge):
                     failures[r] = None
             if not pending:
                 break
-        elapsed = time.perf_counter() - started
-        results = []
-        for r, request in enumerate(requests):
-            if parsed[r]:
-                verdicts = combine_samples(request, parsed[r], self.policy)
-                if notes[r]:
-                    verdicts = [dataclasses.replace(v, rationale=f"{notes[r]} {v.rationale or ''}".strip())
-                                for v in verdicts]
-            else:
-                reason = failures[r] or "the judge produced no answer"
-                verdicts = [Verdict.failed(c.id, reason) for c in request.criteria]
-            call = CallRecord(
-                request={"mode": "generate", "prompt_version": PROMPT_VERSION,
-                         "messages": build_messages(request), "truncation": notes[r]},
-                response={"texts": raw[r]}, model=loaded.location,
-                error=failures[r] if not parsed[r] else None,
-                attempts=max(1, len(raw[r])),
-                usage=dataclasses.replace(usage[r], latency_s=elapsed / max(1, len(requests))))
-            results.append(JudgeResult(verdicts, [call]))
-        return results
+        latency = (time.perf_counter() - started) / max(1, len(requests))
+        return [self._generated_result(loaded, request, parsed[r], failures[r], notes[r], raw[r],
+                                       dataclasses.replace(usage[r], latency_s=latency))
+                for r, request in enumerate(requests)]
+
+    def _generated_result(self, loaded: LoadedModel, request: JudgeRequest, parsed: list[list[SampleVerdict]],
+                          failure: str | None, note: str | None, raw: list[str], usage: Usage) -> JudgeResult:
+        """One request's verdicts (its samples combined, or ERROR with the last failure) and
+        the call record of its generations."""
+        if parsed:
+            verdicts = combine_samples(request, parsed, self.policy)
+            if note:
+                verdicts = [dataclasses.replace(v, rationale=f"{note} {v.rationale or ''}".strip()) for v in verdicts]
+        else:
+            reason = failure or "the judge produced no answer"
+            verdicts = [Verdict.failed(c.id, reason) for c in request.criteria]
+        call = CallRecord(
+            request={"mode": "generate", "prompt_version": PROMPT_VERSION,
+                     "messages": build_messages(request), "truncation": note},
+            response={"texts": raw}, model=loaded.location, error=failure if not parsed else None,
+            attempts=max(1, len(raw)), usage=usage)
+        return JudgeResult(verdicts, [call])
 
     def _generate_prompt(self, request: JudgeRequest, feedback: str | None,
                          new_tokens: int) -> tuple[list[int], str | None] | str:
