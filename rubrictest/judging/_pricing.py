@@ -31,7 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import ConfigError
 
 PRICES_ENV = "RUBRICTEST_PRICES"
-PRICES_AS_OF = "2025-11"  # list prices of that month; the older models' prices are their last list prices
+# List prices of that month. This machine cannot reach the providers' pages: the 2026 entries
+# were read from public price listings that cite them (two agreeing sources each), and older
+# models keep their last list price. A suite's options.price or RUBRICTEST_PRICES overrides.
+PRICES_AS_OF = "2026-04"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ PRICES: dict[str, Price] = {
     "gpt-4o": Price(2.50, 10.0),
     "gpt-4o-mini": Price(0.15, 0.60),
     "gpt-5.1": Price(1.25, 10.0),
+    "gpt-5.2": Price(1.75, 14.0),
+    "gpt-5.4": Price(2.50, 15.0),
     "gpt-5-pro": Price(15.0, 120.0),
     "gpt-4.5-preview": Price(75.0, 150.0),
     "o3": Price(2.0, 8.0),
@@ -74,6 +79,8 @@ PRICES: dict[str, Price] = {
     "gpt-4-32k": Price(60.0, 120.0),
     "gpt-3.5-turbo": Price(0.50, 1.50),
     # Anthropic
+    "claude-opus-4-6": Price(5.0, 25.0),
+    "claude-sonnet-4-6": Price(3.0, 15.0),
     "claude-opus-4-5": Price(5.0, 25.0),
     "claude-opus-4-1": Price(15.0, 75.0),
     "claude-opus-4": Price(15.0, 75.0),

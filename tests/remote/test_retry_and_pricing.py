@@ -171,6 +171,14 @@ def test_prices_match_dated_snapshots_and_namespaces() -> None:
     assert cost_usd("gpt-4.1", None, None) is None
 
 
+def test_a_newer_version_is_not_priced_as_its_older_prefix() -> None:
+    # "gpt-5.2" starts with "gpt-5": without an entry of its own a budget would count it at
+    # gpt-5's lower price and spend past the bound.
+    assert price_for("gpt-5.2-2025-12-11") == Price(1.75, 14.0)
+    assert price_for("claude-opus-4-6") == Price(5.0, 25.0)
+    assert price_for("claude-opus-4-1-20250805") == Price(15.0, 75.0)
+
+
 def test_price_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"Qwen/": {"input": 0.1, "output": 0.2}, "gpt-4.1": {"input": 1, "output": 1}}))
