@@ -44,6 +44,37 @@ def test_run_in_thread_returns_raises_and_times_out() -> None:
     asyncio.run(main())
 
 
+def test_run_in_thread_reuses_idle_threads_and_never_queues_behind_a_hung_call() -> None:
+    import threading
+
+    release = threading.Event()
+    ran_on: set[threading.Thread] = set()
+
+    def quick() -> int:
+        ran_on.add(threading.current_thread())
+        return 1
+
+    async def main() -> None:
+        with pytest.raises(CallTimeout):  # a call that stays stuck keeps its thread
+            await run_in_thread(release.wait, 30, timeout=0.1, what="stuck")
+        from rubrictest import bounded
+
+        idle = bounded._workers._idle  # threads left idle by earlier calls of this process
+        started = time.monotonic()
+        for _ in range(200):  # one after the other: idle threads serve them, no thread per call
+            assert await run_in_thread(quick, timeout=5, what="quick") == 1
+        assert time.monotonic() - started < 5
+        assert len(ran_on) <= idle + 1
+        # concurrent calls each get a thread of their own, none waits for another
+        got = await asyncio.gather(*(run_in_thread(time.sleep, 0.2, timeout=5, what="nap") for _ in range(8)))
+        assert got == [None] * 8
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
+
+
 def test_a_loop_thread_bounds_coroutines_and_survives_them() -> None:
     loop = LoopThread("test")
 
