@@ -55,7 +55,9 @@ def test_k_samples_majority_and_vote_share(plugin: str, provider: FakeProvider, 
     judge = judge_for(plugin, provider, tmp_path, samples=3)
     result = judge_once(judge, n_criteria=2)
     by_id = {v.criterion_id: v for v in result.verdicts}
-    assert by_id["c0"].outcome == "met" and by_id["c0"].votes == ["met", "not_met", "met"]
+    # Anthropic's three requests are concurrent: which sample the server answers first (and so
+    # which rotation it gets) is not fixed, only the multiset of votes is.
+    assert by_id["c0"].outcome == "met" and sorted(by_id["c0"].votes or []) == ["met", "met", "not_met"]
     assert by_id["c0"].confidence == pytest.approx(2 / 3)
     assert by_id["c1"].outcome == "not_met" and by_id["c1"].confidence == pytest.approx(2 / 3)
     # OpenAI draws the samples in one request (n=3); Anthropic has no n: three requests.
