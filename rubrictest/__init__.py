@@ -23,7 +23,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
-from .bounded import CallTimeout, LoopThread, run_in_thread
 from .errors import ConfigError, JudgeError, OptionsError, RubricTestError, SuiteError
 from .events import RunEnd, RunStart, VerdictEvent
 from .hookspecs import hookimpl
@@ -54,11 +53,12 @@ from .protocol import (
     require_env,
     response_sha256,
 )
+from .protocol.bounded import CallTimeout, LoopThread, run_in_thread
+from .protocol.scale import Scale
+from .protocol.tree import NodeScore, RubricNode, TreeScore, score_tree
+from .protocol.voting import Ballot, PanelSpec, VotingRule, passing_outcome, self_agreement, settle, tally
 from .registry import Register
-from .scale import Scale
 from .secrets import register_secret
-from .tree import NodeScore, RubricNode, TreeScore, score_tree
-from .voting import Ballot, PanelSpec, VotingRule, passing_outcome, self_agreement, settle, tally
 
 if TYPE_CHECKING:
     from .api import Evaluation, assert_rubric, evaluate

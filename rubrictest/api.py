@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from . import __version__
 from .engine import CacheMode, CaseOutcome, ComponentPool, Engine, ModelCalls, Run, VerdictInfo
 from .errors import JudgeError, SuiteError
-from .sentinel import SentinelOutcome
+from .protocol.sentinel import SentinelOutcome
 from .store import DEFAULT_DB, Store
 from .suite import SuiteModel, resolve_model
 
@@ -51,7 +51,7 @@ class Evaluation:
         verdicts: per criterion id, the :class:`~rubrictest.engine.VerdictInfo`
             (status PASS / FAIL / MISSED / ERROR, the verdict, the judge).
         sentinel: with ``sentinel=``, the rubric-free judge's verdict and score, and whether
-            it disagrees with the rubric (:class:`~rubrictest.sentinel.SentinelOutcome`).
+            it disagrees with the rubric (:class:`~rubrictest.protocol.sentinel.SentinelOutcome`).
     """
 
     outcome: CaseOutcome
@@ -148,12 +148,12 @@ def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input:
         input: the prompt that produced ``output`` (shown to the judge).
         reference: a reference answer, given to the judge.
         judge: the judge of text criteria (``"plugin:model"`` or a mapping), or a judge panel
-            (a list of judges, or a mapping with ``panel:``; see :mod:`rubrictest.voting`).
+            (a list of judges, or a mapping with ``panel:``; see :mod:`rubrictest.protocol.voting`).
         threshold: scored mode: pass at this ``points`` score.
         case_id: the case's id in the results database (default ``evaluate-N``).
         sentinel: a rubric-free judge that sees ``input`` and ``output`` only
             (``"plugin:model"``, or ``{judge: ..., high: 0.7, low: 0.3}``; see
-            :mod:`rubrictest.sentinel`): :attr:`Evaluation.sentinel` says whether it
+            :mod:`rubrictest.protocol.sentinel`): :attr:`Evaluation.sentinel` says whether it
             disagrees with the rubric.
         db: the results database (``None``: store nothing and cache nothing). The first call
             of a process fixes the database and the cache mode for the process.

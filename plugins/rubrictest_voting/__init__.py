@@ -2,7 +2,7 @@
 ``confidence`` and ``self_consistency``.
 
 Each rule decides a panel's verdict on one criterion from its members' ballots (see
-:mod:`rubrictest.voting` for panels, quorum and meta-judge selection, which the engine does
+:mod:`rubrictest.protocol.voting` for panels, quorum and meta-judge selection, which the engine does
 before a rule is asked). In every weighted rule equal weight on both sides is a tie, and a
 tie is an ERROR, never a pass.
 

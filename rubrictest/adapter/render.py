@@ -8,8 +8,8 @@ import textwrap
 
 from ..engine import CaseOutcome, VerdictInfo
 from ..engine.panel import MemberVerdict
+from ..protocol.tree import SEPARATOR, outline
 from ..suite import CaseRun
-from ..tree import SEPARATOR, outline
 
 _EXCERPT = 600
 

@@ -37,7 +37,7 @@ def reuse(unit: Unit, verdicts: dict[Any, dict[str, dict[str, Any]]], cases: dic
         unit.prior_case = cases.get(key)
         row = sentinels.get(key)
         if row is not None:
-            from ..sentinel import SENTINEL_ID, SentinelOutcome
+            from ..protocol.sentinel import SENTINEL_ID, SentinelOutcome
 
             verdict = Verdict(
                 criterion_id=SENTINEL_ID, outcome=row["outcome"], confidence=row.get("confidence"),

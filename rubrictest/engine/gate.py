@@ -63,7 +63,7 @@ def gate_from_counts(passes: int, total: int, errors: Sequence[str], min_pass_ra
 
 @dataclass
 class DisagreementGate:
-    """The suite gate on rubric-holistic disagreements (:mod:`rubrictest.sentinel`): the share
+    """The suite gate on rubric-holistic disagreements (:mod:`rubrictest.protocol.sentinel`): the share
     of cases where the rubric and the sentinel disagree against ``max_disagreement``.
 
     ``passed`` is ``None`` (ERROR) when a case has no rubric score or no sentinel score: a

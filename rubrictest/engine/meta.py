@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..protocol import ComponentSpec, Criterion, Judge, JudgeRequest, Verdict, VerdictSample
-from ..voting import Ballot, PanelSpec, self_agreement
+from ..protocol.voting import Ballot, PanelSpec, self_agreement
 from .calls import ModelCalls
 
 if TYPE_CHECKING:

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..protocol import CaseScore, Criterion, Usage, Verdict
+from ..protocol.tree import NodeScore
 from ..suite import CaseRun
-from ..tree import NodeScore
 
 if TYPE_CHECKING:
-    from ..sentinel import SentinelOutcome
+    from ..protocol.sentinel import SentinelOutcome
     from .panel import MemberVerdict
     from .repeats import RepeatSummary
 

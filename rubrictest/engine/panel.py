@@ -12,7 +12,7 @@ panel) for :class:`~.pipeline.Engine`:
    probability that it is sound; the ``top_k`` best (default: half, rounded up) or those at
    least ``meta_threshold`` vote (:mod:`.meta`);
 3. per criterion the quorum is checked and the voting rule decides
-   (:mod:`rubrictest.voting`).
+   (:mod:`rubrictest.protocol.voting`).
 
 Every member's verdict is returned (:class:`MemberVerdict`), with its samples, their meta
 scores and whether they counted, for the store and the reports.
@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..protocol import Criterion, Judge, JudgeRequest, Verdict, VerdictSample
-from ..voting import Ballot, PanelSpec, VotingRule, self_agreement
+from ..protocol.voting import Ballot, PanelSpec, VotingRule, self_agreement
 from .calls import ModelCalls
 from .meta import MetaScores, score_samples, select
 

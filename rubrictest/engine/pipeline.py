@@ -11,7 +11,7 @@ starts all of them at once:
   judged by a panel go to every member, and the panel's rule decides (:mod:`.panel`);
 * every verdict is stored as it arrives, and the pytest item waiting for it is released;
 * with a ``sentinel``, the rubric-free judge is asked about the task and response alongside
-  (:mod:`rubrictest.sentinel`); once the case is scored, its verdict is set against the
+  (:mod:`rubrictest.protocol.sentinel`); once the case is scored, its verdict is set against the
   rubric's score.
 
 Calls go through :class:`~.calls.ModelCalls` (cache, budget, records, concurrency).
@@ -32,11 +32,11 @@ from typing import Any
 from ..errors import ConfigError, JudgeError
 from ..events import VerdictEvent
 from ..protocol import Criterion, Judge, JudgeRequest, Target, Verdict
+from ..protocol.sentinel import SentinelOutcome, sentinel_criterion, sentinel_score
+from ..protocol.tree import outline, score_tree
+from ..protocol.voting import PanelSpec
 from ..secrets import redact_fields, redact_text
-from ..sentinel import SentinelOutcome, sentinel_criterion, sentinel_score
 from ..suite import CaseRun, Suite
-from ..tree import outline, score_tree
-from ..voting import PanelSpec
 from .calls import ModelCalls
 from .gate import DisagreementGate, GateOutcome, decide_disagreement, decide_gate
 from .outcomes import CaseOutcome, Status, VerdictInfo, criterion_status

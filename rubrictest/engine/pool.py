@@ -17,10 +17,10 @@ from typing import Literal
 from ..errors import ConfigError, OptionsError, SuiteError
 from ..plugins import build_component, registry
 from ..protocol import Aggregator, Check, Component, ComponentContext, ComponentSpec, Criterion, Judge
+from ..protocol.voting import VotingRule
 from ..secrets import redact_text
 from ..suite import CaseRun, Suite
 from ..suite.parsing import dotted, line_for
-from ..voting import VotingRule
 
 
 class ComponentPool:

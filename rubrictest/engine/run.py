@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..events import RunEnd, RunStart, VerdictEvent
 from ..plugins import pm
 from ..protocol import Case, ComponentSpec, Criterion, Usage, Verdict
-from ..voting import PanelSpec
+from ..protocol.voting import PanelSpec
 
 if TYPE_CHECKING:  # the store (sqlite-utils, which imports numpy) loads when a run starts
     from ..store import Store

@@ -145,7 +145,7 @@ def verdict_schema(criterion_ids: Sequence[str], *, graded: bool = False) -> dic
 
     It is accepted by OpenAI strict structured outputs (every property required, no extra
     properties), by Anthropic tool ``input_schema`` and by vLLM / SGLang guided decoding.
-    ``graded`` (some criterion is on a scale, :mod:`rubrictest.scale`) adds a ``level``
+    ``graded`` (some criterion is on a scale, :mod:`rubrictest.protocol.scale`) adds a ``level``
     (a number, or null for a criterion without a scale) to every entry.
     """
     schema = _met_schema(criterion_ids)

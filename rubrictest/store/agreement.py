@@ -12,7 +12,7 @@ Read from a stored run (``member_verdicts``, ``verdicts``, ``sentinel_verdicts``
   ``flag_split`` of the times it is judged is flagged as a *rubric problem*: judges reading
   the same words and the same response disagree, so the words are ambiguous or the criterion
   asks for a judgement the rubric does not pin down;
-* **rubric-holistic disagreements** (:mod:`rubrictest.sentinel`): the cases whose rubric score
+* **rubric-holistic disagreements** (:mod:`rubrictest.protocol.sentinel`): the cases whose rubric score
   is high while the sentinel's is low, or the reverse.
 
 Members that ERRORed on a criterion are left out of its figures (they did not vote).

@@ -217,7 +217,7 @@ def m007_rubric_trees(db: Database) -> None:
 
 @migrations()
 def m008_scale_levels(db: Database) -> None:
-    """Graded scales (:mod:`rubrictest.scale`): the level a judge gave a criterion graded on a
+    """Graded scales (:mod:`rubrictest.protocol.scale`): the level a judge gave a criterion graded on a
     scale, beside its normalised ``score`` (``calibrate`` compares levels, not scores)."""
     db.table("verdicts").add_column("level", float)
 
@@ -234,7 +234,7 @@ def m009_run_owner(db: Database) -> None:
 
 @migrations()
 def m010_sentinel_verdicts(db: Database) -> None:
-    """Rubric-free sentinel judges (issue 14, :mod:`rubrictest.sentinel`): one row per case run
+    """Rubric-free sentinel judges (issue 14, :mod:`rubrictest.protocol.sentinel`): one row per case run
     with the sentinel's holistic verdict and score beside the rubric's score, and whether the
     two disagree (``rubric_only``: the rubric passes what the sentinel fails -- reward hacking;
     ``holistic_only``: the reverse). Kept apart from ``verdicts``: it is no criterion of the

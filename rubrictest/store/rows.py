@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import CallRecord, Case, Criterion, Verdict, content_hash
-from ..tree import SEPARATOR, NodeScore
+from ..protocol.tree import SEPARATOR, NodeScore
 
 if TYPE_CHECKING:
     from ..engine.gate import DisagreementGate, GateOutcome
     from ..engine.panel import MemberVerdict
-    from ..sentinel import SentinelOutcome
+    from ..protocol.sentinel import SentinelOutcome
 
 
 def utcnow() -> str:

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from pydantic.json_schema import models_json_schema
 
 from ..protocol import ComponentSpec
-from ..sentinel import SentinelSpec
-from ..voting import PanelSpec
+from ..protocol.sentinel import SentinelSpec
+from ..protocol.voting import PanelSpec
 
 SCHEMA_VERSION = 1
 
@@ -32,7 +32,7 @@ JudgeOrPanel = Annotated[
     Discriminator(_judge_kind),
 ]
 """``judge:`` -- one judge (``plugin:model`` or a mapping), or a panel: a list of judges or a
-mapping with ``panel:`` (see :mod:`rubrictest.voting`)."""
+mapping with ``panel:`` (see :mod:`rubrictest.protocol.voting`)."""
 
 
 class _Strict(BaseModel):
@@ -41,7 +41,7 @@ class _Strict(BaseModel):
 
 
 class ScaleModel(_Strict):
-    """A graded scale (:mod:`rubrictest.scale`): the judge answers a level, the criterion passes
+    """A graded scale (:mod:`rubrictest.protocol.scale`): the judge answers a level, the criterion passes
     from ``pass_at`` up, and contributes the level normalised into [0, 1] to the case score."""
 
     range: tuple[int, int] | None = Field(None, description="Integer levels from the first to the second "
@@ -116,7 +116,7 @@ class CriterionModel(_Strict):
     threshold: float | None = Field(None, ge=0, le=1, description="Inner nodes: the subtree passes when its score "
                                                                   "reaches this (default: when every leaf passes).")
     scale: ScaleModel | None = Field(None, description="Grade on a scale instead of met / not met: the judge "
-                                                       "answers a level; see rubrictest.scale.")
+                                                       "answers a level; see rubrictest.protocol.scale.")
 
     @model_validator(mode="before")
     @classmethod

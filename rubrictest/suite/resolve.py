@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from ..errors import OptionsError, SuiteError
 from ..protocol import Case, ComponentSpec, Criterion
-from ..sentinel import SentinelSpec
-from ..tree import RubricNode
-from ..voting import PanelSpec
+from ..protocol.sentinel import SentinelSpec
+from ..protocol.tree import RubricNode
+from ..protocol.voting import PanelSpec
 from .ids import id_problem, show_id, slug_id, suite_name_from_path
 from .models import CaseModel, CompanionModel, GateModel, SuiteModel
 from .parsing import Path_, dotted, line_for, parse_model, read_text, validation_error

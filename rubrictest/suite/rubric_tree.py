@@ -1,5 +1,5 @@
 """A case's criteria as written -> the leaves that are judged and the inner nodes of its
-rubric trees (:mod:`rubrictest.tree`), with every check a tree needs.
+rubric trees (:mod:`rubrictest.protocol.tree`), with every check a tree needs.
 
 A criterion with ``criteria`` (or ``rubric``: named rubrics as children) is an inner node. Its
 leaves get ids that carry their path (``method.impl``), inherit the judge and the tags of the
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import SuiteError
 from ..protocol import ComponentSpec, Criterion
-from ..scale import Scale
-from ..tree import SEPARATOR, RubricNode
-from ..voting import PanelSpec
+from ..protocol.scale import Scale
+from ..protocol.tree import SEPARATOR, RubricNode
+from ..protocol.voting import PanelSpec
 from .ids import id_problem, show_id, slugify
 from .models import CriterionModel
 from .parsing import Path_, dotted

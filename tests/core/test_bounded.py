@@ -57,7 +57,7 @@ def test_run_in_thread_reuses_idle_threads_and_never_queues_behind_a_hung_call()
     async def main() -> None:
         with pytest.raises(CallTimeout):  # a call that stays stuck keeps its thread
             await run_in_thread(release.wait, 30, timeout=0.1, what="stuck")
-        from rubrictest import bounded
+        from rubrictest.protocol import bounded
 
         idle = bounded._workers._idle  # threads left idle by earlier calls of this process
         started = time.monotonic()

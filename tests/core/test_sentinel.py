@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sklearn.metrics import cohen_kappa_score
 
 from rubrictest.cli import build_cli
-from rubrictest.sentinel import SentinelSpec
+from rubrictest.protocol.sentinel import SentinelSpec
 from rubrictest.store.agreement import panel_agreement
 from rubrictest.suite import json_schema
 

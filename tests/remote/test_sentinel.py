@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rubrictest.sentinel import HOLISTIC_TEXT, SENTINEL_ID
+from rubrictest.protocol.sentinel import HOLISTIC_TEXT, SENTINEL_ID
 
 from ..helpers.remote import FAST_RETRY
 from .fake_provider import FakeProvider

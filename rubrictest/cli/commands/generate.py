@@ -36,7 +36,7 @@ from ...generation import (
     write_companion,
 )
 from ...protocol import Case, ComponentContext, ComponentSpec
-from ...voting import PanelSpec
+from ...protocol.voting import PanelSpec
 from ..options import calls_options, command_run, echo_summary, parse_spec
 from .rubric_quality import collect_verdicts, print_report
 

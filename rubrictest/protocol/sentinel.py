@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .protocol import ComponentSpec, Criterion, Verdict
+from .records import ComponentSpec, Criterion, Verdict
 
 SENTINEL_ID = "sentinel"
 """The criterion id of the sentinel's one question (what ``recorded`` lines name)."""

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from .errors import JudgeError
+from ..errors import JudgeError
 
 T = TypeVar("T")
 

@@ -38,7 +38,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .protocol import ComponentSpec, Criterion, Outcome, Verdict, canonical_json
+from .records import ComponentSpec, Criterion, Outcome, Verdict, canonical_json
 
 
 class PanelSpec(BaseModel):

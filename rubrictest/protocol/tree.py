@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .protocol import Case, Criterion, Verdict
+    from .records import Case, Criterion, Verdict
 
 SEPARATOR = "."
 """Joins the ids along a path in a rubric tree (an id inside a tree never contains it)."""

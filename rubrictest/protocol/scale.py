@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protocol import Verdict
+from .records import Verdict
 
 
 def show_level(level: float) -> str:
