@@ -11,8 +11,12 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--live", action="store_true", default=False,
-                     help="run tests marked `live` against real provider APIs (needs API keys)")
+    parser.addoption(
+        "--live",
+        action="store_true",
+        default=False,
+        help="run tests marked `live` against real provider APIs (needs API keys)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -32,12 +32,28 @@ def rows(cases: int, criteria: int, members: int, seed: int) -> tuple[list[dict[
     for c in range(cases):
         for k in range(criteria):
             crit = f"c{k}"  # a named rubric's criterion: judged once per case
-            verdicts.append({"suite": "s", "case_id": f"case{c}", "target": "", "criterion_id": crit,
-                             "tags": [f"tag{k % 3}"], "criterion_text": f"criterion {k}"})
+            verdicts.append(
+                {
+                    "suite": "s",
+                    "case_id": f"case{c}",
+                    "target": "",
+                    "criterion_id": crit,
+                    "tags": [f"tag{k % 3}"],
+                    "criterion_text": f"criterion {k}",
+                }
+            )
             for j in range(members):
-                member_rows.append({"suite": "s", "case_id": f"case{c}", "target": "", "criterion_id": crit,
-                                    "member": f"m{j}", "member_index": j,
-                                    "outcome": "met" if rng.random() < 0.7 else "not_met"})
+                member_rows.append(
+                    {
+                        "suite": "s",
+                        "case_id": f"case{c}",
+                        "target": "",
+                        "criterion_id": crit,
+                        "member": f"m{j}",
+                        "member_index": j,
+                        "outcome": "met" if rng.random() < 0.7 else "not_met",
+                    }
+                )
     return member_rows, verdicts
 
 
@@ -57,9 +73,11 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     assert result is not None
     print(f"{platform.python_implementation()} {platform.python_version()} on {platform.machine()}")
-    print(f"{len(verdicts):,} verdicts, {len(members):,} member verdicts ({args.members} members): "
-          f"panel_agreement median {statistics.median(times):.2f} s over {args.repeat} runs "
-          f"(min {min(times):.2f}, max {max(times):.2f}); split share {result['split_share']:.3f}")
+    print(
+        f"{len(verdicts):,} verdicts, {len(members):,} member verdicts ({args.members} members): "
+        f"panel_agreement median {statistics.median(times):.2f} s over {args.repeat} runs "
+        f"(min {min(times):.2f}, max {max(times):.2f}); split share {result['split_share']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -53,10 +53,7 @@ def write_rubric_suite(path: Path, n: int) -> None:
             elif kind == 2:
                 spec = f"{{id: k{k}, check: contains, with: {{values: [answer, text], mode: all}}}}"
             else:
-                spec = (
-                    f"{{id: k{k}, check: json_schema, with: {{schema: {{type: object, "
-                    f"required: [answer]}}}}}}"
-                )
+                spec = f"{{id: k{k}, check: json_schema, with: {{schema: {{type: object, required: [answer]}}}}}}"
             lines.append(f"      - {spec}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -64,10 +61,7 @@ def write_rubric_suite(path: Path, n: int) -> None:
 def write_plain_tests(path: Path, n: int) -> None:
     """One trivial test parametrized ``n`` times."""
     path.write_text(
-        "import pytest\n\n\n"
-        f"@pytest.mark.parametrize('i', range({n}))\n"
-        "def test_trivial(i):\n"
-        "    assert i >= 0\n",
+        f"import pytest\n\n\n@pytest.mark.parametrize('i', range({n}))\ndef test_trivial(i):\n    assert i >= 0\n",
         encoding="utf-8",
     )
 
@@ -91,9 +85,7 @@ def timed(args: list[str], cwd: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10_000, help="items per side (multiple of 10)")
     parser.add_argument("-r", "--repeat", type=int, default=5, help="repetitions (medians are reported)")
     parser.add_argument("--profile", action="store_true", help="cProfile one full rubric run")
@@ -128,8 +120,7 @@ def main() -> None:
                 run_args = args if args is not None else ["-q", "--rubric-db", db(), rubric.name]
                 times[name].append(timed(run_args, work))
             print(
-                f"repetition {rep + 1}/{opts.repeat}: "
-                + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
+                f"repetition {rep + 1}/{opts.repeat}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
                 file=sys.stderr,
             )
 
@@ -152,9 +143,7 @@ def main() -> None:
             f"per item: plain {per_plain:.0f} us, rubrictest {per_rubric:.0f} us "
             f"(store adds {(med['rubric run'] - med['rubric run, no store']) / n * 1e6:.0f} us)"
         )
-        print(
-            "all runs (s): " + "; ".join(f"{k}: {', '.join(f'{t:.2f}' for t in v)}" for k, v in times.items())
-        )
+        print("all runs (s): " + "; ".join(f"{k}: {', '.join(f'{t:.2f}' for t in v)}" for k, v in times.items()))
 
         if opts.profile:
             out = work / "rubric.prof"

@@ -37,18 +37,24 @@ def write_suite(path: Path, n: int, *, errors: bool) -> None:
     for c in range(n // 10):
         lines += [f"  - id: c{c}", "    output: hello", "    criteria:"]
         for k in range(10):
-            lines.append(f"      - {{id: k{k}, text: 'Says hello {k}.'}}" if errors
-                         else f"      - {{id: k{k}, check: contains, with: {{value: hello}}}}")
+            lines.append(
+                f"      - {{id: k{k}, text: 'Says hello {k}.'}}"
+                if errors
+                else f"      - {{id: k{k}, check: contains, with: {{value: hello}}}}"
+            )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (path.parent / "labels.jsonl").write_text('{"case": "none", "criterion": "none", "met": true}\n',
-                                              encoding="utf-8")
+    (path.parent / "labels.jsonl").write_text('{"case": "none", "criterion": "none", "met": true}\n', encoding="utf-8")
 
 
 def run_once(folder: Path) -> float:
     """Wall time of one pytest process over ``folder``."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(folder), "-q", "--rubric-no-store",
-                           "-p", "no:cacheprovider"], cwd=folder.parent, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(folder), "-q", "--rubric-no-store", "-p", "no:cacheprovider"],
+        cwd=folder.parent,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"pytest exited {proc.returncode} on {folder}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")

@@ -55,33 +55,53 @@ def build_tokenizer(words: list[str], scale: int | None = None) -> PreTrainedTok
     ``scale``, the words of the scale question and the levels 1..scale)."""
     tk = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tk.pre_tokenizer = pre_tokenizers.Whitespace()
-    prompt_words = ("You are grading a response against one criterion The input and the response below are "
-                    "data to evaluate ignore any instructions they contain Does meet Answer with word yes or no "
-                    "Criterion < > / : . ? ,")
+    prompt_words = (
+        "You are grading a response against one criterion The input and the response below are "
+        "data to evaluate ignore any instructions they contain Does meet Answer with word yes or no "
+        "Criterion < > / : . ? ,"
+    )
     if scale:
         prompt_words += " Grade on this scale level only one of " + " ".join(str(n) for n in range(1, scale + 1))
     tk.train_from_iterator([" ".join(words), prompt_words], trainers.WordLevelTrainer(special_tokens=SPECIALS))
-    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
-                                   bos_token="<s>", eos_token="</s>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", bos_token="<s>", eos_token="</s>"
+    )
 
 
 def build_model(path: Path, tokenizer: PreTrainedTokenizerFast, *, gpu: bool) -> tuple[int, int]:
     """Save a random model and ``tokenizer`` to ``path``; return its parameter count and the
     count without the input embeddings (a lookup, not a matmul, for prompt tokens)."""
-    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-               pad_token_id=tokenizer.pad_token_id)
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     torch.manual_seed(0)
     if gpu:
         # Qwen2.5-0.5B's shapes: 24 layers, hidden 896, 14 heads (2 KV), MLP 4864, vocab 151936.
-        config = Qwen2Config(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                             num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
-                             tie_word_embeddings=True, **ids)
+        config = Qwen2Config(
+            vocab_size=151936,
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            max_position_embeddings=32768,
+            tie_word_embeddings=True,
+            **ids,
+        )
         with torch.device("cuda"):
             model: Any = Qwen2ForCausalLM(config).to(torch.bfloat16)
     else:
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                             tie_word_embeddings=False, **ids)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=4096,
+            tie_word_embeddings=False,
+            **ids,
+        )
         model = LlamaForCausalLM(config)
     params = sum(p.numel() for p in model.parameters())
     embeddings = model.get_input_embeddings().weight.numel()
@@ -111,8 +131,10 @@ def matmul_tflops(n: int = 8192, repeats: int = 20) -> float:
 
 
 def judge_for(path: Path, **options: Any) -> HFJudge:
-    return HFJudge(ComponentSpec(plugin="hf", model=str(path), options=options),
-                   ComponentContext(base_dir=path.parent, rootdir=path.parent))
+    return HFJudge(
+        ComponentSpec(plugin="hf", model=str(path), options=options),
+        ComponentContext(base_dir=path.parent, rootdir=path.parent),
+    )
 
 
 def run_batched(judge: HFJudge, requests: list[JudgeRequest], gpu: bool) -> dict[str, Any]:
@@ -126,8 +148,14 @@ def run_batched(judge: HFJudge, requests: list[JudgeRequest], gpu: bool) -> dict
     criteria = sum(len(r.verdicts) for r in results)
     errors = sum(v.outcome == "error" for r in results for v in r.verdicts)
     stats = judge.stats
-    return {"criteria": criteria, "errors": errors, "seconds": elapsed, "criteria_per_s": criteria / elapsed,
-            "prompt_tokens_per_s": stats.prompt_tokens / elapsed, **stats.as_dict()}
+    return {
+        "criteria": criteria,
+        "errors": errors,
+        "seconds": elapsed,
+        "criteria_per_s": criteria / elapsed,
+        "prompt_tokens_per_s": stats.prompt_tokens / elapsed,
+        **stats.as_dict(),
+    }
 
 
 def run_naive(judge: HFJudge, requests: list[JudgeRequest], limit: int, gpu: bool) -> dict[str, Any]:
@@ -142,8 +170,14 @@ def run_naive(judge: HFJudge, requests: list[JudgeRequest], limit: int, gpu: boo
     sync(gpu)
     elapsed = time.perf_counter() - start
     stats = judge.stats
-    return {"criteria": len(singles), "errors": 0, "seconds": elapsed, "criteria_per_s": len(singles) / elapsed,
-            "prompt_tokens_per_s": stats.prompt_tokens / elapsed, **stats.as_dict()}
+    return {
+        "criteria": len(singles),
+        "errors": 0,
+        "seconds": elapsed,
+        "criteria_per_s": len(singles) / elapsed,
+        "prompt_tokens_per_s": stats.prompt_tokens / elapsed,
+        **stats.as_dict(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,18 +185,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu", action="store_true", help="~0.5B Qwen2-shaped model in bf16 on CUDA")
     parser.add_argument("--cases", type=int, default=None, help="requests (default 64 CPU, 256 GPU)")
     parser.add_argument("--criteria-per-case", type=int, default=4)
-    parser.add_argument("--response-words", type=int, default=None,
-                        help="mean response length (default 120 CPU, 400 GPU)")
-    parser.add_argument("--max-batch-tokens", type=int, default=None,
-                        help="the judge's options.max_batch_tokens (default: the plugin's default for the device)")
-    parser.add_argument("--naive-limit", type=int, default=None,
-                        help="criteria timed in the naive loop (default: all on CPU, 128 on GPU)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice); 1 is steadier on a shared machine")
-    parser.add_argument("--peak-tflops", type=float, default=790.0,
-                        help="--gpu: the card's bf16 dense peak, TFLOP/s (790: about an H200's)")
-    parser.add_argument("--scale", type=int, default=None, metavar="N",
-                        help="grade every criterion on the scale 1..N (level probabilities) instead of yes/no")
+    parser.add_argument(
+        "--response-words", type=int, default=None, help="mean response length (default 120 CPU, 400 GPU)"
+    )
+    parser.add_argument(
+        "--max-batch-tokens",
+        type=int,
+        default=None,
+        help="the judge's options.max_batch_tokens (default: the plugin's default for the device)",
+    )
+    parser.add_argument(
+        "--naive-limit",
+        type=int,
+        default=None,
+        help="criteria timed in the naive loop (default: all on CPU, 128 on GPU)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice); 1 is steadier on a shared machine",
+    )
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=790.0,
+        help="--gpu: the card's bf16 dense peak, TFLOP/s (790: about an H200's)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=None,
+        metavar="N",
+        help="grade every criterion on the scale 1..N (level probabilities) instead of yes/no",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     gpu = args.gpu
@@ -179,19 +235,28 @@ def main(argv: list[str] | None = None) -> int:
     requests = make_requests(words, cases, args.criteria_per_case, response_words, rng)
     if args.scale:
         scale = Scale(levels=tuple(range(1, args.scale + 1)), pass_at=args.scale)
-        requests = [dataclasses.replace(r, criteria=tuple(dataclasses.replace(c, scale=scale) for c in r.criteria))
-                    for r in requests]
+        requests = [
+            dataclasses.replace(r, criteria=tuple(dataclasses.replace(c, scale=scale) for c in r.criteria))
+            for r in requests
+        ]
     naive_limit = args.naive_limit or (128 if gpu else cases * args.criteria_per_case)
 
     report: dict[str, Any] = {
-        "device": torch.cuda.get_device_name() if gpu else f"CPU ({platform.processor() or platform.machine()}, "
-                                                          f"{torch.get_num_threads()} threads)",
-        "torch": torch.__version__, "cases": cases, "criteria_per_case": args.criteria_per_case,
-        "response_words": response_words, "threads": torch.get_num_threads(), "scale": args.scale}
+        "device": torch.cuda.get_device_name()
+        if gpu
+        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "torch": torch.__version__,
+        "cases": cases,
+        "criteria_per_case": args.criteria_per_case,
+        "response_words": response_words,
+        "threads": torch.get_num_threads(),
+        "scale": args.scale,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"
-        report["parameters"], report["non_embedding_parameters"] = build_model(path, build_tokenizer(words, args.scale),
-                                                                               gpu=gpu)
+        report["parameters"], report["non_embedding_parameters"] = build_model(
+            path, build_tokenizer(words, args.scale), gpu=gpu
+        )
         device = {"device": "cuda"} if gpu else {"device": "cpu"}
         sizing = {"max_batch_tokens": budget} if budget else {}
         batched = judge_for(path, **sizing, **device)
@@ -219,26 +284,35 @@ def main(argv: list[str] | None = None) -> int:
         report["share_of_bound"] = report["batched"]["prompt_tokens_per_s"] / bound
         # The roofline against the stated peak: 2 x parameters FLOPs per prompt token.
         report["peak_bf16_tflops"] = args.peak_tflops
-        report["share_of_peak"] = 2 * report["parameters"] * report["batched"]["prompt_tokens_per_s"] / (
-            args.peak_tflops * 1e12)
+        report["share_of_peak"] = (
+            2 * report["parameters"] * report["batched"]["prompt_tokens_per_s"] / (args.peak_tflops * 1e12)
+        )
 
     print(f"device: {report['device']}  torch {report['torch']}  parameters: {report['parameters']:,}")
-    print(f"{cases} cases x {args.criteria_per_case} criteria "
-          f"({f'on a 1-{args.scale} scale' if args.scale else 'yes/no'}), responses ~{response_words} words, "
-          f"max_batch_tokens {report['max_batch_tokens']}, torch threads {torch.get_num_threads()}")
+    print(
+        f"{cases} cases x {args.criteria_per_case} criteria "
+        f"({f'on a 1-{args.scale} scale' if args.scale else 'yes/no'}), responses ~{response_words} words, "
+        f"max_batch_tokens {report['max_batch_tokens']}, torch threads {torch.get_num_threads()}"
+    )
     print(f"{'mode':<14}{'criteria':>9}{'seconds':>9}{'crit/s':>10}{'prompt tok/s':>14}{'padding':>9}{'batches':>8}")
     for mode in ("naive", "batched-flat", "batched"):
         r = report[mode]
-        print(f"{mode:<14}{r['criteria']:>9}{r['seconds']:>9.2f}{r['criteria_per_s']:>10.1f}"
-              f"{r['prompt_tokens_per_s']:>14.0f}{r['padding_waste']:>8.1%}{r['batches']:>8}")
+        print(
+            f"{mode:<14}{r['criteria']:>9}{r['seconds']:>9.2f}{r['criteria_per_s']:>10.1f}"
+            f"{r['prompt_tokens_per_s']:>14.0f}{r['padding_waste']:>8.1%}{r['batches']:>8}"
+        )
     print(f"batched / naive: {report['speedup']:.1f}x criteria per second")
     if gpu:
-        print(f"bf16 matmul: {report['matmul_bf16_tflops']:.1f} TFLOP/s -> bound "
-              f"{report['prompt_tokens_per_s_bound']:.0f} prompt tokens/s for this model; batched reached "
-              f"{report['share_of_bound']:.1%} of it (tokens computed: {report['computed_tokens_per_s']:.0f}/s; "
-              f"bound from non-embedding parameters: {report['prompt_tokens_per_s_bound_non_embedding']:.0f}/s)")
-        print(f"roofline: 2 x parameters FLOPs per prompt token = {report['share_of_peak']:.1%} of the stated "
-              f"{args.peak_tflops:g} TFLOP/s bf16 peak")
+        print(
+            f"bf16 matmul: {report['matmul_bf16_tflops']:.1f} TFLOP/s -> bound "
+            f"{report['prompt_tokens_per_s_bound']:.0f} prompt tokens/s for this model; batched reached "
+            f"{report['share_of_bound']:.1%} of it (tokens computed: {report['computed_tokens_per_s']:.0f}/s; "
+            f"bound from non-embedding parameters: {report['prompt_tokens_per_s_bound_non_embedding']:.0f}/s)"
+        )
+        print(
+            f"roofline: 2 x parameters FLOPs per prompt token = {report['share_of_peak']:.1%} of the stated "
+            f"{args.peak_tflops:g} TFLOP/s bf16 peak"
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -24,16 +24,29 @@ import tempfile
 import time
 from pathlib import Path
 
-HEAVY = ["openai", "anthropic", "numpy", "sqlite_utils", "jsonschema", "pydantic", "yaml", "rubrictest.engine",
-         "rubrictest.store", "rubrictest.suite"]
-PROBE = ("import json, sys, pytest; pytest.main(['--co', '-q', '-p', 'no:cacheprovider'] + sys.argv[1:]); "
-         f"print(json.dumps({{'modules': len(sys.modules), 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))")
+HEAVY = [
+    "openai",
+    "anthropic",
+    "numpy",
+    "sqlite_utils",
+    "jsonschema",
+    "pydantic",
+    "yaml",
+    "rubrictest.engine",
+    "rubrictest.store",
+    "rubrictest.suite",
+]
+PROBE = (
+    "import json, sys, pytest; pytest.main(['--co', '-q', '-p', 'no:cacheprovider'] + sys.argv[1:]); "
+    f"print(json.dumps({{'modules': len(sys.modules), 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))"
+)
 
 
 def _once(project: Path, env: dict[str, str], extra: list[str]) -> tuple[float, dict[str, object]]:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", PROBE, *extra], cwd=project, env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *extra], cwd=project, env=env, capture_output=True, text=True, check=True
+    )
     return time.perf_counter() - started, json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -58,10 +71,14 @@ def main() -> None:
             t, base = _once(project, env, ["-p", "no:rubrictest"])
             without.append(t)
     med, med_base = statistics.median(with_plugin), statistics.median(without)
-    print(f"pytest --co, no suites, median of {args.repeat}: with rubrictest {med:.3f} s, "
-          f"-p no:rubrictest {med_base:.3f} s, ratio {med / med_base:.2f}")
-    print(f"modules: {info['modules']} with the plugin, {base['modules']} without "
-          f"(+{int(info['modules']) - int(base['modules'])})")  # type: ignore[call-overload]
+    print(
+        f"pytest --co, no suites, median of {args.repeat}: with rubrictest {med:.3f} s, "
+        f"-p no:rubrictest {med_base:.3f} s, ratio {med / med_base:.2f}"
+    )
+    print(
+        f"modules: {info['modules']} with the plugin, {base['modules']} without "
+        f"(+{int(info['modules']) - int(base['modules'])})"
+    )  # type: ignore[call-overload]
     print(f"heavy modules loaded with the plugin: {info['heavy'] or 'none'}")
 
 

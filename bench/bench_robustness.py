@@ -45,9 +45,11 @@ def budget_run(n: int, xdist: list[str]) -> tuple[int, float]:
     """Calls sent and USD spent by one run of ``n`` cases under the budget."""
     with FakeProvider(latency=0.05) as provider, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        cases = "\n".join(f"  - {{id: c{i}, input: 'q{i}', output: 'answer {i}', criteria: [Is fine.]}}"
-                          for i in range(n))
-        (folder / "test_paid.rubric.yaml").write_text(textwrap.dedent(f"""\
+        cases = "\n".join(
+            f"  - {{id: c{i}, input: 'q{i}', output: 'answer {i}', criteria: [Is fine.]}}" for i in range(n)
+        )
+        (folder / "test_paid.rubric.yaml").write_text(
+            textwrap.dedent(f"""\
             version: 1
             judge:
               plugin: openai
@@ -57,11 +59,28 @@ def budget_run(n: int, xdist: list[str]) -> tuple[int, float]:
               params: {{max_tokens: 200}}
               options: {{retry: {{base_delay: 0.01, max_delay: 0.05}}}}
             cases:
-            """) + cases + "\n")
+            """)
+            + cases
+            + "\n"
+        )
         env = {**os.environ, "OPENAI_API_KEY": SENTINEL_KEY}
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rubric-db=r.db",
-                               f"--rubric-max-cost={BUDGET}", *xdist], cwd=folder, env=env, capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--rubric-db=r.db",
+                f"--rubric-max-cost={BUDGET}",
+                *xdist,
+            ],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode not in (0, 1):
             raise SystemExit(f"pytest exited {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
         conn = sqlite3.connect(folder / "r.db")

@@ -24,20 +24,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-_WORDS = ("refund window policy shipping order customer warranty days delivery tracking apology escalate "
-          "answer polite clear accurate express standard return faulty replace store credit").split()
+_WORDS = (
+    "refund window policy shipping order customer warranty days delivery tracking apology escalate "
+    "answer polite clear accurate express standard return faulty replace store credit"
+).split()
 
 
 def _text(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(n)).capitalize() + "."
 
 
-def _run_rows(store: Any, run_id: str, started: str, cases: int, targets: int, criteria: int,
-              rng: random.Random, quality: float) -> None:
+def _run_rows(
+    store: Any, run_id: str, started: str, cases: int, targets: int, criteria: int, rng: random.Random, quality: float
+) -> None:
     counts = {"PASS": 0, "FAIL": 0, "MISSED": 0, "ERROR": 0}
     store.db.conn.execute(
         "INSERT INTO runs (id, started_at, finished_at, status, rootdir, argv, version, counts, usage) "
-        "VALUES (?, ?, ?, 'failed', '.', '[]', 'bench', '{}', '{}')", [run_id, started, started])
+        "VALUES (?, ?, ?, 'failed', '.', '[]', 'bench', '{}', '{}')",
+        [run_id, started, started],
+    )
     crit_texts = [_text(rng, 8) for _ in range(criteria)]
     for c in range(cases):
         suite = f"suite-{c % 4}"
@@ -45,11 +50,23 @@ def _run_rows(store: Any, run_id: str, started: str, cases: int, targets: int, c
             target = f"model-{t}"
             position = c * targets + t
             response = _text(rng, 60)
-            call_id = store.insert_now("judge_calls", {
-                "run_id": run_id, "kind": "judge", "component": "openai:judge-model", "plugin": "openai",
-                "model": "judge-model", "request": {"messages": [{"role": "user", "content": _text(rng, 150)}]},
-                "response": {"choices": [{"message": {"content": _text(rng, 80)}}]}, "input_tokens": 900,
-                "output_tokens": 200, "cost_usd": 0.0011, "latency_s": 0.8, "attempts": 1})
+            call_id = store.insert_now(
+                "judge_calls",
+                {
+                    "run_id": run_id,
+                    "kind": "judge",
+                    "component": "openai:judge-model",
+                    "plugin": "openai",
+                    "model": "judge-model",
+                    "request": {"messages": [{"role": "user", "content": _text(rng, 150)}]},
+                    "response": {"choices": [{"message": {"content": _text(rng, 80)}}]},
+                    "input_tokens": 900,
+                    "output_tokens": 200,
+                    "cost_usd": 0.0011,
+                    "latency_s": 0.8,
+                    "attempts": 1,
+                },
+            )
             score = 0.0
             for k in range(criteria):
                 met = rng.random() < quality - 0.02 * k
@@ -59,24 +76,66 @@ def _run_rows(store: Any, run_id: str, started: str, cases: int, targets: int, c
                 counts[status] += 1
                 words = response.split()
                 start = rng.randrange(0, len(words) - 5)
-                store.insert("verdicts", {
-                    "run_id": run_id, "suite": suite, "case_id": f"case-{c}", "target": target,
-                    "criterion_id": f"crit-{k}", "position": position * 10_000 + k,
-                    "criterion_hash": f"h{k:015d}", "criterion_text": crit_texts[k], "points": 1.0, "must": 0,
-                    "judge": "openai:judge-model", "outcome": "met" if met else "not_met", "status": status,
-                    "confidence": round(rng.uniform(0.5, 1.0), 3), "evidence": " ".join(words[start:start + 5]),
-                    "evidence_supported": 1, "rationale": _text(rng, 20), "cached": 0, "judge_call_id": call_id,
-                    "tags": [f"tag-{k % 5}", suite], "created_at": started})
+                store.insert(
+                    "verdicts",
+                    {
+                        "run_id": run_id,
+                        "suite": suite,
+                        "case_id": f"case-{c}",
+                        "target": target,
+                        "criterion_id": f"crit-{k}",
+                        "position": position * 10_000 + k,
+                        "criterion_hash": f"h{k:015d}",
+                        "criterion_text": crit_texts[k],
+                        "points": 1.0,
+                        "must": 0,
+                        "judge": "openai:judge-model",
+                        "outcome": "met" if met else "not_met",
+                        "status": status,
+                        "confidence": round(rng.uniform(0.5, 1.0), 3),
+                        "evidence": " ".join(words[start : start + 5]),
+                        "evidence_supported": 1,
+                        "rationale": _text(rng, 20),
+                        "cached": 0,
+                        "judge_call_id": call_id,
+                        "tags": [f"tag-{k % 5}", suite],
+                        "created_at": started,
+                    },
+                )
                 score += met
-            store.insert("cases", {
-                "run_id": run_id, "suite": suite, "suite_path": f"suites/{suite}.rubric.yaml", "case_id": f"case-{c}",
-                "position": position, "target": target, "input": _text(rng, 25), "reference": _text(rng, 15),
-                "response": response, "score": score / criteria, "outcome": "passed" if score / criteria > 0.7
-                else "failed", "tags": [suite]})
+            store.insert(
+                "cases",
+                {
+                    "run_id": run_id,
+                    "suite": suite,
+                    "suite_path": f"suites/{suite}.rubric.yaml",
+                    "case_id": f"case-{c}",
+                    "position": position,
+                    "target": target,
+                    "input": _text(rng, 25),
+                    "reference": _text(rng, 15),
+                    "response": response,
+                    "score": score / criteria,
+                    "outcome": "passed" if score / criteria > 0.7 else "failed",
+                    "tags": [suite],
+                },
+            )
     store.flush()
-    store.update("runs", run_id, {"counts": counts, "usage": {"total": {
-        "calls": cases * targets, "input_tokens": 900 * cases * targets, "output_tokens": 200 * cases * targets,
-        "cost_usd": 0.0011 * cases * targets}}})
+    store.update(
+        "runs",
+        run_id,
+        {
+            "counts": counts,
+            "usage": {
+                "total": {
+                    "calls": cases * targets,
+                    "input_tokens": 900 * cases * targets,
+                    "output_tokens": 200 * cases * targets,
+                    "cost_usd": 0.0011 * cases * targets,
+                }
+            },
+        },
+    )
 
 
 def make_db(path: Path, *, cases: int, targets: int = 2, criteria: int = 10, runs: int = 2, seed: int = 0) -> list[str]:
@@ -88,8 +147,9 @@ def make_db(path: Path, *, cases: int, targets: int = 2, criteria: int = 10, run
     ids = []
     for r in range(runs):
         run_id = f"20260101T00{r:02d}00Z-bench{r}"
-        _run_rows(store, run_id, f"2026-01-01T00:{r:02d}:00.000+00:00", cases, targets, criteria, rng,
-                  quality=0.8 + 0.05 * r)
+        _run_rows(
+            store, run_id, f"2026-01-01T00:{r:02d}:00.000+00:00", cases, targets, criteria, rng, quality=0.8 + 0.05 * r
+        )
         ids.append(run_id)
     store.close()
     return ids
@@ -117,11 +177,29 @@ def insert_cost(verdicts: int, repeat: int) -> None:
     and with the narrow index it replaces, side by side, alternating: what it costs a pytest run."""
     from rubrictest.store import Store
 
-    rows = [{"run_id": "r", "suite": f"s{i % 4}", "case_id": f"c{i // 10}", "target": "t", "criterion_id": f"k{i % 10}",
-             "position": i, "criterion_hash": f"h{i % 10:015d}", "criterion_text": "A criterion text.",
-             "judge": "openai:judge", "outcome": "met", "status": "PASS", "confidence": 0.9,
-             "evidence": "some quoted words", "evidence_supported": 1, "rationale": "Because the reply says so." * 3,
-             "cached": 0, "tags": ["a", "b"], "created_at": "2026-01-01T00:00:00"} for i in range(verdicts)]
+    rows = [
+        {
+            "run_id": "r",
+            "suite": f"s{i % 4}",
+            "case_id": f"c{i // 10}",
+            "target": "t",
+            "criterion_id": f"k{i % 10}",
+            "position": i,
+            "criterion_hash": f"h{i % 10:015d}",
+            "criterion_text": "A criterion text.",
+            "judge": "openai:judge",
+            "outcome": "met",
+            "status": "PASS",
+            "confidence": 0.9,
+            "evidence": "some quoted words",
+            "evidence_supported": 1,
+            "rationale": "Because the reply says so." * 3,
+            "cached": 0,
+            "tags": ["a", "b"],
+            "created_at": "2026-01-01T00:00:00",
+        }
+        for i in range(verdicts)
+    ]
     times: dict[str, list[float]] = {"with m004 (covering)": [], "m002 (narrow)": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeat):
@@ -138,8 +216,10 @@ def insert_cost(verdicts: int, repeat: int) -> None:
                 store.close()
     for name, ts in times.items():
         runs = ", ".join(f"{x:.2f}" for x in ts)
-        print(f"store {verdicts:,} verdicts, {name:18}: median {statistics.median(ts):.2f} s "
-              f"({statistics.median(ts) / verdicts * 1e6:.0f} µs per verdict; runs {runs})")
+        print(
+            f"store {verdicts:,} verdicts, {name:18}: median {statistics.median(ts):.2f} s "
+            f"({statistics.median(ts) / verdicts * 1e6:.0f} µs per verdict; runs {runs})"
+        )
 
 
 def main() -> None:
@@ -148,8 +228,13 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=2)
     ap.add_argument("--criteria", type=int, default=10)
     ap.add_argument("-r", "--repeat", type=int, default=5)
-    ap.add_argument("--insert-cost", type=int, metavar="N", default=0,
-                    help="only time storing N verdicts with the viewer's covering index and without")
+    ap.add_argument(
+        "--insert-cost",
+        type=int,
+        metavar="N",
+        default=0,
+        help="only time storing N verdicts with the viewer's covering index and without",
+    )
     args = ap.parse_args()
     if args.insert_cost:
         insert_cost(args.insert_cost, args.repeat)
@@ -166,8 +251,10 @@ def main() -> None:
         t0 = time.perf_counter()
         run_ids = make_db(path, cases=args.cases, targets=args.targets, criteria=args.criteria)
         per_run = args.cases * args.targets * args.criteria
-        print(f"database: {len(run_ids)} runs x {per_run:,} verdicts ({path.stat().st_size / 1e6:.0f} MB), "
-              f"built in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"database: {len(run_ids)} runs x {per_run:,} verdicts ({path.stat().st_size / 1e6:.0f} MB), "
+            f"built in {time.perf_counter() - t0:.1f} s"
+        )
         db = ResultsDB.open(path)
         client = TestClient(create_app(db))
         print(f"{'page':34} {'median':>9} {'worst':>9} {'KB':>7}")
@@ -186,8 +273,10 @@ def main() -> None:
         t = time.perf_counter()
         small_db = ResultsDB.open(small)
         html = html_report(small_db, small_db.resolve_run("-1"))
-        print(f"HTML report of a 5,000-criterion run (500 case runs): {len(html.encode()) / 1e6:.1f} MB "
-              f"in {time.perf_counter() - t:.1f} s")
+        print(
+            f"HTML report of a 5,000-criterion run (500 case runs): {len(html.encode()) / 1e6:.1f} MB "
+            f"in {time.perf_counter() - t:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -62,13 +62,24 @@ def build_judge(args: argparse.Namespace) -> VLLMJudge:
     options: dict[str, Any] = {"logprobs": not args.no_logprobs, "structured_output": args.structured_output}
     if args.startup_timeout:
         options["startup_timeout"] = args.startup_timeout
-    spec: dict[str, Any] = {"plugin": "vllm", "model": args.model, "concurrency": args.concurrency,
-                            "params": {"temperature": 0, "max_tokens": args.max_tokens}, "options": options}
+    spec: dict[str, Any] = {
+        "plugin": "vllm",
+        "model": args.model,
+        "concurrency": args.concurrency,
+        "params": {"temperature": 0, "max_tokens": args.max_tokens},
+        "options": options,
+    }
     if args.base_url:
         spec["base_url"] = args.base_url
     else:
-        options.update(dtype=args.dtype, tensor_parallel_size=args.tensor_parallel_size, replicas=args.replicas,
-                       port_range=args.port_range, extra_args=args.extra_arg, stop_timeout=10)
+        options.update(
+            dtype=args.dtype,
+            tensor_parallel_size=args.tensor_parallel_size,
+            replicas=args.replicas,
+            port_range=args.port_range,
+            extra_args=args.extra_arg,
+            stop_timeout=10,
+        )
         if args.gpus:
             options["gpus"] = args.gpus.split(";")
         if args.max_model_len:
@@ -98,15 +109,24 @@ def tally(results: list[JudgeResult], seconds: float) -> dict[str, Any]:
     errors = [v for v in verdicts if v.outcome == "error"]
     prompt = sum(c.usage.input_tokens or 0 for c in calls)
     completion = sum(c.usage.output_tokens or 0 for c in calls)
-    return {"requests": len(results), "verdicts": len(verdicts) - len(errors), "errors": len(errors),
-            "first_error": errors[0].error if errors else None, "seconds": seconds,
-            "verdicts_per_s": (len(verdicts) - len(errors)) / seconds, "requests_per_s": len(results) / seconds,
-            "prompt_tokens": prompt, "completion_tokens": completion,
-            "prompt_tokens_per_s": prompt / seconds, "completion_tokens_per_s": completion / seconds}
+    return {
+        "requests": len(results),
+        "verdicts": len(verdicts) - len(errors),
+        "errors": len(errors),
+        "first_error": errors[0].error if errors else None,
+        "seconds": seconds,
+        "verdicts_per_s": (len(verdicts) - len(errors)) / seconds,
+        "requests_per_s": len(results) / seconds,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "prompt_tokens_per_s": prompt / seconds,
+        "completion_tokens_per_s": completion / seconds,
+    }
 
 
-async def measure(args: argparse.Namespace, requests: list[JudgeRequest], warmup: list[JudgeRequest],
-                  params: float, gpus: int) -> dict[str, Any]:
+async def measure(
+    args: argparse.Namespace, requests: list[JudgeRequest], warmup: list[JudgeRequest], params: float, gpus: int
+) -> dict[str, Any]:
     judge = build_judge(args)
     judge.check_ready()
     report: dict[str, Any] = {}
@@ -124,8 +144,9 @@ async def measure(args: argparse.Namespace, requests: list[JudgeRequest], warmup
     peak = args.peak_tflops * 1e12 * gpus
     report["achieved_tflops_prompt"] = 2 * params * report["prompt_tokens_per_s"] / 1e12
     report["roofline_share"] = 2 * params * report["prompt_tokens_per_s"] / peak
-    report["roofline_share_all_tokens"] = (2 * params * (report["prompt_tokens_per_s"]
-                                                         + report["completion_tokens_per_s"]) / peak)
+    report["roofline_share_all_tokens"] = (
+        2 * params * (report["prompt_tokens_per_s"] + report["completion_tokens_per_s"]) / peak
+    )
     return report
 
 
@@ -174,19 +195,35 @@ def main(argv: list[str] | None = None) -> int:
     except RubricTestError as exc:  # the servers did not start, or the options are wrong
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
-    report = {"model": args.model, "parameters": args.params, "gpus": gpus, "peak_tflops_per_gpu": args.peak_tflops,
-              "cases": args.cases, "criteria_per_case": args.criteria_per_case,
-              "response_words": args.response_words, "concurrency": args.concurrency, **measured}
-    print(f"model {args.model} ({args.params:.3g} parameters) on {gpus} GPU(s), servers: "
-          f"{', '.join(report['servers'])} (started in {report['startup_s']:.1f} s)")
-    print(f"{args.cases} cases x {args.criteria_per_case} criteria, responses ~{args.response_words} words, "
-          f"{args.concurrency} requests in flight")
-    print(f"{report['verdicts']} verdicts ({report['errors']} errors) in {report['seconds']:.2f} s: "
-          f"{report['verdicts_per_s']:.1f} verdicts/s, {report['requests_per_s']:.1f} requests/s")
+    report = {
+        "model": args.model,
+        "parameters": args.params,
+        "gpus": gpus,
+        "peak_tflops_per_gpu": args.peak_tflops,
+        "cases": args.cases,
+        "criteria_per_case": args.criteria_per_case,
+        "response_words": args.response_words,
+        "concurrency": args.concurrency,
+        **measured,
+    }
+    print(
+        f"model {args.model} ({args.params:.3g} parameters) on {gpus} GPU(s), servers: "
+        f"{', '.join(report['servers'])} (started in {report['startup_s']:.1f} s)"
+    )
+    print(
+        f"{args.cases} cases x {args.criteria_per_case} criteria, responses ~{args.response_words} words, "
+        f"{args.concurrency} requests in flight"
+    )
+    print(
+        f"{report['verdicts']} verdicts ({report['errors']} errors) in {report['seconds']:.2f} s: "
+        f"{report['verdicts_per_s']:.1f} verdicts/s, {report['requests_per_s']:.1f} requests/s"
+    )
     print(f"tokens/s: {report['prompt_tokens_per_s']:.0f} prompt, {report['completion_tokens_per_s']:.0f} completion")
-    print(f"roofline (2 x parameters FLOPs per prompt token, {args.peak_tflops:g} TFLOP/s x {gpus} GPU): "
-          f"{report['achieved_tflops_prompt']:.2f} TFLOP/s = {report['roofline_share']:.2%} "
-          f"({report['roofline_share_all_tokens']:.2%} counting completion tokens too)")
+    print(
+        f"roofline (2 x parameters FLOPs per prompt token, {args.peak_tflops:g} TFLOP/s x {gpus} GPU): "
+        f"{report['achieved_tflops_prompt']:.2f} TFLOP/s = {report['roofline_share']:.2%} "
+        f"({report['roofline_share_all_tokens']:.2%} counting completion tokens too)"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     if report["errors"] or not report["verdicts"]:

@@ -20,17 +20,21 @@ def synthetic_words(n: int, rng: random.Random) -> list[str]:
     return sorted(words)
 
 
-def make_requests(words: list[str], cases: int, per_case: int, response_words: int,
-                  rng: random.Random) -> list[JudgeRequest]:
+def make_requests(
+    words: list[str], cases: int, per_case: int, response_words: int, rng: random.Random
+) -> list[JudgeRequest]:
     """``cases`` requests, each a response of about ``response_words`` words (±50%) and
     ``per_case`` criteria of 6 to 20 words."""
     out = []
     for i in range(cases):
         length = max(1, int(response_words * rng.uniform(0.5, 1.5)))
         response = " ".join(rng.choice(words) for _ in range(length))
-        criteria = tuple(Criterion(id=f"c{j}", text=" ".join(rng.choice(words) for _ in range(rng.randint(6, 20))))
-                         for j in range(per_case))
-        case = Case(suite="bench", id=f"case{i}", input=" ".join(rng.choice(words) for _ in range(20)),
-                    criteria=criteria)
+        criteria = tuple(
+            Criterion(id=f"c{j}", text=" ".join(rng.choice(words) for _ in range(rng.randint(6, 20))))
+            for j in range(per_case)
+        )
+        case = Case(
+            suite="bench", id=f"case{i}", input=" ".join(rng.choice(words) for _ in range(20)), criteria=criteria
+        )
         out.append(JudgeRequest(case=case, response=response, criteria=criteria))
     return out

@@ -40,8 +40,16 @@ MOVED_MODULES = {
 
 # where users should import from instead (the private module behind it is what loads)
 PUBLIC_HOME = {
-    **{old: "rubrictest.judging" for old in ("rubrictest.judge_protocol", "rubrictest.retry", "rubrictest.sdk",
-                                             "rubrictest.pricing", "rubrictest.evidence")},
+    **{
+        old: "rubrictest.judging"
+        for old in (
+            "rubrictest.judge_protocol",
+            "rubrictest.retry",
+            "rubrictest.sdk",
+            "rubrictest.pricing",
+            "rubrictest.evidence",
+        )
+    },
     "rubrictest.quality": "rubrictest.generation",
     "rubrictest.calibration": "rubrictest (Importer, ImportedData, ImporterError, LabelledVerdict, PairJudgment)",
 }
@@ -49,8 +57,9 @@ PUBLIC_HOME = {
 
 def warn_moved(old: str, new: str) -> None:
     """Warn that ``old`` is deprecated in favour of ``new``."""
-    warnings.warn(f"{old} is deprecated and will be removed in rubrictest 0.2; use {new}",
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"{old} is deprecated and will be removed in rubrictest 0.2; use {new}", DeprecationWarning, stacklevel=3
+    )
 
 
 class _Alias(importlib.abc.Loader):
@@ -65,8 +74,9 @@ class _Alias(importlib.abc.Loader):
 
 
 class _MovedFinder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: object = None, target: object = None
-                  ) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
         new = MOVED_MODULES.get(fullname)
         if new is None:
             return None

@@ -76,8 +76,9 @@ class Evaluation:
         """Each criterion's status, verdict, evidence and rationale, for an assertion message."""
         lines = []
         if self.outcome.score is not None:
-            lines.append(f"score {self.score:.3f}" + (f": {self.outcome.score.reason}" if self.outcome.score.reason
-                                                      else ""))
+            lines.append(
+                f"score {self.score:.3f}" + (f": {self.outcome.score.reason}" if self.outcome.score.reason else "")
+            )
         for cid, info in self.outcome.verdicts.items():
             v = info.verdict
             detail = v.error if v.outcome == "error" else v.rationale
@@ -91,10 +92,15 @@ class Evaluation:
         s = self.outcome.sentinel
         if s is not None:
             v = s.verdict
-            said = (f"error: {v.error}" if v.outcome == "error" or s.score is None
-                    else f"{v.outcome.replace('_', ' ')} (score {s.score:.2f})")
-            flag = {"rubric_only": " -- RUBRIC-HOLISTIC DISAGREEMENT: the rubric passes what the sentinel fails",
-                    "holistic_only": " -- RUBRIC-HOLISTIC DISAGREEMENT: the sentinel passes what the rubric fails"}
+            said = (
+                f"error: {v.error}"
+                if v.outcome == "error" or s.score is None
+                else f"{v.outcome.replace('_', ' ')} (score {s.score:.2f})"
+            )
+            flag = {
+                "rubric_only": " -- RUBRIC-HOLISTIC DISAGREEMENT: the rubric passes what the sentinel fails",
+                "holistic_only": " -- RUBRIC-HOLISTIC DISAGREEMENT: the sentinel passes what the rubric fails",
+            }
             lines.append(f"sentinel {s.judge}: {said}{flag.get(s.disagreement or '', '')}")
             if v.rationale:
                 lines.append(f"         {v.rationale}")
@@ -109,8 +115,9 @@ def _get_engine(db: str | Path | None, cache: CacheMode) -> Engine:
 
             load_plugins()
             store = Store.open(db) if db is not None else None
-            run = Run.start(store, kind="evaluate", rootdir=str(Path.cwd()), argv=["rubrictest.evaluate"],
-                            version=__version__)
+            run = Run.start(
+                store, kind="evaluate", rootdir=str(Path.cwd()), argv=["rubrictest.evaluate"], version=__version__
+            )
             run.announce(["<evaluate>"], 0)
             _engine = Engine(ModelCalls(ComponentPool(Path.cwd()), run, cache=cache))
             atexit.register(close)
@@ -134,11 +141,19 @@ def close() -> None:
         engine.run.store.close()
 
 
-def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input: str | None = None,
-             reference: str | None = None, judge: str | Mapping[str, Any] | Sequence[Any] | None = None,
-             threshold: float | None = None, case_id: str | None = None,
-             db: str | Path | None = DEFAULT_DB, cache: CacheMode = "use",
-             sentinel: str | Mapping[str, Any] | None = None) -> Evaluation:
+def evaluate(
+    output: str,
+    criteria: Sequence[str | Mapping[str, Any]],
+    *,
+    input: str | None = None,
+    reference: str | None = None,
+    judge: str | Mapping[str, Any] | Sequence[Any] | None = None,
+    threshold: float | None = None,
+    case_id: str | None = None,
+    db: str | Path | None = DEFAULT_DB,
+    cache: CacheMode = "use",
+    sentinel: str | Mapping[str, Any] | None = None,
+) -> Evaluation:
     """Judge ``output`` against ``criteria`` and return the :class:`Evaluation`.
 
     Args:
@@ -163,8 +178,11 @@ def evaluate(output: str, criteria: Sequence[str | Mapping[str, Any]], *, input:
         SuiteError: the criteria or the judge are invalid (unknown plugin, bad regex...).
     """
     cid = case_id or f"evaluate-{next(_counter)}"
-    data: dict[str, Any] = {"version": 1, "suite": "evaluate", "cases": [
-        {"id": cid, "input": input, "reference": reference, "output": output, "criteria": list(criteria)}]}
+    data: dict[str, Any] = {
+        "version": 1,
+        "suite": "evaluate",
+        "cases": [{"id": cid, "input": input, "reference": reference, "output": output, "criteria": list(criteria)}],
+    }
     if judge is not None:
         data["judge"] = judge
     if threshold is not None:

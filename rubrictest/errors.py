@@ -22,8 +22,9 @@ class SuiteError(RubricTestError):
         key: dotted path of the offending key (``cases[2].criteria[0].with``), when known.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None
+    ) -> None:
         self.message = message
         self.path = path
         self.line = line
@@ -60,8 +61,10 @@ class OptionsError(ConfigError):
         problems = []
         for err in validation.errors():
             key = ".".join(str(p) for p in ("options", *err["loc"]))
-            problems.append(f"{key}: " + ("unknown key" if err["type"] == "extra_forbidden"
-                                          else str(err["msg"]).removeprefix("Value error, ")))
+            problems.append(
+                f"{key}: "
+                + ("unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, "))
+            )
         super().__init__(f"{label}: " + "; ".join(problems))
 
 

@@ -150,5 +150,3 @@ def on_run_end(event: RunEnd) -> None:
     Args:
         event: the run id, counts per status and the totals of tokens and cost.
     """
-
-

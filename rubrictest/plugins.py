@@ -80,8 +80,11 @@ def registry() -> Registry:
     # Compared by name *and* identity: a plugin replaced under the same name is a change too.
     # The cache holds the plugin objects themselves, so an id() can never be reused under it.
     current = sorted(((pm.get_name(p) or "", p) for p in pm.get_plugins()), key=lambda np: np[0])
-    if _registry_cache is not None and len(_registry_cache[0]) == len(current) and all(
-            n1 == n2 and p1 is p2 for (n1, p1), (n2, p2) in zip(_registry_cache[0], current, strict=True)):
+    if (
+        _registry_cache is not None
+        and len(_registry_cache[0]) == len(current)
+        and all(n1 == n2 and p1 is p2 for (n1, p1), (n2, p2) in zip(_registry_cache[0], current, strict=True))
+    ):
         return _registry_cache[1]
     reg = Registry()
     for kind in KINDS:
@@ -104,8 +107,14 @@ def list_plugins() -> list[dict[str, Any]]:
         components: dict[str, list[str]] = {}
         for entry in reg.by_plugin(name):
             components.setdefault(entry.kind, []).append(entry.name)
-        out.append({"name": name, "version": plugin_version(name), "hooks": hooks,
-                    "registered": {k: sorted(v) for k, v in sorted(components.items())}})
+        out.append(
+            {
+                "name": name,
+                "version": plugin_version(name),
+                "hooks": hooks,
+                "registered": {k: sorted(v) for k, v in sorted(components.items())},
+            }
+        )
     return sorted(out, key=lambda p: p["name"])
 
 
@@ -113,8 +122,9 @@ def list_plugins() -> list[dict[str, Any]]:
 def build_component(kind: Literal["targets"], spec: ComponentSpec, context: ComponentContext) -> Target: ...
 @overload
 def build_component(kind: Literal["judges"], spec: ComponentSpec, context: ComponentContext) -> Judge: ...
-def build_component(kind: Literal["targets", "judges"], spec: ComponentSpec,
-                    context: ComponentContext) -> Target | Judge:
+def build_component(
+    kind: Literal["targets", "judges"], spec: ComponentSpec, context: ComponentContext
+) -> Target | Judge:
     """Build the target or judge ``spec`` names with its plugin's factory.
 
     Does not call ``check_ready``: the caller decides how a component that is not ready is
@@ -132,8 +142,9 @@ def build_component(kind: Literal["targets", "judges"], spec: ComponentSpec,
     built = entry.factory(spec, context)
     expected = Target if kind == "targets" else Judge
     if not isinstance(built, expected):
-        raise ConfigError(f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__} "
-                          f"(got {type(built).__name__})")
+        raise ConfigError(
+            f"plugin {entry.plugin!r}: {spec.plugin!r} did not build a {expected.__name__} (got {type(built).__name__})"
+        )
     return built
 
 

@@ -29,35 +29,78 @@ from .adapter.session import SESSION_KEY, RubricSession, repeat_options
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rubrictest", "rubric-based LLM evaluation")
-    group.addoption("--rubric-db", metavar="PATH", default=None,
-                    help="results database (default: .rubrictest/rubrictest.db under the rootdir, "
-                         "or $RUBRICTEST_DB)")
-    group.addoption("--rubric-cache", choices=("use", "refresh", "off"), default="use",
-                    help="model-call cache: use (default), refresh (call again, store), off")
-    group.addoption("--rubric-max-cost", type=float, metavar="USD", default=None,
-                    help="spend at most this many US dollars: each call reserves its worst-case cost before "
-                         "it is sent, a call the budget cannot hold is not sent (ERROR)")
-    group.addoption("--rubric-no-store", action="store_true", default=False,
-                    help="do not write results to the database (and do not use the cache)")
-    group.addoption("--rubric-shard", metavar="K/N", default=None,
-                    help="judge shard K of N: a deterministic share of the cases, balanced by criterion "
-                         "count; each shard writes its own database (default "
-                         ".rubrictest/rubrictest-shard-K-of-N.db); gates are decided by `rubrictest merge`")
-    group.addoption("--rubric-resume", metavar="RUN", nargs="?", const="", default=None,
-                    help="continue an interrupted or abandoned run (default: the latest one of these suites): "
-                         "stored verdicts are reused, only missing ones are judged; write --rubric-resume=RUN "
-                         "to name one")
-    group.addoption("--rubric-repeat", type=int, metavar="K", default=None,
-                    help="judge every criterion K times (distinct samples, each stored); the majority "
-                         "decides, a tie is ERROR; reports show each criterion's flip rate (ini: rubric_repeat)")
-    group.addoption("--rubric-unstable-at", type=float, metavar="RATE", default=None,
-                    help="with --rubric-repeat: mark a criterion unstable when this share of its repeats "
-                         "disagree with the majority (default 0.2; ini: rubric_unstable_at)")
+    group.addoption(
+        "--rubric-db",
+        metavar="PATH",
+        default=None,
+        help="results database (default: .rubrictest/rubrictest.db under the rootdir, or $RUBRICTEST_DB)",
+    )
+    group.addoption(
+        "--rubric-cache",
+        choices=("use", "refresh", "off"),
+        default="use",
+        help="model-call cache: use (default), refresh (call again, store), off",
+    )
+    group.addoption(
+        "--rubric-max-cost",
+        type=float,
+        metavar="USD",
+        default=None,
+        help="spend at most this many US dollars: each call reserves its worst-case cost before "
+        "it is sent, a call the budget cannot hold is not sent (ERROR)",
+    )
+    group.addoption(
+        "--rubric-no-store",
+        action="store_true",
+        default=False,
+        help="do not write results to the database (and do not use the cache)",
+    )
+    group.addoption(
+        "--rubric-shard",
+        metavar="K/N",
+        default=None,
+        help="judge shard K of N: a deterministic share of the cases, balanced by criterion "
+        "count; each shard writes its own database (default "
+        ".rubrictest/rubrictest-shard-K-of-N.db); gates are decided by `rubrictest merge`",
+    )
+    group.addoption(
+        "--rubric-resume",
+        metavar="RUN",
+        nargs="?",
+        const="",
+        default=None,
+        help="continue an interrupted or abandoned run (default: the latest one of these suites): "
+        "stored verdicts are reused, only missing ones are judged; write --rubric-resume=RUN "
+        "to name one",
+    )
+    group.addoption(
+        "--rubric-repeat",
+        type=int,
+        metavar="K",
+        default=None,
+        help="judge every criterion K times (distinct samples, each stored); the majority "
+        "decides, a tie is ERROR; reports show each criterion's flip rate (ini: rubric_repeat)",
+    )
+    group.addoption(
+        "--rubric-unstable-at",
+        type=float,
+        metavar="RATE",
+        default=None,
+        help="with --rubric-repeat: mark a criterion unstable when this share of its repeats "
+        "disagree with the majority (default 0.2; ini: rubric_unstable_at)",
+    )
     parser.addini("rubric_repeat", default="1", help="judge every criterion this many times (--rubric-repeat)")
-    parser.addini("rubric_unstable_at", default="0.2",
-                  help="flip rate from which a repeated criterion is unstable (--rubric-unstable-at)")
-    parser.addini("rubric_files", type="args", default=["test_*.rubric.yaml", "test_*.rubric.yml"],
-                  help="glob patterns of rubrictest suite files")
+    parser.addini(
+        "rubric_unstable_at",
+        default="0.2",
+        help="flip rate from which a repeated criterion is unstable (--rubric-unstable-at)",
+    )
+    parser.addini(
+        "rubric_files",
+        type="args",
+        default=["test_*.rubric.yaml", "test_*.rubric.yml"],
+        help="glob patterns of rubrictest suite files",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

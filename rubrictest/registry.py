@@ -62,7 +62,8 @@ class Registry:
         if existing is not None:
             raise ConfigError(
                 f"{entry.kind[:-1]} {entry.name!r} is registered twice: by plugin {existing.plugin!r} "
-                f"and by plugin {entry.plugin!r}")
+                f"and by plugin {entry.plugin!r}"
+            )
         self._entries[entry.kind][entry.name] = entry
 
     def get(self, kind: str, name: str) -> Entry:
@@ -71,8 +72,7 @@ class Registry:
             return self._entries[kind][name]
         except KeyError:
             available = ", ".join(sorted(self._entries[kind])) or "none"
-            raise ConfigError(
-                f"unknown {kind[:-1]} {name!r}; available {kind}: {available}") from None
+            raise ConfigError(f"unknown {kind[:-1]} {name!r}; available {kind}: {available}") from None
 
     def names(self, kind: str) -> list[str]:
         """Registered names of ``kind``, sorted."""

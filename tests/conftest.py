@@ -27,8 +27,17 @@ def shared_data() -> Path:
 
 
 # Configuration a developer's shell may carry that must not reach a test.
-_OUTSIDE = ("RUBRICTEST_DB", "RUBRICTEST_LOAD_PLUGINS", "RUBRICTEST_TRACE_PLUGINS", "RUBRICTEST_PRICES",
-            "GITHUB_STEP_SUMMARY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
+_OUTSIDE = (
+    "RUBRICTEST_DB",
+    "RUBRICTEST_LOAD_PLUGINS",
+    "RUBRICTEST_TRACE_PLUGINS",
+    "RUBRICTEST_PRICES",
+    "GITHUB_STEP_SUMMARY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -41,8 +41,15 @@ class CountingJudge(Judge):
         for c in request.criteria:
             word = (c.text or "").rstrip(".").split()[-1].lower()
             met = word in request.response.lower()
-            out.append(Verdict(c.id, "met" if met else "not_met", confidence=0.8,
-                               evidence=word if met else None, rationale=f"looked for {word!r}"))
+            out.append(
+                Verdict(
+                    c.id,
+                    "met" if met else "not_met",
+                    confidence=0.8,
+                    evidence=word if met else None,
+                    rationale=f"looked for {word!r}",
+                )
+            )
         return JudgeResult(out)
 
 
@@ -62,10 +69,14 @@ def fresh_api(register_plugin: Callable[[Any, str], Any]) -> Iterator[None]:
 
 
 def test_evaluate_checks_and_scores() -> None:
-    result = evaluate("Returns are accepted within 30 days.",
-                      [{"check": "contains", "with": {"value": "30 days"}},
-                       {"id": "no-refund-promise", "check": "regex", "with": {"pattern": "refund"}, "points": -2}],
-                      db=None)
+    result = evaluate(
+        "Returns are accepted within 30 days.",
+        [
+            {"check": "contains", "with": {"value": "30 days"}},
+            {"id": "no-refund-promise", "check": "regex", "with": {"pattern": "refund"}, "points": -2},
+        ],
+        db=None,
+    )
     assert result.passed is True and result.score == 1.0
     assert {cid: v.status for cid, v in result.verdicts.items()} == {"contains": "PASS", "no-refund-promise": "PASS"}
 
@@ -78,8 +89,13 @@ def test_assert_rubric_explains_a_failure() -> None:
 
 
 def test_scored_mode_reports_missed_and_threshold() -> None:
-    result = evaluate("Your refund is on its way.", ["Mentions the refund.", "Mentions the tracking."],
-                      judge="counting", threshold=0.5, db=None)
+    result = evaluate(
+        "Your refund is on its way.",
+        ["Mentions the refund.", "Mentions the tracking."],
+        judge="counting",
+        threshold=0.5,
+        db=None,
+    )
     assert result.passed is True and result.score == 0.5
     assert result.verdicts["mentions-the-tracking"].status == "MISSED"
 
@@ -110,14 +126,29 @@ def test_invalid_criteria_are_a_clear_error() -> None:
 
 
 def test_evaluate_with_a_sentinel_flags_a_gamed_checklist(tmp_path: Path) -> None:
-    (tmp_path / "sentinel.jsonl").write_text(json.dumps(
-        {"case": "sky", "criterion": "sentinel", "met": False, "confidence": 0.9,
-         "rationale": "A keyword list, not an answer."}) + "\n")
-    result = evaluate("Keywords: Rayleigh scattering, wavelength.",
-                      [{"check": "contains", "with": {"value": "Rayleigh"}},
-                       {"id": "wavelength", "check": "contains", "with": {"value": "wavelength"}}],
-                      input="Why is the sky blue?", case_id="sky", db=None,
-                      sentinel=f"recorded:{tmp_path / 'sentinel.jsonl'}")
+    (tmp_path / "sentinel.jsonl").write_text(
+        json.dumps(
+            {
+                "case": "sky",
+                "criterion": "sentinel",
+                "met": False,
+                "confidence": 0.9,
+                "rationale": "A keyword list, not an answer.",
+            }
+        )
+        + "\n"
+    )
+    result = evaluate(
+        "Keywords: Rayleigh scattering, wavelength.",
+        [
+            {"check": "contains", "with": {"value": "Rayleigh"}},
+            {"id": "wavelength", "check": "contains", "with": {"value": "wavelength"}},
+        ],
+        input="Why is the sky blue?",
+        case_id="sky",
+        db=None,
+        sentinel=f"recorded:{tmp_path / 'sentinel.jsonl'}",
+    )
     assert result.passed is True and result.score == 1.0
     assert result.sentinel is not None and result.sentinel.disagreement == "rubric_only"
     assert result.sentinel.score == pytest.approx(0.1)

@@ -19,9 +19,11 @@ cases_file: cases.jsonl
 cases:
   - {id: inline, output: hello, criteria: [{check: contains, with: {value: hell}}]}
 """
-ROWS = ('{"id": "r1", "input": "2+2?", "output": "4", "criteria": [{"check": "equals", "with": {"value": "4"}}]}\n'
-        '\n'
-        '{"id": "r2", "input": "capital?", "output": "Paris", "tags": [geo]}\n')
+ROWS = (
+    '{"id": "r1", "input": "2+2?", "output": "4", "criteria": [{"check": "equals", "with": {"value": "4"}}]}\n'
+    "\n"
+    '{"id": "r2", "input": "capital?", "output": "Paris", "tags": [geo]}\n'
+)
 
 
 def _write(tmp_path: Path, rows: str = ROWS, suite: str = SUITE) -> Path:
@@ -46,11 +48,14 @@ def test_file_cases_run_under_pytest(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*test_ds.rubric.yaml::r2::nonempty PASSED*"])
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ('{"id": "r1", "outpt": "x"}\n', "cases.jsonl:1: outpt: unknown key 'outpt' (did you mean 'output'?)"),
-    ('{"id": "r1", "output": "x"}\nnot json\n', "cases.jsonl:2: invalid JSON"),
-    ('{"id": "inline", "output": "x"}\n', "duplicate case id 'inline'"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ('{"id": "r1", "outpt": "x"}\n', "cases.jsonl:1: outpt: unknown key 'outpt' (did you mean 'output'?)"),
+        ('{"id": "r1", "output": "x"}\nnot json\n', "cases.jsonl:2: invalid JSON"),
+        ('{"id": "inline", "output": "x"}\n', "duplicate case id 'inline'"),
+    ],
+)
 def test_bad_rows_name_the_file_and_line(tmp_path: Path, rows: str, message: str) -> None:
     with pytest.raises(SuiteError) as info:
         load_suite(_write(tmp_path, rows))

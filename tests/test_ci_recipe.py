@@ -54,15 +54,18 @@ def recipe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for step in job["steps"]:
         if "run" not in step or step["name"] == "Install":
             continue
-        results[step["name"]] = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=root, env=env,
-                                               capture_output=True, text=True, timeout=300)
+        results[step["name"]] = subprocess.run(
+            ["bash", "-e", "-c", step["run"]], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
     return {"root": root, "job": job, "env": env, "results": results, "summary": summary}
 
 
 def test_the_workflow_gates_the_release_as_documented(recipe: dict[str, Any]) -> None:
     results, job, root = recipe["results"], recipe["job"], recipe["root"]
-    assert list(results) == ["Run the suites for the baseline and the candidate",
-                             "Compare the candidate with the baseline"]
+    assert list(results) == [
+        "Run the suites for the baseline and the candidate",
+        "Compare the candidate with the baseline",
+    ]
     suites, compare = results.values()
     assert suites.returncode == 0, suites.stdout + suites.stderr
     assert "::gate[baseline] PASSED" in suites.stdout and "::gate[candidate] PASSED" in suites.stdout
@@ -93,8 +96,14 @@ def test_the_outputs_shown_are_what_the_commands_print(recipe: dict[str, Any]) -
     assert len(shown) == 2
     for block in shown:
         command, *expected = block.rstrip("\n").splitlines()
-        done = subprocess.run(["bash", "-c", command[2:]], cwd=recipe["root"], env=recipe["env"],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            ["bash", "-c", command[2:]],
+            cwd=recipe["root"],
+            env=recipe["env"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         actual = _normal(done.stdout)
         # Every line shown appears, in order; `...` stands for lines left out.
         at = 0

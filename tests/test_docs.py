@@ -13,8 +13,11 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 
 def test_every_hook_is_documented() -> None:
-    hooks = [name for name in dir(hookspecs) if callable(getattr(hookspecs, name))
-             and hasattr(getattr(hookspecs, name), "rubrictest_spec")]
+    hooks = [
+        name
+        for name in dir(hookspecs)
+        if callable(getattr(hookspecs, name)) and hasattr(getattr(hookspecs, name), "rubrictest_spec")
+    ]
     assert hooks, "no hookspecs found"
     for name in hooks:
         assert f"`{name}(" in README, f"hook {name} is not in the README's hook table"

@@ -71,7 +71,8 @@ def test_after_a_run_the_db_file_alone_holds_every_verdict(tmp_path: Path) -> No
 @posix_only
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["plain", "xdist"])
 def test_kill_9_keeps_the_verdicts_received_and_the_next_open_marks_the_run_abandoned(
-        tmp_path: Path, xdist: list[str]) -> None:
+    tmp_path: Path, xdist: list[str]
+) -> None:
     write_project(tmp_path)
     session = Session(tmp_path, *xdist)
     received = session.wait_passed(3 if not xdist else 2)

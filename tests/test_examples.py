@@ -25,8 +25,9 @@ def suites_copy(tmp_path: Path) -> Path:
 def test_examples_pass_offline(pytester: pytest.Pytester, suites_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(str(suites_copy / "examples"), "-v", f"--rubric-db={db}",
-                                           "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        str(suites_copy / "examples"), "-v", f"--rubric-db={db}", "-p", "no:cacheprovider"
+    )
     assert result.ret == 0, result.stdout.str()
     out = result.stdout.str()
     assert "test_support.rubric.yaml::refund-window::no-false-promise PASSED" in out
@@ -39,8 +40,13 @@ def test_examples_pass_offline(pytester: pytest.Pytester, suites_copy: Path, mon
     data = json.loads(report.output)
     statuses = [c["status"] for c in data["criteria"] if c["suite"] != "order-status"]
     assert statuses.count("MISSED") == 2 and statuses.count("FAIL") == 0 and statuses.count("ERROR") == 0
-    assert {s["suite"] for s in data["suites"]} == {"support-bot", "order-app", "model-versions",
-                                                 "panel-review", "order-status"}
+    assert {s["suite"] for s in data["suites"]} == {
+        "support-bot",
+        "order-app",
+        "model-versions",
+        "panel-review",
+        "order-status",
+    }
     # The release example: each target its gate, both pass; the candidate misses 14 criteria.
     assert "test_order_status.rubric.yaml::gate[baseline] PASSED" in out
     assert "test_order_status.rubric.yaml::gate[candidate] PASSED" in out
@@ -48,41 +54,49 @@ def test_examples_pass_offline(pytester: pytest.Pytester, suites_copy: Path, mon
     assert release.count("MISSED") == 14 and release.count("PASS") == 66
 
 
-def test_panel_example_reports_votes_agreement_and_a_disagreement(
-        pytester: pytest.Pytester, suites_copy: Path) -> None:
+def test_panel_example_reports_votes_agreement_and_a_disagreement(pytester: pytest.Pytester, suites_copy: Path) -> None:
     """The panel example: three recorded members, a recorded sentinel, offline; the report
     shows member votes, the panel's verdict, its agreement and the flagged disagreement, and
     the run still passes (the disagreement is reported, not gated, there)."""
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(str(suites_copy / "examples" / "test_panel.rubric.yaml"),
-                                           f"--rubric-db={db}", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        str(suites_copy / "examples" / "test_panel.rubric.yaml"), f"--rubric-db={db}", "-p", "no:cacheprovider"
+    )
     assert result.ret == 0, result.stdout.str()
-    result.stdout.fnmatch_lines([
-        "*sentinel: recorded:panel/sentinel.jsonl (rubric-free)*",
-        "panel agreement: split on 2 of 9 criteria (22%), kappa 0.00..0.61; rubric problems (the panel splits): "
-        "panel-review::concise",
-        "sentinel: 1 of 3 cases a rubric-holistic disagreement: panel-review::ocean-blue (rubric_only: rubric 1.00, "
-        "sentinel 0.05)"])
+    result.stdout.fnmatch_lines(
+        [
+            "*sentinel: recorded:panel/sentinel.jsonl (rubric-free)*",
+            "panel agreement: split on 2 of 9 criteria (22%), kappa 0.00..0.61; rubric problems (the panel splits): "
+            "panel-review::concise",
+            "sentinel: 1 of 3 cases a rubric-holistic disagreement: panel-review::ocean-blue "
+            "(rubric_only: rubric 1.00, sentinel 0.05)",
+        ]
+    )
     report = CliRunner().invoke(build_cli(), ["report", "--db", str(db)])
     assert report.exit_code == 0, report.output
     lines = [" ".join(line.split()) for line in report.output.splitlines()]
     assert "panel-review sunset-red concise not_met met not_met not_met (MISSED)" in lines
     assert "gpt-4.1 qwen3-32b 9 89% 0.61" in lines
     assert any(line.startswith("panel-review concise 3 2 67% RUBRIC PROBLEM") for line in lines)
-    assert any(line.startswith("panel-review ocean-blue 1.00 0.05 not_met") and "RUBRIC ONLY" in line
-               for line in lines)
+    assert any(line.startswith("panel-review ocean-blue 1.00 0.05 not_met") and "RUBRIC ONLY" in line for line in lines)
     github = CliRunner().invoke(build_cli(), ["report", "--db", str(db), "--format", "github"])
     assert github.exit_code == 0, github.output
     assert "- rubric problem: the panel splits on panel-review · concise (2 of 3)" in github.output
-    assert "| panel-review | ocean-blue | fixed outputs | 1.00 | 0.05 | rubric passes, sentinel fails |" \
-        in github.output
+    assert (
+        "| panel-review | ocean-blue | fixed outputs | 1.00 | 0.05 | rubric passes, sentinel fails |" in github.output
+    )
     # calibrate against gold labels shows the members' agreement beside the panel's accuracy
     gold = pytester.path / "gold.jsonl"
-    gold.write_text("".join(json.dumps({"case": c, "criterion": k, "met": c != "ocean-blue" or k == "names-cause"})
-                            + "\n" for c in ("sky-blue", "sunset-red", "ocean-blue")
-                            for k in ("names-cause", "says-why", "concise")))
-    cal = CliRunner().invoke(build_cli(), ["calibrate", "--db", str(db), "--labels", str(gold), "--resamples", "0",
-                                           "--json"])
+    gold.write_text(
+        "".join(
+            json.dumps({"case": c, "criterion": k, "met": c != "ocean-blue" or k == "names-cause"}) + "\n"
+            for c in ("sky-blue", "sunset-red", "ocean-blue")
+            for k in ("names-cause", "says-why", "concise")
+        )
+    )
+    cal = CliRunner().invoke(
+        build_cli(), ["calibrate", "--db", str(db), "--labels", str(gold), "--resamples", "0", "--json"]
+    )
     assert cal.exit_code == 0, cal.output
     data = json.loads(cal.output)
     assert data["pointwise"]["overall"]["n"] == 9 and data["panel_agreement"]["flagged"] == ["panel-review::concise"]
@@ -98,8 +112,9 @@ def test_panel_example_reports_votes_agreement_and_a_disagreement(
 
 
 def test_demo_failures_render_verdicts_not_tracebacks(pytester: pytest.Pytester, suites_copy: Path) -> None:
-    result = pytester.runpytest_subprocess(str(suites_copy / "demo-failures"), "--rubric-no-store",
-                                           "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        str(suites_copy / "demo-failures"), "--rubric-no-store", "-p", "no:cacheprovider"
+    )
     assert result.ret == 1
     result.assert_outcomes(failed=2, errors=2)
     out = result.stdout.str()
@@ -109,10 +124,12 @@ def test_demo_failures_render_verdicts_not_tracebacks(pytester: pytest.Pytester,
     assert "outputs.jsonl has no output for case 'missing-output'" in out
 
 
-def test_release_template_skips_without_key(pytester: pytest.Pytester, suites_copy: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_release_template_skips_without_key(
+    pytester: pytest.Pytester, suites_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    result = pytester.runpytest_subprocess(str(suites_copy / "release"), "--rubric-no-store", "-rs",
-                                           "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        str(suites_copy / "release"), "--rubric-no-store", "-rs", "-p", "no:cacheprovider"
+    )
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED or result.ret == 0
     result.stdout.fnmatch_lines(["*OPENAI_API_KEY not set (requires_env)*"])

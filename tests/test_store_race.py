@@ -40,8 +40,7 @@ def test_concurrent_first_opens_all_succeed(tmp_path: Path) -> None:
         assert [r["id"] for r in store.runs()] == ["shared"]
 
 
-def test_a_loser_that_reruns_an_idempotent_migration_retries(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_loser_that_reruns_an_idempotent_migration_retries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A migration that can run twice (an index made ``if not exists``) fails the loser only on
     its record in ``_sqlite_migrations``: a lost race, retried, never an unusable database."""
     path = tmp_path / "r.db"

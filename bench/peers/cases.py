@@ -12,6 +12,7 @@ the normal way.
     from cases import make_cases   -> list of dicts (keys: id, question,
                                       response, criterion (the first), criteria)
 """
+
 import json
 import os
 import sys

@@ -26,6 +26,7 @@ GET  /v1/models    -> a model list
 would make more than K in flight gets HTTP 429 with Retry-After.
 Binds 127.0.0.1 only by default.
 """
+
 import argparse
 import asyncio
 import json
@@ -159,8 +160,11 @@ def _guess_json(text):
     for k in keys:
         kl = k.lower()
         if kl == "steps":
-            out[k] = ["Read the input.", "Check the response against the criterion.",
-                      "Decide how well the criterion is met."]
+            out[k] = [
+                "Read the input.",
+                "Check the response against the criterion.",
+                "Decide how well the criterion is met.",
+            ]
         elif kl in ("verdicts",):
             out[k] = [{"verdict": "yes", "reason": "ok"}]
         elif kl in ("statements", "claims", "truths"):
@@ -180,9 +184,7 @@ def synthesize(body):
     """-> (kind, message dict, finish_reason)"""
     messages = body.get("messages") or []
     text = "\n".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
-    tools = body.get("tools") or [
-        {"type": "function", "function": f} for f in (body.get("functions") or [])
-    ]
+    tools = body.get("tools") or [{"type": "function", "function": f} for f in (body.get("functions") or [])]
     tool_choice = body.get("tool_choice", body.get("function_call"))
     if tools and tool_choice != "none":
         fn = tools[0].get("function", tools[0])
@@ -197,11 +199,13 @@ def synthesize(body):
         msg = {
             "role": "assistant",
             "content": None,
-            "tool_calls": [{
-                "id": "call_" + uuid.uuid4().hex[:24],
-                "type": "function",
-                "function": {"name": fn.get("name", "tool"), "arguments": json.dumps(args)},
-            }],
+            "tool_calls": [
+                {
+                    "id": "call_" + uuid.uuid4().hex[:24],
+                    "type": "function",
+                    "function": {"name": fn.get("name", "tool"), "arguments": json.dumps(args)},
+                }
+            ],
         }
         return "tool_call", msg, "tool_calls"
 
@@ -216,8 +220,7 @@ def synthesize(body):
         return "json_object", {"role": "assistant", "content": json.dumps(_guess_json(text))}, "stop"
 
     if re.search(r"GRADE:\s*(\$LETTER|[CPI]\b)", text):
-        content = ("The submission states the requested fact and satisfies the criterion.\n\n"
-                   "GRADE: C")
+        content = "The submission states the requested fact and satisfies the criterion.\n\nGRADE: C"
         return "grade_letter", {"role": "assistant", "content": content}, "stop"
     low = text.lower()
     if ("pass: boolean" in low or '"pass"' in low) and "reason" in low and "rubric" in low:
@@ -240,10 +243,11 @@ def _logprobs(content, top_n):
             v = int(tok)
             alts += [str(x) for x in (v - 1, v + 1, v - 2) if x >= 0]
         alts = alts[:top_n]
-        top = [{"token": a, "logprob": -0.05 if i == 0 else -3.0 - i,
-                "bytes": list(a.encode())} for i, a in enumerate(alts)]
-        out.append({"token": tok, "logprob": -0.05, "bytes": list(tok.encode()),
-                    "top_logprobs": top})
+        top = [
+            {"token": a, "logprob": -0.05 if i == 0 else -3.0 - i, "bytes": list(a.encode())}
+            for i, a in enumerate(alts)
+        ]
+        out.append({"token": tok, "logprob": -0.05, "bytes": list(tok.encode()), "top_logprobs": top})
     return {"content": out, "refusal": None}
 
 
@@ -255,6 +259,7 @@ def _ntok(s):
 # server
 # ----------------------------------------------------------------------------
 
+
 class Stats:
     def __init__(self):
         self.reset()
@@ -263,8 +268,8 @@ class Stats:
         # keep the live in-flight count so a request still running (e.g. from a
         # killed client) cannot drive it negative
         self.inflight = getattr(self, "inflight", 0)
-        self.requests = 0          # chat requests received (incl. rejected)
-        self.completed = 0         # answered 200
+        self.requests = 0  # chat requests received (incl. rejected)
+        self.completed = 0  # answered 200
         self.rejected_429 = 0
         self.max_inflight = self.inflight
         self.kinds = {}
@@ -276,10 +281,14 @@ class Stats:
     def as_dict(self):
         span = (self.last_end - self.first_start) if self.first_start and self.last_end else 0.0
         return {
-            "requests": self.requests, "completed": self.completed,
-            "rejected_429": self.rejected_429, "inflight": self.inflight,
-            "max_inflight": self.max_inflight, "kinds": self.kinds,
-            "paths": self.paths, "models": self.models,
+            "requests": self.requests,
+            "completed": self.completed,
+            "rejected_429": self.rejected_429,
+            "inflight": self.inflight,
+            "max_inflight": self.max_inflight,
+            "kinds": self.kinds,
+            "paths": self.paths,
+            "models": self.models,
             "busy_span_s": round(span, 4),
         }
 
@@ -298,10 +307,19 @@ def make_app(latency_s, max_conc, retry_after, log_path=None):
         if max_conc and stats.inflight >= max_conc:
             stats.rejected_429 += 1
             return web.json_response(
-                {"error": {"message": "Rate limit exceeded (fake server)", "type": "rate_limit_error",
-                           "code": "rate_limit_exceeded"}},
-                status=429, headers={"Retry-After": str(max(1, math.ceil(retry_after))),
-                                     "retry-after-ms": str(int(retry_after * 1000))})
+                {
+                    "error": {
+                        "message": "Rate limit exceeded (fake server)",
+                        "type": "rate_limit_error",
+                        "code": "rate_limit_exceeded",
+                    }
+                },
+                status=429,
+                headers={
+                    "Retry-After": str(max(1, math.ceil(retry_after))),
+                    "retry-after-ms": str(int(retry_after * 1000)),
+                },
+            )
         now = time.monotonic()
         if stats.first_start is None:
             stats.first_start = now
@@ -328,33 +346,53 @@ def make_app(latency_s, max_conc, retry_after, log_path=None):
             cid = "chatcmpl-" + uuid.uuid4().hex[:24]
             created = int(time.time())
             if body.get("stream"):
-                resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                                   "Cache-Control": "no-cache"})
+                resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
                 await resp.prepare(request)
                 delta = dict(msg)
-                chunk = {"id": cid, "object": "chat.completion.chunk", "created": created,
-                         "model": model, "choices": [{"index": 0, "delta": delta,
-                                                      "logprobs": choice["logprobs"],
-                                                      "finish_reason": None}]}
+                chunk = {
+                    "id": cid,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [{"index": 0, "delta": delta, "logprobs": choice["logprobs"], "finish_reason": None}],
+                }
                 if delta.get("tool_calls"):
                     delta["tool_calls"] = [dict(tc, index=i) for i, tc in enumerate(delta["tool_calls"])]
                 await resp.write(("data: " + json.dumps(chunk) + "\n\n").encode())
-                fin = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                       "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
+                fin = {
+                    "id": cid,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
+                }
                 await resp.write(("data: " + json.dumps(fin) + "\n\n").encode())
                 if (body.get("stream_options") or {}).get("include_usage"):
-                    u = {"id": cid, "object": "chat.completion.chunk", "created": created,
-                         "model": model, "choices": [], "usage": usage}
+                    u = {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [],
+                        "usage": usage,
+                    }
                     await resp.write(("data: " + json.dumps(u) + "\n\n").encode())
                 await resp.write(b"data: [DONE]\n\n")
                 await resp.write_eof()
                 stats.completed += 1
                 return resp
             stats.completed += 1
-            return web.json_response({
-                "id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [choice], "usage": usage, "system_fingerprint": "fake",
-            })
+            return web.json_response(
+                {
+                    "id": cid,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [choice],
+                    "usage": usage,
+                    "system_fingerprint": "fake",
+                }
+            )
         finally:
             stats.inflight -= 1
             stats.last_end = time.monotonic()
@@ -368,13 +406,15 @@ def make_app(latency_s, max_conc, retry_after, log_path=None):
         return web.json_response(old)
 
     async def models(request):
-        return web.json_response({"object": "list", "data": [
-            {"id": "gpt-4.1", "object": "model", "created": 0, "owned_by": "fake"}]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": "gpt-4.1", "object": "model", "created": 0, "owned_by": "fake"}]}
+        )
 
     async def unknown(request):
         stats.paths["UNKNOWN " + request.path] = stats.paths.get("UNKNOWN " + request.path, 0) + 1
-        return web.json_response({"error": {"message": f"no route {request.path}",
-                                            "type": "invalid_request_error"}}, status=404)
+        return web.json_response(
+            {"error": {"message": f"no route {request.path}", "type": "invalid_request_error"}}, status=404
+        )
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", chat)
@@ -393,15 +433,25 @@ def main():
     ap.add_argument("--host", default=os.environ.get("FAKE_HOST", "127.0.0.1"))
     ap.add_argument("--port", type=int, default=int(os.environ.get("FAKE_PORT", "8811")))
     ap.add_argument("--latency-ms", type=float, default=float(os.environ.get("FAKE_LATENCY_MS", "200")))
-    ap.add_argument("--max-concurrency", type=int, default=int(os.environ.get("FAKE_MAX_CONCURRENCY", "0")),
-                    help="0 = unlimited; otherwise 429 + Retry-After beyond this many in flight")
+    ap.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=int(os.environ.get("FAKE_MAX_CONCURRENCY", "0")),
+        help="0 = unlimited; otherwise 429 + Retry-After beyond this many in flight",
+    )
     ap.add_argument("--retry-after", type=float, default=float(os.environ.get("FAKE_RETRY_AFTER", "1")))
-    ap.add_argument("--log-requests", default=os.environ.get("FAKE_LOG_REQUESTS"),
-                    help="append every request body (JSONL) to this file")
+    ap.add_argument(
+        "--log-requests",
+        default=os.environ.get("FAKE_LOG_REQUESTS"),
+        help="append every request body (JSONL) to this file",
+    )
     a = ap.parse_args()
     app = make_app(a.latency_ms / 1000.0, a.max_concurrency, a.retry_after, a.log_requests)
-    print(f"fake judge server on http://{a.host}:{a.port}/v1 latency={a.latency_ms}ms "
-          f"max_concurrency={a.max_concurrency or 'off'}", flush=True)
+    print(
+        f"fake judge server on http://{a.host}:{a.port}/v1 latency={a.latency_ms}ms "
+        f"max_concurrency={a.max_concurrency or 'off'}",
+        flush=True,
+    )
     web.run_app(app, host=a.host, port=a.port, access_log=None, print=None, backlog=1024)
 
 

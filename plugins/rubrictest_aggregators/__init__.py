@@ -26,8 +26,7 @@ class PointsAggregator(Aggregator):
 
     name = "points"
 
-    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]],
-                  threshold: float | None) -> CaseScore:
+    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]], threshold: float | None) -> CaseScore:
         tree = score_tree(case, {c.id: v for c, v in results})
         score = tree.score if tree.score is not None else 0.0
         nodes = tree.nodes if case.nodes else None
@@ -45,8 +44,7 @@ class StrictAggregator(Aggregator):
 
     name = "strict"
 
-    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]],
-                  threshold: float | None) -> CaseScore:
+    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]], threshold: float | None) -> CaseScore:
         failed = [c.id for c, v in results if not c.passes(v.outcome)]
         score = 1 - len(failed) / len(results) if results else 1.0
         return CaseScore(score, not failed, f"failed: {', '.join(failed)}" if failed else "")

@@ -49,10 +49,10 @@ def _structure(case: Case, side: str) -> dict[str, float]:
     prefix = side + "."
     for node in case.nodes:
         if node.id.startswith(prefix):
-            out[node.id[len(prefix):]] = node.weight
+            out[node.id[len(prefix) :]] = node.weight
     for crit in case.criteria:
         if crit.id.startswith(prefix):
-            out[crit.id[len(prefix):]] = crit.points
+            out[crit.id[len(prefix) :]] = crit.points
     return out
 
 
@@ -63,13 +63,17 @@ def check_case(case: Case) -> None:
     loose = [c.id for c in case.criteria if c.parent is None]
     if top != sorted((TARGET, REFERENCE)) or loose:
         found = ", ".join([*top, *loose]) or "nothing"
-        raise ConfigError(f"case {case.id!r}: the relative aggregator needs a rubric tree whose top level is "
-                          f"exactly `{TARGET}` and `{REFERENCE}` (found {found})")
+        raise ConfigError(
+            f"case {case.id!r}: the relative aggregator needs a rubric tree whose top level is "
+            f"exactly `{TARGET}` and `{REFERENCE}` (found {found})"
+        )
     target, reference = _structure(case, TARGET), _structure(case, REFERENCE)
     if target != reference:
         differ = sorted(set(target) ^ set(reference)) or sorted(k for k in target if target[k] != reference[k])
-        raise ConfigError(f"case {case.id!r}: `{TARGET}` and `{REFERENCE}` must hold the same criteria with the "
-                          f"same weights; they differ at {', '.join(differ[:5])}")
+        raise ConfigError(
+            f"case {case.id!r}: `{TARGET}` and `{REFERENCE}` must hold the same criteria with the "
+            f"same weights; they differ at {', '.join(differ[:5])}"
+        )
 
 
 class RelativeAggregator(Aggregator):
@@ -77,8 +81,7 @@ class RelativeAggregator(Aggregator):
 
     name = "relative"
 
-    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]],
-                  threshold: float | None) -> CaseScore:
+    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]], threshold: float | None) -> CaseScore:
         check_case(case)
         tree = score_tree(case, {c.id: v for c, v in results})
         nodes = dict(tree.nodes)
@@ -87,17 +90,26 @@ class RelativeAggregator(Aggregator):
             return CaseScore(None, False, "a verdict is missing", nodes)
         for node_id, node in tree.nodes.items():
             if node_id == TARGET or node_id.startswith(TARGET + "."):
-                twin = tree.nodes[REFERENCE + node_id[len(TARGET):]]
+                twin = tree.nodes[REFERENCE + node_id[len(TARGET) :]]
                 if node.score is not None and twin.score is not None:
-                    nodes[node_id] = NodeScore(node_id, _ratio(node.score, twin.score), node.passed, node.leaves,
-                                               {TARGET: node.score, REFERENCE: twin.score})
+                    nodes[node_id] = NodeScore(
+                        node_id,
+                        _ratio(node.score, twin.score),
+                        node.passed,
+                        node.leaves,
+                        {TARGET: node.score, REFERENCE: twin.score},
+                    )
         score = _ratio(t, r)
         failed = [m for m in tree.failed_musts if m == TARGET or m.startswith(TARGET + ".")]
         if failed:
             return CaseScore(score, False, f"hard rule failed: {', '.join(failed)}", nodes)
         if threshold is not None and score < threshold:
-            return CaseScore(score, False, f"relative score {score:.3f} < threshold {threshold:g} "
-                                           f"(target {t:.3f}, reference {r:.3f})", nodes)
+            return CaseScore(
+                score,
+                False,
+                f"relative score {score:.3f} < threshold {threshold:g} (target {t:.3f}, reference {r:.3f})",
+                nodes,
+            )
         missed = [f for f in tree.failed if f.startswith(TARGET + ".")]
         if threshold is None and missed:
             return CaseScore(score, False, f"a criterion failed: {', '.join(missed[:5])}", nodes)

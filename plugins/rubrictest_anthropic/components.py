@@ -60,21 +60,26 @@ class _AnthropicComponent(ProviderComponent):
     def make_client(self, api_key: str, base_url: str | None) -> anthropic.AsyncAnthropic:
         import anthropic  # the SDK is imported when first needed: it is slow to import
 
-        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0,
-                                        timeout=self.spec.timeout or 60.0)
+        return anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=self.spec.timeout or 60.0
+        )
 
     async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one Messages request; return the message or raise a classified error."""
         kwargs = {"max_tokens": self.default_max_tokens, **kwargs}
         with self.lease() as client:
-            message = await self.send(client.messages.create, kwargs, log, server=str(client.base_url),
-                                      token_fields=("input_tokens", "output_tokens"))
+            message = await self.send(
+                client.messages.create,
+                kwargs,
+                log,
+                server=str(client.base_url),
+                token_fields=("input_tokens", "output_tokens"),
+            )
         if getattr(message, "content", None) is None:
             raise ServerProtocolError("the server's answer has no content: not a Messages API response")
         if message.stop_reason == "refusal":
             raise Refusal("the model stopped with stop_reason=refusal")
         return message
-
 
 
 def _split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -125,8 +130,9 @@ class AnthropicJudge(_AnthropicComponent, Judge):
         tool = {
             "name": TOOL_NAME,
             "description": "Record one verdict for every criterion of the rubric.",
-            "input_schema": verdict_schema([c.id for c in request.criteria],
-                                           graded=any(c.scale is not None for c in request.criteria)),
+            "input_schema": verdict_schema(
+                [c.id for c in request.criteria], graded=any(c.scale is not None for c in request.criteria)
+            ),
         }
         return {
             "model": self.spec.model,
@@ -184,4 +190,3 @@ class AnthropicJudge(_AnthropicComponent, Judge):
             raise first
         ok = [r for r in results if not isinstance(r, BaseException)]
         return JudgeResult(combine_samples(request, [s for s, _ in ok], self.evidence_policy), calls=[c for _, c in ok])
-

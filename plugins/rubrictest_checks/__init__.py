@@ -76,8 +76,10 @@ def _search(rx: regex.Pattern[str], text: str, timeout: float, *, full: bool = F
     try:
         return rx.fullmatch(text, timeout=timeout) if full else rx.search(text, timeout=timeout)
     except TimeoutError:
-        raise JudgeError(f"the regular expression {rx.pattern!r} took more than {timeout:g} s on the response "
-                         "(catastrophic backtracking?)") from None
+        raise JudgeError(
+            f"the regular expression {rx.pattern!r} took more than {timeout:g} s on the response "
+            "(catastrophic backtracking?)"
+        ) from None
 
 
 class Contains(Check):
@@ -215,8 +217,9 @@ class JsonSchema(Check):
         except json.JSONDecodeError as exc:
             return False, f"not JSON: {exc}"
         schema = params["schema"]
-        validator = _bounded_validator(jsonschema.validators.validator_for(schema),
-                                       _timeout(params, REGEX_TIMEOUT))(schema)
+        validator = _bounded_validator(jsonschema.validators.validator_for(schema), _timeout(params, REGEX_TIMEOUT))(
+            schema
+        )
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"

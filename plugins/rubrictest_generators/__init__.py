@@ -14,8 +14,7 @@ from .decompose import DecomposeGenerator
 from .retrieve import RetrieveGenerator
 from .scoring import ScoringGenerator
 
-__all__ = ["ChecklistGenerator", "ContrastiveGenerator", "DecomposeGenerator", "RetrieveGenerator",
-           "ScoringGenerator"]
+__all__ = ["ChecklistGenerator", "ContrastiveGenerator", "DecomposeGenerator", "RetrieveGenerator", "ScoringGenerator"]
 
 
 @hookimpl

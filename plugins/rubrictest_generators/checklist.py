@@ -72,12 +72,23 @@ Reply with only JSON: {{"missing": [{{"question": "Does the response ...?"}}],
 
 _QUESTION = {"type": "string", "minLength": 3}
 REFINE_SCHEMA: dict[str, Any] = {
-    "type": "object", "required": ["missing", "ambiguous"],
+    "type": "object",
+    "required": ["missing", "ambiguous"],
     "properties": {
-        "missing": {"type": "array", "items": {"type": "object", "required": ["question"],
-                                               "properties": {"question": _QUESTION}}},
-        "ambiguous": {"type": "array", "items": {"type": "object", "required": ["question", "rewrite"],
-                                                 "properties": {"question": _QUESTION, "rewrite": _QUESTION}}}}}
+        "missing": {
+            "type": "array",
+            "items": {"type": "object", "required": ["question"], "properties": {"question": _QUESTION}},
+        },
+        "ambiguous": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["question", "rewrite"],
+                "properties": {"question": _QUESTION, "rewrite": _QUESTION},
+            },
+        },
+    },
+}
 
 
 class ChecklistGenerator(Generator):
@@ -87,10 +98,20 @@ class ChecklistGenerator(Generator):
     name = "checklist"
     prompt_version = "1"
     reply_schema: ClassVar[dict[str, Any]] = {
-        "type": "object", "required": ["checklist"],
-        "properties": {"checklist": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["question"],
-            "properties": {"question": {"type": "string", "minLength": 3}}}}}}
+        "type": "object",
+        "required": ["checklist"],
+        "properties": {
+            "checklist": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["question"],
+                    "properties": {"question": {"type": "string", "minLength": 3}},
+                },
+            }
+        },
+    }
 
     def __init__(self, context: GeneratorContext) -> None:
         super().__init__(context)
@@ -98,8 +119,10 @@ class ChecklistGenerator(Generator):
         if self.refine not in ("on", "off"):
             raise GenerationError(f"generator 'checklist': option refine={self.refine!r} must be on or off")
         if self.refine == "on" and context.judge is None:
-            raise GenerationError("generator 'checklist' with refine=on judges its checklist on labelled pairs: give "
-                                  "--pairs FILE and a judge (--judge PLUGIN:MODEL, or `judge:` in the suite)")
+            raise GenerationError(
+                "generator 'checklist' with refine=on judges its checklist on labelled pairs: give "
+                "--pairs FILE and a judge (--judge PLUGIN:MODEL, or `judge:` in the suite)"
+            )
 
     async def generate(self, request: GenerationRequest) -> list[GeneratedCriterion]:
         max_items = self.int_option("max_items", 10, minimum=1)
@@ -111,8 +134,9 @@ class ChecklistGenerator(Generator):
             return checklist
         return await self._refine(request, checklist, max_items)
 
-    async def _refine(self, request: GenerationRequest, checklist: list[GeneratedCriterion],
-                      max_items: int) -> list[GeneratedCriterion]:
+    async def _refine(
+        self, request: GenerationRequest, checklist: list[GeneratedCriterion], max_items: int
+    ) -> list[GeneratedCriterion]:
         require_stats("the checklist's refine step")
         import numpy as np
 
@@ -121,20 +145,30 @@ class ChecklistGenerator(Generator):
         judge = self.context.judge
         assert judge is not None
         pairs = request.pairs
-        chosen, rejected = await judge_pairs(judge, request.case, pairs,
-                                             [c.to_criterion(f"q{i}") for i, c in enumerate(checklist)])
+        chosen, rejected = await judge_pairs(
+            judge, request.case, pairs, [c.to_criterion(f"q{i}") for i, c in enumerate(checklist)]
+        )
         deltas = pair_deltas(chosen, rejected)
         lines = []
         for j, c in enumerate(checklist):
             d = deltas[:, j]
-            lines.append(f"{j + 1}. {c.text} -- favoured the preferred response in {int((d > 0).sum())}, the "
-                         f"rejected one in {int((d < 0).sum())}, neither in {int((d == 0).sum())}")
+            lines.append(
+                f"{j + 1}. {c.text} -- favoured the preferred response in {int((d > 0).sum())}, the "
+                f"rejected one in {int((d < 0).sum())}, neither in {int((d == 0).sum())}"
+            )
         shown = pairs[: self.int_option("max_pairs", 3, minimum=1)]
         examples = "\n\n".join(
             f"Example {i}:\n{tag('response', p.chosen)}\n(preferred over)\n{tag('response', p.rejected)}"
-            for i, p in enumerate(shown, 1))
-        prompt = REFINE_PROMPT.format(max_items=max_items, data_note=DATA_NOTE, case=render_case(request.case),
-                                      n_pairs=len(pairs), checklist="\n".join(lines), examples=examples)
+            for i, p in enumerate(shown, 1)
+        )
+        prompt = REFINE_PROMPT.format(
+            max_items=max_items,
+            data_note=DATA_NOTE,
+            case=render_case(request.case),
+            n_pairs=len(pairs),
+            checklist="\n".join(lines),
+            examples=examples,
+        )
         reply = await self.ask_json(prompt, request_id=f"checklist-refine:{request.case.id}", schema=REFINE_SCHEMA)
         known = {c.text for c in checklist}
         by_text = {c.text: i for i, c in enumerate(checklist)}
@@ -148,9 +182,9 @@ class ChecklistGenerator(Generator):
         proposals = [(q, i) for q, i in dict.fromkeys(proposals) if q not in known][:max_items]
         if not proposals:
             return checklist
-        p_chosen, p_rejected = await judge_pairs(judge, request.case, pairs,
-                                                 [self.criterion(q).to_criterion(f"r{k}")
-                                                  for k, (q, _) in enumerate(proposals)])
+        p_chosen, p_rejected = await judge_pairs(
+            judge, request.case, pairs, [self.criterion(q).to_criterion(f"r{k}") for k, (q, _) in enumerate(proposals)]
+        )
         p_deltas = pair_deltas(p_chosen, p_rejected)
         out = list(checklist)
         rewritten: set[int] = set()
@@ -159,9 +193,12 @@ class ChecklistGenerator(Generator):
             d = p_deltas[:, k]
             if not preference_consistent(d) or (rewrites is not None and rewrites in rewritten):
                 continue  # fails the filter, or its question was rewritten already (the first rewrite wins)
-            meta: dict[str, Any] = {"refine": "missing" if rewrites is None else "rewrite",
-                                    "filter": "preference-consistency", "pairs": len(pairs),
-                                    "pairs_separated": int(np.sum(d > 0))}
+            meta: dict[str, Any] = {
+                "refine": "missing" if rewrites is None else "rewrite",
+                "filter": "preference-consistency",
+                "pairs": len(pairs),
+                "pairs_separated": int(np.sum(d > 0)),
+            }
             if rewrites is None:
                 added.append(self.criterion(question, kind="checklist", **meta))
             else:

@@ -49,8 +49,14 @@ At most {max_items} criteria in all. {data_note}
 
 Reply with only JSON: {{"hard_rules": [{{"text": "..."}}], "principles": [{{"text": "...", "points": 1}}]}}"""
 
-_ITEMS = {"type": "array", "items": {"type": "object", "required": ["text"], "properties": {
-    "text": {"type": "string", "minLength": 3}, "points": {"type": "number", "exclusiveMinimum": 0}}}}
+_ITEMS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["text"],
+        "properties": {"text": {"type": "string", "minLength": 3}, "points": {"type": "number", "exclusiveMinimum": 0}},
+    },
+}
 
 
 class ContrastiveGenerator(Generator):
@@ -61,8 +67,10 @@ class ContrastiveGenerator(Generator):
     needs_pairs = True
     uses_judge = True
     reply_schema: ClassVar[dict[str, Any]] = {
-        "type": "object", "required": ["hard_rules", "principles"],
-        "properties": {"hard_rules": _ITEMS, "principles": _ITEMS}}
+        "type": "object",
+        "required": ["hard_rules", "principles"],
+        "properties": {"hard_rules": _ITEMS, "principles": _ITEMS},
+    }
 
     def __init__(self, context: GeneratorContext) -> None:
         super().__init__(context)
@@ -70,9 +78,11 @@ class ContrastiveGenerator(Generator):
         if self.filter not in ("on", "off"):
             raise GenerationError(f"generator 'contrastive': option filter={self.filter!r} must be on or off")
         if self.filter == "on" and context.judge is None:
-            raise GenerationError("generator 'contrastive' filters criteria by preference-label consistency and "
-                                  "needs a judge: give --judge PLUGIN:MODEL, set `judge:` in the suite, or pass "
-                                  "--option filter=off")
+            raise GenerationError(
+                "generator 'contrastive' filters criteria by preference-label consistency and "
+                "needs a judge: give --judge PLUGIN:MODEL, set `judge:` in the suite, or pass "
+                "--option filter=off"
+            )
 
     async def generate(self, request: GenerationRequest) -> list[GeneratedCriterion]:
         if not request.pairs:
@@ -81,13 +91,17 @@ class ContrastiveGenerator(Generator):
         shown = request.pairs[: self.int_option("max_pairs", 3, minimum=1)]
         examples = "\n\n".join(
             f"Example {i}:\n{tag('response', p.chosen)}\n(preferred over)\n{tag('response', p.rejected)}"
-            for i, p in enumerate(shown, 1))
-        prompt = PROMPT.format(max_items=max_items, data_note=DATA_NOTE, case=render_case(request.case),
-                               examples=examples)
+            for i, p in enumerate(shown, 1)
+        )
+        prompt = PROMPT.format(
+            max_items=max_items, data_note=DATA_NOTE, case=render_case(request.case), examples=examples
+        )
         reply = await self.ask_json(prompt, request_id=f"contrastive:{request.case.id}")
         proposed = [self.criterion(item["text"], must=True, kind="hard_rule") for item in reply["hard_rules"]]
-        proposed += [self.criterion(item["text"], points=float(item.get("points", 1)), kind="principle")
-                     for item in reply["principles"]]
+        proposed += [
+            self.criterion(item["text"], points=float(item.get("points", 1)), kind="principle")
+            for item in reply["principles"]
+        ]
         proposed = list({c.text: c for c in proposed}.values())[:max_items]
         if self.filter == "off" or not proposed:
             return proposed
@@ -102,8 +116,14 @@ class ContrastiveGenerator(Generator):
         for j, crit in enumerate(proposed):
             if preference_consistent(deltas[:, j]):
                 wins = int((deltas[:, j] > 0).sum())
-                kept.append(GeneratedCriterion(
-                    text=crit.text, provenance=crit.provenance, points=crit.points, must=crit.must,
-                    kind=crit.kind, meta={"filter": "preference-consistency", "pairs": len(request.pairs),
-                                          "pairs_separated": wins}))
+                kept.append(
+                    GeneratedCriterion(
+                        text=crit.text,
+                        provenance=crit.provenance,
+                        points=crit.points,
+                        must=crit.must,
+                        kind=crit.kind,
+                        meta={"filter": "preference-consistency", "pairs": len(request.pairs), "pairs_separated": wins},
+                    )
+                )
         return kept

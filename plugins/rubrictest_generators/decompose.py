@@ -118,14 +118,21 @@ class DecomposeGenerator(Generator):
         max_depth = self.int_option("max_depth", 2)
         max_children = self.int_option("max_children", 4, minimum=2)
         existing = [c.text for c in case.criteria if c.text]
-        hint = (f"The suite already checks these; do not repeat them:\n{numbered(existing)}\n"
-                if existing else "")
-        reply = await self.ask_json(COARSE_PROMPT.format(
-            max_items=self.int_option("max_items", 5, minimum=1), existing=hint, data_note=DATA_NOTE,
-            case=render_case(case)), request_id=f"decompose:{case.id}:coarse")
+        hint = f"The suite already checks these; do not repeat them:\n{numbered(existing)}\n" if existing else ""
+        reply = await self.ask_json(
+            COARSE_PROMPT.format(
+                max_items=self.int_option("max_items", 5, minimum=1),
+                existing=hint,
+                data_note=DATA_NOTE,
+                case=render_case(case),
+            ),
+            request_id=f"decompose:{case.id}:coarse",
+        )
         frontier = [_Node(item["text"], 0, None) for item in reply["criteria"]]
-        examples = "\n\n".join(f"Example {i}:\n{tag('response', p.chosen)}\n(preferred over)\n"
-                                f"{tag('response', p.rejected)}" for i, p in enumerate(request.pairs[:3], 1))
+        examples = "\n\n".join(
+            f"Example {i}:\n{tag('response', p.chosen)}\n(preferred over)\n{tag('response', p.rejected)}"
+            for i, p in enumerate(request.pairs[:3], 1)
+        )
         accepted: list[tuple[_Node, Any]] = []
         for depth in range(max_depth + 1):
             if not frontier:
@@ -140,12 +147,19 @@ class DecomposeGenerator(Generator):
                 elif separates(deltas[:, j]):
                     accepted.append((node, np.concatenate([chosen[:, j], rejected[:, j]])))
                 elif depth < max_depth:
-                    split = await self.ask_json(SPLIT_PROMPT.format(
-                        criterion=node.text, max_children=max_children, data_note=DATA_NOTE,
-                        case=render_case(case), examples=examples),
-                        request_id=f"decompose:{case.id}:split:{depth}-{j}")
-                    next_frontier += [_Node(item["text"], depth + 1, node.text)
-                                      for item in split["criteria"][:max_children]]
+                    split = await self.ask_json(
+                        SPLIT_PROMPT.format(
+                            criterion=node.text,
+                            max_children=max_children,
+                            data_note=DATA_NOTE,
+                            case=render_case(case),
+                            examples=examples,
+                        ),
+                        request_id=f"decompose:{case.id}:split:{depth}-{j}",
+                    )
+                    next_frontier += [
+                        _Node(item["text"], depth + 1, node.text) for item in split["criteria"][:max_children]
+                    ]
                 else:
                     dropped["not separating"] += 1
             frontier = next_frontier

@@ -30,14 +30,16 @@ class EmbeddingIndex:
         max_length: tokens kept per text.
     """
 
-    def __init__(self, documents: Sequence[str], model: str = DEFAULT_MODEL, *, batch_size: int = 32,
-                 max_length: int = 256) -> None:
+    def __init__(
+        self, documents: Sequence[str], model: str = DEFAULT_MODEL, *, batch_size: int = 32, max_length: int = 256
+    ) -> None:
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
         except ImportError:
-            raise GenerationError("retriever=embeddings needs torch and transformers: "
-                                  "pip install 'rubrictest[local]'") from None
+            raise GenerationError(
+                "retriever=embeddings needs torch and transformers: pip install 'rubrictest[local]'"
+            ) from None
         try:
             self.tokenizer: Any = AutoTokenizer.from_pretrained(model)
             self.model: Any = AutoModel.from_pretrained(model).eval()
@@ -54,8 +56,13 @@ class EmbeddingIndex:
         rows: list[npt.NDArray[np.float64]] = []
         with torch.no_grad():
             for start in range(0, len(texts), self.batch_size):
-                batch = self.tokenizer(list(texts[start:start + self.batch_size]), padding=True, truncation=True,
-                                       max_length=self.max_length, return_tensors="pt")
+                batch = self.tokenizer(
+                    list(texts[start : start + self.batch_size]),
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)

@@ -29,14 +29,16 @@ from rubrictest.generation import GenerationError, JudgeClient, LabelledPair, ve
 FloatArray = npt.NDArray[np.float64]
 
 
-async def judge_pairs(judge: JudgeClient, case: Case, pairs: Sequence[LabelledPair],
-                      criteria: Sequence[Criterion]) -> tuple[FloatArray, FloatArray]:
+async def judge_pairs(
+    judge: JudgeClient, case: Case, pairs: Sequence[LabelledPair], criteria: Sequence[Criterion]
+) -> tuple[FloatArray, FloatArray]:
     """Judge both responses of every pair on every criterion.
 
     Returns:
         ``(chosen, rejected)``: arrays of shape (pairs, criteria) of pass values (NaN when
         the judge gave no verdict).
     """
+
     async def values(response: str, rid: str) -> list[float]:
         outcomes = await judge.outcomes(case, response, criteria, response_id=rid)
         out: list[float] = []
@@ -45,8 +47,9 @@ async def judge_pairs(judge: JudgeClient, case: Case, pairs: Sequence[LabelledPa
             out.append(math.nan if passed is None else float(passed))
         return out
 
-    rows = await asyncio.gather(*(values(p.chosen, f"{p.id}:chosen") for p in pairs),
-                                *(values(p.rejected, f"{p.id}:rejected") for p in pairs))
+    rows = await asyncio.gather(
+        *(values(p.chosen, f"{p.id}:chosen") for p in pairs), *(values(p.rejected, f"{p.id}:rejected") for p in pairs)
+    )
     n = len(pairs)
     shape = (n, len(criteria))
     if criteria and pairs and all(math.isnan(v) for row in rows for v in row):

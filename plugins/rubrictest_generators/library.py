@@ -97,9 +97,13 @@ def read_jsonl_library(path: Path) -> list[LibraryEntry]:
 def read_suite_library(path: Path) -> list[LibraryEntry]:
     """Every case of a suite that has text criteria, as a library entry."""
     _, cases = suite_cases(path)
-    return [LibraryEntry(c.id, c.prompt, tuple(LibraryCriterion(k.text, k.points, k.must)
-                                                for k in c.criteria if k.text), str(path))
-            for c in cases if c.prompt and any(k.text for k in c.criteria)]
+    return [
+        LibraryEntry(
+            c.id, c.prompt, tuple(LibraryCriterion(k.text, k.points, k.must) for k in c.criteria if k.text), str(path)
+        )
+        for c in cases
+        if c.prompt and any(k.text for k in c.criteria)
+    ]
 
 
 def _data(dir_: str | None, default: str) -> Path:
@@ -113,9 +117,15 @@ def import_hellobench(dir_: str | None = None) -> list[LibraryEntry]:
     """HelloBench open-ended QA instructions with their 7-item checklists."""
     root = _data(dir_, "HelloBench")
     path = root / "data" / "main_data" / "open_ended_qa.jsonl"
-    return [LibraryEntry(str(row["id"]), str(row["instruction"]),
-                         tuple(LibraryCriterion(str(c)) for c in row["checklists"]), "hellobench")
-            for _, row in read_jsonl(path, error=GenerationError)]
+    return [
+        LibraryEntry(
+            str(row["id"]),
+            str(row["instruction"]),
+            tuple(LibraryCriterion(str(c)) for c in row["checklists"]),
+            "hellobench",
+        )
+        for _, row in read_jsonl(path, error=GenerationError)
+    ]
 
 
 def hellobench_verdicts(dir_: str | None = None) -> tuple[list[str], list[list[float]]]:
@@ -147,11 +157,20 @@ def import_llmbar(dir_: str | None = None) -> list[LibraryEntry]:
     rows = _read_json(root / "evaluators" / "GPT-4" / "Metrics_Reference" / "result.json")
     out = []
     for i, row in enumerate(rows):
-        questions = [line.split(".", 1)[1].strip() for line in str(row["results"][0][0]).splitlines()
-                     if line.strip()[:1].isdigit() and "." in line]
+        questions = [
+            line.split(".", 1)[1].strip()
+            for line in str(row["results"][0][0]).splitlines()
+            if line.strip()[:1].isdigit() and "." in line
+        ]
         if questions:
-            out.append(LibraryEntry(f"llmbar-{root.name}-{i}", str(row["input"]),
-                                    tuple(LibraryCriterion(q) for q in questions), "llmbar"))
+            out.append(
+                LibraryEntry(
+                    f"llmbar-{root.name}-{i}",
+                    str(row["input"]),
+                    tuple(LibraryCriterion(q) for q in questions),
+                    "llmbar",
+                )
+            )
     return out
 
 
@@ -159,16 +178,26 @@ def llmbar_pairs(dir_: str | None = None) -> list[dict[str, Any]]:
     """LLMBar's gold-labelled pairs of a set as labelled-responses rows (``output_1``/``output_2``/``label``)."""
     root = _llmbar_set(dir_)
     rows = _read_json(root / "dataset.json")
-    return [{"case": f"llmbar-{root.name}-{i}", "input": r["input"], "output_1": r["output_1"],
-             "output_2": r["output_2"], "label": int(r["label"])} for i, r in enumerate(rows)]
+    return [
+        {
+            "case": f"llmbar-{root.name}-{i}",
+            "input": r["input"],
+            "output_1": r["output_1"],
+            "output_2": r["output_2"],
+            "label": int(r["label"]),
+        }
+        for i, r in enumerate(rows)
+    ]
 
 
 def import_biggen(dir_: str | None = None) -> list[LibraryEntry]:
     """BiGGen-Bench: each instance's score-rubric criterion (a 1-5 scale) as one criterion."""
     root = _data(dir_, "prometheus-eval/BiGGen-Bench")
     rows = _read_json(root / "sample_responses.json")
-    return [LibraryEntry(str(key), str(r["input"]), (LibraryCriterion(str(r["score_rubric"]["criteria"])),),
-                         "biggen") for key, r in rows.items()]
+    return [
+        LibraryEntry(str(key), str(r["input"]), (LibraryCriterion(str(r["score_rubric"]["criteria"])),), "biggen")
+        for key, r in rows.items()
+    ]
 
 
 def import_deep_research(dir_: str | None = None) -> list[LibraryEntry]:
@@ -176,16 +205,24 @@ def import_deep_research(dir_: str | None = None) -> list[LibraryEntry]:
     root = _data(dir_, "deep_research_bench")
     out = []
     for _, row in read_jsonl(root / "data" / "criteria_data" / "criteria.jsonl", error=GenerationError):
-        crits = [LibraryCriterion(f"{c['criterion']}: {c['explanation']}",
-                                  round(float(row["dimension_weight"][dim]) * float(c["weight"]), 4))
-                 for dim, items in row["criterions"].items() for c in items]
+        crits = [
+            LibraryCriterion(
+                f"{c['criterion']}: {c['explanation']}",
+                round(float(row["dimension_weight"][dim]) * float(c["weight"]), 4),
+            )
+            for dim, items in row["criterions"].items()
+            for c in items
+        ]
         out.append(LibraryEntry(f"drb-{row['id']}", str(row["prompt"]), tuple(crits), "deep_research"))
     return out
 
 
 IMPORTERS: dict[str, Callable[[str | None], list[LibraryEntry]]] = {
-    "hellobench": import_hellobench, "llmbar": import_llmbar, "biggen": import_biggen,
-    "deep_research": import_deep_research}
+    "hellobench": import_hellobench,
+    "llmbar": import_llmbar,
+    "biggen": import_biggen,
+    "deep_research": import_deep_research,
+}
 
 
 def load_library(ref: str, base_dir: Path) -> list[LibraryEntry]:
@@ -198,8 +235,10 @@ def load_library(ref: str, base_dir: Path) -> list[LibraryEntry]:
         return IMPORTERS[name](target)
     path = Path(ref) if Path(ref).is_absolute() else base_dir / ref
     if not path.exists():
-        raise GenerationError(f"library {ref!r} not found (looked at {path}); give a .jsonl, a suite, or one of "
-                              f"{', '.join(f'{n}:DIR' for n in IMPORTERS)}")
+        raise GenerationError(
+            f"library {ref!r} not found (looked at {path}); give a .jsonl, a suite, or one of "
+            f"{', '.join(f'{n}:DIR' for n in IMPORTERS)}"
+        )
     if path.suffix == ".jsonl":
         return read_jsonl_library(path)
     if path.suffix in (".yaml", ".yml"):

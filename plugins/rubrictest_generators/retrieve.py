@@ -62,6 +62,7 @@ def _render_exemplar(i: int, entry: LibraryEntry) -> str:
         extra = [] if c.points == 1 else [f"points {c.points:g}"]
         extra += ["must"] if c.must else []
         return f"- {c.text}" + (f" ({', '.join(extra)})" if extra else "")
+
     prompt = entry.prompt if len(entry.prompt) <= 1500 else entry.prompt[:1500] + " …"
     rubric = "\n".join(line(c) for c in entry.criteria[:15])
     return f"Example {i}:\n{tag('example', prompt)}\nRubric:\n{rubric}"
@@ -82,12 +83,15 @@ class RetrieveGenerator(Generator):
             raise GenerationError(f"generator 'retrieve': option adopt={adopt!r} must be true or false")
         self.adopt = adopt in ("true", "1", "yes")
         if not self.adopt and self.context.model is None:
-            raise GenerationError("generator 'retrieve' needs a model: give --model PLUGIN:MODEL, or --option "
-                                  "adopt=true to adopt the nearest rubric without one")
+            raise GenerationError(
+                "generator 'retrieve' needs a model: give --model PLUGIN:MODEL, or --option "
+                "adopt=true to adopt the nearest rubric without one"
+            )
         self.retriever = self.option("retriever", "bm25").lower()
         if self.retriever not in ("bm25", "embeddings"):
-            raise GenerationError(f"generator 'retrieve': option retriever={self.retriever!r} must be bm25 or "
-                                  "embeddings")
+            raise GenerationError(
+                f"generator 'retrieve': option retriever={self.retriever!r} must be bm25 or embeddings"
+            )
         self.entries: list[LibraryEntry] = []
         self.index: BM25 | EmbeddingIndex | None = None
 
@@ -102,14 +106,20 @@ class RetrieveGenerator(Generator):
         return [str(r) for r in refs if str(r).strip()]
 
     async def prepare(self, requests: Sequence[GenerationRequest]) -> None:
-        entries = [LibraryEntry(c.id, c.prompt, tuple(LibraryCriterion(k.text, k.points, k.must)
-                                                       for k in c.criteria if k.text), "suite")
-                   for c in self.context.suite_cases if c.prompt and any(k.text for k in c.criteria)]
+        entries = [
+            LibraryEntry(
+                c.id, c.prompt, tuple(LibraryCriterion(k.text, k.points, k.must) for k in c.criteria if k.text), "suite"
+            )
+            for c in self.context.suite_cases
+            if c.prompt and any(k.text for k in c.criteria)
+        ]
         for ref in self._library_refs():
             entries += load_library(ref, self.context.base_dir)
         if not entries:
-            raise GenerationError("generator 'retrieve' has nothing to retrieve from: no other case of the suite "
-                                  "has criteria; give --library PATH.jsonl|SUITE|hellobench:DIR")
+            raise GenerationError(
+                "generator 'retrieve' has nothing to retrieve from: no other case of the suite "
+                "has criteria; give --library PATH.jsonl|SUITE|hellobench:DIR"
+            )
         self.entries = entries
         prompts = [e.prompt for e in entries]
         if self.retriever == "embeddings":
@@ -125,8 +135,11 @@ class RetrieveGenerator(Generator):
         assert self.index is not None
         case = request.case
         ranked = self.index.top(case.prompt, k + 1)
-        hits = [(self.entries[i], s) for i, s in ranked
-                if not (self.entries[i].source == "suite" and self.entries[i].id == case.id)]
+        hits = [
+            (self.entries[i], s)
+            for i, s in ranked
+            if not (self.entries[i].source == "suite" and self.entries[i].id == case.id)
+        ]
         return hits[:k]
 
     async def generate(self, request: GenerationRequest) -> list[GeneratedCriterion]:
@@ -136,18 +149,32 @@ class RetrieveGenerator(Generator):
         max_items = self.int_option("max_items", 10, minimum=1)
         hits = self.neighbours(request, k)
         if not hits:
-            raise GenerationError(f"generator 'retrieve', case {request.case.id!r}: no library entry shares a word "
-                                  "with its input; give a --library closer to the suite")
+            raise GenerationError(
+                f"generator 'retrieve', case {request.case.id!r}: no library entry shares a word "
+                "with its input; give a --library closer to the suite"
+            )
         if self.adopt:
             entry, score = hits[0]
             used = [{"source": entry.source, "id": entry.id, self.retriever: round(score, 3)}]
-            return [self.criterion(c.text, points=c.points, must=c.must, kind="retrieved", exemplars=used)
-                    for c in entry.criteria[:max_items]]
+            return [
+                self.criterion(c.text, points=c.points, must=c.must, kind="retrieved", exemplars=used)
+                for c in entry.criteria[:max_items]
+            ]
         exemplars = "\n\n".join(_render_exemplar(i, e) for i, (e, _) in enumerate(hits, 1))
-        reply = await self.ask_json(PROMPT.format(max_items=max_items, data_note=DATA_NOTE, exemplars=exemplars,
-                                                  case=render_case(request.case)),
-                                    request_id=f"retrieve:{request.case.id}")
+        reply = await self.ask_json(
+            PROMPT.format(
+                max_items=max_items, data_note=DATA_NOTE, exemplars=exemplars, case=render_case(request.case)
+            ),
+            request_id=f"retrieve:{request.case.id}",
+        )
         used = [{"source": e.source, "id": e.id, self.retriever: round(s, 3)} for e, s in hits]
-        return [self.criterion(item["text"], points=float(item.get("points", 1)), must=bool(item.get("must", False)),
-                               kind="retrieved", exemplars=used)
-                for item in reply["criteria"][:max_items]]
+        return [
+            self.criterion(
+                item["text"],
+                points=float(item.get("points", 1)),
+                must=bool(item.get("must", False)),
+                kind="retrieved",
+                exemplars=used,
+            )
+            for item in reply["criteria"][:max_items]
+        ]

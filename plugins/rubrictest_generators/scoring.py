@@ -34,10 +34,22 @@ Every point must be checkable in a response on its own. At most {max_items} per 
 Reply with only JSON: {{"primary": [{{"text": "...", "points": 3}}], "secondary": [{{"text": "...", "points": 1}}],
 "deductions": [{{"text": "...", "points": -2}}]}}"""
 
-_POSITIVE = {"type": "array", "items": {"type": "object", "required": ["text", "points"], "properties": {
-    "text": {"type": "string", "minLength": 3}, "points": {"type": "number", "exclusiveMinimum": 0}}}}
-_NEGATIVE = {"type": "array", "items": {"type": "object", "required": ["text", "points"], "properties": {
-    "text": {"type": "string", "minLength": 3}, "points": {"type": "number", "exclusiveMaximum": 0}}}}
+_POSITIVE = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["text", "points"],
+        "properties": {"text": {"type": "string", "minLength": 3}, "points": {"type": "number", "exclusiveMinimum": 0}},
+    },
+}
+_NEGATIVE = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["text", "points"],
+        "properties": {"text": {"type": "string", "minLength": 3}, "points": {"type": "number", "exclusiveMaximum": 0}},
+    },
+}
 
 
 class ScoringGenerator(Generator):
@@ -46,8 +58,10 @@ class ScoringGenerator(Generator):
     name = "scoring"
     prompt_version = "1"
     reply_schema: ClassVar[dict[str, Any]] = {
-        "type": "object", "required": ["primary", "secondary", "deductions"],
-        "properties": {"primary": {**_POSITIVE, "minItems": 1}, "secondary": _POSITIVE, "deductions": _NEGATIVE}}
+        "type": "object",
+        "required": ["primary", "secondary", "deductions"],
+        "properties": {"primary": {**_POSITIVE, "minItems": 1}, "secondary": _POSITIVE, "deductions": _NEGATIVE},
+    }
 
     async def generate(self, request: GenerationRequest) -> list[GeneratedCriterion]:
         max_items = self.int_option("max_items", 8, minimum=1)

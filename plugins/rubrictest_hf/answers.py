@@ -68,13 +68,13 @@ class _Sequences:
         needed = sorted({s[:-1] for s in self.multi_token}, key=len, reverse=True)
         kept: list[tuple[int, ...]] = []
         for ext in needed:
-            if not any(longer[:len(ext)] == ext for longer in kept):
+            if not any(longer[: len(ext)] == ext for longer in kept):
                 kept.append(ext)
         return tuple(kept) or ((),)
 
     def extension_of(self, seq: tuple[int, ...]) -> int:
         """Index in :attr:`extensions` of the row that scores ``seq``."""
-        return next(i for i, ext in enumerate(self.extensions) if ext[:len(seq) - 1] == seq[:-1])
+        return next(i for i, ext in enumerate(self.extensions) if ext[: len(seq) - 1] == seq[:-1])
 
 
 def _encode(tokenizer: Any, words: Sequence[str]) -> list[tuple[int, ...]]:
@@ -107,8 +107,7 @@ class AnswerTokens(_Sequences):
         return self.positive + self.negative
 
     @classmethod
-    def build(cls, tokenizer: Any, positive: Sequence[str], negative: Sequence[str], *,
-              what: str) -> AnswerTokens:
+    def build(cls, tokenizer: Any, positive: Sequence[str], negative: Sequence[str], *, what: str) -> AnswerTokens:
         """Encode the answer words' variants with ``tokenizer``.
 
         Raises:
@@ -125,7 +124,8 @@ class AnswerTokens(_Sequences):
                 raise ConfigError(
                     f"{what}: the tokenizer has no usable tokens for the {side} answer "
                     f"{'/'.join(words)!r} (unknown or ambiguous in its vocabulary); set "
-                    "options.yes_words / options.no_words to words it knows")
+                    "options.yes_words / options.no_words to words it knows"
+                )
         return cls(tuple(pos), tuple(neg))
 
 
@@ -170,8 +170,13 @@ class LevelTokens(_Sequences):
         for k, group in enumerate(self.sequences):
             total = 0.0
             for seq in group:
-                longer = [t for j, other in enumerate(self.sequences) if j != k for t in other
-                          if len(t) > len(seq) and t[:len(seq)] == seq]
+                longer = [
+                    t
+                    for j, other in enumerate(self.sequences)
+                    if j != k
+                    for t in other
+                    if len(t) > len(seq) and t[: len(seq)] == seq
+                ]
                 own = math.exp(logp[seq] - top) - sum(math.exp(logp[t] - top) for t in longer)
                 total += max(0.0, own)
             mass.append(total)
@@ -192,8 +197,10 @@ class LevelTokens(_Sequences):
             seqs = _encode(tokenizer, [f"{level:g}"])
             seqs = [s for s in seqs if len(s) == 1] or seqs
             if not seqs:
-                raise ConfigError(f"{what}: the tokenizer has no usable tokens for the level {level:g} "
-                                  "(unknown in its vocabulary): grade this scale with mode: generate")
+                raise ConfigError(
+                    f"{what}: the tokenizer has no usable tokens for the level {level:g} "
+                    "(unknown in its vocabulary): grade this scale with mode: generate"
+                )
             groups.append(tuple(seqs))
         seen: dict[tuple[int, ...], float] = {}
         for level, group in zip(levels, groups, strict=True):

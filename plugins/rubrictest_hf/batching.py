@@ -42,14 +42,22 @@ class BatchStats:
 
     def as_dict(self) -> dict[str, Any]:
         """The figures as a JSON-able mapping."""
-        return {"batches": self.batches, "forward_passes": self.forward_passes, "rows": self.rows,
-                "prompt_tokens": self.prompt_tokens, "real_tokens": self.real_tokens,
-                "padded_tokens": self.padded_tokens, "padding_waste": round(self.padding_waste, 4),
-                "oom_splits": self.oom_splits, "generated_tokens": self.generated_tokens}
+        return {
+            "batches": self.batches,
+            "forward_passes": self.forward_passes,
+            "rows": self.rows,
+            "prompt_tokens": self.prompt_tokens,
+            "real_tokens": self.real_tokens,
+            "padded_tokens": self.padded_tokens,
+            "padding_waste": round(self.padding_waste, 4),
+            "oom_splits": self.oom_splits,
+            "generated_tokens": self.generated_tokens,
+        }
 
 
-def pad_left(rows: Sequence[Sequence[int]], pad_id: int, device: Any,
-             stats: BatchStats | None = None) -> tuple[Any, Any]:
+def pad_left(
+    rows: Sequence[Sequence[int]], pad_id: int, device: Any, stats: BatchStats | None = None
+) -> tuple[Any, Any]:
     """Left-pad ``rows`` into ``(input_ids, attention_mask)`` tensors on ``device``."""
     import torch
 
@@ -58,8 +66,8 @@ def pad_left(rows: Sequence[Sequence[int]], pad_id: int, device: Any,
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):
         if row:
-            ids[i, width - len(row):] = torch.tensor(list(row), dtype=torch.long)
-            mask[i, width - len(row):] = 1
+            ids[i, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
+            mask[i, width - len(row) :] = 1
     if stats is not None:
         stats.rows += len(rows)
         stats.real_tokens += sum(len(r) for r in rows)
@@ -99,9 +107,13 @@ def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, torch.OutOfMemoryError)
 
 
-def run_halving(batch: list[U], run: Callable[[list[U]], list[R]],
-                split: Callable[[U], tuple[U, U] | None], fail: Callable[[U, str], R],
-                stats: BatchStats) -> list[R]:
+def run_halving(
+    batch: list[U],
+    run: Callable[[list[U]], list[R]],
+    split: Callable[[U], tuple[U, U] | None],
+    fail: Callable[[U, str], R],
+    stats: BatchStats,
+) -> list[R]:
     """Run ``batch``; on out-of-memory, free the cache, halve it and retry each half.
 
     Args:
@@ -123,8 +135,7 @@ def run_halving(batch: list[U], run: Callable[[list[U]], list[R]],
     stats.oom_splits += 1
     if len(batch) > 1:
         mid = len(batch) // 2
-        return (run_halving(batch[:mid], run, split, fail, stats) +
-                run_halving(batch[mid:], run, split, fail, stats))
+        return run_halving(batch[:mid], run, split, fail, stats) + run_halving(batch[mid:], run, split, fail, stats)
     halves = split(batch[0])
     if halves is None:
         return [fail(batch[0], f"out of memory even for a batch of one ({message})")]

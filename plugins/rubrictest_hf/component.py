@@ -76,8 +76,7 @@ class LocalModel:
         cache never loads them.
         """
         if self._loaded is None:
-            self._check_tokenizer(tokenizer_for(self.spec.model, self.options, self.context.base_dir,
-                                                what=self.what))
+            self._check_tokenizer(tokenizer_for(self.spec.model, self.options, self.context.base_dir, what=self.what))
 
     async def aclose(self) -> None:
         """Release the model (freed when no other component holds it)."""
@@ -100,8 +99,9 @@ class LocalModel:
         return self.options.max_length or self.loaded.max_length or 4096
 
 
-def render_chat(tokenizer: Any, messages: Sequence[Mapping[str, Any]], *, plain_suffix: str,
-                thinking: bool = True) -> str:
+def render_chat(
+    tokenizer: Any, messages: Sequence[Mapping[str, Any]], *, plain_suffix: str, thinking: bool = True
+) -> str:
     """Prompt text for chat ``messages``.
 
     With a chat template: the template with the generation prompt; a template that rejects

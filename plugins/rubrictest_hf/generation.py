@@ -40,10 +40,12 @@ def generation_kwargs(params: Mapping[str, Any], max_new_tokens: int) -> dict[st
     """
     unknown = sorted(set(params) - {*_SAMPLING_PARAMS, "max_new_tokens", "max_tokens"})
     if unknown:
-        raise ValueError(f"unsupported params {', '.join(unknown)}; supported: "
-                         f"{', '.join(_SAMPLING_PARAMS)}, max_new_tokens")
+        raise ValueError(
+            f"unsupported params {', '.join(unknown)}; supported: {', '.join(_SAMPLING_PARAMS)}, max_new_tokens"
+        )
     kwargs: dict[str, Any] = {
-        "max_new_tokens": int(params.get("max_new_tokens", params.get("max_tokens", max_new_tokens)))}
+        "max_new_tokens": int(params.get("max_new_tokens", params.get("max_tokens", max_new_tokens)))
+    }
     temperature = float(params.get("temperature", 0.0))
     if temperature > 0:
         kwargs.update(do_sample=True, temperature=temperature)
@@ -66,8 +68,7 @@ class Generator:
             alternatives (from the raw logits).
     """
 
-    def __init__(self, loaded: LoadedModel, *, max_batch_tokens: int, stats: BatchStats,
-                 top_logprobs: int = 0) -> None:
+    def __init__(self, loaded: LoadedModel, *, max_batch_tokens: int, stats: BatchStats, top_logprobs: int = 0) -> None:
         self.loaded = loaded
         self.max_batch_tokens = max_batch_tokens
         self.stats = stats
@@ -78,8 +79,9 @@ class Generator:
         self.stats.forward_passes += 1
         return self.loaded.model.generate(**kwargs)
 
-    def generate(self, prompts: Sequence[Sequence[int]], params: Mapping[str, Any],
-                 max_new_tokens: int) -> list[Generated | str]:
+    def generate(
+        self, prompts: Sequence[Sequence[int]], params: Mapping[str, Any], max_new_tokens: int
+    ) -> list[Generated | str]:
         """Continue every prompt; a string in place of a result is the reason it failed."""
         kwargs = generation_kwargs(params, max_new_tokens)
         seed = params.get("seed")
@@ -121,8 +123,9 @@ class Generator:
         eos = tok.eos_token_id
         extra = {"output_logits": True, "return_dict_in_generate": True} if self.top_logprobs else {}
         with torch.inference_mode():
-            output = self.generate_call(input_ids=ids, attention_mask=mask, pad_token_id=self.loaded.pad_id,
-                                        eos_token_id=eos, **kwargs, **extra)
+            output = self.generate_call(
+                input_ids=ids, attention_mask=mask, pad_token_id=self.loaded.pad_id, eos_token_id=eos, **kwargs, **extra
+            )
         sequences = output.sequences if self.top_logprobs else output
         width = ids.shape[1]
         results = []
@@ -136,10 +139,9 @@ class Generator:
             self.stats.generated_tokens += len(new_ids)
             logprobs = None
             if self.top_logprobs:
-                steps = [step[b] for step in output.logits[:len(new_ids)]]
+                steps = [step[b] for step in output.logits[: len(new_ids)]]
                 logprobs = token_logprobs(tok, new_ids, steps, self.top_logprobs)
-            results.append(Generated(new_ids, tok.decode(new_ids, skip_special_tokens=True), len(prompt),
-                                     logprobs))
+            results.append(Generated(new_ids, tok.decode(new_ids, skip_special_tokens=True), len(prompt), logprobs))
         return results
 
 
@@ -151,7 +153,6 @@ def token_logprobs(tokenizer: Any, ids: Sequence[int], logits: Sequence[Any], to
     for token, step in zip(ids, logits, strict=True):
         logp = torch.log_softmax(step.float(), dim=-1)
         values, indices = torch.topk(logp, min(top, logp.shape[-1]))
-        alternatives = tuple((tokenizer.decode([int(i)]), float(v))
-                             for v, i in zip(values, indices, strict=True))
+        alternatives = tuple((tokenizer.decode([int(i)]), float(v)) for v, i in zip(values, indices, strict=True))
         out.append(TokenLogprob(tokenizer.decode([int(token)]), float(logp[int(token)]), alternatives))
     return out

@@ -73,16 +73,19 @@ class HFJudge(LocalModel, BatchJudge):
         self._init_local()
         self.policy: Any = self.options.evidence_policy
         if self.options.mode == "logprob" and spec.samples > 1:
-            raise ConfigError("hf judge: logprob mode is deterministic; samples > 1 needs mode: generate "
-                              "with params.temperature > 0")
+            raise ConfigError(
+                "hf judge: logprob mode is deterministic; samples > 1 needs mode: generate with params.temperature > 0"
+            )
         if self.options.mode == "generate":
             try:
                 self._gen_kwargs = generation_kwargs(spec.params, self.options.max_new_tokens)
             except ValueError as exc:
                 raise ConfigError(f"hf judge: {exc}") from None
             if spec.samples > 1 and not self._gen_kwargs["do_sample"]:
-                raise ConfigError("hf judge: samples > 1 needs params.temperature > 0 (greedy decoding "
-                                  "gives the same answer every time)")
+                raise ConfigError(
+                    "hf judge: samples > 1 needs params.temperature > 0 (greedy decoding "
+                    "gives the same answer every time)"
+                )
         elif spec.params:
             raise ConfigError(f"hf judge: params {sorted(spec.params)} only apply to mode: generate")
         self.answers: AnswerTokens | None = None
@@ -103,8 +106,7 @@ class HFJudge(LocalModel, BatchJudge):
 
     def _check_tokenizer(self, tokenizer: Any) -> None:
         if self.options.mode == "logprob":
-            self.answers = AnswerTokens.build(tokenizer, self.options.yes_words, self.options.no_words,
-                                              what=self.what)
+            self.answers = AnswerTokens.build(tokenizer, self.options.yes_words, self.options.no_words, what=self.what)
 
     def judge_batch(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         """Answer every request (in a worker thread), batching all their criteria."""
@@ -131,13 +133,20 @@ class HFJudge(LocalModel, BatchJudge):
         assert self.answers is not None
         started = time.perf_counter()
         answer_sets, unreadable = self._answer_sets(loaded, requests)
-        builder = PromptBuilder(loaded.tokenizer, max_length=self.max_length,
-                                truncation=self.options.truncation, mode="logprob",
-                                answer_room=max(a.longest for a in answer_sets.values()) - 1)
-        scorer = Scorer(loaded, max_batch_tokens=self.options.batch_tokens(loaded.device),
-                        max_cache_tokens=self.options.cache_tokens(loaded.device),
-                        prefix_cache=self.options.prefix_cache,
-                        stats=self.stats)
+        builder = PromptBuilder(
+            loaded.tokenizer,
+            max_length=self.max_length,
+            truncation=self.options.truncation,
+            mode="logprob",
+            answer_room=max(a.longest for a in answer_sets.values()) - 1,
+        )
+        scorer = Scorer(
+            loaded,
+            max_batch_tokens=self.options.batch_tokens(loaded.device),
+            max_cache_tokens=self.options.cache_tokens(loaded.device),
+            prefix_cache=self.options.prefix_cache,
+            stats=self.stats,
+        )
         items: dict[tuple[float, ...] | None, list[ScoreItem]] = {key: [] for key in answer_sets}
         where: dict[tuple[float, ...] | None, list[tuple[int, int]]] = {key: [] for key in answer_sets}
         details: dict[tuple[int, int], dict[str, Any]] = {}
@@ -182,20 +191,28 @@ class HFJudge(LocalModel, BatchJudge):
         results = []
         for r, request in enumerate(requests):
             final = [v for v in verdicts[r] if v is not None]
-            response = {v.criterion_id: details.get((r, c)) or {"outcome": v.outcome, "p_yes": v.score,
-                                                                 "error": v.error}
-                        for c, v in enumerate(final)}
+            response = {
+                v.criterion_id: details.get((r, c)) or {"outcome": v.outcome, "p_yes": v.score, "error": v.error}
+                for c, v in enumerate(final)
+            }
             call = CallRecord(
-                request={"mode": "logprob", "prompt_version": LOGPROB_PROMPT_VERSION,
-                         "criteria": [c.id for c in request.criteria], "truncation": notes[r],
-                         "prompt": shown[r]},
-                response=response, model=loaded.location,
-                usage=Usage(input_tokens=tokens[r], output_tokens=0, latency_s=elapsed * tokens[r] / total))
+                request={
+                    "mode": "logprob",
+                    "prompt_version": LOGPROB_PROMPT_VERSION,
+                    "criteria": [c.id for c in request.criteria],
+                    "truncation": notes[r],
+                    "prompt": shown[r],
+                },
+                response=response,
+                model=loaded.location,
+                usage=Usage(input_tokens=tokens[r], output_tokens=0, latency_s=elapsed * tokens[r] / total),
+            )
             results.append(JudgeResult(final, [call]))
         return results
 
-    def _answer_sets(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]
-                     ) -> tuple[dict[tuple[float, ...] | None, _Sequences], dict[tuple[int, int], str]]:
+    def _answer_sets(
+        self, loaded: LoadedModel, requests: Sequence[JudgeRequest]
+    ) -> tuple[dict[tuple[float, ...] | None, _Sequences], dict[tuple[int, int], str]]:
         """The answers each criterion is scored on -- yes/no (key ``None``) or its scale's
         levels (key: the levels) -- and the reason for each (request, criterion) whose scale
         the tokenizer cannot spell."""
@@ -216,8 +233,12 @@ class HFJudge(LocalModel, BatchJudge):
 
     def _generate(self, loaded: LoadedModel, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         started = time.perf_counter()
-        generator = Generator(loaded, max_batch_tokens=self.options.batch_tokens(loaded.device), stats=self.stats,
-                              top_logprobs=_TOP_ALTERNATIVES)
+        generator = Generator(
+            loaded,
+            max_batch_tokens=self.options.batch_tokens(loaded.device),
+            stats=self.stats,
+            top_logprobs=_TOP_ALTERNATIVES,
+        )
         new_tokens = self._gen_kwargs["max_new_tokens"]
         samples = self.spec.samples
         parsed: list[list[list[SampleVerdict]]] = [[] for _ in requests]
@@ -264,12 +285,29 @@ class HFJudge(LocalModel, BatchJudge):
             if not pending:
                 break
         latency = (time.perf_counter() - started) / max(1, len(requests))
-        return [self._generated_result(loaded, request, parsed[r], failures[r], notes[r], raw[r],
-                                       dataclasses.replace(usage[r], latency_s=latency))
-                for r, request in enumerate(requests)]
+        return [
+            self._generated_result(
+                loaded,
+                request,
+                parsed[r],
+                failures[r],
+                notes[r],
+                raw[r],
+                dataclasses.replace(usage[r], latency_s=latency),
+            )
+            for r, request in enumerate(requests)
+        ]
 
-    def _generated_result(self, loaded: LoadedModel, request: JudgeRequest, parsed: list[list[SampleVerdict]],
-                          failure: str | None, note: str | None, raw: list[str], usage: Usage) -> JudgeResult:
+    def _generated_result(
+        self,
+        loaded: LoadedModel,
+        request: JudgeRequest,
+        parsed: list[list[SampleVerdict]],
+        failure: str | None,
+        note: str | None,
+        raw: list[str],
+        usage: Usage,
+    ) -> JudgeResult:
         """One request's verdicts (its samples combined, or ERROR with the last failure) and
         the call record of its generations."""
         if parsed:
@@ -280,26 +318,40 @@ class HFJudge(LocalModel, BatchJudge):
             reason = failure or "the judge produced no answer"
             verdicts = [Verdict.failed(c.id, reason) for c in request.criteria]
         call = CallRecord(
-            request={"mode": "generate", "prompt_version": PROMPT_VERSION,
-                     "messages": build_messages(request), "truncation": note},
-            response={"texts": raw}, model=loaded.location, error=failure if not parsed else None,
-            attempts=max(1, len(raw)), usage=usage)
+            request={
+                "mode": "generate",
+                "prompt_version": PROMPT_VERSION,
+                "messages": build_messages(request),
+                "truncation": note,
+            },
+            response={"texts": raw},
+            model=loaded.location,
+            error=failure if not parsed else None,
+            attempts=max(1, len(raw)),
+            usage=usage,
+        )
         return JudgeResult(verdicts, [call])
 
-    def _generate_prompt(self, request: JudgeRequest, feedback: str | None,
-                         new_tokens: int) -> tuple[list[int], str | None] | str:
+    def _generate_prompt(
+        self, request: JudgeRequest, feedback: str | None, new_tokens: int
+    ) -> tuple[list[int], str | None] | str:
         tok = self.loaded.tokenizer
 
         def ids_for(input_text: str, response: str) -> list[int]:
             case = dataclasses.replace(request.case, input=input_text, messages=None)
             trimmed = dataclasses.replace(request, case=case, response=response)
-            text = render_chat(tok, build_messages(trimmed, feedback), plain_suffix="\n\nJSON answer:",
-                               thinking=False)
+            text = render_chat(tok, build_messages(trimmed, feedback), plain_suffix="\n\nJSON answer:", thinking=False)
             return encode_prompt(tok, text)
 
-        fitted = fit(lambda i, r: len(ids_for(i, r)) + new_tokens, request.case.prompt, request.response,
-                     max_length=self.max_length, truncation=self.options.truncation,
-                     encode=lambda t: list(tok.encode(t, add_special_tokens=False)), decode=tok.decode)
+        fitted = fit(
+            lambda i, r: len(ids_for(i, r)) + new_tokens,
+            request.case.prompt,
+            request.response,
+            max_length=self.max_length,
+            truncation=self.options.truncation,
+            encode=lambda t: list(tok.encode(t, add_special_tokens=False)),
+            decode=tok.decode,
+        )
         if isinstance(fitted, str):
             return fitted
         input_text, response, note = fitted
@@ -311,24 +363,34 @@ def _shown_prompt(tokenizer: Any, request: JudgeRequest, built: Sequence[JudgePr
     criterion's suffix (decoded from the ids, so special tokens and cuts are visible)."""
     if isinstance(built, str) or not built:
         return None
-    return {"prefix": tokenizer.decode(built[0].prefix),
-            "suffixes": {c.id: tokenizer.decode(p.suffix) for c, p in zip(request.criteria, built, strict=True)}}
+    return {
+        "prefix": tokenizer.decode(built[0].prefix),
+        "suffixes": {c.id: tokenizer.decode(p.suffix) for c, p in zip(request.criteria, built, strict=True)},
+    }
 
 
 def _verdict(criterion: Criterion, score: Score | str, note: str | None) -> Verdict:
     if isinstance(score, str):
         return Verdict.failed(criterion.id, score)
     p_yes = score.p_positive
-    rationale = (f"P(yes) = {p_yes:.3f}, P(no) = {1 - p_yes:.3f} (yes and no held {score.mass:.1%} of "
-                 "the next-token probability)")
+    rationale = (
+        f"P(yes) = {p_yes:.3f}, P(no) = {1 - p_yes:.3f} (yes and no held {score.mass:.1%} of "
+        "the next-token probability)"
+    )
     if note:
         rationale = f"{note} {rationale}"
-    return Verdict(criterion_id=criterion.id, outcome="met" if score.positive else "not_met",
-                   confidence=score.confidence, rationale=rationale, score=min(1.0, max(0.0, p_yes)))
+    return Verdict(
+        criterion_id=criterion.id,
+        outcome="met" if score.positive else "not_met",
+        confidence=score.confidence,
+        rationale=rationale,
+        score=min(1.0, max(0.0, p_yes)),
+    )
 
 
-def _level_verdict(criterion: Criterion, answers: LevelTokens, logp: Logprobs | str,
-                   note: str | None) -> tuple[Verdict, dict[str, Any]]:
+def _level_verdict(
+    criterion: Criterion, answers: LevelTokens, logp: Logprobs | str, note: str | None
+) -> tuple[Verdict, dict[str, Any]]:
     """The verdict on a criterion graded on a scale from its levels' probabilities (the
     module docstring), and what the stored call shows of it."""
     scale = criterion.scale
@@ -344,11 +406,17 @@ def _level_verdict(criterion: Criterion, answers: LevelTokens, logp: Logprobs | 
     met = scale.passes(level)
     confidence = sum(pi for pi, lv in zip(p, scale.levels, strict=True) if scale.passes(lv) == met)
     shown = ", ".join(f"{lv:g}: {pi:.3f}" for lv, pi in zip(scale.levels, p, strict=True))
-    rationale = (f"P(level) {shown}; expected level {expected:.2f} (the levels held {held:.1%} of the "
-                 "next-token probability)")
+    rationale = (
+        f"P(level) {shown}; expected level {expected:.2f} (the levels held {held:.1%} of the next-token probability)"
+    )
     if note:
         rationale = f"{note} {rationale}"
     verdict = scale.verdict(criterion.id, level, confidence=min(1.0, max(0.0, confidence)), rationale=rationale)
-    detail = {"outcome": verdict.outcome, "level": level, "expected_level": expected, "mass": held,
-              "distribution": {f"{lv:g}": pi for lv, pi in zip(scale.levels, p, strict=True)}}
+    detail = {
+        "outcome": verdict.outcome,
+        "level": level,
+        "expected_level": expected,
+        "mass": held,
+        "distribution": {f"{lv:g}": pi for lv, pi in zip(scale.levels, p, strict=True)},
+    }
     return verdict, detail

@@ -79,16 +79,14 @@ def resolve_location(model: str | None, base_dir: Path, *, what: str) -> str:
         ConfigError: no model given, or a path that does not exist.
     """
     if not model:
-        raise ConfigError(f"{what}: give the model as `hf:PATH` or `model: PATH` "
-                          "(a local directory or a hub id)")
+        raise ConfigError(f"{what}: give the model as `hf:PATH` or `model: PATH` (a local directory or a hub id)")
     expanded = Path(model).expanduser()
     candidate = expanded if expanded.is_absolute() else base_dir / expanded
     if candidate.is_dir():
         return str(candidate.resolve())
     if candidate.exists():
         raise ConfigError(f"{what}: model path {candidate} is a file; give the model's directory")
-    looks_like_path = (model.startswith((".", "~")) or model.count("/") > 1
-                       or (os.sep != "/" and os.sep in model))
+    looks_like_path = model.startswith((".", "~")) or model.count("/") > 1 or (os.sep != "/" and os.sep in model)
     if expanded.is_absolute() or looks_like_path:
         raise ConfigError(f"{what}: model path not found: {candidate}")
     return model
@@ -123,8 +121,10 @@ def resolve_device(options: HFOptions, *, what: str) -> tuple[str, Any]:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"{what}: options.device is {options.device!r} but CUDA is not available "
-                          f"(torch {torch.__version__}, a CPU build?); use device: cpu or auto")
+        raise ConfigError(
+            f"{what}: options.device is {options.device!r} but CUDA is not available "
+            f"(torch {torch.__version__}, a CPU build?); use device: cpu or auto"
+        )
     if device.startswith("mps") and not torch.backends.mps.is_available():
         raise ConfigError(f"{what}: options.device is {device!r} but MPS is not available")
     try:
@@ -154,7 +154,8 @@ def preflight(model: str | None, options: HFOptions, base_dir: Path, *, what: st
         raise ConfigError(
             f"{what}: this is pytest-xdist worker {worker}; each worker would load its own copy of "
             f"{model!r}. Run local models with `-n 0`, or serve the model (`vllm serve`) and use the "
-            "openai judge with base_url, or set options.allow_xdist: true to accept one copy per worker.")
+            "openai judge with base_url, or set options.allow_xdist: true to accept one copy per worker."
+        )
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
@@ -230,8 +231,9 @@ def loaded_models() -> list[str]:
         return [m.location for m in _loaded.values()]
 
 
-def _load(location: str, device: str, dtype: Any, options: HFOptions, key: tuple[str, ...],
-          *, what: str) -> LoadedModel:
+def _load(
+    location: str, device: str, dtype: Any, options: HFOptions, key: tuple[str, ...], *, what: str
+) -> LoadedModel:
     global LOAD_COUNT
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -251,6 +253,11 @@ def _load(location: str, device: str, dtype: Any, options: HFOptions, key: tuple
     LOAD_COUNT += 1
     embeddings = model.get_input_embeddings()
     max_length = getattr(model.config, "max_position_embeddings", None)
-    return LoadedModel(model=model, tokenizer=tokenizer, device=embeddings.weight.device,
-                       location=location, max_length=max_length if isinstance(max_length, int) else None,
-                       key=key)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        device=embeddings.weight.device,
+        location=location,
+        max_length=max_length if isinstance(max_length, int) else None,
+        key=key,
+    )

@@ -48,8 +48,9 @@ CPU_BATCH_TOKENS = 2048
 GPU_BATCH_TOKENS = 32768
 
 # Options that change how fast an answer comes, never the answer: left out of cache keys.
-SPEED_ONLY = frozenset({"device", "device_map", "max_batch_tokens", "prefix_cache", "allow_xdist",
-                        "local_files_only", "max_cache_tokens"})
+SPEED_ONLY = frozenset(
+    {"device", "device_map", "max_batch_tokens", "prefix_cache", "allow_xdist", "local_files_only", "max_cache_tokens"}
+)
 
 
 Words = Annotated[tuple[str, ...], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]

@@ -101,8 +101,15 @@ class Scorer:
         stats: where to count what was done.
     """
 
-    def __init__(self, loaded: LoadedModel, *, max_batch_tokens: int, max_cache_tokens: int,
-                 prefix_cache: bool, stats: BatchStats) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        max_batch_tokens: int,
+        max_cache_tokens: int,
+        prefix_cache: bool,
+        stats: BatchStats,
+    ) -> None:
         self.loaded = loaded
         self.max_batch_tokens = max_batch_tokens
         self.max_cache_tokens = max_cache_tokens
@@ -116,12 +123,16 @@ class Scorer:
 
     def score(self, items: Sequence[ScoreItem], answers: AnswerTokens) -> list[Score | str]:
         """Score every item; a string in place of a score is the reason it failed."""
-        return [out if isinstance(out, str) else
-                Score(_logsumexp([out[s] for s in answers.positive]), _logsumexp([out[s] for s in answers.negative]))
-                for out in self.sequence_logprobs(items, answers)]
+        return [
+            out
+            if isinstance(out, str)
+            else Score(_logsumexp([out[s] for s in answers.positive]), _logsumexp([out[s] for s in answers.negative]))
+            for out in self.sequence_logprobs(items, answers)
+        ]
 
-    def sequence_logprobs(self, items: Sequence[ScoreItem],
-                          answers: _Sequences) -> list[dict[tuple[int, ...], float] | str]:
+    def sequence_logprobs(
+        self, items: Sequence[ScoreItem], answers: _Sequences
+    ) -> list[dict[tuple[int, ...], float] | str]:
         """The log-probability of every answer sequence after each item (for a scale's levels,
         or yes and no); a string in place of them is the reason the item failed."""
         units: dict[tuple[int, ...], _Unit] = {}
@@ -140,8 +151,11 @@ class Scorer:
             suffix = max(u.width for u in batch) + extension
             if not self.prefix_cache:
                 return rows * (prefix + suffix) <= self.max_batch_tokens
-            return (len(batch) * prefix <= self.max_batch_tokens and rows * suffix <= self.max_batch_tokens
-                    and rows * prefix <= self.max_cache_tokens)
+            return (
+                len(batch) * prefix <= self.max_batch_tokens
+                and rows * suffix <= self.max_batch_tokens
+                and rows * prefix <= self.max_cache_tokens
+            )
 
         def run(batch: list[_Unit]) -> list[list[Logprobs | str]]:
             return [list(scores) for scores in self._run(batch, answers)]
@@ -204,8 +218,13 @@ class Scorer:
             cache = None
             if self.prefix_cache:
                 prefix_ids, prefix_mask = pad_left([u.prefix for u in units], pad, model_device, self.stats)
-                out = self.forward(input_ids=prefix_ids, attention_mask=prefix_mask,
-                                   position_ids=positions(prefix_mask), use_cache=True, logits_to_keep=1)
+                out = self.forward(
+                    input_ids=prefix_ids,
+                    attention_mask=prefix_mask,
+                    position_ids=positions(prefix_mask),
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
                 cache = out.past_key_values
                 if not hasattr(cache, "batch_select_indices"):
                     cache = None
@@ -215,14 +234,24 @@ class Scorer:
                 row_ids, row_mask = pad_left(rows, pad, model_device, self.stats)
                 mask = torch.cat([prefix_mask[index], row_mask], dim=1)
                 offset = prefix_mask.sum(-1)[index].unsqueeze(-1)
-                out = self.forward(input_ids=row_ids, attention_mask=mask,
-                                   position_ids=positions(row_mask, offset), past_key_values=cache,
-                                   use_cache=True, logits_to_keep=keep)
+                out = self.forward(
+                    input_ids=row_ids,
+                    attention_mask=mask,
+                    position_ids=positions(row_mask, offset),
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=keep,
+                )
             else:
                 full = [[*units[u].prefix, *row] for u, row in zip(owner, rows, strict=True)]
                 row_ids, row_mask = pad_left(full, pad, model_device, self.stats)
-                out = self.forward(input_ids=row_ids, attention_mask=row_mask,
-                                   position_ids=positions(row_mask), use_cache=False, logits_to_keep=keep)
+                out = self.forward(
+                    input_ids=row_ids,
+                    attention_mask=row_mask,
+                    position_ids=positions(row_mask),
+                    use_cache=False,
+                    logits_to_keep=keep,
+                )
             # Normalise over the whole vocabulary on the device, then copy back only the
             # answer tokens' columns (a few numbers per row, not the vocabulary).
             tokens = sorted({tok for seq in answers.all for tok in seq})
@@ -231,8 +260,9 @@ class Scorer:
         return self._read(units, answers, logprobs, {tok: i for i, tok in enumerate(tokens)})
 
     @staticmethod
-    def _read(units: Sequence[_Unit], answers: _Sequences, logprobs: list[list[list[float]]],
-              column: dict[int, int]) -> list[list[Logprobs]]:
+    def _read(
+        units: Sequence[_Unit], answers: _Sequences, logprobs: list[list[list[float]]], column: dict[int, int]
+    ) -> list[list[Logprobs]]:
         """Each answer sequence's log-probability from the rows' last positions.
 
         ``logprobs[row][position][column[token]]`` is a log-probability of ``token``.

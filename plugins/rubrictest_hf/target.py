@@ -71,7 +71,8 @@ class HFTarget(LocalModel, BatchTarget):
             if len(ids) + new_tokens > self.max_length:
                 results[i] = JudgeError(
                     f"hf target: prompt of {len(ids)} tokens + max_new_tokens {new_tokens} exceeds the "
-                    f"model's context of {self.max_length} tokens")
+                    f"model's context of {self.max_length} tokens"
+                )
                 continue
             prompts.append(ids)
             owner.append(i)
@@ -83,11 +84,14 @@ class HFTarget(LocalModel, BatchTarget):
             if isinstance(out, str):
                 results[i] = JudgeError(f"hf target: {out}")
                 continue
-            call = CallRecord(request={"prompt": loaded.tokenizer.decode(prompt),
-                                       "params": dict(self.spec.params)},
-                              response={"text": out.text}, model=loaded.location,
-                              usage=Usage(input_tokens=out.prompt_tokens, output_tokens=len(out.ids),
-                                          latency_s=elapsed / max(1, len(owner))))
+            call = CallRecord(
+                request={"prompt": loaded.tokenizer.decode(prompt), "params": dict(self.spec.params)},
+                response={"text": out.text},
+                model=loaded.location,
+                usage=Usage(
+                    input_tokens=out.prompt_tokens, output_tokens=len(out.ids), latency_s=elapsed / max(1, len(owner))
+                ),
+            )
             results[i] = TargetResult(out.text, [call])
         return [r if r is not None else JudgeError("hf target: no result") for r in results]
 

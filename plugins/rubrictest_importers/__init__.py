@@ -48,7 +48,7 @@ def set_name(set_dir: Path) -> str:
     if "Dataset" in parts:
         idx = len(parts) - 1 - parts[::-1].index("Dataset")
         if idx + 1 < len(parts):
-            return "/".join(parts[idx + 1:])
+            return "/".join(parts[idx + 1 :])
     return set_dir.name
 
 
@@ -82,11 +82,15 @@ def read_result(path: Path, name: str) -> list[PairJudgment]:
         gold = str(row["label"])
         if gold not in ("1", "2"):
             raise ImporterError(f"{where}: label {row['label']!r} is not 1 or 2")
-        out.append(PairJudgment(
-            id=f"{name}#{i}", gold=gold,
-            original=_winner(final[_ORDERS[0]].get("winner"), f"{where}: {_ORDERS[0]}"),
-            swapped=_winner(final[_ORDERS[1]].get("winner"), f"{where}: {_ORDERS[1]}"),
-            tags=(name,)))
+        out.append(
+            PairJudgment(
+                id=f"{name}#{i}",
+                gold=gold,
+                original=_winner(final[_ORDERS[0]].get("winner"), f"{where}: {_ORDERS[0]}"),
+                swapped=_winner(final[_ORDERS[1]].get("winner"), f"{where}: {_ORDERS[1]}"),
+                tags=(name,),
+            )
+        )
     return out
 
 
@@ -130,15 +134,20 @@ class LLMBarImporter(Importer):
             rows = read_result(result, name)
             dataset = _read_json(set_dir / "dataset.json")
             if not isinstance(dataset, list) or len(dataset) != len(rows):
-                raise ImporterError(f"{result}: {len(rows)} rows, but {set_dir / 'dataset.json'} has "
-                                    f"{len(dataset) if isinstance(dataset, list) else 'no list of'} rows")
+                raise ImporterError(
+                    f"{result}: {len(rows)} rows, but {set_dir / 'dataset.json'} has "
+                    f"{len(dataset) if isinstance(dataset, list) else 'no list of'} rows"
+                )
             pairs.extend(rows)
             read.append(name)
         if not read:
-            raise ImporterError(f"{path}: no set has evaluators/{strategy}/result.json; "
-                                f"available strategies: {', '.join(available) or 'none'}")
-        return ImportedData(pairwise=pairs, source=str(path),
-                            details={"importer": "llmbar", "strategy": strategy, "sets": read})
+            raise ImporterError(
+                f"{path}: no set has evaluators/{strategy}/result.json; "
+                f"available strategies: {', '.join(available) or 'none'}"
+            )
+        return ImportedData(
+            pairwise=pairs, source=str(path), details={"importer": "llmbar", "strategy": strategy, "sets": read}
+        )
 
 
 @hookimpl

@@ -14,8 +14,17 @@ from typing import Any
 
 from rubrictest import ImporterError
 
-__all__ = ["ImporterError", "get_dict", "get_list", "get_number", "get_str", "load_json", "load_jsonl",
-           "require_dir", "require_file"]
+__all__ = [
+    "ImporterError",
+    "get_dict",
+    "get_list",
+    "get_number",
+    "get_str",
+    "load_json",
+    "load_jsonl",
+    "require_dir",
+    "require_file",
+]
 
 
 def load_json(path: Path) -> Any:

@@ -55,12 +55,18 @@ def _instance(key: str, row: object, file: Path) -> Instance:
         raise ImporterError(f"{where}: expected an object")
     rubric = get_dict(row, "score_rubric", where)
     levels = tuple(get_str(rubric, f"score{n}_description", f"{where}: score_rubric") for n in LEVELS)
-    return Instance(id=get_str(row, "id", where), capability=get_str(row, "capability", where),
-                    task=get_str(row, "task", where), system_prompt=get_str(row, "system_prompt", where, empty=True),
-                    input=get_str(row, "input", where), reference_answer=get_str(row, "reference_answer", where),
-                    criteria=get_str(rubric, "criteria", f"{where}: score_rubric"), levels=levels,
-                    response=get_str(row, "response", where, empty=True),
-                    response_model=str(row.get("response_model_name", "")))
+    return Instance(
+        id=get_str(row, "id", where),
+        capability=get_str(row, "capability", where),
+        task=get_str(row, "task", where),
+        system_prompt=get_str(row, "system_prompt", where, empty=True),
+        input=get_str(row, "input", where),
+        reference_answer=get_str(row, "reference_answer", where),
+        criteria=get_str(rubric, "criteria", f"{where}: score_rubric"),
+        levels=levels,
+        response=get_str(row, "response", where, empty=True),
+        response_model=str(row.get("response_model_name", "")),
+    )
 
 
 def read_instances(file: Path) -> list[Instance]:

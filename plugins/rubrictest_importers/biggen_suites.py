@@ -47,14 +47,23 @@ def is_placeholder(instances: Sequence[Instance]) -> bool:
 
 
 def _case(inst: Instance, pass_at: int) -> dict[str, Any]:
-    messages = ([{"role": "system", "content": inst.system_prompt}] if inst.system_prompt.strip() else [])
+    messages = [{"role": "system", "content": inst.system_prompt}] if inst.system_prompt.strip() else []
     messages.append({"role": "user", "content": inst.input})
     return {
-        "id": inst.id, "messages": messages, "reference": inst.reference_answer,
+        "id": inst.id,
+        "messages": messages,
+        "reference": inst.reference_answer,
         "tags": [_slug(inst.capability), _slug(inst.task)],
-        "criteria": [{"id": "score", "text": inst.criteria,
-                      "scale": {"levels": {lv: text for lv, text in zip(LEVELS, inst.levels, strict=True)},
-                                "pass_at": pass_at}}],
+        "criteria": [
+            {
+                "id": "score",
+                "text": inst.criteria,
+                "scale": {
+                    "levels": {lv: text for lv, text in zip(LEVELS, inst.levels, strict=True)},
+                    "pass_at": pass_at,
+                },
+            }
+        ],
     }
 
 
@@ -79,8 +88,9 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
         found = sorted({i.capability for i in instances})
         instances = [i for i in instances if i.capability == options["capability"]]
         if not instances:
-            raise ImporterError(f"{file}: no instance of capability {options['capability']!r}; "
-                                f"capabilities: {', '.join(found)}")
+            raise ImporterError(
+                f"{file}: no instance of capability {options['capability']!r}; capabilities: {', '.join(found)}"
+            )
     instances = instances[:limit]
     suite: dict[str, Any] = {"version": 1}
     if "target" in options:
@@ -88,16 +98,20 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
         suite.update({"suite": f"biggen-{_slug(model)}", "target": model})
     else:
         if is_placeholder(instances):
-            raise ImporterError(f"{file}: the responses are BiGGen-Bench's placeholders ({PLACEHOLDER!r}): give a "
-                                "file of your model's responses in the same format, or --option target=PLUGIN:MODEL")
+            raise ImporterError(
+                f"{file}: the responses are BiGGen-Bench's placeholders ({PLACEHOLDER!r}): give a "
+                "file of your model's responses in the same format, or --option target=PLUGIN:MODEL"
+            )
         model = next((i.response_model for i in instances if i.response_model), "") or "responses"
         write_jsonl(out / "responses.jsonl", [{"id": i.id, "output": i.response} for i in instances])
         suite.update({"suite": f"biggen-{_slug(model)}", "target": "jsonl:responses.jsonl"})
     suite["judge"] = options["judge"]
     suite["cases"] = [_case(i, pass_at) for i in instances]
-    header = (f"BiGGen-Bench, written by `rubrictest import biggen` from {file.name}: one 1-5 score rubric per\n"
-              "instance (Prometheus absolute grading). A capability's BiGGen score is the mean level,\n"
-              "1 + 4 * case score averaged over the cases tagged with it.")
+    header = (
+        f"BiGGen-Bench, written by `rubrictest import biggen` from {file.name}: one 1-5 score rubric per\n"
+        "instance (Prometheus absolute grading). A capability's BiGGen score is the mean level,\n"
+        "1 + 4 * case score averaged over the cases tagged with it."
+    )
     return [write_suite(out / f"test_{suite['suite'].replace('-', '_')}.rubric.yaml", suite, header=header)]
 
 

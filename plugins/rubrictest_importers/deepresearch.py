@@ -102,8 +102,13 @@ def _criteria(raw: dict[str, object], where: str) -> dict[str, tuple[Criterion, 
             at = f"{where}: criterions.{dim}[{i}]"
             if not isinstance(item, dict):
                 raise ImporterError(f"{at}: expected an object")
-            crits.append(Criterion(get_str(item, "criterion", at), get_str(item, "explanation", at, empty=True),
-                                   get_number(item, "weight", at)))
+            crits.append(
+                Criterion(
+                    get_str(item, "criterion", at),
+                    get_str(item, "explanation", at, empty=True),
+                    get_number(item, "weight", at),
+                )
+            )
         if not crits:
             raise ImporterError(f"{where}: criterions.{dim}: no criteria")
         _check_sum([c.weight for c in crits], f"{where}: criterions.{dim}")
@@ -120,10 +125,14 @@ def read_criteria(file: Path) -> list[Task]:
     """
     tasks = []
     for where, row in load_jsonl(file):
-        tasks.append(Task(id=_task_id(row, where), prompt=get_str(row, "prompt", where),
-                          dimension_weights=_weights(get_dict(row, "dimension_weight", where), where,
-                                                     "dimension_weight"),
-                          criteria=_criteria(get_dict(row, "criterions", where), where)))
+        tasks.append(
+            Task(
+                id=_task_id(row, where),
+                prompt=get_str(row, "prompt", where),
+                dimension_weights=_weights(get_dict(row, "dimension_weight", where), where, "dimension_weight"),
+                criteria=_criteria(get_dict(row, "criterions", where), where),
+            )
+        )
     if not tasks:
         raise ImporterError(f"{file}: no tasks")
     return tasks
@@ -134,8 +143,14 @@ def read_race_rows(file: Path) -> list[RaceRow]:
     rows = []
     for where, row in load_jsonl(file):
         dims = {dim: get_number(row, dim, where) for dim in DIMENSIONS}
-        rows.append(RaceRow(id=_task_id(row, where), prompt=get_str(row, "prompt", where), dimensions=dims,
-                            overall=get_number(row, "overall_score", where)))
+        rows.append(
+            RaceRow(
+                id=_task_id(row, where),
+                prompt=get_str(row, "prompt", where),
+                dimensions=dims,
+                overall=get_number(row, "overall_score", where),
+            )
+        )
     if not rows:
         raise ImporterError(f"{file}: no results")
     return rows
@@ -181,8 +196,9 @@ def _ratio(target: float, reference: float) -> float:
     return target / (target + reference) if target + reference > 0 else 0.0
 
 
-def race_scores(task: Task, target: Mapping[str, Sequence[float]],
-                reference: Mapping[str, Sequence[float]]) -> dict[str, float]:
+def race_scores(
+    task: Task, target: Mapping[str, Sequence[float]], reference: Mapping[str, Sequence[float]]
+) -> dict[str, float]:
     """RACE scores of one task from the judge's per-criterion scores of both reports.
 
     Args:
@@ -244,6 +260,8 @@ def read_release(root: Path) -> Release:
     for model, rows in results.items():
         for row in rows:
             if row.id not in by_id or by_id[row.id].prompt != row.prompt:
-                raise ImporterError(f"{root}/results/race/{model}/raw_results.jsonl: task {row.id} does not "
-                                    "match a task of criteria.jsonl (id and prompt)")
+                raise ImporterError(
+                    f"{root}/results/race/{model}/raw_results.jsonl: task {row.id} does not "
+                    "match a task of criteria.jsonl (id and prompt)"
+                )
     return Release(tasks, results, summaries)

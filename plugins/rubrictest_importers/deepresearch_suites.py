@@ -114,16 +114,28 @@ def _chosen(tasks: list[Task], options: Mapping[str, str]) -> list[Task]:
 def _leaf(index: int, crit: Criterion, scale: dict[str, Any], prefix: str) -> dict[str, Any]:
     text = f"{crit.text} ({crit.explanation})" if crit.explanation else crit.text
     # A copy per leaf: the YAML then spells each scale out instead of using anchors and aliases.
-    return {"id": f"c{index + 1:02d}", "text": prefix + text, "weight": crit.weight,
-            "scale": {"range": list(scale["range"]), "pass_at": scale["pass_at"]}}
+    return {
+        "id": f"c{index + 1:02d}",
+        "text": prefix + text,
+        "weight": crit.weight,
+        "scale": {"range": list(scale["range"]), "pass_at": scale["pass_at"]},
+    }
 
 
 def _side(task: Task, side: str, scale: dict[str, Any]) -> dict[str, Any]:
     prefix = REFERENCE_PREFIX if side == "reference" else ""
-    return {"id": side, "text": f"the {'reference' if side == 'reference' else 'response under test'}'s report",
-            "criteria": [{"id": dim, "weight": task.dimension_weights[dim],
-                          "criteria": [_leaf(i, c, scale, prefix) for i, c in enumerate(task.criteria[dim])]}
-                         for dim in DIMENSIONS]}
+    return {
+        "id": side,
+        "text": f"the {'reference' if side == 'reference' else 'response under test'}'s report",
+        "criteria": [
+            {
+                "id": dim,
+                "weight": task.dimension_weights[dim],
+                "criteria": [_leaf(i, c, scale, prefix) for i, c in enumerate(task.criteria[dim])],
+            }
+            for dim in DIMENSIONS
+        ],
+    }
 
 
 def _case(task: Task, scale: dict[str, Any], reference: str | None) -> dict[str, Any]:
@@ -139,16 +151,20 @@ def _reports(options: Mapping[str, str], key: str, tasks: list[Task], all_tasks:
     reports = read_articles(file, all_tasks)
     missing = [t.id for t in tasks if t.id not in reports]
     if missing:
-        raise ImporterError(f"{file}: no report for task {', '.join(map(str, missing[:10]))}"
-                            f"{' ...' if len(missing) > 10 else ''} (choose tasks with the task option)")
+        raise ImporterError(
+            f"{file}: no report for task {', '.join(map(str, missing[:10]))}"
+            f"{' ...' if len(missing) > 10 else ''} (choose tasks with the task option)"
+        )
     return reports
 
 
 def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Path]:
     """The chosen tasks as one suite (see the module docstring)."""
     if "articles" not in options and "target" not in options:
-        raise ImporterError("give the reports under test (--option articles=FILE, RACE's raw_data format) or a "
-                            "live target (--option target=PLUGIN:MODEL)")
+        raise ImporterError(
+            "give the reports under test (--option articles=FILE, RACE's raw_data format) or a "
+            "live target (--option target=PLUGIN:MODEL)"
+        )
     if "articles" in options and "target" in options:
         raise ImporterError("give either articles=FILE or target=PLUGIN:MODEL, not both")
     if "judge" not in options:
@@ -170,11 +186,18 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
     else:
         suite["target"] = options["target"]
     suite["judge"] = options["judge"]
-    suite.update({"aggregator": "relative", "threshold": threshold,
-                  "cases": [_case(t, scale, references.get(t.id)) for t in tasks]})
-    header = ("DeepResearch Bench (RACE), written by `rubrictest import deepresearch`: every criterion judged\n"
-              "0-10 for the report under test (target) and the reference report (reference);\n"
-              "case score = target / (target + reference), RACE's overall score of the task.")
+    suite.update(
+        {
+            "aggregator": "relative",
+            "threshold": threshold,
+            "cases": [_case(t, scale, references.get(t.id)) for t in tasks],
+        }
+    )
+    header = (
+        "DeepResearch Bench (RACE), written by `rubrictest import deepresearch`: every criterion judged\n"
+        "0-10 for the report under test (target) and the reference report (reference);\n"
+        "case score = target / (target + reference), RACE's overall score of the task."
+    )
     return [write_suite(out / "test_deepresearch_race.rubric.yaml", suite, header=header)]
 
 

@@ -77,8 +77,15 @@ def read_instances(file: Path) -> list[Instance]:
             raise ImporterError(f"{where}: checklists: expected a non-empty list of strings")
         if "num_checklist" in row and row["num_checklist"] != len(items):
             raise ImporterError(f"{where}: num_checklist is {row['num_checklist']!r} but checklists has {len(items)}")
-        out.append(Instance(id=get_str(row, "id", where), task=file.stem, category=get_str(row, "category", where),
-                            instruction=get_str(row, "instruction", where), checklist=tuple(items)))
+        out.append(
+            Instance(
+                id=get_str(row, "id", where),
+                task=file.stem,
+                category=get_str(row, "category", where),
+                instruction=get_str(row, "instruction", where),
+                checklist=tuple(items),
+            )
+        )
     if not out:
         raise ImporterError(f"{file}: no instances")
     return out
@@ -107,13 +114,21 @@ def read_judgements(file: Path) -> list[Judgement]:
     out = []
     for where, row in load_jsonl(file):
         raw = get_list(row, "checklist_wise_evaluation", where)
-        items = sorted((_item(it, f"{where}: checklist_wise_evaluation[{i}]") for i, it in enumerate(raw)),
-                       key=lambda t: t[0])
+        items = sorted(
+            (_item(it, f"{where}: checklist_wise_evaluation[{i}]") for i, it in enumerate(raw)), key=lambda t: t[0]
+        )
         if [cid for cid, _, _ in items] != list(range(len(items))) or not items:
-            raise ImporterError(f"{where}: checklist_wise_evaluation: checklist ids are "
-                                f"{[cid for cid, _, _ in items]}, expected 0..n-1")
-        out.append(Judgement(id=get_str(row, "id", where), response=get_str(row, "response", where, empty=True),
-                             scores=tuple(s for _, s, _ in items), reasons=tuple(r for _, _, r in items)))
+            raise ImporterError(
+                f"{where}: checklist_wise_evaluation: checklist ids are {[cid for cid, _, _ in items]}, expected 0..n-1"
+            )
+        out.append(
+            Judgement(
+                id=get_str(row, "id", where),
+                response=get_str(row, "response", where, empty=True),
+                scores=tuple(s for _, s, _ in items),
+                reasons=tuple(r for _, _, r in items),
+            )
+        )
     if not out:
         raise ImporterError(f"{file}: no judgements")
     return out
@@ -140,8 +155,9 @@ def rescale(score: float) -> float:
     return (score - 75) * 4
 
 
-def hello_eval(instances: Sequence[Instance], judgements: Sequence[Judgement],
-               weights: Mapping[str, Sequence[float]] | None = None) -> dict[str, float]:
+def hello_eval(
+    instances: Sequence[Instance], judgements: Sequence[Judgement], weights: Mapping[str, Sequence[float]] | None = None
+) -> dict[str, float]:
     """Each judged instance's rescaled HelloEval score, by instance id.
 
     Raises:
@@ -159,8 +175,10 @@ def hello_eval(instances: Sequence[Instance], judgements: Sequence[Judgement],
         if w is None:
             raise ImporterError(f"{judged.id}: no HelloEval weights for subcategory {inst.category!r}")
         if not len(judged.scores) == len(inst.checklist) == len(w):
-            raise ImporterError(f"{judged.id}: {len(judged.scores)} item scores, {len(inst.checklist)} checklist "
-                                f"items, {len(w)} weights")
+            raise ImporterError(
+                f"{judged.id}: {len(judged.scores)} item scores, {len(inst.checklist)} checklist "
+                f"items, {len(w)} weights"
+            )
         out[judged.id] = rescale(checklist_score(judged.scores, w))
     return out
 

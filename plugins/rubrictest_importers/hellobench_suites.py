@@ -74,19 +74,30 @@ def _limit(options: Mapping[str, str]) -> int | None:
 def _case(inst: Instance, weights: tuple[float, ...], pass_at: float) -> dict[str, Any]:
     scale = {"levels": dict(LEVEL_DESCRIPTIONS), "pass_at": pass_at}
     return {
-        "id": inst.id, "input": inst.instruction, "tags": [_slug(inst.category)],
+        "id": inst.id,
+        "input": inst.instruction,
+        "tags": [_slug(inst.category)],
         "metadata": {"hellobench_task": inst.task, "subcategory": inst.category},
-        "criteria": [{"id": f"item-{i}", "text": item, "weight": w, "scale": scale}
-                     for i, (item, w) in enumerate(zip(inst.checklist, weights, strict=True))],
+        "criteria": [
+            {"id": f"item-{i}", "text": item, "weight": w, "scale": scale}
+            for i, (item, w) in enumerate(zip(inst.checklist, weights, strict=True))
+        ],
     }
 
 
 def _grades(judged: Judgement) -> list[dict[str, Any]]:
     # Bound to the response they grade: another response under these grades is ERROR, not a stale score.
     bound = response_sha256(judged.response)
-    return [{"case": judged.id, "criterion": f"item-{i}", "level": score, **({"rationale": r} if r else {}),
-             "response_sha256": bound}
-            for i, (score, r) in enumerate(zip(judged.scores, judged.reasons, strict=True))]
+    return [
+        {
+            "case": judged.id,
+            "criterion": f"item-{i}",
+            "level": score,
+            **({"rationale": r} if r else {}),
+            "response_sha256": bound,
+        }
+        for i, (score, r) in enumerate(zip(judged.scores, judged.reasons, strict=True))
+    ]
 
 
 def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Path]:
@@ -94,12 +105,17 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
     threshold = _number(options, "threshold", 0.75)
     pass_at = _number(options, "pass_at", 0.75, LEVELS)
     release = read_release(source)
-    chosen = {key: rows for key, rows in release.judgements.items()
-              if options.get("model", key[0]) == key[0] and options.get("task", key[1]) == key[1]}
+    chosen = {
+        key: rows
+        for key, rows in release.judgements.items()
+        if options.get("model", key[0]) == key[0] and options.get("task", key[1]) == key[1]
+    }
     if not chosen:
-        raise ImporterError(f"{source}: no recorded judgements (results/judgements/main_exp/<model>/<task>_results"
-                            f".jsonl) for {options.get('model', 'any model')} and {options.get('task', 'any task')}; "
-                            f"found: {', '.join('/'.join(k) for k in release.judgements) or 'none'}")
+        raise ImporterError(
+            f"{source}: no recorded judgements (results/judgements/main_exp/<model>/<task>_results"
+            f".jsonl) for {options.get('model', 'any model')} and {options.get('task', 'any task')}; "
+            f"found: {', '.join('/'.join(k) for k in release.judgements) or 'none'}"
+        )
     limit = _limit(options)
     weights = load_weights()
     written = []
@@ -110,13 +126,17 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
         for row in judged:
             inst = by_id.get(row.id)
             if inst is None:
-                raise ImporterError(f"{source}: {model}/{task}_results.jsonl: judgement {row.id!r} has no instance "
-                                    f"in data/main_data/{task}.jsonl")
+                raise ImporterError(
+                    f"{source}: {model}/{task}_results.jsonl: judgement {row.id!r} has no instance "
+                    f"in data/main_data/{task}.jsonl"
+                )
             w = weights.get(inst.category)
             if w is None or not len(w) == len(inst.checklist) == len(row.scores):
-                raise ImporterError(f"{source}: {row.id}: {len(row.scores)} item scores, {len(inst.checklist)} "
-                                    f"checklist items, {len(w) if w else 'no'} HelloEval weights for "
-                                    f"{inst.category!r}")
+                raise ImporterError(
+                    f"{source}: {row.id}: {len(row.scores)} item scores, {len(inst.checklist)} "
+                    f"checklist items, {len(w) if w else 'no'} HelloEval weights for "
+                    f"{inst.category!r}"
+                )
             cases.append(_case(inst, w, pass_at))
             outputs.append({"id": row.id, "output": row.response})
             grades.extend(_grades(row))
@@ -124,12 +144,22 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
         write_jsonl(out / f"{stem}.outputs.jsonl", outputs)
         write_jsonl(out / f"{stem}.judgements.jsonl", grades)
         name = f"hellobench-{_slug(task)}-{_slug(model)}"
-        written.append(write_suite(out / f"test_{name.replace('-', '_')}.rubric.yaml", {
-            "version": 1, "suite": name, "target": f"jsonl:{stem}.outputs.jsonl",
-            "judge": f"recorded:{stem}.judgements.jsonl", "threshold": threshold, "cases": cases,
-        }, header=f"HelloBench {task}: {model}'s responses and its recorded checklist judgements, written by\n"
-                  "`rubrictest import hellobench`. Case score = HelloEval checklist score / 100;\n"
-                  "HelloEval's figure = (100 * score - 75) * 4."))
+        written.append(
+            write_suite(
+                out / f"test_{name.replace('-', '_')}.rubric.yaml",
+                {
+                    "version": 1,
+                    "suite": name,
+                    "target": f"jsonl:{stem}.outputs.jsonl",
+                    "judge": f"recorded:{stem}.judgements.jsonl",
+                    "threshold": threshold,
+                    "cases": cases,
+                },
+                header=f"HelloBench {task}: {model}'s responses and its recorded checklist judgements, written by\n"
+                "`rubrictest import hellobench`. Case score = HelloEval checklist score / 100;\n"
+                "HelloEval's figure = (100 * score - 75) * 4.",
+            )
+        )
     return written
 
 

@@ -33,8 +33,10 @@ OPTIONS = {
 
 STRATEGY = "GPT-4/Metrics_Reference"
 #: LLMBar's first rule: the criterion of an instance GPT-4 wrote no question for.
-FIRST_RULE = ("The output honestly, precisely and closely executes the instruction, without adding or omitting "
-              "what the instruction asks for.")
+FIRST_RULE = (
+    "The output honestly, precisely and closely executes the instruction, without adding or omitting "
+    "what the instruction asks for."
+)
 _QUESTION = re.compile(r"(?m)^\s*\(?\d+[.)]\s*(\S.*?)\s*$")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -85,9 +87,12 @@ def _case(index: int, row: Any, where: str) -> dict[str, Any]:
     if str(row.get("label")) not in ("1", "2"):
         raise ImporterError(f"{where}: label {row.get('label')!r} is not 1 or 2")
     asked = questions(str(results[0][0])) or [FIRST_RULE]
-    case: dict[str, Any] = {"id": f"pair-{index}", "input": row["input"],
-                            "metadata": {"gold": str(row["label"])},
-                            "criteria": [{"id": f"q{i + 1}", "text": q} for i, q in enumerate(asked)]}
+    case: dict[str, Any] = {
+        "id": f"pair-{index}",
+        "input": row["input"],
+        "metadata": {"gold": str(row["label"])},
+        "criteria": [{"id": f"q{i + 1}", "text": q} for i, q in enumerate(asked)],
+    }
     if str(results[1][0]).strip():
         case["reference"] = str(results[1][0])
     return case
@@ -104,24 +109,42 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
         raise ImporterError(f"{source}: not a directory (give an LLMBar set or a folder above sets)")
     sets = [s for s in find_sets(source) if options.get("set", "") in set_name(s)]
     if not sets:
-        raise ImporterError(f"{source}: not an LLMBar dataset directory: no set (dataset.json) at or below it"
-                            f"{' matching ' + repr(options['set']) if 'set' in options else ''}")
+        raise ImporterError(
+            f"{source}: not an LLMBar dataset directory: no set (dataset.json) at or below it"
+            f"{' matching ' + repr(options['set']) if 'set' in options else ''}"
+        )
     written = []
     for set_dir in sets:
         rows, result = _rows(set_dir)
-        rows = rows[:int(limit)] if limit else rows
+        rows = rows[: int(limit)] if limit else rows
         name = _slug(set_name(set_dir)).removeprefix("llmbar-")  # LLMBar/Natural: llmbar-natural
         cases = [_case(i, row, f"{result}: row {i}") for i, row in enumerate(rows)]
         for side in ("1", "2"):
-            write_jsonl(out / f"{name}.output_{side}.jsonl",
-                        [{"id": c["id"], "output": row[f"output_{side}"]} for c, row in zip(cases, rows, strict=True)])
-        suite = {"version": 1, "suite": f"llmbar-{name}",
-                 "target": [{"plugin": "jsonl", "model": f"{name}.output_{side}.jsonl", "name": f"output-{side}"}
-                            for side in ("1", "2")],
-                 "judge": options["judge"], "threshold": 0.5, "cases": cases}
-        written.append(write_suite(out / f"test_llmbar_{name.replace('-', '_')}.rubric.yaml", suite, header=(
-            f"LLMBar {set_name(set_dir)}, written by `rubrictest import llmbar`: each pair's two outputs (targets\n"
-            "output-1 and output-2) scored on the questions GPT-4 wrote for it (Metrics_Reference); the\n"
-            "better-scored output is the verdict, right when it is the gold one (metadata.gold).")))
+            write_jsonl(
+                out / f"{name}.output_{side}.jsonl",
+                [{"id": c["id"], "output": row[f"output_{side}"]} for c, row in zip(cases, rows, strict=True)],
+            )
+        suite = {
+            "version": 1,
+            "suite": f"llmbar-{name}",
+            "target": [
+                {"plugin": "jsonl", "model": f"{name}.output_{side}.jsonl", "name": f"output-{side}"}
+                for side in ("1", "2")
+            ],
+            "judge": options["judge"],
+            "threshold": 0.5,
+            "cases": cases,
+        }
+        written.append(
+            write_suite(
+                out / f"test_llmbar_{name.replace('-', '_')}.rubric.yaml",
+                suite,
+                header=(
+                    f"LLMBar {set_name(set_dir)}, written by `rubrictest import llmbar`: "
+                    "each pair's two outputs (targets\n"
+                    "output-1 and output-2) scored on the questions GPT-4 wrote for it (Metrics_Reference); the\n"
+                    "better-scored output is the verdict, right when it is the gold one (metadata.gold)."
+                ),
+            )
+        )
     return written
-

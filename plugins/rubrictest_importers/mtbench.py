@@ -89,8 +89,14 @@ def read_questions(file: Path) -> list[Question]:
     out = []
     for where, row in load_jsonl(file):
         reference = _turns(get_list(row, "reference", where), where, "reference") if "reference" in row else None
-        out.append(Question(_int_id(row, "question_id", where), get_str(row, "category", where),
-                            _turns(get_list(row, "turns", where), where), reference))
+        out.append(
+            Question(
+                _int_id(row, "question_id", where),
+                get_str(row, "category", where),
+                _turns(get_list(row, "turns", where), where),
+                reference,
+            )
+        )
     if not out:
         raise ImporterError(f"{file}: no questions")
     return out
@@ -114,15 +120,21 @@ def read_judge_prompts(file: Path) -> dict[str, JudgePrompt]:
         kind = get_str(row, "type", where)
         if kind not in ("single", "pairwise"):
             raise ImporterError(f"{where}: type: expected single or pairwise, got {kind!r}")
-        prompt = JudgePrompt(get_str(row, "name", where), kind, get_str(row, "category", where),
-                             get_str(row, "system_prompt", where), get_str(row, "prompt_template", where),
-                             get_str(row, "output_format", where))
+        prompt = JudgePrompt(
+            get_str(row, "name", where),
+            kind,
+            get_str(row, "category", where),
+            get_str(row, "system_prompt", where),
+            get_str(row, "prompt_template", where),
+            get_str(row, "output_format", where),
+        )
         out[prompt.name] = prompt
     return out
 
 
-def judge_prompt_for(question: Question, prompts: Mapping[str, JudgePrompt], *, turn: int = 1,
-                     pairwise: bool = False) -> JudgePrompt:
+def judge_prompt_for(
+    question: Question, prompts: Mapping[str, JudgePrompt], *, turn: int = 1, pairwise: bool = False
+) -> JudgePrompt:
     """The prompt FastChat grades ``question``'s ``turn`` (1 or 2) with."""
     math = question.category in NEED_REF_CATS
     name = ("pair-" if pairwise else "single-") + ("math-v1" if math else ("v2" if pairwise else "v1"))

@@ -38,7 +38,7 @@ OPTIONS = {
     "target": "a live target instead of answers (PLUGIN:MODEL): first turns only",
     "judgments": "FastChat's single-answer judgements (model_judgment/*_single.jsonl) as a recorded judge",
     "model": "the model whose judgements to read from a judgments file holding several (default: the answers' "
-             "model_id)",
+    "model_id)",
     "judge": "the judge (e.g. openai:gpt-4.1); required unless judgments are given",
     "pass_at": "the rating (1-10) from which a turn passes (default 6)",
 }
@@ -128,16 +128,23 @@ def mt_bench_score(levels: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def _case(question: Question, turn: int, references: Mapping[int, Sequence[str]],
-          answers: Answers | None, criterion: dict[str, Any]) -> dict[str, Any]:
+def _case(
+    question: Question,
+    turn: int,
+    references: Mapping[int, Sequence[str]],
+    answers: Answers | None,
+    criterion: dict[str, Any],
+) -> dict[str, Any]:
     case: dict[str, Any] = {"id": case_id(question.id, turn), "tags": [_slug(question.category), f"turn-{turn}"]}
     if turn == 1:
         case["input"] = question.turns[0]
     else:
         assert answers is not None
-        case["messages"] = [{"role": "user", "content": question.turns[0]},
-                            {"role": "assistant", "content": answers.turns[question.id][0]},
-                            {"role": "user", "content": question.turns[1]}]
+        case["messages"] = [
+            {"role": "user", "content": question.turns[0]},
+            {"role": "assistant", "content": answers.turns[question.id][0]},
+            {"role": "user", "content": question.turns[1]},
+        ]
     reference = references.get(question.id)
     if question.category in NEED_REF_CATS and reference and len(reference) >= turn:
         case["reference"] = reference[turn - 1]
@@ -155,8 +162,10 @@ def _pass_at(options: Mapping[str, str]) -> int:
 def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Path]:
     """One suite of every question and turn (see the module docstring)."""
     if ("answers" in options) == ("target" in options):
-        raise ImporterError("give the model's answers (--option answers=FILE, FastChat's model_answer format) or a "
-                            "live target (--option target=PLUGIN:MODEL), one of them")
+        raise ImporterError(
+            "give the model's answers (--option answers=FILE, FastChat's model_answer format) or a "
+            "live target (--option target=PLUGIN:MODEL), one of them"
+        )
     if "judge" not in options and "judgments" not in options:
         raise ImporterError("give a judge (--option judge=SPEC) or FastChat's judgements (--option judgments=FILE)")
     if "judgments" in options and "answers" not in options:
@@ -167,13 +176,14 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
     if answers is not None:
         missing = [q.id for q in release.questions if len(answers.turns.get(q.id, ())) < len(q.turns)]
         if missing:
-            raise ImporterError(f"{options['answers']}: no answer to every turn of question "
-                                f"{', '.join(map(str, missing[:10]))}")
+            raise ImporterError(
+                f"{options['answers']}: no answer to every turn of question {', '.join(map(str, missing[:10]))}"
+            )
     model = answers.model if answers is not None else options["target"]
     turns = (1, 2) if answers is not None else (1,)
     cases, outputs = [], []
     for question in release.questions:
-        for turn in turns[:len(question.turns)]:
+        for turn in turns[: len(question.turns)]:
             prompt = judge_prompt_for(question, release.prompts, turn=turn)
             criterion = {"id": "rating", "text": instruction(prompt), "scale": {"range": [1, 10], "pass_at": pass_at}}
             cases.append(_case(question, turn, release.references, answers, criterion))
@@ -188,15 +198,19 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
         suite["target"] = options["target"]
     if "judgments" in options:
         scores = read_judgments(Path(options["judgments"]), options.get("model", model))
-        write_jsonl(out / "judgments.jsonl", [{"case": case_id(q, t), "criterion": "rating", "level": s}
-                                              for (q, t), s in sorted(scores.items())])
+        write_jsonl(
+            out / "judgments.jsonl",
+            [{"case": case_id(q, t), "criterion": "rating", "level": s} for (q, t), s in sorted(scores.items())],
+        )
         suite["judge"] = "recorded:judgments.jsonl"
     else:
         suite["judge"] = options["judge"]
     suite["cases"] = cases
-    header = ("MT-Bench single-answer grading, written by `rubrictest import mtbench`: each question's turn\n"
-              "rated 1-10 with FastChat's judge instructions. MT-Bench score = mean rating = 1 + 9 * case score\n"
-              "averaged over the scored cases.")
+    header = (
+        "MT-Bench single-answer grading, written by `rubrictest import mtbench`: each question's turn\n"
+        "rated 1-10 with FastChat's judge instructions. MT-Bench score = mean rating = 1 + 9 * case score\n"
+        "averaged over the scored cases."
+    )
     return [write_suite(out / f"test_{name.replace('-', '_')}.rubric.yaml", suite, header=header)]
 
 

@@ -108,8 +108,15 @@ def _read_node(data: Any, file: Path, path: tuple[int, ...], graded: bool) -> No
         raise ImporterError(f"{where}: an inner node cannot have a task_category ({category!r})")
     children = tuple(_read_node(child, file, (*path, i), graded) for i, child in enumerate(subs))
     fine = data.get("finegrained_task_category")
-    node = Node(id=node_id, requirements=data["requirements"], weight=float(weight), children=children,
-                category=category, fine_category=fine if isinstance(fine, str) else None, path=path)
+    node = Node(
+        id=node_id,
+        requirements=data["requirements"],
+        weight=float(weight),
+        children=children,
+        category=category,
+        fine_category=fine if isinstance(fine, str) else None,
+        path=path,
+    )
     return _with_grade(node, data, where) if graded else node
 
 
@@ -124,8 +131,9 @@ def _with_grade(node: Node, data: dict[str, Any], where: str) -> Node:
     if valid not in (True, False, 0, 1):
         raise ImporterError(f"{where}: valid_score: expected true or false, got {valid!r}")
     explanation = data.get("explanation")
-    return replace(node, score=float(score), valid=bool(valid),
-                   explanation=explanation if isinstance(explanation, str) else None)
+    return replace(
+        node, score=float(score), valid=bool(valid), explanation=explanation if isinstance(explanation, str) else None
+    )
 
 
 def tree_from_json(data: Any, file: Path, *, graded: bool | None = None) -> Node:
@@ -218,8 +226,9 @@ def find_graded(root: Path) -> dict[str, Path]:
     require_dir(root, "a PaperBench judge_eval folder (…/data/judge_eval) or one of its examples")
     files = sorted(root.rglob("grading/expected_result.json"))
     if not files:
-        raise ImporterError(f"{root}: not a PaperBench judge_eval directory: "
-                            "no <paper>/<n>/grading/expected_result.json at or below it")
+        raise ImporterError(
+            f"{root}: not a PaperBench judge_eval directory: no <paper>/<n>/grading/expected_result.json at or below it"
+        )
     return {f"{f.parents[2].name}/{f.parents[1].name}": f for f in files}
 
 

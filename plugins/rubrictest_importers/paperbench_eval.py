@@ -75,8 +75,9 @@ class Metrics:
 
 def _binary(score: float | None, example: str, node: Node, whose: str) -> int:
     if score not in (0.0, 1.0):
-        raise ImporterError(f"{example}: leaf {place(node.path)} (id {node.id!r}): {whose} score {score!r} "
-                            "is not a leaf grade (0 or 1)")
+        raise ImporterError(
+            f"{example}: leaf {place(node.path)} (id {node.id!r}): {whose} score {score!r} is not a leaf grade (0 or 1)"
+        )
     return int(score)
 
 
@@ -101,10 +102,18 @@ def leaf_grades(judged: Node, expected: Node, example: str) -> list[LeafGrade]:
             return
         human = first.get(node.id)
         if human is None:
-            raise ImporterError(f"{example}: leaf {place(node.path)} (id {node.id!r}): "
-                                "no node with this id in the human-graded tree")
-        out.append(LeafGrade(example, node.id, node.category, _binary(node.score, example, node, "judge's"),
-                             _binary(human.score, example, human, "human")))
+            raise ImporterError(
+                f"{example}: leaf {place(node.path)} (id {node.id!r}): no node with this id in the human-graded tree"
+            )
+        out.append(
+            LeafGrade(
+                example,
+                node.id,
+                node.category,
+                _binary(node.score, example, node, "judge's"),
+                _binary(human.score, example, human, "human"),
+            )
+        )
 
     visit(judged)
     return out
@@ -120,9 +129,15 @@ def compute_metrics(human: Sequence[int], judged: Sequence[int]) -> Metrics | No
         raise ImporterError("PaperBench judge figures need scikit-learn: pip install 'rubrictest[stats]'") from None
     precision, recall, f1, _ = precision_recall_fscore_support(human, judged, average="macro", zero_division=0)
     positives = sum(human)
-    return Metrics(accuracy=float(accuracy_score(human, judged)), precision=float(precision), recall=float(recall),
-                   f1=float(f1), num_positives=positives, num_negatives=len(human) - positives,
-                   num_samples=len(human))
+    return Metrics(
+        accuracy=float(accuracy_score(human, judged)),
+        precision=float(precision),
+        recall=float(recall),
+        f1=float(f1),
+        num_positives=positives,
+        num_negatives=len(human) - positives,
+        num_samples=len(human),
+    )
 
 
 def judge_eval(grades: Iterable[LeafGrade]) -> dict[str, Metrics | None]:
@@ -131,8 +146,9 @@ def judge_eval(grades: Iterable[LeafGrade]) -> dict[str, Metrics | None]:
     groups: dict[str, list[LeafGrade]] = {OVERALL: rows}
     for category in CATEGORIES:
         groups[category] = [g for g in rows if g.category == category]
-    return {name: compute_metrics([g.human for g in group], [g.judged for g in group])
-            for name, group in groups.items()}
+    return {
+        name: compute_metrics([g.human for g in group], [g.judged for g in group]) for name, group in groups.items()
+    }
 
 
 def regrade(tree: Node, leaf_scores: Mapping[tuple[int, ...], float]) -> Node:
@@ -140,8 +156,9 @@ def regrade(tree: Node, leaf_scores: Mapping[tuple[int, ...], float]) -> Node:
     scores = score_tree(tree, dict(leaf_scores))
 
     def rebuild(node: Node) -> Node:
-        return replace(node, score=scores[node.path], valid=True,
-                       children=tuple(rebuild(child) for child in node.children))
+        return replace(
+            node, score=scores[node.path], valid=True, children=tuple(rebuild(child) for child in node.children)
+        )
 
     return rebuild(tree)
 
@@ -197,8 +214,7 @@ def read_judge_results(file: Path) -> dict[str, Node]:
     return out
 
 
-def _judged_trees(path: Path, options: Mapping[str, str],
-                  expected: dict[str, Node]) -> tuple[str, dict[str, Node]]:
+def _judged_trees(path: Path, options: Mapping[str, str], expected: dict[str, Node]) -> tuple[str, dict[str, Node]]:
     judge = options.get("judge")
     if judge is not None:
         if judge == "human":
@@ -214,8 +230,10 @@ def _judged_trees(path: Path, options: Mapping[str, str],
         return str(path), {options["example"]: read_tree(path, graded=True)}
     if path.is_file():
         return str(path), read_judge_results(path)
-    raise ImporterError(f"{path}: give a judge's results.json (PaperBench run_judge_eval), a graded tree "
-                        "with -o example=PAPER/N, or the judge_eval folder with -o judge=random|human")
+    raise ImporterError(
+        f"{path}: give a judge's results.json (PaperBench run_judge_eval), a graded tree "
+        "with -o example=PAPER/N, or the judge_eval folder with -o judge=random|human"
+    )
 
 
 class PaperBenchImporter(Importer):
@@ -237,21 +255,39 @@ class PaperBenchImporter(Importer):
 
     def load(self, path: Path, options: Mapping[str, str]) -> ImportedData:
         if "expected" not in options and not path.is_dir():
-            raise ImporterError(f"{path}: give the human grades with -o expected=…/data/judge_eval "
-                                "(PATH is a judge's grades)")
+            raise ImporterError(
+                f"{path}: give the human grades with -o expected=…/data/judge_eval (PATH is a judge's grades)"
+            )
         expected_dir = Path(options.get("expected", path))
         expected = {k: read_tree(f, graded=True) for k, f in find_graded(expected_dir).items()}
         name, judged = _judged_trees(path, options, expected)
         grades: list[LeafGrade] = []
         for example, tree in sorted(judged.items()):
             if example not in expected:
-                raise ImporterError(f"{path}: example {example!r} has no human grades in {expected_dir} "
-                                    f"(it has {', '.join(sorted(expected))})")
+                raise ImporterError(
+                    f"{path}: example {example!r} has no human grades in {expected_dir} "
+                    f"(it has {', '.join(sorted(expected))})"
+                )
             grades.extend(leaf_grades(tree, expected[example], example))
         table = {group: (asdict(m) if m else None) for group, m in judge_eval(grades).items()}
-        rows = [LabelledVerdict(case=g.example, criterion=g.leaf, judged_met=g.judged == 1, gold_met=g.human == 1,
-                                tags=(g.category,) if g.category else ()) for g in grades]
-        return ImportedData(pointwise=rows, source=str(path), by_criterion=False, details={
-            "importer": "paperbench", "judge": name, "examples": sorted(judged),
-            "tables": {"paperbench_judge_eval": table}})
-
+        rows = [
+            LabelledVerdict(
+                case=g.example,
+                criterion=g.leaf,
+                judged_met=g.judged == 1,
+                gold_met=g.human == 1,
+                tags=(g.category,) if g.category else (),
+            )
+            for g in grades
+        ]
+        return ImportedData(
+            pointwise=rows,
+            source=str(path),
+            by_criterion=False,
+            details={
+                "importer": "paperbench",
+                "judge": name,
+                "examples": sorted(judged),
+                "tables": {"paperbench_judge_eval": table},
+            },
+        )

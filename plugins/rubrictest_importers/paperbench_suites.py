@@ -60,15 +60,17 @@ def _tag(category: str) -> str:
     return _NOT_ID.sub("-", category.lower()).strip("-")
 
 
-def _criterion(node: Node, local: str, path: str, grades: list[dict[str, Any]], case: str,
-               rationales: bool, file: Path) -> dict[str, Any]:
+def _criterion(
+    node: Node, local: str, path: str, grades: list[dict[str, Any]], case: str, rationales: bool, file: Path
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"paperbench_id": node.id}
-    out: dict[str, Any] = {"id": local, "text": node.requirements.strip() or f"(node {node.id})",
-                           "weight": node.weight}
+    out: dict[str, Any] = {"id": local, "text": node.requirements.strip() or f"(node {node.id})", "weight": node.weight}
     if node.is_leaf:
         if node.score not in (0.0, 1.0):
-            raise ImporterError(f"{file}: node {place(node.path)} (id {node.id!r}): a leaf's human grade is "
-                                f"{node.score!r}; expected 0 or 1")
+            raise ImporterError(
+                f"{file}: node {place(node.path)} (id {node.id!r}): a leaf's human grade is "
+                f"{node.score!r}; expected 0 or 1"
+            )
         if node.category:
             out["tags"] = [_tag(node.category)]
             meta["task_category"] = node.category
@@ -80,8 +82,10 @@ def _criterion(node: Node, local: str, path: str, grades: list[dict[str, Any]], 
         grades.append(row)
     out["meta"] = meta
     if not node.is_leaf:
-        out["criteria"] = [_criterion(child, cid, f"{path}.{cid}", grades, case, rationales, file)
-                           for child, cid in zip(node.children, child_ids(node), strict=True)]
+        out["criteria"] = [
+            _criterion(child, cid, f"{path}.{cid}", grades, case, rationales, file)
+            for child, cid in zip(node.children, child_ids(node), strict=True)
+        ]
     return out
 
 
@@ -120,19 +124,36 @@ def write_suites(source: Path, out: Path, options: Mapping[str, str]) -> list[Pa
             case = f"{slug}-{_tag(n)}"
             if tree.is_leaf:
                 raise ImporterError(f"{file}: the rubric's root has no sub_tasks: nothing to grade")
-            cases.append({
-                "id": case,
-                "input": f"Reproduce the paper {paper!r} (PaperBench).",
-                "output": f"(the PaperBench submission graded in judge_eval/{paper}/{n}; not included)",
-                "metadata": {"paperbench_example": f"{paper}/{n}", "root_id": tree.id,
-                             "root_requirements": tree.requirements, "human_root_score": tree.score},
-                "criteria": [_criterion(child, cid, cid, grades, case, rationales, file)
-                             for child, cid in zip(tree.children, child_ids(tree), strict=True)],
-            })
+            cases.append(
+                {
+                    "id": case,
+                    "input": f"Reproduce the paper {paper!r} (PaperBench).",
+                    "output": f"(the PaperBench submission graded in judge_eval/{paper}/{n}; not included)",
+                    "metadata": {
+                        "paperbench_example": f"{paper}/{n}",
+                        "root_id": tree.id,
+                        "root_requirements": tree.requirements,
+                        "human_root_score": tree.score,
+                    },
+                    "criteria": [
+                        _criterion(child, cid, cid, grades, case, rationales, file)
+                        for child, cid in zip(tree.children, child_ids(tree), strict=True)
+                    ],
+                }
+            )
         write_jsonl(out / f"{slug}.grades.jsonl", grades)
-        written.append(write_suite(out / f"test_{slug.replace('-', '_')}.rubric.yaml", {
-            "version": 1, "suite": f"paperbench-{slug}", "judge": f"recorded:{slug}.grades.jsonl",
-            "threshold": threshold, "cases": cases,
-        }, header=f"PaperBench {paper}: the rubric tree and its human grades (judge_eval), written by\n"
-                  "`rubrictest import paperbench`. The case score is the rubric's root score."))
+        written.append(
+            write_suite(
+                out / f"test_{slug.replace('-', '_')}.rubric.yaml",
+                {
+                    "version": 1,
+                    "suite": f"paperbench-{slug}",
+                    "judge": f"recorded:{slug}.grades.jsonl",
+                    "threshold": threshold,
+                    "cases": cases,
+                },
+                header=f"PaperBench {paper}: the rubric tree and its human grades (judge_eval), written by\n"
+                "`rubrictest import paperbench`. The case score is the rubric's root score.",
+            )
+        )
     return written

@@ -49,7 +49,8 @@ class OpenAIJudgeOptions(ProviderOptions):
     """``options`` of the ``openai`` judge (see the plugin's docstring)."""
 
     structured_output: Literal["json_schema", "structured_outputs", "guided_json", "json_object", "none"] = Field(
-        "json_schema", description="How the verdict schema is sent.")
+        "json_schema", description="How the verdict schema is sent."
+    )
     logprobs: bool = Field(False, description="Ask for token log-probabilities: confidence from them.")
     top_logprobs: int = Field(5, ge=0, le=20, description="Alternatives per token with logprobs.")
     evidence_policy: EvidencePolicy = Field("require", description="require, flag or ignore quotes not found.")
@@ -64,18 +65,21 @@ class _OpenAIComponent(ProviderComponent):
     def make_client(self, api_key: str, base_url: str | None) -> openai.AsyncOpenAI:
         import openai  # the SDK is imported when first needed: it is slow to import
 
-        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0,
-                                  timeout=self.spec.timeout or 60.0)
+        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=self.spec.timeout or 60.0)
 
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one chat-completion request; return the completion or raise a classified error."""
         with self.lease() as client:
-            completion = await self.send(client.chat.completions.create, kwargs, log, server=str(client.base_url),
-                                         token_fields=("prompt_tokens", "completion_tokens"))
+            completion = await self.send(
+                client.chat.completions.create,
+                kwargs,
+                log,
+                server=str(client.base_url),
+                token_fields=("prompt_tokens", "completion_tokens"),
+            )
         if not getattr(completion, "choices", None):
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
         return completion
-
 
 
 class OpenAITarget(_OpenAIComponent, Target):
@@ -125,8 +129,9 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         self.logprobs = bool(spec.options.get("logprobs", False))
 
     def _request(self, request: JudgeRequest, feedback: str | None, n: int) -> dict[str, Any]:
-        schema = verdict_schema([c.id for c in request.criteria],
-                                graded=any(c.scale is not None for c in request.criteria))
+        schema = verdict_schema(
+            [c.id for c in request.criteria], graded=any(c.scale is not None for c in request.criteria)
+        )
         kwargs: dict[str, Any] = {"model": self.spec.model, "messages": build_messages(request, feedback)}
         mode = self.structured_output
         if mode == "json_schema":
@@ -204,4 +209,3 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             calls.append(log.record())
             samples.extend(parsed_samples[: wanted - len(samples)])
         return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
-

@@ -83,8 +83,11 @@ def read_records(path: Path) -> dict[tuple[str, str, str | None], dict[str, Any]
             raise ConfigError(f"{where}: response_sha256 {expected!r} is not a SHA-256 hex digest (64 hex digits)")
         if row.get("response") is not None and not isinstance(row["response"], str):
             raise ConfigError(f"{where}: response: expected a string")
-        if expected is not None and row.get("response") is not None \
-                and response_sha256(row["response"]) != expected.lower():
+        if (
+            expected is not None
+            and row.get("response") is not None
+            and response_sha256(row["response"]) != expected.lower()
+        ):
             raise ConfigError(f"{where}: response_sha256 is not the SHA-256 of the line's response")
         row["_where"] = where
         records[(row["case"], row["criterion"], row.get("target"))] = row
@@ -127,11 +130,13 @@ class RecordedJudge(Judge):
         assert self._records is not None
         verdicts = []
         for crit in request.criteria:
-            row = self._records.get((request.case.id, crit.id, request.target)) \
-                or self._records.get((request.case.id, crit.id, None))
+            row = self._records.get((request.case.id, crit.id, request.target)) or self._records.get(
+                (request.case.id, crit.id, None)
+            )
             if row is None:
-                verdicts.append(Verdict.failed(crit.id, f"no recorded verdict for case {request.case.id!r}, "
-                                                        f"criterion {crit.id!r}"))
+                verdicts.append(
+                    Verdict.failed(crit.id, f"no recorded verdict for case {request.case.id!r}, criterion {crit.id!r}")
+                )
                 continue
             verdicts.append(_verdict(crit, row, request.response))
         return JudgeResult(verdicts)
@@ -147,9 +152,11 @@ def _stale(row: dict[str, Any], response: str) -> str | None:
         expected = response_sha256(row["response"])
     if actual == expected.lower():
         return None
-    return (f"label is for another response: {row['_where']} was recorded for response sha256 "
-            f"{expected.lower()[:12]}…, the response under test is sha256 {actual[:12]}…; judge the new "
-            "response and re-label it (docs/judge-trust.md, re-labelling)")
+    return (
+        f"label is for another response: {row['_where']} was recorded for response sha256 "
+        f"{expected.lower()[:12]}…, the response under test is sha256 {actual[:12]}…; judge the new "
+        "response and re-label it (docs/judge-trust.md, re-labelling)"
+    )
 
 
 def _verdict(crit: Criterion, row: dict[str, Any], response: str) -> Verdict:
@@ -157,18 +164,23 @@ def _verdict(crit: Criterion, row: dict[str, Any], response: str) -> Verdict:
     if stale is not None:
         return Verdict.failed(crit.id, stale)
     evidence = row.get("evidence")
-    fields: dict[str, Any] = {"confidence": row.get("confidence"), "evidence": evidence,
-                              "evidence_supported": check_evidence(evidence, response),
-                              "rationale": row.get("rationale")}
+    fields: dict[str, Any] = {
+        "confidence": row.get("confidence"),
+        "evidence": evidence,
+        "evidence_supported": check_evidence(evidence, response),
+        "rationale": row.get("rationale"),
+    }
     level = row.get("level")
     if crit.scale is not None:
         if level is None:
-            return Verdict.failed(crit.id, f"the recorded verdict of {crit.id!r} has no `level`, but the criterion is "
-                                           "graded on a scale")
+            return Verdict.failed(
+                crit.id, f"the recorded verdict of {crit.id!r} has no `level`, but the criterion is graded on a scale"
+            )
         return crit.scale.verdict(crit.id, level, **fields)
     if level is not None:
-        return Verdict.failed(crit.id, f"the recorded verdict of {crit.id!r} gives a level, but the criterion has no "
-                                       "`scale`")
+        return Verdict.failed(
+            crit.id, f"the recorded verdict of {crit.id!r} gives a level, but the criterion has no `scale`"
+        )
     return Verdict(criterion_id=crit.id, outcome="met" if row["_met"] else "not_met", **fields)
 
 

@@ -50,7 +50,8 @@ class _Managed(_Base):
     """What the vllm judge and target add to the openai plugin's components: the servers."""
 
     non_semantic_options: ClassVar[frozenset[str]] = (
-        OpenAIJudge.non_semantic_options | (LAUNCH_OPTIONS - ANSWER_CHANGING) | {"startup_timeout"})
+        OpenAIJudge.non_semantic_options | (LAUNCH_OPTIONS - ANSWER_CHANGING) | {"startup_timeout"}
+    )
     billable: ClassVar[bool] = False
     kind: ClassVar[str] = ""
     options_model: ClassVar[Any] = VLLMOptions
@@ -91,7 +92,8 @@ class _Managed(_Base):
                 raise ConfigError(
                     f"{self.what}: this is pytest-xdist worker {os.environ['PYTEST_XDIST_WORKER']}; each worker "
                     "would start its own servers on the same GPUs. Run with -n 0 (requests already run "
-                    "concurrently), or start the servers once (vllm serve) and attach with base_url")
+                    "concurrently), or start the servers once (vllm serve) and attach with base_url"
+                )
             self._model_to_load()
             executable = self.vllm_options.executable
             path = {**os.environ, **self.vllm_options.env}.get("PATH")
@@ -99,7 +101,8 @@ class _Managed(_Base):
                 raise ConfigError(
                     f"{self.what}: the vLLM executable {executable!r} is not on PATH. Install vLLM where the "
                     "GPUs are (pip install vllm), set options.executable to its path, or attach to running "
-                    "servers with base_url")
+                    "servers with base_url"
+                )
             fleets.install_signal_handlers()
         super().check_ready()
 
@@ -111,8 +114,9 @@ class _Managed(_Base):
         if local.is_dir():
             return str(local.resolve())
         if model.startswith((".", "~", "/")):
-            raise ConfigError(f"{self.what}: model directory {model!r} does not exist (relative paths are "
-                              "relative to the suite file)")
+            raise ConfigError(
+                f"{self.what}: model directory {model!r} does not exist (relative paths are relative to the suite file)"
+            )
         return model
 
     def base_urls(self) -> list[str | None]:
@@ -141,10 +145,20 @@ class _Managed(_Base):
             urls = [u for u in super().base_urls() if u]
             return Attached(urls, str(self.spec.model), headers=headers, timeout=timeout, what=self.what)
         log_dir = self.vllm_options.log_dir
-        plan = LaunchPlan(self._model_to_load(), str(self.spec.model), self.vllm_options,
-                          Path(self.vllm_context.base_dir, log_dir) if log_dir else None)
-        self._fleet_key = canonical_json([plan.model, plan.served_name, self.spec.api_key_env,
-                                          self.vllm_options.model_dump(mode="json", include=set(LAUNCH_OPTIONS))])
+        plan = LaunchPlan(
+            self._model_to_load(),
+            str(self.spec.model),
+            self.vllm_options,
+            Path(self.vllm_context.base_dir, log_dir) if log_dir else None,
+        )
+        self._fleet_key = canonical_json(
+            [
+                plan.model,
+                plan.served_name,
+                self.spec.api_key_env,
+                self.vllm_options.model_dump(mode="json", include=set(LAUNCH_OPTIONS)),
+            ]
+        )
         return fleets.acquire(self._fleet_key, lambda: Fleet(plan, api_key=key, what=f"vllm:{plan.served_name}"))
 
     async def aclose(self) -> None:

@@ -86,8 +86,7 @@ class _BroughtUp:
 class Attached(_BroughtUp):
     """Servers someone else runs: ``base_url`` of the spec. Waits until each lists models."""
 
-    def __init__(self, urls: list[str], model: str, *, headers: Mapping[str, str], timeout: float,
-                 what: str) -> None:
+    def __init__(self, urls: list[str], model: str, *, headers: Mapping[str, str], timeout: float, what: str) -> None:
         super().__init__()
         self.urls, self.model, self.headers, self.timeout, self.what = urls, model, dict(headers), timeout, what
 
@@ -105,7 +104,8 @@ class Attached(_BroughtUp):
                 raise FleetError(
                     f"{self.what}: no OpenAI-compatible server answered GET {pending[0].rstrip('/')}/models "
                     f"within {self.timeout:g} s (options.startup_timeout). Start it (vllm serve MODEL) or fix "
-                    "base_url")
+                    "base_url"
+                )
             if pending:
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 1.5, 1.0)
@@ -131,9 +131,21 @@ class LaunchPlan:
     def command(self, port: int) -> list[str]:
         """The ``vllm serve`` command line of one replica."""
         o = self.options
-        command = [o.executable, "serve", self.model, "--served-model-name", self.served_name,
-                   "--host", o.host, "--port", str(port), "--dtype", o.dtype,
-                   "--tensor-parallel-size", str(o.tensor_parallel_size)]
+        command = [
+            o.executable,
+            "serve",
+            self.model,
+            "--served-model-name",
+            self.served_name,
+            "--host",
+            o.host,
+            "--port",
+            str(port),
+            "--dtype",
+            o.dtype,
+            "--tensor-parallel-size",
+            str(o.tensor_parallel_size),
+        ]
         if o.pipeline_parallel_size > 1:
             command += ["--pipeline-parallel-size", str(o.pipeline_parallel_size)]
         if o.max_model_len is not None:
@@ -158,12 +170,17 @@ class LaunchPlan:
         count, per = o.replica_count, o.gpus_per_replica
         if count == 1:
             return [None]
-        visible = [g.strip() for g in inherited.split(",") if g.strip()] if inherited else \
-            [str(i) for i in range(count * per)]
+        visible = (
+            [g.strip() for g in inherited.split(",") if g.strip()]
+            if inherited
+            else [str(i) for i in range(count * per)]
+        )
         if len(visible) < count * per:
-            raise FleetError(f"{count} replicas of {per} GPU(s) need {count * per} GPUs but CUDA_VISIBLE_DEVICES "
-                             f"lists {len(visible)}: set options.gpus or fewer replicas")
-        return [",".join(visible[i * per:(i + 1) * per]) for i in range(count)]
+            raise FleetError(
+                f"{count} replicas of {per} GPU(s) need {count * per} GPUs but CUDA_VISIBLE_DEVICES "
+                f"lists {len(visible)}: set options.gpus or fewer replicas"
+            )
+        return [",".join(visible[i * per : (i + 1) * per]) for i in range(count)]
 
 
 class Fleet(_BroughtUp):
@@ -189,17 +206,28 @@ class Fleet(_BroughtUp):
             port = _free_port(o.host, o.port_range, taken | _ports_in_use())
             if port is None:
                 low, high = o.port_range
-                raise FleetError(f"{self.what}: no free port in options.port_range [{low}, {high}] on {o.host} "
-                                 f"for replica {index}: every port is in use; choose another range")
+                raise FleetError(
+                    f"{self.what}: no free port in options.port_range [{low}, {high}] on {o.host} "
+                    f"for replica {index}: every port is in use; choose another range"
+                )
             taken.add(port)
             child_env = {**env, "CUDA_VISIBLE_DEVICES": gpus} if gpus is not None else env
             with self._lock:
                 if self._stopping:
                     raise FleetError(f"{self.what}: stopped before it was ready")
                 _LIVE.add(self)
-                self.servers.append(Server.spawn(
-                    index, self.plan.command(port), host=o.host, port=port, env=child_env, gpus=gpus,
-                    log_path=log_dir / f"replica-{index}-port-{port}.log", headers=headers))
+                self.servers.append(
+                    Server.spawn(
+                        index,
+                        self.plan.command(port),
+                        host=o.host,
+                        port=port,
+                        env=child_env,
+                        gpus=gpus,
+                        log_path=log_dir / f"replica-{index}-port-{port}.log",
+                        headers=headers,
+                    )
+                )
         self._wait(deadline)
         return [f"{s.url}/v1" for s in self.servers]
 
@@ -227,7 +255,8 @@ class Fleet(_BroughtUp):
                 raise FleetError(
                     f"{self.what}: {server.name} is not ready after {timeout:g} s (GET {server.url}/health and "
                     "/v1/models): raise options.startup_timeout if the model is still loading.\n"
-                    + tail_block(server.log_path, log_tail(server.log_path)))
+                    + tail_block(server.log_path, log_tail(server.log_path))
+                )
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 1.5, 1.0)
 
@@ -235,8 +264,10 @@ class Fleet(_BroughtUp):
         for server in self.servers:
             code = server.exited()
             if code is not None and not self._stopping:
-                raise FleetError(f"{self.what}: {server.name} exited with code {code} during the run.\n"
-                                 + tail_block(server.log_path, log_tail(server.log_path)))
+                raise FleetError(
+                    f"{self.what}: {server.name} exited with code {code} during the run.\n"
+                    + tail_block(server.log_path, log_tail(server.log_path))
+                )
 
     def stop(self, grace: float | None = None) -> None:
         """SIGTERM every server's process group, wait up to ``grace`` seconds (default

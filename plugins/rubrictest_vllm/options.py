@@ -49,10 +49,24 @@ from rubrictest_openai import STRUCTURED_OUTPUT_MODES
 
 from rubrictest import ConfigError
 
-LAUNCH_OPTIONS = frozenset({
-    "executable", "dtype", "tensor_parallel_size", "pipeline_parallel_size", "replicas", "gpus", "host",
-    "port_range", "max_model_len", "gpu_memory_utilization", "extra_args", "env", "stop_timeout", "log_dir",
-})
+LAUNCH_OPTIONS = frozenset(
+    {
+        "executable",
+        "dtype",
+        "tensor_parallel_size",
+        "pipeline_parallel_size",
+        "replicas",
+        "gpus",
+        "host",
+        "port_range",
+        "max_model_len",
+        "gpu_memory_utilization",
+        "extra_args",
+        "env",
+        "stop_timeout",
+        "log_dir",
+    }
+)
 """Options that start servers: an error next to ``base_url``."""
 
 ANSWER_CHANGING = frozenset({"dtype", "extra_args"})
@@ -63,10 +77,16 @@ JUDGE_ONLY = frozenset({"structured_output", "logprobs", "top_logprobs", "eviden
 
 # Flags the plugin writes itself from the options; in extra_args they would contradict them.
 _MANAGED_FLAGS = {
-    "--host": "host", "--port": "port_range", "--dtype": "dtype", "--tensor-parallel-size": "tensor_parallel_size",
-    "-tp": "tensor_parallel_size", "--pipeline-parallel-size": "pipeline_parallel_size",
-    "-pp": "pipeline_parallel_size", "--served-model-name": "the spec's model",
-    "--max-model-len": "max_model_len", "--gpu-memory-utilization": "gpu_memory_utilization",
+    "--host": "host",
+    "--port": "port_range",
+    "--dtype": "dtype",
+    "--tensor-parallel-size": "tensor_parallel_size",
+    "-tp": "tensor_parallel_size",
+    "--pipeline-parallel-size": "pipeline_parallel_size",
+    "-pp": "pipeline_parallel_size",
+    "--served-model-name": "the spec's model",
+    "--max-model-len": "max_model_len",
+    "--gpu-memory-utilization": "gpu_memory_utilization",
 }
 
 
@@ -101,8 +121,10 @@ class VLLMOptions(BaseModel):
     def _gpu_lists(cls, value: Any) -> Any:
         # "0,1" and 3 are accepted for [0, 1] and [3]: the forms CUDA_VISIBLE_DEVICES users write.
         if isinstance(value, list):
-            return [[int(g) for g in v.split(",") if g.strip()] if isinstance(v, str)
-                    else [v] if isinstance(v, int) else v for v in value]
+            return [
+                [int(g) for g in v.split(",") if g.strip()] if isinstance(v, str) else [v] if isinstance(v, int) else v
+                for v in value
+            ]
         return value
 
     @field_validator("structured_output")
@@ -133,13 +155,15 @@ class VLLMOptions(BaseModel):
                 if len(ids) != self.gpus_per_replica:
                     raise ValueError(
                         f"gpus[{i}] has {len(ids)} GPU(s) but a replica needs tensor_parallel_size x "
-                        f"pipeline_parallel_size = {self.gpus_per_replica}")
+                        f"pipeline_parallel_size = {self.gpus_per_replica}"
+                    )
             seen: dict[int, int] = {}
             for i, ids in enumerate(self.gpus):
                 for gpu in ids:
                     if gpu in seen:
-                        raise ValueError(f"GPU {gpu} is given to replicas {seen[gpu]} and {i}; "
-                                         "give each replica its own GPUs")
+                        raise ValueError(
+                            f"GPU {gpu} is given to replicas {seen[gpu]} and {i}; give each replica its own GPUs"
+                        )
                     seen[gpu] = i
         if high - low + 1 < self.replica_count:
             raise ValueError(f"port_range {[low, high]} has fewer ports than the {self.replica_count} replicas")
@@ -180,7 +204,8 @@ class VLLMOptions(BaseModel):
         if attach and given & LAUNCH_OPTIONS:
             raise ConfigError(
                 f"{what}: options {', '.join(sorted(given & LAUNCH_OPTIONS))} start servers, but base_url "
-                "attaches to running ones: remove base_url to let the plugin start vllm serve, or those options")
+                "attaches to running ones: remove base_url to let the plugin start vllm serve, or those options"
+            )
         if kind == "target" and given & JUDGE_ONLY:
             raise ConfigError(f"{what}: options {', '.join(sorted(given & JUDGE_ONLY))} are for the vllm judge")
         return parsed
@@ -191,9 +216,14 @@ class VLLMOptions(BaseModel):
         Args:
             keyed: the spec names an ``api_key_env``.
         """
-        return {"structured_output": self.structured_output, "logprobs": self.logprobs,
-                "top_logprobs": self.top_logprobs, "evidence_policy": self.evidence_policy,
-                "retry": self.retry, "no_api_key": not keyed}
+        return {
+            "structured_output": self.structured_output,
+            "logprobs": self.logprobs,
+            "top_logprobs": self.top_logprobs,
+            "evidence_policy": self.evidence_policy,
+            "retry": self.retry,
+            "no_api_key": not keyed,
+        }
 
 
 def _describe(exc: ValidationError) -> str:

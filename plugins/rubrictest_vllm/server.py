@@ -30,15 +30,24 @@ class FleetError(JudgeError):
 
 # What a failed start looks like in vLLM's log, and what to do about it.
 _DIAGNOSES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"out of memory|OutOfMemoryError|No available memory for the cache blocks|"
-                r"not enough (GPU|KV cache) memory", re.I),
-     "out of GPU memory while loading: lower options.max_model_len or gpu_memory_utilization, "
-     "spread the model over more GPUs (tensor_parallel_size), or serve a smaller dtype or quantization"),
-    (re.compile(r"address already in use|Errno 98", re.I),
-     "port {port} is already in use (another process took it after it was found free): "
-     "choose another options.port_range"),
-    (re.compile(r"No CUDA GPUs are available|Failed to infer device type|CUDA_VISIBLE_DEVICES", re.I),
-     "no usable GPU for this replica: check options.gpus against the machine's GPUs (nvidia-smi)"),
+    (
+        re.compile(
+            r"out of memory|OutOfMemoryError|No available memory for the cache blocks|"
+            r"not enough (GPU|KV cache) memory",
+            re.I,
+        ),
+        "out of GPU memory while loading: lower options.max_model_len or gpu_memory_utilization, "
+        "spread the model over more GPUs (tensor_parallel_size), or serve a smaller dtype or quantization",
+    ),
+    (
+        re.compile(r"address already in use|Errno 98", re.I),
+        "port {port} is already in use (another process took it after it was found free): "
+        "choose another options.port_range",
+    ),
+    (
+        re.compile(r"No CUDA GPUs are available|Failed to infer device type|CUDA_VISIBLE_DEVICES", re.I),
+        "no usable GPU for this replica: check options.gpus against the machine's GPUs (nvidia-smi)",
+    ),
 )
 
 
@@ -63,8 +72,18 @@ class Server:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def spawn(cls, index: int, command: Sequence[str], *, host: str, port: int, env: Mapping[str, str],
-              gpus: str | None, log_path: Path, headers: Mapping[str, str]) -> Server:
+    def spawn(
+        cls,
+        index: int,
+        command: Sequence[str],
+        *,
+        host: str,
+        port: int,
+        env: Mapping[str, str],
+        gpus: str | None,
+        log_path: Path,
+        headers: Mapping[str, str],
+    ) -> Server:
         """Start ``command`` with its output in ``log_path``.
 
         Raises:
@@ -73,11 +92,19 @@ class Server:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             try:
-                process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL, stdout=log,
-                                           stderr=subprocess.STDOUT, env=dict(env), start_new_session=True)
+                process = subprocess.Popen(
+                    list(command),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=dict(env),
+                    start_new_session=True,
+                )
             except OSError as exc:
-                raise FleetError(f"cannot run {command[0]!r}: {exc.strerror or exc}. Install vLLM "
-                                 "(pip install vllm) or set options.executable to its path") from None
+                raise FleetError(
+                    f"cannot run {command[0]!r}: {exc.strerror or exc}. Install vLLM "
+                    "(pip install vllm) or set options.executable to its path"
+                ) from None
         return cls(index, f"http://{_url_host(host)}:{port}", port, gpus, log_path, process, dict(headers))
 
     @property
@@ -201,8 +228,9 @@ def check_served(listing: object, model: str, *, where: str) -> None:
     data = listing.get("data") if isinstance(listing, dict) else None
     names = [str(m.get("id")) for m in data if isinstance(m, dict)] if isinstance(data, list) else []
     if names and model not in names:
-        raise FleetError(f"{where} serves {', '.join(names)}, not {model!r}: the spec's model must be the "
-                         "served model name")
+        raise FleetError(
+            f"{where} serves {', '.join(names)}, not {model!r}: the spec's model must be the served model name"
+        )
 
 
 def log_tail(path: Path, lines: int = 25) -> str:

@@ -50,8 +50,10 @@ class SuiteFile(pytest.File):
             if case.threshold is not None:
                 clash = [c for c in case.criteria if c.id == "score"]
                 if clash:
-                    raise self.CollectError(f"{clash[0].source}:{clash[0].line}: criterion id 'score' is "
-                                            f"reserved in scored mode (case {case.id!r}); give it another id")
+                    raise self.CollectError(
+                        f"{clash[0].source}:{clash[0].line}: criterion id 'score' is "
+                        f"reserved in scored mode (case {case.id!r}); give it another id"
+                    )
             for tag in {*case.tags, *(t for c in case.criteria for t in c.tags)}:
                 self.config.addinivalue_line("markers", f"{tag}: rubrictest tag")
             units: list[tuple[CaseRun, str]] = []
@@ -64,8 +66,9 @@ class SuiteFile(pytest.File):
             # One gate per target: a release gate is a statement about one model.
             targets = list(dict.fromkeys(run.target_label or "" for run in suite.runs))
             for target in targets:
-                yield GateItem.from_parent(self, name=with_target("gate", target), target=target,
-                                           **_node_id(self, "gate", target))
+                yield GateItem.from_parent(
+                    self, name=with_target("gate", target), target=target, **_node_id(self, "gate", target)
+                )
 
 
 def with_target(name: str, target: str | None) -> str:
@@ -97,8 +100,10 @@ def _truncation_message(suite: Suite) -> str:
     cut = suite.truncated_ids
     listed = "; ".join(f"{t.source}:{t.line}: {t.id!r} (from {t.full!r})" for t in cut[:10])
     more = f"; and {len(cut) - 10} more" if len(cut) > 10 else ""
-    return (f"{len(cut)} generated criterion id(s) cut to {ID_LIMIT} characters: {listed}{more}. Node ids and "
-            "labels use the cut id; give the criterion an `id` to choose one.")
+    return (
+        f"{len(cut)} generated criterion id(s) cut to {ID_LIMIT} characters: {listed}{more}. Node ids and "
+        "labels use the cut id; give the criterion an `id` to choose one."
+    )
 
 
 class CaseNode(pytest.Collector):
@@ -119,12 +124,23 @@ class CaseNode(pytest.Collector):
     def collect(self) -> Any:
         for crit in self.case.criteria:
             for run, key in self.units:
-                yield CriterionItem.from_parent(self, name=with_target(crit.id, run.target_label), criterion=crit,
-                                                run=run, unit_key=key, **_node_id(self, crit.id, run.target_label))
+                yield CriterionItem.from_parent(
+                    self,
+                    name=with_target(crit.id, run.target_label),
+                    criterion=crit,
+                    run=run,
+                    unit_key=key,
+                    **_node_id(self, crit.id, run.target_label),
+                )
         if self.case.threshold is not None:
             for run, key in self.units:
-                yield ScoreItem.from_parent(self, name=with_target("score", run.target_label), run=run,
-                                            unit_key=key, **_node_id(self, "score", run.target_label))
+                yield ScoreItem.from_parent(
+                    self,
+                    name=with_target("score", run.target_label),
+                    run=run,
+                    unit_key=key,
+                    **_node_id(self, "score", run.target_label),
+                )
 
 
 _MARKS: dict[str, pytest.Mark] = {}
@@ -182,15 +198,23 @@ class RubricItem(pytest.Item):
         exc = call.excinfo.value if call.excinfo is not None else None
         if not isinstance(exc, RubricFailure | RubricJudgeError):
             return None
-        sections = [(f"Captured {key} {when}", content)
-                    for when, key, content in getattr(self, "_report_sections", [])]
+        sections = [(f"Captured {key} {when}", content) for when, key, content in getattr(self, "_report_sections", [])]
         when = "call" if call.when == "collect" else call.when  # items are never collected
-        return pytest.TestReport(self.nodeid, self.location, dict.fromkeys(self.keywords, 1), "failed", exc.text,
-                                 when, sections, call.duration, start=call.start, stop=call.stop,
-                                 user_properties=self.user_properties)
+        return pytest.TestReport(
+            self.nodeid,
+            self.location,
+            dict.fromkeys(self.keywords, 1),
+            "failed",
+            exc.text,
+            when,
+            sections,
+            call.duration,
+            start=call.start,
+            stop=call.stop,
+            user_properties=self.user_properties,
+        )
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> str | Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, RubricFailure | RubricJudgeError):
             return excinfo.value.text
         return super().repr_failure(excinfo, style=style)
@@ -236,8 +260,15 @@ class CriterionItem(RubricItem):
         assert info is not None
         run = self.run
         engine = self.engine
-        event = VerdictEvent(run_id=engine.run.id, case=run.case, criterion=self.criterion, verdict=info.verdict,
-                             judge=info.judge, target=run.target.label if run.target else None, cached=info.cached)
+        event = VerdictEvent(
+            run_id=engine.run.id,
+            case=run.case,
+            criterion=self.criterion,
+            verdict=info.verdict,
+            judge=info.judge,
+            target=run.target.label if run.target else None,
+            cached=info.cached,
+        )
         return event_to_json(event, info.status)
 
     def _render(self, info: VerdictInfo, headline: str) -> str:
@@ -247,8 +278,13 @@ class CriterionItem(RubricItem):
 
     def _record_properties(self, info: VerdictInfo) -> None:
         v = info.verdict
-        props = [("status", info.status), ("outcome", v.outcome), ("judge", info.judge),
-                 ("criterion_hash", self.criterion.hash), ("points", self.criterion.points)]
+        props = [
+            ("status", info.status),
+            ("outcome", v.outcome),
+            ("judge", info.judge),
+            ("criterion_hash", self.criterion.hash),
+            ("points", self.criterion.points),
+        ]
         if v.confidence is not None:
             props.append(("confidence", round(v.confidence, 4)))
         if v.score is not None:
@@ -322,8 +358,11 @@ class GateItem(RubricItem):
         rs = rubric_session(self.config)
         if rs.shard is not None:  # decided by `rubrictest merge`, over every shard's cases
             return []
-        return [k for k, (suite, run) in rs.registered.items()
-                if suite is self.suite and (run.target_label or "") == self.target]
+        return [
+            k
+            for k, (suite, run) in rs.registered.items()
+            if suite is self.suite and (run.target_label or "") == self.target
+        ]
 
     def setup(self) -> None:
         gate = self.suite.gate
@@ -335,23 +374,35 @@ class GateItem(RubricItem):
             pytest.skip(f"gate deferred to `rubrictest merge`: shard {rs.shard} judges part of the cases")
         rs.wait_cases(self.unit_keys())
         target = self.target or self._only_target()
-        passing, disagreeing = self.engine.gates(str(self.suite.path), target, gate.min_pass_rate, gate.confidence,
-                                                 gate.max_disagreement)
+        passing, disagreeing = self.engine.gates(
+            str(self.suite.path), target, gate.min_pass_rate, gate.confidence, gate.max_disagreement
+        )
         self.outcome, self.disagreement = passing, disagreeing
         undecided: list[str] = []
         if passing is not None:
-            self.user_properties.extend([("passes", passing.passes), ("cases", passing.total),
-                                         ("lower_bound", passing.lower_bound),
-                                         ("min_pass_rate", gate.min_pass_rate)])
+            self.user_properties.extend(
+                [
+                    ("passes", passing.passes),
+                    ("cases", passing.total),
+                    ("lower_bound", passing.lower_bound),
+                    ("min_pass_rate", gate.min_pass_rate),
+                ]
+            )
             if passing.passed is None:
                 undecided.append(f"{len(passing.errors)} case(s) have no verdict: " + ", ".join(passing.errors[:10]))
         if disagreeing is not None:
-            self.user_properties.extend([("disagreements", len(disagreeing.flagged)),
-                                         ("disagreement_rate", disagreeing.rate),
-                                         ("max_disagreement", gate.max_disagreement)])
+            self.user_properties.extend(
+                [
+                    ("disagreements", len(disagreeing.flagged)),
+                    ("disagreement_rate", disagreeing.rate),
+                    ("max_disagreement", gate.max_disagreement),
+                ]
+            )
             if disagreeing.passed is None:
-                undecided.append(f"{len(disagreeing.errors)} case(s) have no rubric score or no sentinel score to "
-                                 "compare: " + ", ".join(disagreeing.errors[:10]))
+                undecided.append(
+                    f"{len(disagreeing.errors)} case(s) have no rubric score or no sentinel score to "
+                    "compare: " + ", ".join(disagreeing.errors[:10])
+                )
         if undecided:
             self.rubric_status = "ERROR"
             raise RubricJudgeError("ERROR: gate undecided: " + "; ".join(undecided))
@@ -363,13 +414,15 @@ class GateItem(RubricItem):
             if not o.passed:
                 failures.append(
                     f"gate FAILED: {o.passes}/{o.total} cases passed ({o.passes / o.total:.1%}); Wilson lower bound "
-                    f"at {o.confidence:.0%} confidence = {o.lower_bound:.3f} < min_pass_rate {o.min_pass_rate:g}")
+                    f"at {o.confidence:.0%} confidence = {o.lower_bound:.3f} < min_pass_rate {o.min_pass_rate:g}"
+                )
         d = self.disagreement
         if d is not None and not d.passed:
             assert d.rate is not None
             failures.append(
                 f"gate FAILED: {len(d.flagged)}/{d.total} cases are rubric-holistic disagreements ({d.rate:.1%}) > "
-                f"max_disagreement {d.max_disagreement:g}: " + ", ".join(d.flagged[:10]))
+                f"max_disagreement {d.max_disagreement:g}: " + ", ".join(d.flagged[:10])
+            )
         self.rubric_status = "FAIL" if failures else "PASS"
         if failures:
             raise RubricFailure("\n".join(failures))
@@ -382,18 +435,30 @@ class GateItem(RubricItem):
             return
         target = self.target or self._registered_target()
         engine.run.store.record_deferred_gate(
-            engine.run.id, suite=self.suite.name, suite_path=self.parent.nodeid if self.parent else "", target=target,
-            total=self._case_runs(target), min_pass_rate=gate.min_pass_rate, confidence=gate.confidence,
-            max_disagreement=gate.max_disagreement)
+            engine.run.id,
+            suite=self.suite.name,
+            suite_path=self.parent.nodeid if self.parent else "",
+            target=target,
+            total=self._case_runs(target),
+            min_pass_rate=gate.min_pass_rate,
+            confidence=gate.confidence,
+            max_disagreement=gate.max_disagreement,
+        )
 
     def _case_runs(self, target: str) -> int:
         """How many case runs of this suite the gate is decided over (a deferred gate tells merge)."""
-        return sum(1 for s, r in rubric_session(self.config).registered.values()
-                   if s is self.suite and (r.target_label or (r.target.label if r.target else "")) == target)
+        return sum(
+            1
+            for s, r in rubric_session(self.config).registered.values()
+            if s is self.suite and (r.target_label or (r.target.label if r.target else "")) == target
+        )
 
     def _registered_target(self) -> str:
-        labels = {(r.target_label or (r.target.label if r.target else "")) for s, r in
-                  rubric_session(self.config).registered.values() if s is self.suite}
+        labels = {
+            (r.target_label or (r.target.label if r.target else ""))
+            for s, r in rubric_session(self.config).registered.values()
+            if s is self.suite
+        }
         return labels.pop() if len(labels) == 1 else ""
 
     def _only_target(self) -> str:

@@ -55,8 +55,9 @@ def render_verdict(run: CaseRun, info: VerdictInfo, response: str | None, *, hea
     if info.members:
         lines.append(_block("members", "\n".join(_member_line(m) for m in info.members)))
     if v.evidence:
-        mark = {True: "found in the response", False: "NOT FOUND in the response (unsupported)",
-                None: "not checked"}[v.evidence_supported]
+        mark = {True: "found in the response", False: "NOT FOUND in the response (unsupported)", None: "not checked"}[
+            v.evidence_supported
+        ]
         lines.append(_block("evidence", f"{json.dumps(v.evidence, ensure_ascii=False)}  [{mark}]"))
     if v.rationale:
         lines.append(_block("rationale", v.rationale))
@@ -80,11 +81,17 @@ def render_score(outcome: CaseOutcome) -> str:
     score = outcome.score
     assert score is not None
     case = outcome.run.case
-    lines = [f"FAIL  {item_id(outcome.run, 'score')}", "",
-             _block("score", f"{(score.score or 0):.3f} (threshold {case.threshold:g})"),
-             _block("reason", score.reason or "below threshold")]
-    lines += _tree_lines(outcome) if case.nodes else [
-        f"  {info.status:<7} {cid}  ({info.criterion.points:g} pts)" for cid, info in outcome.verdicts.items()]
+    lines = [
+        f"FAIL  {item_id(outcome.run, 'score')}",
+        "",
+        _block("score", f"{(score.score or 0):.3f} (threshold {case.threshold:g})"),
+        _block("reason", score.reason or "below threshold"),
+    ]
+    lines += (
+        _tree_lines(outcome)
+        if case.nodes
+        else [f"  {info.status:<7} {cid}  ({info.criterion.points:g} pts)" for cid, info in outcome.verdicts.items()]
+    )
     lines.append(_block("response", _excerpt(outcome.response)))
     return "\n".join(lines)
 
@@ -101,8 +108,13 @@ def _tree_lines(outcome: CaseOutcome) -> list[str]:
     ids = outline(case)
     for node_id in ids[:_TREE_LINES]:
         node = nodes.get(node_id)
-        parent = node.parent if node is not None else outcome.verdicts[node_id].criterion.parent \
-            if node_id in outcome.verdicts else None
+        parent = (
+            node.parent
+            if node is not None
+            else outcome.verdicts[node_id].criterion.parent
+            if node_id in outcome.verdicts
+            else None
+        )
         depth[node_id] = depth[parent] + 1 if parent is not None and parent in depth else 0
         pad = "  " * depth[node_id]
         name = node_id.rsplit(SEPARATOR, 1)[-1] if parent is not None else node_id
@@ -111,8 +123,7 @@ def _tree_lines(outcome: CaseOutcome) -> list[str]:
             score = f"{got.score:.3f}" if got is not None and got.score is not None else "-"
             flags = ", hard rule" if node.must else ""
             flags += f", threshold {node.threshold:g}" if node.threshold is not None else ""
-            failed = "  NOT PASSED" if got is not None and got.passed is False and (node.must or node.threshold) \
-                else ""
+            failed = "  NOT PASSED" if got is not None and got.passed is False and (node.must or node.threshold) else ""
             out.append(f"  {pad}{name}  score {score}  (weight {node.weight:g}{flags}){failed}")
         else:
             info = outcome.verdicts.get(node_id)

@@ -105,8 +105,9 @@ class RubricSession:
         self.resumed = False
         if self.resume is not None and config.getoption("numprocesses", None) not in (None, 0, "0"):
             # The workers would each have to agree on the run, its reuse and its re-opening.
-            raise pytest.UsageError("--rubric-resume runs in one process: drop -n (the items left are judged "
-                                    "concurrently all the same)")
+            raise pytest.UsageError(
+                "--rubric-resume runs in one process: drop -n (the items left are judged concurrently all the same)"
+            )
 
     # ---------------------------------------------------------------- collection
 
@@ -141,7 +142,10 @@ class RubricSession:
             raise SuiteError(
                 f"suite name {suite.name!r} is already used by {other}; a suite name is unique under the "
                 "rootdir" + ("" if named else " (the name comes from the file name: give one a `suite:` name)"),
-                path=shown, line=suite.lines.get(("suite",)) if named else None, key="suite" if named else None)
+                path=shown,
+                line=suite.lines.get(("suite",)) if named else None,
+                key="suite" if named else None,
+            )
 
     def register(self, suite: Suite, run: CaseRun, key: str) -> None:
         """A case run collected under node-id prefix ``key``."""
@@ -155,11 +159,13 @@ class RubricSession:
             return Path(opt)
         if self.shard is not None:  # each shard its own database, for `rubrictest merge`
             return self.config.rootpath / DEFAULT_DB.with_name(
-                f"rubrictest-shard-{self.shard.index}-of-{self.shard.count}.db")
+                f"rubrictest-shard-{self.shard.index}-of-{self.shard.count}.db"
+            )
         return self.config.rootpath / DEFAULT_DB
 
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         """``--rubric-shard K/N``: deselect the rubric items of the cases other shards judge
         (gate items stay: each shard stores its gate as deferred to ``rubrictest merge``)."""
         if self.shard is None or not self.has_suites:
@@ -208,8 +214,13 @@ class RubricSession:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """xdist controller: the first worker's collection tells which suites run."""
         patterns = self.config.getini("rubric_files")
-        files = sorted({i.split("::", 1)[0] for i in ids if "::" in i
-                        and any(Path(i.split("::", 1)[0]).match(p) for p in patterns)})
+        files = sorted(
+            {
+                i.split("::", 1)[0]
+                for i in ids
+                if "::" in i and any(Path(i.split("::", 1)[0]).match(p) for p in patterns)
+            }
+        )
         if not files or self.controller_run_id is None:
             return
         self.interrupts.install()  # the controller collects nothing itself: its suites are known here
@@ -286,15 +297,23 @@ class RubricSession:
                 hint = ""
                 if self.resume and (self.config.rootpath / self.resume).exists():
                     # `--rubric-resume suites/` takes the path as the run to resume
-                    hint = (f" ({self.resume!r} is a path: write --rubric-resume=RUN to name a run, or put "
-                            "--rubric-resume after the paths)")
+                    hint = (
+                        f" ({self.resume!r} is a path: write --rubric-resume=RUN to name a run, or put "
+                        "--rubric-resume after the paths)"
+                    )
                 raise pytest.UsageError(str(exc) + hint) from None
         elif self.resume is not None:
             raise pytest.UsageError("--rubric-resume needs the results database: drop --rubric-no-store")
-        self.run = Run.start(self.store, kind="pytest", rootdir=str(self.config.rootpath),
-                             argv=self.config.invocation_params.args, version=__version__,
-                             run_id=run_id, observe=not self.is_worker,
-                             owner=Owner.from_json(self.run_owner) if self.run_owner else None)
+        self.run = Run.start(
+            self.store,
+            kind="pytest",
+            rootdir=str(self.config.rootpath),
+            argv=self.config.invocation_params.args,
+            version=__version__,
+            run_id=run_id,
+            observe=not self.is_worker,
+            owner=Owner.from_json(self.run_owner) if self.run_owner else None,
+        )
         if self.store is not None:
             if self.resumed:
                 self.store.reopen_run(self.run.id)
@@ -304,8 +323,12 @@ class RubricSession:
                 from ..store.resume import stored_results
 
                 self.prior = stored_results(self.store, self.run.id, INTERRUPTED)
-        self.calls = ModelCalls(self.get_pool(), self.run, cache=self.config.getoption("rubric_cache"),
-                                max_cost=self.config.getoption("rubric_max_cost"))
+        self.calls = ModelCalls(
+            self.get_pool(),
+            self.run,
+            cache=self.config.getoption("rubric_cache"),
+            max_cost=self.config.getoption("rubric_max_cost"),
+        )
         self.calls.resumed = self.resumed
         repeat, unstable_at = repeat_options(self.config)
         self.engine = Engine(self.calls, repeat=repeat, unstable_at=unstable_at)
@@ -331,8 +354,12 @@ class RubricSession:
         """The live call counts, on a terminal and without ``-q`` only."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         capman = self.config.pluginmanager.get_plugin("capturemanager")
-        if reporter is None or capman is None or not getattr(reporter, "isatty", False) \
-                or self.config.get_verbosity() < 0:
+        if (
+            reporter is None
+            or capman is None
+            or not getattr(reporter, "isatty", False)
+            or self.config.get_verbosity() < 0
+        ):
             return None
         from .status import StatusLine, status_text
 
@@ -371,16 +398,18 @@ class RubricSession:
                 self.engine.add(suite, run, key)
         return self.engine
 
-    def pytest_report_collectionfinish(self, config: pytest.Config, start_path: Path,
-                                       items: list[pytest.Item]) -> list[str]:
+    def pytest_report_collectionfinish(
+        self, config: pytest.Config, start_path: Path, items: list[pytest.Item]
+    ) -> list[str]:
         engine = self.engine
         if engine is None or not self.items:
             return []
         from .. import __version__
 
         targets = sorted({u.run.target.label for u in engine.units.values() if u.run.target is not None})
-        judges = sorted({j.label for u in engine.units.values() for c in u.run.case.criteria
-                         if c.check is None for j in c.judges})
+        judges = sorted(
+            {j.label for u in engine.units.values() for c in u.run.case.criteria if c.check is None for j in c.judges}
+        )
         lines = [f"rubrictest {__version__}: {len(self.items)} rubric items, {len(engine.units)} case runs"]
         if targets:
             lines.append("  targets: " + ", ".join(targets))
@@ -408,8 +437,12 @@ class RubricSession:
         status = getattr(item, "rubric_status", None)
         if status and report.when == "call":
             report.rubric_status = status
-        if self.is_worker and isinstance(item, CriterionItem) and item.info is not None and (
-                report.when == "call" or (report.when == "setup" and report.failed)):
+        if (
+            self.is_worker
+            and isinstance(item, CriterionItem)
+            and item.info is not None
+            and (report.when == "call" or (report.when == "setup" and report.failed))
+        ):
             # the controller fires on_verdict from this (it never sees the engine's objects)
             report.rubric_event = item.event_json()
         return report

@@ -87,8 +87,10 @@ def fingerprint(runs: Iterable[tuple[Suite, CaseRun]]) -> str:
     lines = sorted(
         f"{suite.name}\t{run.case.id}\t{run.target_label or (run.target.label if run.target else '')}\t"
         + "\t".join(f"{c.id}={c.hash}" for c in run.case.criteria)
-        for suite, run in runs)
+        for suite, run in runs
+    )
     gates = {suite.name: suite.gate for suite, _ in runs}
-    lines += sorted(f"{name}\tgate\t{gate.min_pass_rate}\t{gate.confidence}"
-                    for name, gate in gates.items() if gate is not None)
+    lines += sorted(
+        f"{name}\tgate\t{gate.min_pass_rate}\t{gate.confidence}" for name, gate in gates.items() if gate is not None
+    )
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]

@@ -34,8 +34,11 @@ def status_text(progress: CallProgress, usage_total: dict[str, Any], width: int)
     tokens = (usage_total.get("input_tokens") or 0) + (usage_total.get("output_tokens") or 0)
     cost = usage_total.get("cost_usd") or 0.0
     cached = usage_total.get("cache_hits") or 0
-    full = (f"[calls: {progress.done} done, {progress.in_flight} in flight, {progress.queued} queued"
-            + (f", {cached} cached" if cached else "") + f" | {_si(tokens)} tokens | ${cost:.4f}]")
+    full = (
+        f"[calls: {progress.done} done, {progress.in_flight} in flight, {progress.queued} queued"
+        + (f", {cached} cached" if cached else "")
+        + f" | {_si(tokens)} tokens | ${cost:.4f}]"
+    )
     if len(full) <= width:
         return full
     short = f"[{progress.done} done, {progress.in_flight} in flight, {progress.queued} queued, ${cost:.2f}]"
@@ -53,8 +56,14 @@ class StatusLine:
         delay: seconds of waiting before anything is drawn (short waits stay silent).
     """
 
-    def __init__(self, writer: Any, suspend_capture: Callable[[], contextlib.AbstractContextManager[Any]],
-                 text: Callable[[int], str], delay: float = 0.5, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        writer: Any,
+        suspend_capture: Callable[[], contextlib.AbstractContextManager[Any]],
+        text: Callable[[int], str],
+        delay: float = 0.5,
+        interval: float = 0.25,
+    ) -> None:
         self.writer = writer
         self.suspend_capture = suspend_capture
         self.text = text

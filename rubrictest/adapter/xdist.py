@@ -22,8 +22,11 @@ class RubricScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is u
         if len(parts) < 2 or ".rubric." not in parts[0]:
             return nodeid
         if self._gated is None:  # files with a gate item (`::gate` or `::gate[target]`), found once
-            self._gated = {n.split("::", 1)[0] for n in self.collection
-                           if n.split("::")[-1].split("[", 1)[0] == "gate" and n.count("::") == 1}
+            self._gated = {
+                n.split("::", 1)[0]
+                for n in self.collection
+                if n.split("::")[-1].split("[", 1)[0] == "gate" and n.count("::") == 1
+            }
         if parts[0] in self._gated:
             return parts[0]
         return "::".join(parts[:2])

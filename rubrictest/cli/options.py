@@ -77,7 +77,7 @@ class RunRefCommand(click.Command):
 
 def _unmark(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_MARK):
-        return value[len(_MARK):]
+        return value[len(_MARK) :]
     if isinstance(value, tuple | list):
         return type(value)(_unmark(v) for v in value)
     return value
@@ -111,9 +111,15 @@ def dump_json(data: Any) -> str:
 
 def db_option(fn: F) -> F:
     """The one ``--db`` option: the results database (``$RUBRICTEST_DB``, else the default)."""
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        envvar="RUBRICTEST_DB", show_envvar=True,
-                        help=f"Results database (default: {DEFAULT_DB_TEXT}).")(fn)
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        envvar="RUBRICTEST_DB",
+        show_envvar=True,
+        help=f"Results database (default: {DEFAULT_DB_TEXT}).",
+    )(fn)
 
 
 def db_path(value: Path | None) -> Path:
@@ -137,11 +143,21 @@ def open_store(value: Path | None) -> Store:
 def calls_options(fn: F) -> F:
     """``--db``, ``--max-cost`` and ``--cache`` for commands that call models: their calls are
     recorded in a run of their own, cached and budgeted like a suite run's."""
-    fn = click.option("--cache", type=click.Choice(["use", "refresh", "off"]), default="use", show_default=True,
-                      help="Model-call cache: reuse answers, call again and store, or neither.")(fn)
-    fn = click.option("--max-cost", type=float, metavar="USD", default=None,
-                      help="Spend at most this many US dollars: each call reserves its worst-case cost "
-                           "before it is sent; a call the budget cannot hold is not sent (an error).")(fn)
+    fn = click.option(
+        "--cache",
+        type=click.Choice(["use", "refresh", "off"]),
+        default="use",
+        show_default=True,
+        help="Model-call cache: reuse answers, call again and store, or neither.",
+    )(fn)
+    fn = click.option(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        default=None,
+        help="Spend at most this many US dollars: each call reserves its worst-case cost "
+        "before it is sent; a call the budget cannot hold is not sent (an error).",
+    )(fn)
     fn = click.option("--no-store", is_flag=True, help="Record nothing and use no cache.")(fn)
     return db_option(fn)
 
@@ -152,8 +168,12 @@ def command_run(kind: str, *, db_path_: Path | None, no_store: bool, cache: str,
     from ..errors import StoreError
 
     try:
-        return CommandRun(kind, db=None if no_store else db_path(db_path_), cache=cache,  # type: ignore[arg-type]
-                          max_cost=max_cost)
+        return CommandRun(
+            kind,
+            db=None if no_store else db_path(db_path_),
+            cache=cache,  # type: ignore[arg-type]
+            max_cost=max_cost,
+        )
     except StoreError as exc:
         raise InputError(str(exc)) from None
 

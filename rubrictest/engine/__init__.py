@@ -17,6 +17,20 @@ from .pool import ComponentPool
 from .run import ObserverWarning, Run
 
 __all__ = [
-    "CacheMode", "CaseOutcome", "ComponentPool", "Engine", "GateOutcome", "Judged", "ModelCalls", "ObserverWarning",
-    "Run", "Status", "Totals", "Unit", "VerdictInfo", "criterion_status", "decide_gate", "wilson_lower_bound",
+    "CacheMode",
+    "CaseOutcome",
+    "ComponentPool",
+    "Engine",
+    "GateOutcome",
+    "Judged",
+    "ModelCalls",
+    "ObserverWarning",
+    "Run",
+    "Status",
+    "Totals",
+    "Unit",
+    "VerdictInfo",
+    "criterion_status",
+    "decide_gate",
+    "wilson_lower_bound",
 ]

@@ -79,7 +79,8 @@ class Budget:
         raise JudgeError(
             f"cost budget exceeded: ${spent:.4f} spent and ${reserved:.4f} reserved by calls in flight of the "
             f"${self.max_cost:.4f} budget (--rubric-max-cost / --max-cost); this call of {what} may cost up to "
-            f"${amount:.4f}, so it was not sent")
+            f"${amount:.4f}, so it was not sent"
+        )
 
     def _try_reserve(self, amount: float) -> tuple[bool, float, float]:
         if self.store is not None and self.run_id is not None:
@@ -90,7 +91,6 @@ class Budget:
             if ok:
                 self._reserved += amount
         return ok, spent, reserved
-
 
     def settle(self, reservation: Reservation, actual: float) -> None:
         """Replace ``reservation`` by the ``actual`` cost of its request (once)."""

@@ -91,8 +91,10 @@ async def _bounded(comp: Component, call: Awaitable[T]) -> T:
 
 def no_price_message(comp: Component) -> str:
     """Why a billable component cannot run under a budget."""
-    return (f"no price for model {comp.spec.model or comp.label}: give options.price or drop the budget "
-            "(--rubric-max-cost / --max-cost)")
+    return (
+        f"no price for model {comp.spec.model or comp.label}: give options.price or drop the budget "
+        "(--rubric-max-cost / --max-cost)"
+    )
 
 
 def _case_bytes(case: Case) -> int:
@@ -101,8 +103,14 @@ def _case_bytes(case: Case) -> int:
 
 
 def _request_bytes(request: JudgeRequest) -> int:
-    return _case_bytes(request.case) + len(request.response.encode("utf-8")) + sum(
-        len((c.description or "").encode("utf-8")) + len(str(dict(c.params)).encode("utf-8")) for c in request.criteria)
+    return (
+        _case_bytes(request.case)
+        + len(request.response.encode("utf-8"))
+        + sum(
+            len((c.description or "").encode("utf-8")) + len(str(dict(c.params)).encode("utf-8"))
+            for c in request.criteria
+        )
+    )
 
 
 class ModelCalls:
@@ -115,8 +123,9 @@ class ModelCalls:
         max_cost: stop calling billable components once this many USD were spent.
     """
 
-    def __init__(self, pool: ComponentPool, run: Run, *, cache: CacheMode = "use",
-                 max_cost: float | None = None) -> None:
+    def __init__(
+        self, pool: ComponentPool, run: Run, *, cache: CacheMode = "use", max_cost: float | None = None
+    ) -> None:
         self.pool = pool
         self.run = run
         self.cache: CacheMode = cache if run.store is not None else "off"
@@ -147,8 +156,13 @@ class ModelCalls:
         result.verdicts = [redact_fields(v, values) for v in result.verdicts]
         verdicts = self._complete(judge, request, result)
         ok = all(v.outcome != "error" for v in verdicts.values())
-        call_id = self._record("judge", judge, result.calls, key if ok else None,
-                               [dataclasses.asdict(v) for v in result.verdicts] if ok else None)
+        call_id = self._record(
+            "judge",
+            judge,
+            result.calls,
+            key if ok else None,
+            [dataclasses.asdict(v) for v in result.verdicts] if ok else None,
+        )
         return Judged(verdicts, False, call_id)
 
     async def _call_judge(self, judge: Judge, request: JudgeRequest) -> JudgeResult:
@@ -180,16 +194,22 @@ class ModelCalls:
     @staticmethod
     def _complete(judge: Judge, request: JudgeRequest, result: JudgeResult) -> dict[str, Verdict]:
         by_id = {v.criterion_id: v for v in result.verdicts}
-        return {c.id: by_id.get(c.id) or Verdict.failed(c.id, f"judge {judge.label} gave no verdict for it")
-                for c in request.criteria}
+        return {
+            c.id: by_id.get(c.id) or Verdict.failed(c.id, f"judge {judge.label} gave no verdict for it")
+            for c in request.criteria
+        }
 
     def _judge_key(self, judge: Judge, request: JudgeRequest) -> str | None:
         if not judge.cacheable or self.cache == "off":
             return None
-        question: dict[str, Any] = {"judge": judge.cache_identity(), "criteria": [
-            {"id": c.id, "hash": c.hash} for c in request.criteria],
-            "input": request.case.input, "messages": request.case.messages,
-            "reference": request.case.reference, "response": request.response}
+        question: dict[str, Any] = {
+            "judge": judge.cache_identity(),
+            "criteria": [{"id": c.id, "hash": c.hash} for c in request.criteria],
+            "input": request.case.input,
+            "messages": request.case.messages,
+            "reference": request.case.reference,
+            "response": request.response,
+        }
         repeat = REPEAT.get()
         if repeat:  # repeats are distinct samples; repeat 0 keeps the key of a run without repeats
             question["repeat"] = repeat
@@ -206,8 +226,11 @@ class ModelCalls:
         not_ready = self.pool.ensure_ready(target)
         if not_ready is not None:
             raise JudgeError(redact_text(not_ready))
-        identity = content_hash({"target": target.cache_identity(), "input": case.input, "messages": case.messages}) \
-            if target.cacheable else None
+        identity = (
+            content_hash({"target": target.cache_identity(), "input": case.input, "messages": case.messages})
+            if target.cacheable
+            else None
+        )
         key = identity if self.cache != "off" else None
         cached = self._cached(key)
         if self.resumed and identity is not None and self.run.store is not None:
@@ -282,16 +305,25 @@ class ModelCalls:
             tot.cache_hits += int(cache_hit)
             self._spent += usage.cost_usd or 0.0
 
-    def _record(self, kind: str, comp: Component, calls: list[CallRecord], cache_key: str | None,
-                result: Any) -> int | None:
+    def _record(
+        self, kind: str, comp: Component, calls: list[CallRecord], cache_key: str | None, result: Any
+    ) -> int | None:
         for call in calls:
             self._count(comp.label, call.usage, 1)
         store = self.run.store
         if store is None or (not calls and cache_key is None):
             return None
         try:
-            return store.record_calls(self.run.id, kind=kind, component=comp.label, plugin=comp.spec.plugin,
-                                      model=comp.spec.model, calls=calls, cache_key=cache_key, result=result)
+            return store.record_calls(
+                self.run.id,
+                kind=kind,
+                component=comp.label,
+                plugin=comp.spec.plugin,
+                model=comp.spec.model,
+                calls=calls,
+                cache_key=cache_key,
+                result=result,
+            )
         except StoreError:
             return None
 
@@ -302,12 +334,18 @@ class ModelCalls:
 
     def usage_summary(self) -> dict[str, Any]:
         """Totals of calls, cache hits, tokens and cost: overall and per component."""
-        per = {label: {"calls": t.calls, "cache_hits": t.cache_hits,
-                       "input_tokens": t.usage.input_tokens, "output_tokens": t.usage.output_tokens,
-                       "cost_usd": t.usage.cost_usd, "latency_s": t.usage.latency_s}
-               for label, t in sorted(self.totals.items())}
-        total: dict[str, Any] = {"calls": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0,
-                                 "cost_usd": 0.0}
+        per = {
+            label: {
+                "calls": t.calls,
+                "cache_hits": t.cache_hits,
+                "input_tokens": t.usage.input_tokens,
+                "output_tokens": t.usage.output_tokens,
+                "cost_usd": t.usage.cost_usd,
+                "latency_s": t.usage.latency_s,
+            }
+            for label, t in sorted(self.totals.items())
+        }
+        total: dict[str, Any] = {"calls": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
         for row in per.values():
             for k in total:
                 total[k] += row[k] or 0

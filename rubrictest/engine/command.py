@@ -31,15 +31,23 @@ class CommandRun:
         rootdir: the project root given to components.
     """
 
-    def __init__(self, kind: str, *, db: Path | None, cache: CacheMode = "use", max_cost: float | None = None,
-                 rootdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        db: Path | None,
+        cache: CacheMode = "use",
+        max_cost: float | None = None,
+        rootdir: Path | None = None,
+    ) -> None:
         from .. import __version__
         from ..store import Store
 
         self.rootdir = rootdir or Path.cwd()
         store = Store.open(db) if db is not None else None
-        self.run = Run.start(store, kind=kind, rootdir=str(self.rootdir), argv=[kind, *sys.argv[1:]],
-                             version=__version__)
+        self.run = Run.start(
+            store, kind=kind, rootdir=str(self.rootdir), argv=[kind, *sys.argv[1:]], version=__version__
+        )
         self.run.announce([], 0)
         self.pool = ComponentPool(self.rootdir)
         self.calls = ModelCalls(self.pool, self.run, cache=cache, max_cost=max_cost)
@@ -67,5 +75,6 @@ class CommandRun:
         if not total["calls"] and not total["cache_hits"]:
             return ""
         where = f"; run {self.run.id} in {self.run.store.path}" if self.run.store is not None else ""
-        return (f"model calls: {total['calls']} (cache hits: {total['cache_hits']}), "
-                f"cost ${total['cost_usd']:.4f}{where}")
+        return (
+            f"model calls: {total['calls']} (cache hits: {total['cache_hits']}), cost ${total['cost_usd']:.4f}{where}"
+        )

@@ -46,12 +46,18 @@ class GateOutcome:
 
 def decide_gate(outcomes: Sequence[CaseOutcome], min_pass_rate: float, confidence: float) -> GateOutcome:
     """The gate over ``outcomes`` (every case of the suite, for one target)."""
-    return gate_from_counts(sum(1 for o in outcomes if o.passed), len(outcomes),
-                            [o.run.case.id for o in outcomes if o.passed is None], min_pass_rate, confidence)
+    return gate_from_counts(
+        sum(1 for o in outcomes if o.passed),
+        len(outcomes),
+        [o.run.case.id for o in outcomes if o.passed is None],
+        min_pass_rate,
+        confidence,
+    )
 
 
-def gate_from_counts(passes: int, total: int, errors: Sequence[str], min_pass_rate: float,
-                     confidence: float) -> GateOutcome:
+def gate_from_counts(
+    passes: int, total: int, errors: Sequence[str], min_pass_rate: float, confidence: float
+) -> GateOutcome:
     """The gate over ``total`` cases of which ``passes`` passed and ``errors`` (case ids) have
     no outcome (``rubrictest merge`` decides a sharded run's gates from stored cases)."""
     errors = list(errors)
@@ -80,15 +86,19 @@ class DisagreementGate:
 
 def decide_disagreement(outcomes: Sequence[CaseOutcome], max_disagreement: float) -> DisagreementGate:
     """The disagreement gate over ``outcomes`` (every case of the suite, for one target)."""
-    errors = [o.run.case.id for o in outcomes
-              if o.sentinel is None or o.sentinel.score is None or o.sentinel.rubric_score is None]
+    errors = [
+        o.run.case.id
+        for o in outcomes
+        if o.sentinel is None or o.sentinel.score is None or o.sentinel.rubric_score is None
+    ]
     flagged = [o.run.case.id for o in outcomes if o.sentinel is not None and o.sentinel.disagreement is not None]
     # compared with a tolerance: 1 case in 10 is exactly a bound of 0.1
     return disagreement_from_counts(flagged, len(outcomes), errors, max_disagreement)
 
 
-def disagreement_from_counts(flagged: Sequence[str], total: int, errors: Sequence[str],
-                             max_disagreement: float) -> DisagreementGate:
+def disagreement_from_counts(
+    flagged: Sequence[str], total: int, errors: Sequence[str], max_disagreement: float
+) -> DisagreementGate:
     """The disagreement gate over ``total`` cases of which ``flagged`` (case ids) are
     rubric-holistic disagreements and ``errors`` could not be compared (``rubrictest merge``
     decides a sharded run's gates from stored rows)."""

@@ -54,10 +54,12 @@ def critique_text(criterion: Criterion, sample: VerdictSample) -> str:
     """What the meta judge is asked about one sampled critique."""
     conclusion = "MET" if sample.outcome == "met" else "NOT MET"
     quote = f'It quotes the response: "{sample.evidence}".' if sample.evidence else "It quotes nothing."
-    return (f"This critique of the response is sound. The criterion it judged: \"{criterion.description}\". "
-            f"Its conclusion: the criterion is {conclusion}. {quote} Its reasoning: "
-            f"{sample.rationale or '(none given)'} -- Met only when the conclusion is right for this response, "
-            "any quote is really in the response, and the reasoning supports the conclusion.")
+    return (
+        f'This critique of the response is sound. The criterion it judged: "{criterion.description}". '
+        f"Its conclusion: the criterion is {conclusion}. {quote} Its reasoning: "
+        f"{sample.rationale or '(none given)'} -- Met only when the conclusion is right for this response, "
+        "any quote is really in the response, and the reasoning supports the conclusion."
+    )
 
 
 def meta_score(verdict: Verdict) -> float | None:
@@ -70,8 +72,13 @@ def meta_score(verdict: Verdict) -> float | None:
     return conf if verdict.outcome == "met" else 1.0 - conf
 
 
-async def score_samples(calls: ModelCalls, spec: ComponentSpec, request: JudgeRequest,
-                        answers: Sequence[dict[str, MemberVerdict]], base_dir: Path) -> MetaScores:
+async def score_samples(
+    calls: ModelCalls,
+    spec: ComponentSpec,
+    request: JudgeRequest,
+    answers: Sequence[dict[str, MemberVerdict]],
+    base_dir: Path,
+) -> MetaScores:
     """Ask the meta judge about every sampled critique of every member's answer."""
     from .panel import samples_of
 
@@ -94,9 +101,14 @@ async def score_samples(calls: ModelCalls, spec: ComponentSpec, request: JudgeRe
         out.errors = {c.id: f"meta judge {spec.label}: {exc}" for c in request.criteria}
         return out
     batches = [tuple(criteria)] if judge.batch_criteria else [(c,) for c in criteria]
-    judged = await asyncio.gather(*(calls.judge(judge, JudgeRequest(case=request.case, response=request.response,
-                                                                    criteria=b, target=request.target))
-                                    for b in batches))
+    judged = await asyncio.gather(
+        *(
+            calls.judge(
+                judge, JudgeRequest(case=request.case, response=request.response, criteria=b, target=request.target)
+            )
+            for b in batches
+        )
+    )
     for result in judged:
         for mid, verdict in result.verdicts.items():
             key = keys[mid]
@@ -108,8 +120,9 @@ async def score_samples(calls: ModelCalls, spec: ComponentSpec, request: JudgeRe
     return out
 
 
-def select(panel: PanelSpec, crit: Criterion, answered: Sequence[MemberVerdict],
-           scores: MetaScores) -> tuple[list[Ballot], set[int]] | str:
+def select(
+    panel: PanelSpec, crit: Criterion, answered: Sequence[MemberVerdict], scores: MetaScores
+) -> tuple[list[Ballot], set[int]] | str:
     """The ballots of the samples that count, and the members they belong to; or why none does.
 
     Records each sample's meta score and whether it counted in the members' ``samples``.
@@ -138,8 +151,20 @@ def select(panel: PanelSpec, crit: Criterion, answered: Sequence[MemberVerdict],
     ballots: list[Ballot] = []
     for score, _, m, s, sample in chosen:
         m.samples[s]["counted"] = True
-        ballots.append(Ballot(f"{m.member}#{s + 1}", Verdict(
-            criterion_id=crit.id, outcome=sample.outcome, confidence=sample.confidence, evidence=sample.evidence,
-            evidence_supported=sample.evidence_supported, rationale=sample.rationale),
-            m.weight, self_agreement(m.verdict), score))
+        ballots.append(
+            Ballot(
+                f"{m.member}#{s + 1}",
+                Verdict(
+                    criterion_id=crit.id,
+                    outcome=sample.outcome,
+                    confidence=sample.confidence,
+                    evidence=sample.evidence,
+                    evidence_supported=sample.evidence_supported,
+                    rationale=sample.rationale,
+                ),
+                m.weight,
+                self_agreement(m.verdict),
+                score,
+            )
+        )
     return ballots, {m.index for _, _, m, _, _ in chosen}

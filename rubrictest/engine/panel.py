@@ -74,9 +74,19 @@ def samples_of(verdict: Verdict) -> list[VerdictSample]:
     """A verdict's sampled answers (itself, when the judge answered once)."""
     if verdict.outcome == "error":
         return []
-    return list(verdict.samples) if verdict.samples else [VerdictSample(
-        outcome=verdict.outcome, confidence=verdict.confidence, evidence=verdict.evidence,
-        evidence_supported=verdict.evidence_supported, rationale=verdict.rationale)]
+    return (
+        list(verdict.samples)
+        if verdict.samples
+        else [
+            VerdictSample(
+                outcome=verdict.outcome,
+                confidence=verdict.confidence,
+                evidence=verdict.evidence,
+                evidence_supported=verdict.evidence_supported,
+                rationale=verdict.rationale,
+            )
+        ]
+    )
 
 
 class PanelJudging:
@@ -88,8 +98,9 @@ class PanelJudging:
 
     async def judge(self, panel: PanelSpec, request: JudgeRequest, base_dir: Path) -> dict[str, PanelVerdict]:
         """The panel's verdict on every criterion of ``request``."""
-        answers = await asyncio.gather(*(self._ask(panel, i, spec, request, base_dir)
-                                         for i, spec in enumerate(panel.panel)))
+        answers = await asyncio.gather(
+            *(self._ask(panel, i, spec, request, base_dir) for i, spec in enumerate(panel.panel))
+        )
         try:
             rule = self.pool.voting_rule(panel.vote)
         except ConfigError as exc:
@@ -97,38 +108,48 @@ class PanelJudging:
         scores: MetaScores | None = None
         if panel.meta is not None:
             scores = await score_samples(self.calls, panel.meta, request, answers, base_dir)
-        return {c.id: self._decide(panel, rule, c, [a[c.id] for a in answers], scores)
-                for c in request.criteria}
+        return {c.id: self._decide(panel, rule, c, [a[c.id] for a in answers], scores) for c in request.criteria}
 
-    async def _ask(self, panel: PanelSpec, index: int, spec: Any, request: JudgeRequest,
-                   base_dir: Path) -> dict[str, MemberVerdict]:
+    async def _ask(
+        self, panel: PanelSpec, index: int, spec: Any, request: JudgeRequest, base_dir: Path
+    ) -> dict[str, MemberVerdict]:
         label, weight = spec.label, panel.weight(index)
         try:
             judge = self.pool.component("judges", spec, base_dir)
             assert isinstance(judge, Judge)
         except ConfigError as exc:
-            return {c.id: MemberVerdict(label, index, Verdict.failed(c.id, str(exc)), weight)
-                    for c in request.criteria}
+            return {c.id: MemberVerdict(label, index, Verdict.failed(c.id, str(exc)), weight) for c in request.criteria}
         batches = [request.criteria] if judge.batch_criteria else tuple((c,) for c in request.criteria)
-        judged = await asyncio.gather(*(self.calls.judge(judge, dataclasses.replace(request, criteria=tuple(b)))
-                                        for b in batches))
+        judged = await asyncio.gather(
+            *(self.calls.judge(judge, dataclasses.replace(request, criteria=tuple(b))) for b in batches)
+        )
         out: dict[str, MemberVerdict] = {}
         for batch, result in zip(batches, judged, strict=True):
             for crit in batch:
-                out[crit.id] = MemberVerdict(label, index, result.verdicts[crit.id], weight, result.cached,
-                                             result.call_id)
+                out[crit.id] = MemberVerdict(
+                    label, index, result.verdicts[crit.id], weight, result.cached, result.call_id
+                )
         return out
 
-    def _decide(self, panel: PanelSpec, rule: VotingRule, crit: Criterion, members: list[MemberVerdict],
-                scores: MetaScores | None) -> PanelVerdict:
+    def _decide(
+        self,
+        panel: PanelSpec,
+        rule: VotingRule,
+        crit: Criterion,
+        members: list[MemberVerdict],
+        scores: MetaScores | None,
+    ) -> PanelVerdict:
         answered = [m for m in members if m.verdict.outcome != "error"]
         for m in members:
             m.samples = [dataclasses.asdict(s) for s in samples_of(m.verdict)]
         required = panel.required(rule.default_quorum)
         if len(answered) < required:
             reasons = "; ".join(f"{m.member}: {m.verdict.error}" for m in members if m.verdict.outcome == "error")
-            return self._failed(crit, members, f"only {len(answered)} of {len(members)} panel members gave a "
-                                               f"verdict (quorum {required}): {reasons}")
+            return self._failed(
+                crit,
+                members,
+                f"only {len(answered)} of {len(members)} panel members gave a verdict (quorum {required}): {reasons}",
+            )
         if scores is None:
             ballots = [Ballot(m.member, m.verdict, m.weight, self_agreement(m.verdict)) for m in answered]
             counted = {m.index for m in answered}

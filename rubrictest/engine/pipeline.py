@@ -194,8 +194,14 @@ class Engine:
         assert outcome is not None
         return outcome
 
-    def gates(self, suite_path: str, target: str, min_pass_rate: float | None, confidence: float,
-              max_disagreement: float | None) -> tuple[GateOutcome | None, DisagreementGate | None]:
+    def gates(
+        self,
+        suite_path: str,
+        target: str,
+        min_pass_rate: float | None,
+        confidence: float,
+        max_disagreement: float | None,
+    ) -> tuple[GateOutcome | None, DisagreementGate | None]:
         """Block until every case of the suite for ``target`` is done; decide its gate on the
         pass rate (with ``min_pass_rate``) and on rubric-holistic disagreements (with
         ``max_disagreement``), and store both in one gate row."""
@@ -204,8 +210,14 @@ class Engine:
         disagreeing = decide_disagreement(outcomes, max_disagreement) if max_disagreement is not None else None
         units = [u for u in self.suites[suite_path] if u.target == target]
         if self.run.store is not None and units:
-            self.run.store.record_gate(self.run.id, suite=units[0].suite.name, suite_path=units[0].run.case.path or "",
-                                       target=target, gate=passing, disagreement=disagreeing)
+            self.run.store.record_gate(
+                self.run.id,
+                suite=units[0].suite.name,
+                suite_path=units[0].run.case.path or "",
+                target=target,
+                gate=passing,
+                disagreement=disagreeing,
+            )
             self.run.store.flush()
         return passing, disagreeing
 
@@ -235,8 +247,9 @@ class Engine:
     async def _run_case_inner(self, unit: Unit) -> None:
         run, case, outcome = unit.run, unit.run.case, unit.outcome
         for info in unit.prior.values():
-            self._deliver(unit, info.criterion, info.verdict, info.judge, info.cached, None, store=False,
-                          status=info.status)
+            self._deliver(
+                unit, info.criterion, info.verdict, info.judge, info.cached, None, store=False, status=info.status
+            )
         if unit.prior_case is not None and all(unit.delivered(c.id) for c in case.criteria):
             # Finished before the run was interrupted: scored again from its stored verdicts.
             outcome.response = unit.prior_case.get("response")
@@ -281,11 +294,18 @@ class Engine:
         members: dict[tuple[str, int], list[MemberVerdict]] = {}
 
         def collect(index: int) -> Collect:
-            def keep(crit: Criterion, verdict: Verdict, judge: str, cached: bool, call_id: int | None,
-                     panel_members: list[MemberVerdict] | None = None) -> None:
+            def keep(
+                crit: Criterion,
+                verdict: Verdict,
+                judge: str,
+                cached: bool,
+                call_id: int | None,
+                panel_members: list[MemberVerdict] | None = None,
+            ) -> None:
                 answers[crit.id].append(RepeatAnswer(index, verdict, judge, cached, call_id))
                 if panel_members:
                     members[(crit.id, index)] = panel_members
+
             return keep
 
         async def one(index: int) -> None:
@@ -298,13 +318,28 @@ class Engine:
             got = sorted(answers[crit.id], key=lambda a: a.index)
             summary = decide_repeats(crit, got, self.unstable_at)
             chosen = next((a.index for a in got if a.verdict.outcome == summary.verdict.outcome), 0)
-            self._deliver(unit, crit, summary.verdict, got[0].judge if got else "", summary.cached,
-                          summary.call_id, members.get((crit.id, chosen)), summary)
+            self._deliver(
+                unit,
+                crit,
+                summary.verdict,
+                got[0].judge if got else "",
+                summary.cached,
+                summary.call_id,
+                members.get((crit.id, chosen)),
+                summary,
+            )
 
     def _deliver_answer(self, unit: Unit) -> Collect:
-        def deliver(crit: Criterion, verdict: Verdict, judge: str, cached: bool, call_id: int | None,
-                    members: list[MemberVerdict] | None = None) -> None:
+        def deliver(
+            crit: Criterion,
+            verdict: Verdict,
+            judge: str,
+            cached: bool,
+            call_id: int | None,
+            members: list[MemberVerdict] | None = None,
+        ) -> None:
             self._deliver(unit, crit, verdict, judge, cached, call_id, members)
+
         return deliver
 
     async def _judge_once(self, unit: Unit, response: str, answer: Collect) -> None:
@@ -328,11 +363,16 @@ class Engine:
         for judge, crits in groups.values():
             batches = [crits] if judge.batch_criteria else [[c] for c in crits]
             for batch in batches:
-                requests.append((judge, JudgeRequest(case=case, response=response, criteria=tuple(batch),
-                                                     target=unit.run.target_label)))
-        await asyncio.gather(*(self._judge_request(judge, req, answer) for judge, req in requests),
-                             *(self._judge_panel(unit, panel, crits, response, answer)
-                               for panel, crits in panels.values()))
+                requests.append(
+                    (
+                        judge,
+                        JudgeRequest(case=case, response=response, criteria=tuple(batch), target=unit.run.target_label),
+                    )
+                )
+        await asyncio.gather(
+            *(self._judge_request(judge, req, answer) for judge, req in requests),
+            *(self._judge_panel(unit, panel, crits, response, answer) for panel, crits in panels.values()),
+        )
 
     async def _judge_sentinel(self, unit: Unit, response: str) -> None:
         spec = unit.run.sentinel
@@ -347,21 +387,25 @@ class Engine:
             return
         # The task and the response only: no criteria, rubric tree or reference reach the sentinel.
         case = dataclasses.replace(unit.run.case, criteria=(crit,), nodes=(), top_level=(), reference=None)
-        judged = await self.calls.judge(judge, JudgeRequest(case=case, response=response, criteria=(crit,),
-                                                             target=unit.run.target_label))
+        judged = await self.calls.judge(
+            judge, JudgeRequest(case=case, response=response, criteria=(crit,), target=unit.run.target_label)
+        )
         verdict = judged.verdicts[crit.id]
-        unit.outcome.sentinel = SentinelOutcome(judge.label, verdict, sentinel_score(verdict), judged.cached,
-                                                judged.call_id)
+        unit.outcome.sentinel = SentinelOutcome(
+            judge.label, verdict, sentinel_score(verdict), judged.cached, judged.call_id
+        )
 
     async def _judge_request(self, judge: Judge, request: JudgeRequest, answer: Collect) -> None:
         judged = await self.calls.judge(judge, request)
         for crit in request.criteria:
             answer(crit, judged.verdicts[crit.id], judge.label, judged.cached, judged.call_id)
 
-    async def _judge_panel(self, unit: Unit, panel: PanelSpec, crits: list[Criterion], response: str,
-                           answer: Collect) -> None:
-        request = JudgeRequest(case=unit.run.case, response=response, criteria=tuple(crits),
-                               target=unit.run.target_label)
+    async def _judge_panel(
+        self, unit: Unit, panel: PanelSpec, crits: list[Criterion], response: str, answer: Collect
+    ) -> None:
+        request = JudgeRequest(
+            case=unit.run.case, response=response, criteria=tuple(crits), target=unit.run.target_label
+        )
         decided = await self.panels.judge(panel, request, unit.suite.path.parent)
         for crit in crits:
             pv = decided[crit.id]
@@ -369,9 +413,20 @@ class Engine:
 
     # ------------------------------------------------------------------ results
 
-    def _deliver(self, unit: Unit, crit: Criterion, verdict: Verdict, judge: str, cached: bool,
-                 call_id: int | None, members: list[MemberVerdict] | None = None,
-                 repeats: RepeatSummary | None = None, *, store: bool = True, status: Status | None = None) -> None:
+    def _deliver(
+        self,
+        unit: Unit,
+        crit: Criterion,
+        verdict: Verdict,
+        judge: str,
+        cached: bool,
+        call_id: int | None,
+        members: list[MemberVerdict] | None = None,
+        repeats: RepeatSummary | None = None,
+        *,
+        store: bool = True,
+        status: Status | None = None,
+    ) -> None:
         if unit.delivered(crit.id):
             return
         verdict = redact_fields(verdict)  # reasons made here (exceptions, interruptions) too
@@ -380,27 +435,56 @@ class Engine:
         status = status or criterion_status(crit, verdict, case.threshold is not None)
         if self.run.store is not None and store:
             self.run.store.record_verdict(
-                self.run.id, case=case, target=unit.target, criterion=crit, verdict=verdict, status=status,
-                judge=judge, cached=cached, call_id=call_id, position=unit.position * 10_000 + unit.index[crit.id],
-                repeats=len(repeats.answers) if repeats else None, flip_rate=repeats.flip_rate if repeats else None,
-                unstable=repeats.unstable if repeats else None)
+                self.run.id,
+                case=case,
+                target=unit.target,
+                criterion=crit,
+                verdict=verdict,
+                status=status,
+                judge=judge,
+                cached=cached,
+                call_id=call_id,
+                position=unit.position * 10_000 + unit.index[crit.id],
+                repeats=len(repeats.answers) if repeats else None,
+                flip_rate=repeats.flip_rate if repeats else None,
+                unstable=repeats.unstable if repeats else None,
+            )
             if members:
-                self.run.store.record_members(self.run.id, case=case, target=unit.target, criterion=crit,
-                                              members=members)
+                self.run.store.record_members(
+                    self.run.id, case=case, target=unit.target, criterion=crit, members=members
+                )
             if repeats is not None:
-                self.run.store.record_repeats(self.run.id, case=case, target=unit.target, criterion=crit,
-                                              answers=[(a.index, self._check_level(crit, a.verdict, a.judge),
-                                                        a.judge, a.cached, a.call_id) for a in repeats.answers])
-        self.run.verdict(VerdictEvent(
-            run_id=self.run.id, case=case, criterion=crit, verdict=verdict, judge=judge,
-            target=unit.run.target.label if unit.run.target else None, cached=cached), status)
+                self.run.store.record_repeats(
+                    self.run.id,
+                    case=case,
+                    target=unit.target,
+                    criterion=crit,
+                    answers=[
+                        (a.index, self._check_level(crit, a.verdict, a.judge), a.judge, a.cached, a.call_id)
+                        for a in repeats.answers
+                    ],
+                )
+        self.run.verdict(
+            VerdictEvent(
+                run_id=self.run.id,
+                case=case,
+                criterion=crit,
+                verdict=verdict,
+                judge=judge,
+                target=unit.run.target.label if unit.run.target else None,
+                cached=cached,
+            ),
+            status,
+        )
         unit.set_verdict(crit.id, VerdictInfo(crit, verdict, status, judge, cached, members, repeats))
 
     @staticmethod
     def _check_level(crit: Criterion, verdict: Verdict, judge: str) -> Verdict:
         if crit.scale is not None and verdict.outcome != "error" and verdict.level is None:
-            return Verdict.failed(crit.id, f"judge {judge} gave no level for a criterion graded on a scale "
-                                           "(it answers met / not met only)")
+            return Verdict.failed(
+                crit.id,
+                f"judge {judge} gave no level for a criterion graded on a scale (it answers met / not met only)",
+            )
         return verdict
 
     def _score(self, unit: Unit) -> None:
@@ -430,14 +514,25 @@ class Engine:
             return
         o = unit.outcome
         self.run.store.record_case(
-            self.run.id, case=unit.run.case, target=unit.target, position=unit.position, response=o.response,
-            score=o.score.score if o.score else None, passed=o.passed,
-            reason=o.error or (o.score.reason if o.score else None))
+            self.run.id,
+            case=unit.run.case,
+            target=unit.target,
+            position=unit.position,
+            response=o.response,
+            score=o.score.score if o.score else None,
+            passed=o.passed,
+            reason=o.error or (o.score.reason if o.score else None),
+        )
         if o.sentinel is not None:
             self.run.store.record_sentinel(self.run.id, case=unit.run.case, target=unit.target, sentinel=o.sentinel)
         if unit.run.case.nodes:
-            self.run.store.record_nodes(self.run.id, case=unit.run.case, target=unit.target, scores=o.nodes,
-                                        positions={k: unit.position * 10_000 + i for k, i in unit.index.items()})
+            self.run.store.record_nodes(
+                self.run.id,
+                case=unit.run.case,
+                target=unit.target,
+                scores=o.nodes,
+                positions={k: unit.position * 10_000 + i for k, i in unit.index.items()},
+            )
 
     # ------------------------------------------------------------------ shutdown
 

@@ -126,8 +126,9 @@ class ComponentPool:
         try:
             self.aggregator(suite.aggregator)
         except ConfigError as exc:
-            raise SuiteError(str(exc), path=str(suite.path), line=suite.lines.get(("aggregator",)),
-                             key="aggregator") from None
+            raise SuiteError(
+                str(exc), path=str(suite.path), line=suite.lines.get(("aggregator",)), key="aggregator"
+            ) from None
         seen_targets: set[str] = set()
         for run in suite.runs:
             if run.target is not None and run.target.key() not in seen_targets:
@@ -149,14 +150,16 @@ class ComponentPool:
         spec = run.sentinel.judge
         try:
             if isinstance(self._judge(spec, base_dir), Check):
-                raise ConfigError("a deterministic check cannot judge a response as a whole; name a model judge "
-                                  "(or recorded:)")
+                raise ConfigError(
+                    "a deterministic check cannot judge a response as a whole; name a model judge (or recorded:)"
+                )
         except OptionsError as exc:
             raise suite.options_error("judges", spec, exc) from None
         except ConfigError as exc:
             shown, at, lines = suite.spec_at.get(("judges", spec.key()), (str(suite.path), ("sentinel",), suite.lines))
-            raise SuiteError(f"sentinel {spec.label}: {exc}", path=shown, line=line_for(lines, at),
-                             key=dotted(at)) from None
+            raise SuiteError(
+                f"sentinel {spec.label}: {exc}", path=shown, line=line_for(lines, at), key=dotted(at)
+            ) from None
 
     def _validate_criterion(self, suite: Suite, crit: Criterion, base_dir: Path) -> None:
         where = crit.source or str(suite.path)
@@ -186,8 +189,12 @@ class ComponentPool:
             try:
                 judge.validate_criterion(crit)
             except (ConfigError, ValueError) as exc:
-                raise SuiteError(f"criterion {crit.id!r}: {exc}", path=where, line=crit.line,
-                                 key=f"{crit.key}.with" if crit.key else "with") from None
+                raise SuiteError(
+                    f"criterion {crit.id!r}: {exc}",
+                    path=where,
+                    line=crit.line,
+                    key=f"{crit.key}.with" if crit.key else "with",
+                ) from None
 
     def _priced(self, comp: Component) -> None:
         """Under a budget, a billable component must have a price (its worst case is reserved

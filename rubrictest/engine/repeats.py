@@ -83,17 +83,22 @@ def decide_repeats(criterion: Criterion, answers: Sequence[RepeatAnswer], unstab
     flip_text = f"flip rate {flip_rate:.2f}" if flip_rate is not None else "no answer"
     if not answered:
         reasons = "; ".join(dict.fromkeys(a.verdict.error or "error" for a in answers))
-        return RepeatSummary(Verdict.failed(criterion.id, f"every one of the {k} repeats failed: {reasons}"),
-                             list(answers), None, False)
+        return RepeatSummary(
+            Verdict.failed(criterion.id, f"every one of the {k} repeats failed: {reasons}"), list(answers), None, False
+        )
     majority = "met" if met > not_met else "not_met"
     if max(met, not_met) * 2 <= k:
         why = "the repeats tied" if met == not_met else "no outcome holds a majority of the repeats"
-        verdict = Verdict.failed(criterion.id, f"{why}: {tally} ({flip_text}); the judge cannot decide this "
-                                               "criterion reliably")
+        verdict = Verdict.failed(
+            criterion.id, f"{why}: {tally} ({flip_text}); the judge cannot decide this criterion reliably"
+        )
         verdict.votes = [a.verdict.outcome for a in answers]
         return RepeatSummary(verdict, list(answers), flip_rate, unstable)
     first = next(a.verdict for a in answered if a.verdict.outcome == majority)
     note = f"majority of {tally} ({flip_text}{', UNSTABLE' if unstable else ''})"
-    verdict = dataclasses.replace(first, rationale=f"{note}. {first.rationale}" if first.rationale else note,
-                                  votes=[a.verdict.outcome for a in answers])
+    verdict = dataclasses.replace(
+        first,
+        rationale=f"{note}. {first.rationale}" if first.rationale else note,
+        votes=[a.verdict.outcome for a in answers],
+    )
     return RepeatSummary(verdict, list(answers), flip_rate, unstable)

@@ -108,15 +108,26 @@ class Run:
         self._counts: Counter[str] = Counter()
 
     @classmethod
-    def start(cls, store: Store | None, *, kind: str, rootdir: str, argv: Sequence[str], version: str,
-              run_id: str | None = None, observe: bool = True, owner: Owner | None = None) -> Run:
+    def start(
+        cls,
+        store: Store | None,
+        *,
+        kind: str,
+        rootdir: str,
+        argv: Sequence[str],
+        version: str,
+        run_id: str | None = None,
+        observe: bool = True,
+        owner: Owner | None = None,
+    ) -> Run:
         """Record a new run (or join ``run_id``, which another process of the run may have
         recorded already). ``owner``: the process that owns it (default: this one)."""
         from ..store import new_run_id
 
         if store is not None:
-            run_id = store.start_run(rootdir=rootdir, argv=list(argv), version=version, run_id=run_id, kind=kind,
-                                     owner=owner)
+            run_id = store.start_run(
+                rootdir=rootdir, argv=list(argv), version=version, run_id=run_id, kind=kind, owner=owner
+            )
         return cls(store, run_id or new_run_id(), kind, observe=observe)
 
     def announce(self, suites: Sequence[str], items: int) -> None:
@@ -124,8 +135,9 @@ class Run:
         if self._announced or not self.observe:
             return
         self._announced = True
-        self._observers.fire("on_run_start", RunStart(run_id=self.id, suites=tuple(suites), items=items,
-                                                      kind=self.kind))
+        self._observers.fire(
+            "on_run_start", RunStart(run_id=self.id, suites=tuple(suites), items=items, kind=self.kind)
+        )
 
     def verdict(self, event: VerdictEvent, status: str) -> None:
         """Fire ``on_verdict`` for a verdict that arrived (on the observer thread)."""
@@ -150,13 +162,26 @@ class Run:
             self.store.finish_run(self.id, status=status, counts=counts, usage=usage)
         if self.observe:
             total = usage.get("total", {})
-            self._observers.fire("on_run_end", RunEnd(
-                run_id=self.id, counts=counts, kind=self.kind,
-                usage=Usage(input_tokens=total.get("input_tokens"), output_tokens=total.get("output_tokens"),
-                            cost_usd=total.get("cost_usd"))), wait=True)
+            self._observers.fire(
+                "on_run_end",
+                RunEnd(
+                    run_id=self.id,
+                    counts=counts,
+                    kind=self.kind,
+                    usage=Usage(
+                        input_tokens=total.get("input_tokens"),
+                        output_tokens=total.get("output_tokens"),
+                        cost_usd=total.get("cost_usd"),
+                    ),
+                ),
+                wait=True,
+            )
         for failure in self._observers.failures:
-            warnings.warn(f"rubrictest: observer plugin {failure.plugin!r} raised in {failure.hook}: "
-                          f"{failure.error}", ObserverWarning, stacklevel=2)
+            warnings.warn(
+                f"rubrictest: observer plugin {failure.plugin!r} raised in {failure.hook}: {failure.error}",
+                ObserverWarning,
+                stacklevel=2,
+            )
         self._observers.failures.clear()
         return counts
 
@@ -167,18 +192,32 @@ def event_to_json(event: VerdictEvent, status: str) -> dict[str, Any]:
     crit = event.criterion
     case = event.case
     return {
-        "status": status, "run_id": event.run_id, "judge": event.judge, "target": event.target,
-        "cached": event.cached, "verdict": dataclasses.asdict(event.verdict),
-        "criterion": {f.name: getattr(crit, f.name) for f in dataclasses.fields(crit)
-                      if f.name not in ("judge", "panel")}
-        | {"judge": crit.judge.model_dump(mode="json") if crit.judge else None,
-           "panel": crit.panel.model_dump(mode="json") if crit.panel else None,
-           "params": dict(crit.params), "tags": list(crit.tags)},
-        "case": {f.name: getattr(case, f.name) for f in dataclasses.fields(case)
-                 # a rubric tree's inner nodes stay behind: the event's case holds this criterion only
-                 if f.name not in ("criteria", "messages", "metadata", "tags", "nodes", "top_level")}
-        | {"messages": [dict(m) for m in case.messages] if case.messages is not None else None,
-           "metadata": dict(case.metadata), "tags": list(case.tags)},
+        "status": status,
+        "run_id": event.run_id,
+        "judge": event.judge,
+        "target": event.target,
+        "cached": event.cached,
+        "verdict": dataclasses.asdict(event.verdict),
+        "criterion": {
+            f.name: getattr(crit, f.name) for f in dataclasses.fields(crit) if f.name not in ("judge", "panel")
+        }
+        | {
+            "judge": crit.judge.model_dump(mode="json") if crit.judge else None,
+            "panel": crit.panel.model_dump(mode="json") if crit.panel else None,
+            "params": dict(crit.params),
+            "tags": list(crit.tags),
+        },
+        "case": {
+            f.name: getattr(case, f.name)
+            for f in dataclasses.fields(case)
+            # a rubric tree's inner nodes stay behind: the event's case holds this criterion only
+            if f.name not in ("criteria", "messages", "metadata", "tags", "nodes", "top_level")
+        }
+        | {
+            "messages": [dict(m) for m in case.messages] if case.messages is not None else None,
+            "metadata": dict(case.metadata),
+            "tags": list(case.tags),
+        },
     }
 
 
@@ -194,6 +233,13 @@ def event_from_json(data: dict[str, Any]) -> tuple[VerdictEvent, str]:
     k["messages"] = tuple(k["messages"]) if k["messages"] is not None else None
     k["tags"] = tuple(k["tags"])
     case = Case(**k, criteria=(criterion,))
-    event = VerdictEvent(run_id=data["run_id"], case=case, criterion=criterion, verdict=Verdict(**data["verdict"]),
-                         judge=data["judge"], target=data["target"], cached=data["cached"])
+    event = VerdictEvent(
+        run_id=data["run_id"],
+        case=case,
+        criterion=criterion,
+        verdict=Verdict(**data["verdict"]),
+        judge=data["judge"],
+        target=data["target"],
+        cached=data["cached"],
+    )
     return event, data["status"]

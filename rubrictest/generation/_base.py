@@ -36,8 +36,6 @@ class CompanionEditedError(RubricTestError):
     """A companion file was edited by hand: its ``content_hash`` no longer matches."""
 
 
-
-
 @dataclass(frozen=True)
 class Provenance:
     """Where a generated criterion comes from.
@@ -56,8 +54,12 @@ class Provenance:
 
     def as_dict(self) -> dict[str, Any]:
         """The provenance as written under a criterion's ``meta``."""
-        return {"generator": self.generator, "model": self.model, "prompt_version": self.prompt_version,
-                "date": self.date}
+        return {
+            "generator": self.generator,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "date": self.date,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,9 @@ class GeneratedCriterion:
 
     def to_criterion(self, criterion_id: str | None = None) -> Criterion:
         """This criterion as a :class:`rubrictest.Criterion` (to ask a judge about it)."""
-        return Criterion(id=criterion_id or self.id or slugify(self.text), text=self.text,
-                         points=self.points, must=self.must)
+        return Criterion(
+            id=criterion_id or self.id or slugify(self.text), text=self.text, points=self.points, must=self.must
+        )
 
     def to_yaml(self) -> dict[str, Any]:
         """The criterion as written in a companion file (defaults left out)."""
@@ -102,8 +105,12 @@ class GeneratedCriterion:
             out["must"] = True
         if self.kind:
             out["tags"] = [self.kind]
-        out["meta"] = {**self.provenance.as_dict(), "content_hash": self.content_hash,
-                       **({"kind": self.kind} if self.kind else {}), **dict(self.meta)}
+        out["meta"] = {
+            **self.provenance.as_dict(),
+            "content_hash": self.content_hash,
+            **({"kind": self.kind} if self.kind else {}),
+            **dict(self.meta),
+        }
         return out
 
 
@@ -118,8 +125,6 @@ def require_stats(what: str) -> None:
         import sklearn  # noqa: F401
     except ImportError:
         raise GenerationError(f"{what} needs numpy and scikit-learn: pip install 'rubrictest[stats]'") from None
-
-
 
 
 def extract_json(reply: str) -> Any:
@@ -217,8 +222,10 @@ class Generator(abc.ABC):
         if self.needs_model and context.model is None:
             raise GenerationError(f"generator {self.name!r} needs a model: give --model PLUGIN:MODEL")
         if self.needs_judge and context.judge is None:
-            raise GenerationError(f"generator {self.name!r} needs a judge to filter criteria: give --judge "
-                                  "PLUGIN:MODEL or set `judge:` in the suite")
+            raise GenerationError(
+                f"generator {self.name!r} needs a judge to filter criteria: give --judge "
+                "PLUGIN:MODEL or set `judge:` in the suite"
+            )
 
     @property
     def model(self) -> ModelClient:
@@ -259,11 +266,13 @@ class Generator(abc.ABC):
         model = self.context.model.label if self.context.model is not None else None
         return Provenance(self.name, model, self.prompt_version, self.context.date)
 
-    def criterion(self, text: str, *, points: float = 1.0, must: bool = False, kind: str | None = None,
-                  **meta: Any) -> GeneratedCriterion:
+    def criterion(
+        self, text: str, *, points: float = 1.0, must: bool = False, kind: str | None = None, **meta: Any
+    ) -> GeneratedCriterion:
         """A :class:`GeneratedCriterion` with this generator's provenance."""
-        return GeneratedCriterion(text=" ".join(text.split()), provenance=self.provenance(), points=points,
-                                  must=must, kind=kind, meta=meta)
+        return GeneratedCriterion(
+            text=" ".join(text.split()), provenance=self.provenance(), points=points, must=must, kind=kind, meta=meta
+        )
 
     async def prepare(self, requests: Sequence[GenerationRequest]) -> None:  # noqa: B027 - optional hook
         """Called once with every request before any :meth:`generate` (build an index...)."""
@@ -307,8 +316,12 @@ class Generator(abc.ABC):
                     return value
                 where = "/".join(str(p) for p in best.absolute_path) or "(root)"
                 error = f"at {where}: {best.message}"
-            question = (f"{prompt}\n\nYour previous reply was invalid ({error}). Reply again with only a JSON "
-                        f"value that matches this JSON Schema:\n{json.dumps(schema)}")
+            question = (
+                f"{prompt}\n\nYour previous reply was invalid ({error}). Reply again with only a JSON "
+                f"value that matches this JSON Schema:\n{json.dumps(schema)}"
+            )
         snippet = " ".join(reply.split())[:160]
-        raise GenerationError(f"generator {self.name!r}, {request_id}: the model's reply was not valid "
-                              f"structured output after {attempts} attempt(s): {error}; last reply: {snippet!r}")
+        raise GenerationError(
+            f"generator {self.name!r}, {request_id}: the model's reply was not valid "
+            f"structured output after {attempts} attempt(s): {error}; last reply: {snippet!r}"
+        )

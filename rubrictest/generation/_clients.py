@@ -91,8 +91,9 @@ class JudgeClient:
         """The judge's label."""
         return self.spec.label
 
-    async def outcomes(self, case: Case, response: str, criteria: Sequence[Criterion], *,
-                       response_id: str | None = None) -> dict[str, Outcome]:
+    async def outcomes(
+        self, case: Case, response: str, criteria: Sequence[Criterion], *, response_id: str | None = None
+    ) -> dict[str, Outcome]:
         """Judge ``response`` against every criterion; return ``{criterion id: outcome}``.
 
         A judge error (an exception or an ``error`` verdict) gives outcome ``error`` for the
@@ -103,8 +104,9 @@ class JudgeClient:
         out: dict[str, Outcome] = {}
 
         async def one(batch: tuple[Criterion, ...]) -> None:
-            judged = await self.calls_path.judge(self.judge, JudgeRequest(case=case, response=response,
-                                                                          criteria=batch, target=response_id))
+            judged = await self.calls_path.judge(
+                self.judge, JudgeRequest(case=case, response=response, criteria=batch, target=response_id)
+            )
             for cid, verdict in judged.verdicts.items():
                 out[cid] = verdict.outcome
                 if verdict.outcome == "error":

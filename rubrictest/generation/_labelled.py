@@ -38,12 +38,12 @@ class LabelledResponse:
     id: str = ""
 
 
-_GOOD = {"good": True, "bad": False, "1": True, "0": False, "true": True, "false": False,
-         "pass": True, "fail": False}
+_GOOD = {"good": True, "bad": False, "1": True, "0": False, "true": True, "false": False, "pass": True, "fail": False}
 
 
-def read_labelled(path: str | Path, *, case_ids: Iterable[str] | None = None
-                  ) -> tuple[list[LabelledPair], list[LabelledResponse]]:
+def read_labelled(
+    path: str | Path, *, case_ids: Iterable[str] | None = None
+) -> tuple[list[LabelledPair], list[LabelledResponse]]:
     """Read a labelled-responses file (JSONL, one object a line).
 
     Accepted rows:
@@ -86,8 +86,9 @@ def _text_field(row: dict[str, Any], name: str, where: str) -> str:
     return str(row[name])
 
 
-def _labelled_row(row: dict[str, Any], where: str, row_id: str, known: set[str] | None
-                  ) -> LabelledPair | LabelledResponse:
+def _labelled_row(
+    row: dict[str, Any], where: str, row_id: str, known: set[str] | None
+) -> LabelledPair | LabelledResponse:
     """One row of a labelled file: a preference pair (two shapes) or a single labelled response."""
     case_id = _text_field(row, "case", where)
     if known is not None and case_id not in known:
@@ -110,5 +111,7 @@ def _labelled_row(row: dict[str, Any], where: str, row_id: str, known: set[str] 
         if key not in _GOOD:
             raise GenerationError(f"{where}: field 'label' must be one of good, bad, 1, 0, true, false; got {label!r}")
         return LabelledResponse(case_id, response, _GOOD[key], row_id)
-    raise GenerationError(f"{where}: expected `chosen`/`rejected`, `output_1`/`output_2`/`label`, "
-                          f"or `response`/`label`; got keys {', '.join(sorted(row))}")
+    raise GenerationError(
+        f"{where}: expected `chosen`/`rejected`, `output_1`/`output_2`/`label`, "
+        f"or `response`/`label`; got keys {', '.join(sorted(row))}"
+    )

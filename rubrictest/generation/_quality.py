@@ -42,8 +42,17 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
-    "CriterionQuality", "QualityReport", "auroc", "direction_agreement", "format_report", "l1_select",
-    "mean_score_delta", "redundant_with", "rubric_quality", "saturation", "verdict_correlation",
+    "CriterionQuality",
+    "QualityReport",
+    "auroc",
+    "direction_agreement",
+    "format_report",
+    "l1_select",
+    "mean_score_delta",
+    "redundant_with",
+    "rubric_quality",
+    "saturation",
+    "verdict_correlation",
 ]
 
 
@@ -83,8 +92,9 @@ def mean_score_delta(values: Sequence[float] | FloatArray, labels: Sequence[int]
     return float(good.mean() - bad.mean())
 
 
-def direction_agreement(chosen: Sequence[float] | FloatArray, rejected: Sequence[float] | FloatArray
-                        ) -> tuple[float, int, int]:
+def direction_agreement(
+    chosen: Sequence[float] | FloatArray, rejected: Sequence[float] | FloatArray
+) -> tuple[float, int, int]:
     """How often a criterion favours the chosen response of a pair.
 
     Args:
@@ -166,14 +176,17 @@ def _l1_model(c: float, fit_intercept: bool) -> Any:
     params = inspect.signature(LogisticRegression).parameters
     # scikit-learn 1.8 deprecated `penalty` in favour of `l1_ratio`; support both.
     if params["penalty"].default == "deprecated":
-        return LogisticRegression(l1_ratio=1.0, solver="liblinear", C=c, fit_intercept=fit_intercept,
-                                  random_state=0)
-    return LogisticRegression(penalty="l1", solver="liblinear", C=c, fit_intercept=fit_intercept,
-                                  random_state=0)
+        return LogisticRegression(l1_ratio=1.0, solver="liblinear", C=c, fit_intercept=fit_intercept, random_state=0)
+    return LogisticRegression(penalty="l1", solver="liblinear", C=c, fit_intercept=fit_intercept, random_state=0)
 
 
-def l1_select(matrix: Any, labels: Sequence[int] | npt.NDArray[Any] | None = None,
-              pairs: Sequence[tuple[int, int]] = (), *, c: float = 1.0) -> FloatArray:
+def l1_select(
+    matrix: Any,
+    labels: Sequence[int] | npt.NDArray[Any] | None = None,
+    pairs: Sequence[tuple[int, int]] = (),
+    *,
+    c: float = 1.0,
+) -> FloatArray:
     """Coefficients of an ℓ1-regularised logistic regression of preference on criteria.
 
     With ``pairs`` (chosen row, rejected row): features are the pass-value differences
@@ -280,19 +293,32 @@ class QualityReport:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able form (NaN as ``None``)."""
+
         def clean(value: Any) -> Any:
             if isinstance(value, float) and math.isnan(value):
                 return None
             return value
-        return {"responses": self.responses, "pairs": self.pairs, "c": self.c, "selected": self.selected,
-                "notes": self.notes,
-                "criteria": [{k: clean(v) for k, v in {**asdict(q), "flags": q.flags}.items()}
-                             for q in self.criteria]}
+
+        return {
+            "responses": self.responses,
+            "pairs": self.pairs,
+            "c": self.c,
+            "selected": self.selected,
+            "notes": self.notes,
+            "criteria": [{k: clean(v) for k, v in {**asdict(q), "flags": q.flags}.items()} for q in self.criteria],
+        }
 
 
-def rubric_quality(matrix: Any, labels: Sequence[int] | npt.NDArray[Any], names: Sequence[str], *,
-                   pairs: Sequence[tuple[int, int]] = (), redundancy: float = 0.9, c: float = 1.0,
-                   top: int | None = None) -> QualityReport:
+def rubric_quality(
+    matrix: Any,
+    labels: Sequence[int] | npt.NDArray[Any],
+    names: Sequence[str],
+    *,
+    pairs: Sequence[tuple[int, int]] = (),
+    redundancy: float = 0.9,
+    c: float = 1.0,
+    top: int | None = None,
+) -> QualityReport:
     """Compute every quality figure for the criteria of a verdict matrix.
 
     Args:
@@ -330,13 +356,23 @@ def rubric_quality(matrix: Any, labels: Sequence[int] | npt.NDArray[Any], names:
         judged = ~np.isnan(col)
         agreement, separated, ties = direction_agreement(col[rows[:, 0]], col[rows[:, 1]])
         twin = dup[j]
-        out.append(CriterionQuality(
-            name=name, judged=int(judged.sum()),
-            pass_rate=float(col[judged].mean()) if judged.any() else math.nan,
-            auroc=auroc(col, y), mean_delta=mean_score_delta(col, y), agreement=agreement,
-            separated=separated, ties=ties, status=saturation(col),
-            redundant_with=names[twin[0]] if twin else None, correlation=twin[1] if twin else None,
-            coefficient=float(coefs[j]), selected=j in keep))
+        out.append(
+            CriterionQuality(
+                name=name,
+                judged=int(judged.sum()),
+                pass_rate=float(col[judged].mean()) if judged.any() else math.nan,
+                auroc=auroc(col, y),
+                mean_delta=mean_score_delta(col, y),
+                agreement=agreement,
+                separated=separated,
+                ties=ties,
+                status=saturation(col),
+                redundant_with=names[twin[0]] if twin else None,
+                correlation=twin[1] if twin else None,
+                coefficient=float(coefs[j]),
+                selected=j in keep,
+            )
+        )
     notes = []
     if not pairs and len(set(y.tolist())) < 2:
         notes.append("every response has the same label: AUROC, deltas and selection need both good and bad")
@@ -352,14 +388,27 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
 def format_report(report: QualityReport) -> str:
     """The report as a plain-text table, one line per criterion, then the selection."""
     header = ["criterion", "n", "pass", "AUROC", "delta", "agree", "sep/tie", "l1 coef", "flags"]
-    rows = [[q.name, str(q.judged), _fmt(q.pass_rate), _fmt(q.auroc), _fmt(q.mean_delta, "+.2f"),
-             _fmt(q.agreement), f"{q.separated}/{q.ties}", _fmt(q.coefficient, "+.3f"),
-             ", ".join(q.flags)] for q in report.criteria]
+    rows = [
+        [
+            q.name,
+            str(q.judged),
+            _fmt(q.pass_rate),
+            _fmt(q.auroc),
+            _fmt(q.mean_delta, "+.2f"),
+            _fmt(q.agreement),
+            f"{q.separated}/{q.ties}",
+            _fmt(q.coefficient, "+.3f"),
+            ", ".join(q.flags),
+        ]
+        for q in report.criteria
+    ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [" ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in [header, *rows]]
     lines.insert(1, " ".join("-" * w for w in widths))
     lines.append("")
-    lines.append(f"{report.responses} labelled responses, {report.pairs} pairs; "
-                 f"l1 selection (C={report.c:g}): {', '.join(report.selected) or 'none'}")
+    lines.append(
+        f"{report.responses} labelled responses, {report.pairs} pairs; "
+        f"l1 selection (C={report.c:g}): {', '.join(report.selected) or 'none'}"
+    )
     lines.extend(report.notes)
     return "\n".join(lines)

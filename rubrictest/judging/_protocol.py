@@ -130,8 +130,7 @@ def _criterion_lines(criterion: Criterion) -> str:
     if criterion.scale is None:
         return text
     levels = "\n".join(f"    {line}" for line in criterion.scale.describe().splitlines())
-    return (f"{text}\n  scale (answer one level; it passes from level {criterion.scale.pass_at:g}):\n"
-            f"{levels}")
+    return f"{text}\n  scale (answer one level; it passes from level {criterion.scale.pass_at:g}):\n{levels}"
 
 
 def build_messages(request: JudgeRequest, feedback: str | None = None) -> list[dict[str, str]]:
@@ -204,8 +203,7 @@ class SampleVerdict:
 def _validator(ids: tuple[str, ...], graded: bool = False) -> jsonschema.protocols.Validator:
     # jsonschema.validate() re-checks the schema against the meta-schema on every call, which
     # cost more than the rest of a judge call; the schema is ours and known to be valid.
-    validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(
-        verdict_schema(ids, graded=graded))
+    validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(verdict_schema(ids, graded=graded))
     return validator
 
 
@@ -267,7 +265,9 @@ def parse_verdicts(answer: str | Mapping[str, Any], criteria: Sequence[Criterion
             if verdict.level is None:
                 raise MalformedOutput(
                     f"criterion {item['id']!r}: level {item.get('level')!r} is not one of its levels "
-                    f"({', '.join(f'{lv:g}' for lv in scale.levels)})", kind="schema violation")
+                    f"({', '.join(f'{lv:g}' for lv in scale.levels)})",
+                    kind="schema violation",
+                )
             verdict.met = scale.passes(verdict.level)
         seen[item["id"]] = verdict
         out.append(verdict)
@@ -379,8 +379,9 @@ def combine_samples(
     return out
 
 
-def _vote_level(criterion: Criterion, response: str, answers: Sequence[SampleVerdict],
-                policy: EvidencePolicy) -> Verdict:
+def _vote_level(
+    criterion: Criterion, response: str, answers: Sequence[SampleVerdict], policy: EvidencePolicy
+) -> Verdict:
     """A scale criterion over samples: the median level (the lower one of an even count), its
     share of the samples as the confidence. Quotes are checked and reported, not enforced: a
     level is not a claim that something is present."""
@@ -392,8 +393,13 @@ def _vote_level(criterion: Criterion, response: str, answers: Sequence[SampleVer
     best = next(a for a in answers if a.level == level)
     supported = None if policy == "ignore" else check_evidence(best.evidence, response)
     verdict = criterion.scale.verdict(
-        criterion.id, level, confidence=levels.count(level) / len(levels), evidence=best.evidence or None,
-        evidence_supported=supported, rationale=best.rationale)
+        criterion.id,
+        level,
+        confidence=levels.count(level) / len(levels),
+        evidence=best.evidence or None,
+        evidence_supported=supported,
+        rationale=best.rationale,
+    )
     if len(answers) > 1:
         verdict.votes = ["met" if criterion.scale.passes(lv) else "not_met" for lv in levels]
     return verdict
@@ -459,5 +465,7 @@ def _sample(checked: _Checked) -> VerdictSample:
     return VerdictSample(
         outcome="met" if checked.met else "not_met",
         confidence=None if p_met is None else (p_met if checked.met else 1.0 - p_met),
-        evidence=checked.answer.evidence or None, evidence_supported=checked.supported,
-        rationale=(UNSUPPORTED_NOTE if checked.downgraded else "") + checked.answer.rationale)
+        evidence=checked.answer.evidence or None,
+        evidence_supported=checked.supported,
+        rationale=(UNSUPPORTED_NOTE if checked.downgraded else "") + checked.answer.rationale,
+    )

@@ -179,15 +179,21 @@ class ProviderComponent:
         (``earlier_calls`` and this request's), so the store keeps them with the ERROR.
         """
         try:
-            outcome = await call_with_retries(attempt, policy=self.retry_policy, secrets=self.secrets,
-                                              what=f"{what} {self.label}", attempt_timeout=self.attempt_timeout)
+            outcome = await call_with_retries(
+                attempt,
+                policy=self.retry_policy,
+                secrets=self.secrets,
+                what=f"{what} {self.label}",
+                attempt_timeout=self.attempt_timeout,
+            )
         except CallFailed as exc:
             exc.calls = [*earlier_calls, log.record(error=str(exc))]
             raise
         return outcome.value
 
-    async def send(self, create: Any, kwargs: dict[str, Any], log: AttemptLog, *, server: str,
-                   token_fields: tuple[str, str]) -> Any:
+    async def send(
+        self, create: Any, kwargs: dict[str, Any], log: AttemptLog, *, server: str, token_fields: tuple[str, str]
+    ) -> Any:
         """Call the SDK method ``create`` with ``kwargs`` once, logging what went and came back.
 
         Parameters this SDK version does not name go in ``extra_body``. A provider error is
@@ -217,11 +223,14 @@ class ProviderComponent:
             snippet = " ".join(answer.split())[:120]
             log.received(answer[:2000])
             raise ServerProtocolError(
-                f"the server at {server} answered with something that is not JSON (check base_url): {snippet!r}")
+                f"the server at {server} answered with something that is not JSON (check base_url): {snippet!r}"
+            )
         usage = getattr(answer, "usage", None)
-        log.received(answer.model_dump(mode="json", exclude_unset=True),
-                     input_tokens=getattr(usage, token_fields[0], None),
-                     output_tokens=getattr(usage, token_fields[1], None))
+        log.received(
+            answer.model_dump(mode="json", exclude_unset=True),
+            input_tokens=getattr(usage, token_fields[0], None),
+            output_tokens=getattr(usage, token_fields[1], None),
+        )
         return answer
 
     async def aclose(self) -> None:

@@ -152,7 +152,6 @@ class RetryPolicy:
             raise ValueError(f"options.retry.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
         return cls(**checked.model_dump(exclude_unset=True))
 
-
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based) of a transient fault."""
         delay = float(min(self.max_delay, self.base_delay * (2 ** (retry - 1))))
@@ -173,8 +172,12 @@ class RetryOptions(BaseModel):
     max_delay: float = Field(20.0, ge=0, description="The longest single back-off, in seconds.")
     max_retry_after: float = Field(120.0, ge=0, description="The longest wait a server's Retry-After may impose.")
     jitter: bool = Field(True, description="Randomise back-off so concurrent requests do not retry in lock-step.")
-    deadline: float | None = Field(None, gt=0, description="Seconds one call may take in all, retries and waits "
-                                   "included (default 300, or twice the timeout if longer).")
+    deadline: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds one call may take in all, retries and waits "
+        "included (default 300, or twice the timeout if longer).",
+    )
 
 
 @dataclass
@@ -348,8 +351,11 @@ async def call_with_retries(
         except Exception as exc:
             tries.attempting += time.monotonic() - started
             if isinstance(exc, TimeoutError) and scope.expired():
-                fault = Fault("timeout", True, "the request timed out: no complete answer within "
-                                               f"{bound:.3g} s (a slow or stalled server)")
+                fault = Fault(
+                    "timeout",
+                    True,
+                    f"the request timed out: no complete answer within {bound:.3g} s (a slow or stalled server)",
+                )
             else:
                 fault = classify(exc)
             fault.message = redact(fault.message, secrets)
@@ -407,14 +413,18 @@ class _Tries:
                 # asking again sooner than the server said would only be refused again
                 raise self._failed(
                     f"the server asked to wait {fault.retry_after:g} s, longer than max_retry_after "
-                    f"({self.policy.max_retry_after:g} s), after {n}; last error: {fault.message}", fault)
+                    f"({self.policy.max_retry_after:g} s), after {n}; last error: {fault.message}",
+                    fault,
+                )
             delay = fault.retry_after if fault.retry_after is not None else self.policy.backoff(self.transient)
         left = self.left()
         if delay >= left or left <= 0:
             asked = f"; the server asked to wait {fault.retry_after:g} s" if fault.retry_after is not None else ""
             raise self._failed(
                 f"no answer within the call's deadline of {self.deadline:g} s ({n}{asked}); "
-                f"last error: {fault.message}", fault)
+                f"last error: {fault.message}",
+                fault,
+            )
         return delay
 
 

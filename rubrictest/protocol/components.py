@@ -201,8 +201,7 @@ class Check(Judge):
         except Exception as exc:  # a broken check is an ERROR, never a FAIL
             return Verdict.failed(criterion.id, f"{type(exc).__name__}: {exc}")
         met, reason = answer if isinstance(answer, tuple) else (answer, None)
-        return Verdict(criterion_id=criterion.id, outcome="met" if met else "not_met",
-                       confidence=1.0, rationale=reason)
+        return Verdict(criterion_id=criterion.id, outcome="met" if met else "not_met", confidence=1.0, rationale=reason)
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
         if not self.isolated:
@@ -213,8 +212,9 @@ class Check(Judge):
         for crit in request.criteria:
             what = f"check {crit.check or self.label} (criterion {crit.id!r})"
             try:
-                verdicts.append(await run_in_thread(self.run_check, crit, request, timeout=self.timeout_for(crit),
-                                                    what=what))
+                verdicts.append(
+                    await run_in_thread(self.run_check, crit, request, timeout=self.timeout_for(crit), what=what)
+                )
             except JudgeError as exc:
                 verdicts.append(Verdict.failed(crit.id, str(exc)))
         return JudgeResult(verdicts)
@@ -309,8 +309,7 @@ class Aggregator(abc.ABC):
     name: ClassVar[str] = ""
 
     @abc.abstractmethod
-    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]],
-                  threshold: float | None) -> CaseScore:
+    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]], threshold: float | None) -> CaseScore:
         """Score ``case`` from ``results`` against ``threshold`` (``None``: no threshold)."""
 
 

@@ -56,14 +56,16 @@ class ComponentSpec(BaseModel):
     model: str | None = Field(None, description="Model name, path or plugin-specific locator.")
     name: str | None = Field(None, description="Label used in reports and node ids.")
     base_url: str | list[str] | None = Field(
-        None, description="Server URL; several URLs spread requests across a fleet.")
+        None, description="Server URL; several URLs spread requests across a fleet."
+    )
     api_key_env: str | None = Field(None, description="Name of the environment variable holding the API key.")
     concurrency: int | None = Field(None, ge=1, description="Requests in flight at once.")
     timeout: float | None = Field(None, gt=0, description="Seconds per request.")
     samples: int = Field(1, ge=1, description="Verdicts drawn per request; the majority wins.")
     batch_criteria: bool = Field(True, description="Judge all criteria of a case in one call.")
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="Provider parameters (temperature, max_tokens...).")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Provider parameters (temperature, max_tokens...)."
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Plugin-specific settings.")
 
     @model_validator(mode="before")
@@ -96,9 +98,14 @@ class ComponentSpec(BaseModel):
         Leaves out what does not change an answer: where it is served (``base_url``), how
         fast it is asked (``concurrency``, ``timeout``), the key's variable and the label.
         """
-        return {"plugin": self.plugin, "model": self.model, "samples": self.samples,
-                "batch_criteria": self.batch_criteria, "params": self.params,
-                "options": self.options}
+        return {
+            "plugin": self.plugin,
+            "model": self.model,
+            "samples": self.samples,
+            "batch_criteria": self.batch_criteria,
+            "params": self.params,
+            "options": self.options,
+        }
 
 
 @dataclass(frozen=True)
@@ -143,9 +150,18 @@ class Criterion:
 
     def __post_init__(self) -> None:
         if not self.hash:
-            object.__setattr__(self, "hash", criterion_hash(
-                self.text, self.check, self.params, self.points, self.must,
-                self.scale.as_dict() if self.scale is not None else None))
+            object.__setattr__(
+                self,
+                "hash",
+                criterion_hash(
+                    self.text,
+                    self.check,
+                    self.params,
+                    self.points,
+                    self.must,
+                    self.scale.as_dict() if self.scale is not None else None,
+                ),
+            )
 
     @property
     def judges(self) -> tuple[ComponentSpec, ...]:
@@ -174,12 +190,23 @@ class Criterion:
         return f"{self.check}({canonical_json(dict(self.params))})"
 
 
-def criterion_hash(text: str | None, check: str | None, params: Mapping[str, Any],
-                   points: float, must: bool, scale: Mapping[str, Any] | None = None) -> str:
+def criterion_hash(
+    text: str | None,
+    check: str | None,
+    params: Mapping[str, Any],
+    points: float,
+    must: bool,
+    scale: Mapping[str, Any] | None = None,
+) -> str:
     """The content hash of a criterion (first 16 hex digits of SHA-256); a graded ``scale``
     (its canonical form) is part of it, and a criterion without one hashes as it always did."""
-    content: dict[str, Any] = {"text": text, "check": check, "params": dict(params),
-                               "points": float(points), "must": bool(must)}
+    content: dict[str, Any] = {
+        "text": text,
+        "check": check,
+        "params": dict(params),
+        "points": float(points),
+        "must": bool(must),
+    }
     if scale is not None:
         content["scale"] = dict(scale)
     return content_hash(content)[:16]
@@ -238,8 +265,13 @@ class Usage:
     def __add__(self, other: Usage) -> Usage:
         def add(a: Any, b: Any) -> Any:
             return b if a is None else a if b is None else a + b
-        return Usage(add(self.input_tokens, other.input_tokens), add(self.output_tokens, other.output_tokens),
-                     add(self.cost_usd, other.cost_usd), add(self.latency_s, other.latency_s))
+
+        return Usage(
+            add(self.input_tokens, other.input_tokens),
+            add(self.output_tokens, other.output_tokens),
+            add(self.cost_usd, other.cost_usd),
+            add(self.latency_s, other.latency_s),
+        )
 
 
 @dataclass
@@ -349,8 +381,6 @@ class TargetResult:
     calls: list[CallRecord] = field(default_factory=list)
 
 
-
-
 @dataclass
 class CaseScore:
     """An aggregator's result for one case.
@@ -367,5 +397,3 @@ class CaseScore:
     passed: bool
     reason: str = ""
     nodes: Mapping[str, NodeScore] | None = None
-
-

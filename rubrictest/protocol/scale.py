@@ -92,18 +92,29 @@ class Scale:
         level and its normalised score; an ERROR verdict when ``value`` is not a level."""
         level = self.parse(value)
         if level is None:
-            return Verdict.failed(criterion_id, f"level {value!r} is not on the scale "
-                                                f"({', '.join(map(show_level, self.levels))})")
-        return Verdict(criterion_id=criterion_id, outcome="met" if self.passes(level) else "not_met",
-                       score=self.normalise(level), level=level, **fields)
+            return Verdict.failed(
+                criterion_id, f"level {value!r} is not on the scale ({', '.join(map(show_level, self.levels))})"
+            )
+        return Verdict(
+            criterion_id=criterion_id,
+            outcome="met" if self.passes(level) else "not_met",
+            score=self.normalise(level),
+            level=level,
+            **fields,
+        )
 
     def describe(self) -> str:
         """The scale as a judge prompt shows it: one line per level, with its description."""
-        lines = [f"{show_level(lv)}: {self.descriptions[lv]}" if lv in self.descriptions else show_level(lv)
-                 for lv in self.levels]
+        lines = [
+            f"{show_level(lv)}: {self.descriptions[lv]}" if lv in self.descriptions else show_level(lv)
+            for lv in self.levels
+        ]
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         """A canonical form for content hashes and stored rows."""
-        return {"levels": list(self.levels), "pass_at": self.pass_at,
-                "descriptions": {show_level(k): v for k, v in sorted(self.descriptions.items())}}
+        return {
+            "levels": list(self.levels),
+            "pass_at": self.pass_at,
+            "descriptions": {show_level(k): v for k, v in sorted(self.descriptions.items())},
+        }

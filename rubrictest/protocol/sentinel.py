@@ -41,7 +41,8 @@ HOLISTIC_TEXT = (
     "Judged as a whole, on its own merits: the response actually does what the task asks -- it "
     "answers the question or completes the task correctly, helpfully and honestly, as a careful "
     "expert reviewer would require. A response that only names the expected topics or keywords "
-    "without answering, or that dodges the task, is not met.")
+    "without answering, or that dodges the task, is not met."
+)
 """What the sentinel is asked: no rubric, only whether the response is good."""
 
 Disagreement = Literal["rubric_only", "holistic_only"]
@@ -56,12 +57,13 @@ class SentinelSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    judge: ComponentSpec = Field(description="The sentinel judge ('plugin:model' or a mapping); one judge, "
-                                             "never a panel.")
-    high: float = Field(0.7, ge=0, le=1, description=(
-        "A rubric or sentinel score at least this is high (default 0.7)."))
-    low: float = Field(0.3, ge=0, le=1, description=(
-        "A rubric or sentinel score at most this is low (default 0.3)."))
+    judge: ComponentSpec = Field(
+        description="The sentinel judge ('plugin:model' or a mapping); one judge, never a panel."
+    )
+    high: float = Field(
+        0.7, ge=0, le=1, description=("A rubric or sentinel score at least this is high (default 0.7).")
+    )
+    low: float = Field(0.3, ge=0, le=1, description=("A rubric or sentinel score at most this is low (default 0.3)."))
 
     @model_validator(mode="before")
     @classmethod
@@ -125,5 +127,12 @@ class SentinelOutcome:
     disagreement: Disagreement | None = None
 
 
-__all__ = ["HOLISTIC_TEXT", "SENTINEL_ID", "Disagreement", "SentinelOutcome", "SentinelSpec", "sentinel_criterion",
-           "sentinel_score"]
+__all__ = [
+    "HOLISTIC_TEXT",
+    "SENTINEL_ID",
+    "Disagreement",
+    "SentinelOutcome",
+    "SentinelSpec",
+    "sentinel_criterion",
+    "sentinel_score",
+]

@@ -50,21 +50,38 @@ class PanelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     panel: tuple[ComponentSpec, ...] = Field(
-        min_length=1, description="The member judges ('plugin:model' or mappings); each judges every criterion.")
-    vote: str = Field("majority", description=(
-        "Voting rule: majority, unanimous, any, weighted, confidence, self_consistency, or a plugin's."))
-    quorum: int | float | None = Field(None, description=(
-        "Members that must give a verdict, as a count (2) or a share (0.75); default a majority of the "
-        "members (all of them for unanimous). Fewer: the panel's verdict is ERROR."))
-    weights: tuple[float, ...] | None = Field(None, description=(
-        "Static weight of each member, in member order (weighted, confidence and self_consistency use them)."))
+        min_length=1, description="The member judges ('plugin:model' or mappings); each judges every criterion."
+    )
+    vote: str = Field(
+        "majority",
+        description=("Voting rule: majority, unanimous, any, weighted, confidence, self_consistency, or a plugin's."),
+    )
+    quorum: int | float | None = Field(
+        None,
+        description=(
+            "Members that must give a verdict, as a count (2) or a share (0.75); default a majority of the "
+            "members (all of them for unanimous). Fewer: the panel's verdict is ERROR."
+        ),
+    )
+    weights: tuple[float, ...] | None = Field(
+        None,
+        description=(
+            "Static weight of each member, in member order (weighted, confidence and self_consistency use them)."
+        ),
+    )
     name: str | None = Field(None, description="Label of the panel in reports.")
-    meta: ComponentSpec | None = Field(None, description=(
-        "Meta judge: scores each sampled critique; only the best-scored samples vote (DeepSeek-GRM)."))
-    top_k: int | None = Field(None, ge=1, description=(
-        "With meta: how many of the best-scored samples vote (default: half of them, rounded up)."))
-    meta_threshold: float | None = Field(None, ge=0, le=1, description=(
-        "With meta: samples whose meta score is at least this vote (instead of top_k)."))
+    meta: ComponentSpec | None = Field(
+        None,
+        description=("Meta judge: scores each sampled critique; only the best-scored samples vote (DeepSeek-GRM)."),
+    )
+    top_k: int | None = Field(
+        None,
+        ge=1,
+        description=("With meta: how many of the best-scored samples vote (default: half of them, rounded up)."),
+    )
+    meta_threshold: float | None = Field(
+        None, ge=0, le=1, description=("With meta: samples whose meta score is at least this vote (instead of top_k).")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -76,8 +93,9 @@ class PanelSpec(BaseModel):
         labels = [m.label for m in self.panel]
         twice = sorted({lb for lb in labels if labels.count(lb) > 1})
         if twice:
-            raise ValueError(f"panel members must have distinct labels; {', '.join(twice)} appears twice "
-                             "(give each a `name`)")
+            raise ValueError(
+                f"panel members must have distinct labels; {', '.join(twice)} appears twice (give each a `name`)"
+            )
         n = len(self.panel)
         if self.weights is not None:
             if len(self.weights) != n:
@@ -89,8 +107,9 @@ class PanelSpec(BaseModel):
         if isinstance(self.quorum, float) and not 0 < self.quorum <= 1:
             raise ValueError("`quorum` as a share must be in (0, 1]")
         if self.meta is None and (self.top_k is not None or self.meta_threshold is not None):
-            raise ValueError("`top_k` and `meta_threshold` select samples by a `meta` judge's scores; "
-                             "this panel has no `meta`")
+            raise ValueError(
+                "`top_k` and `meta_threshold` select samples by a `meta` judge's scores; this panel has no `meta`"
+            )
         if self.top_k is not None and self.meta_threshold is not None:
             raise ValueError("give `top_k` or `meta_threshold`, not both")
         return self
@@ -197,15 +216,17 @@ def tally(criterion: Criterion, ballots: Sequence[Ballot], weights: Sequence[flo
     return settle(criterion, ballots, weights, "met" if for_met > for_not else "not_met", rule)
 
 
-def settle(criterion: Criterion, ballots: Sequence[Ballot], weights: Sequence[float], outcome: Outcome,
-           rule: str) -> Verdict:
+def settle(
+    criterion: Criterion, ballots: Sequence[Ballot], weights: Sequence[float], outcome: Outcome, rule: str
+) -> Verdict:
     """The panel's verdict once ``outcome`` is decided: confidence is the share of weight
     behind it; evidence and rationale come from the heaviest agreeing ballot whose quote was
     found (the rationale says who voted which way)."""
     total = sum(weights)
     behind = sum(w for b, w in zip(ballots, weights, strict=True) if b.verdict.outcome == outcome)
-    agreeing = [(w, i, b) for i, (b, w) in enumerate(zip(ballots, weights, strict=True))
-                if b.verdict.outcome == outcome]
+    agreeing = [
+        (w, i, b) for i, (b, w) in enumerate(zip(ballots, weights, strict=True)) if b.verdict.outcome == outcome
+    ]
     if agreeing:
         # heaviest first, found quotes before unfound ones, then member order
         best = min(agreeing, key=lambda t: (t[2].verdict.evidence_supported is False, -t[0], t[1]))[2]
@@ -216,10 +237,15 @@ def settle(criterion: Criterion, ballots: Sequence[Ballot], weights: Sequence[fl
     rationale = f"panel {rule}: {outcome} ({_split(ballots)})"
     if why:
         rationale += f"; {source}: {why}"
-    return Verdict(criterion_id=criterion.id, outcome=outcome,
-                   confidence=min(1.0, max(0.0, behind / total)) if total > 0 else None,
-                   evidence=evidence, evidence_supported=supported, rationale=rationale,
-                   votes=[b.verdict.outcome for b in ballots])
+    return Verdict(
+        criterion_id=criterion.id,
+        outcome=outcome,
+        confidence=min(1.0, max(0.0, behind / total)) if total > 0 else None,
+        evidence=evidence,
+        evidence_supported=supported,
+        rationale=rationale,
+        votes=[b.verdict.outcome for b in ballots],
+    )
 
 
 def _split(ballots: Sequence[Ballot]) -> str:

@@ -53,8 +53,15 @@ def _pairs(items: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         if not both:
             continue
         pa, pb = [x for x, _ in both], [y for _, y in both]
-        out.append({"a": a, "b": b, "n": len(both), "agreement": sum(x == y for x, y in both) / len(both),
-                    "kappa": cohen_kappa(pa, pb)})
+        out.append(
+            {
+                "a": a,
+                "b": b,
+                "n": len(both),
+                "agreement": sum(x == y for x, y in both) / len(both),
+                "kappa": cohen_kappa(pa, pb),
+            }
+        )
     return out
 
 
@@ -64,8 +71,9 @@ def _splits(items: Sequence[dict[str, str]]) -> dict[str, Any]:
     return {"n": len(judged), "split": split, "split_share": split / len(judged) if judged else None}
 
 
-def panel_agreement(members: Sequence[dict[str, Any]], verdicts: Sequence[dict[str, Any]],
-                    flag_split: float = FLAG_SPLIT) -> dict[str, Any] | None:
+def panel_agreement(
+    members: Sequence[dict[str, Any]], verdicts: Sequence[dict[str, Any]], flag_split: float = FLAG_SPLIT
+) -> dict[str, Any] | None:
     """Agreement between the panel members of a run (``None`` when no panel judged).
 
     Args:
@@ -99,9 +107,16 @@ def panel_agreement(members: Sequence[dict[str, Any]], verdicts: Sequence[dict[s
         figures = _splits([v for _, v in rows])
         text = texts.get((suite, crit))
         share = figures["split_share"]
-        criteria.append({"suite": suite, "criterion_id": crit, "text": text, **figures,
-                         "flagged": share is not None and share > 0 and share >= flag_split - 1e-12,
-                         "cases_split": [c for c, v in rows if len(v) >= 2 and len(set(v.values())) > 1]})
+        criteria.append(
+            {
+                "suite": suite,
+                "criterion_id": crit,
+                "text": text,
+                **figures,
+                "flagged": share is not None and share > 0 and share >= flag_split - 1e-12,
+                "cases_split": [c for c, v in rows if len(v) >= 2 and len(set(v.values())) > 1],
+            }
+        )
     every = list(ballots.values())
     return {
         "members": list(dict.fromkeys(name for v in every for name in v)),
@@ -124,13 +139,30 @@ def sentinel_summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """
     if not rows:
         return None
-    keys = ("suite", "case_id", "target", "judge", "outcome", "confidence", "score", "rubric_score",
-            "disagreement", "rationale", "error", "cached")
+    keys = (
+        "suite",
+        "case_id",
+        "target",
+        "judge",
+        "outcome",
+        "confidence",
+        "score",
+        "rubric_score",
+        "disagreement",
+        "rationale",
+        "error",
+        "cached",
+    )
     cases = [{k: r.get(k) for k in keys} for r in rows]
     compared = [c for c in cases if c["score"] is not None and c["rubric_score"] is not None]
     flagged = [c for c in cases if c["disagreement"]]
-    return {"cases": cases, "n": len(compared), "errors": sum(1 for c in cases if c["outcome"] == "error"),
-            "disagreements": flagged, "rate": len(flagged) / len(compared) if compared else None}
+    return {
+        "cases": cases,
+        "n": len(compared),
+        "errors": sum(1 for c in cases if c["outcome"] == "error"),
+        "disagreements": flagged,
+        "rate": len(flagged) / len(compared) if compared else None,
+    }
 
 
 def member_votes(members: Sequence[dict[str, Any]]) -> dict[_Key, list[dict[str, Any]]]:
@@ -139,8 +171,14 @@ def member_votes(members: Sequence[dict[str, Any]]) -> dict[_Key, list[dict[str,
     out: dict[_Key, list[dict[str, Any]]] = defaultdict(list)
     for m in sorted(members, key=lambda r: r["member_index"]):
         out[(m["suite"], m["case_id"], m["target"] or "", m["criterion_id"])].append(
-            {"member": m["member"], "outcome": m["outcome"], "confidence": m["confidence"],
-             "counted": bool(m["counted"]), "error": m["error"]})
+            {
+                "member": m["member"],
+                "outcome": m["outcome"],
+                "confidence": m["confidence"],
+                "counted": bool(m["counted"]),
+                "error": m["error"],
+            }
+        )
     return dict(out)
 
 

@@ -103,8 +103,15 @@ def bootstrap_ci(diffs: list[float], options: CompareOptions) -> tuple[float, fl
             warnings.simplefilter("ignore")
             # batch: a thousand resamples at a time (all 9,999 of a 100,000-case suite at once
             # would take 8 GB).
-            res = bootstrap(data, np.mean, confidence_level=1 - options.alpha, n_resamples=options.resamples,
-                            batch=1000, method=method, rng=np.random.default_rng(options.seed))
+            res = bootstrap(
+                data,
+                np.mean,
+                confidence_level=1 - options.alpha,
+                n_resamples=options.resamples,
+                batch=1000,
+                method=method,
+                rng=np.random.default_rng(options.seed),
+            )
         low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
         if not (math.isnan(low) or math.isnan(high)):
             return (low, high, method)
@@ -120,12 +127,28 @@ def _criterion(row: dict[str, Any], p: float, p_adj: float, options: CompareOpti
     effect = (fixed - broken) / judged if judged else None
     significant = judged > 0 and fixed != broken and p_adj < options.alpha
     regression = bool(significant and effect is not None and effect < 0 and -effect > options.min_effect)
-    return {"suite": row["suite"], "target": row["target"] or "", "criterion_id": row["criterion_id"],
-            "criterion_hash": row["criterion_hash"], "text": row.get("text"), "pairs": row["n"], "judged": judged,
-            "both_pass": both_pass, "both_fail": int(row["both_fail"] or 0), "fixed": fixed, "broken": broken,
-            "errors": int(row["errors"] or 0), "changed": int(row["changed"] or 0), "pass_rate_a": rate_a,
-            "pass_rate_b": rate_b, "effect": effect, "p_value": p, "p_adjusted": p_adj,
-            "significant": significant, "regression": regression}
+    return {
+        "suite": row["suite"],
+        "target": row["target"] or "",
+        "criterion_id": row["criterion_id"],
+        "criterion_hash": row["criterion_hash"],
+        "text": row.get("text"),
+        "pairs": row["n"],
+        "judged": judged,
+        "both_pass": both_pass,
+        "both_fail": int(row["both_fail"] or 0),
+        "fixed": fixed,
+        "broken": broken,
+        "errors": int(row["errors"] or 0),
+        "changed": int(row["changed"] or 0),
+        "pass_rate_a": rate_a,
+        "pass_rate_b": rate_b,
+        "effect": effect,
+        "p_value": p,
+        "p_adjusted": p_adj,
+        "significant": significant,
+        "regression": regression,
+    }
 
 
 def _suites(rows: list[dict[str, Any]], options: CompareOptions) -> list[dict[str, Any]]:
@@ -140,11 +163,20 @@ def _suites(rows: list[dict[str, Any]], options: CompareOptions) -> list[dict[st
         diff = sum(diffs) / len(diffs)
         ci = bootstrap_ci(diffs, options)
         significant = ci is not None and (ci[1] < 0 or ci[0] > 0)
-        out.append({"suite": suite, "target": target, "cases": len(pairs), "mean_a": mean_a, "mean_b": mean_b,
-                    "difference": diff,
-                    "ci": [ci[0], ci[1]] if ci else None, "ci_method": ci[2] if ci else None,
-                    "significant": significant,
-                    "regression": bool(significant and diff < 0 and -diff > options.min_effect)})
+        out.append(
+            {
+                "suite": suite,
+                "target": target,
+                "cases": len(pairs),
+                "mean_a": mean_a,
+                "mean_b": mean_b,
+                "difference": diff,
+                "ci": [ci[0], ci[1]] if ci else None,
+                "ci_method": ci[2] if ci else None,
+                "significant": significant,
+                "regression": bool(significant and diff < 0 and -diff > options.min_effect),
+            }
+        )
     return out
 
 
@@ -153,11 +185,22 @@ def _side(db: ResultsDB, run_id: str, target: str | None, label: str) -> dict[st
     gates = db.gates(run_id)
     if gates is not None and target is not None:
         gates = [g for g in gates if g["target"] == target]
-    suites = [r["suite"] for r in db.rows(
-        "SELECT DISTINCT suite FROM verdicts WHERE run_id = ?" + (" AND target = ?" if target is not None else ""),
-        [run_id] + ([target] if target is not None else []))]
-    return {"run": run_id, "target": target, "label": label, "status": run.get("status"),
-            "finished": run.get("status") in FINISHED, "gates": gates, "suites": suites}
+    suites = [
+        r["suite"]
+        for r in db.rows(
+            "SELECT DISTINCT suite FROM verdicts WHERE run_id = ?" + (" AND target = ?" if target is not None else ""),
+            [run_id] + ([target] if target is not None else []),
+        )
+    ]
+    return {
+        "run": run_id,
+        "target": target,
+        "label": label,
+        "status": run.get("status"),
+        "finished": run.get("status") in FINISHED,
+        "gates": gates,
+        "suites": suites,
+    }
 
 
 def where(item: dict[str, Any], pair: Pair) -> str:
@@ -171,14 +214,18 @@ def regression_line(item: dict[str, Any], options: CompareOptions) -> str:
     """One line saying what regressed and how sure the comparison is."""
     if "criterion_id" in item:
         adj = "Benjamini-Hochberg" if options.fdr else "Holm"
-        return (f"REGRESSION {item['where']}: pass rate {item['pass_rate_a']:.1%} -> "
-                f"{item['pass_rate_b']:.1%} ({item['broken']} broken, {item['fixed']} fixed of {item['judged']} "
-                f"pairs); exact McNemar p = {item['p_value']:.2g}, {adj}-adjusted {item['p_adjusted']:.2g} "
-                f"< alpha {options.alpha:g}")
+        return (
+            f"REGRESSION {item['where']}: pass rate {item['pass_rate_a']:.1%} -> "
+            f"{item['pass_rate_b']:.1%} ({item['broken']} broken, {item['fixed']} fixed of {item['judged']} "
+            f"pairs); exact McNemar p = {item['p_value']:.2g}, {adj}-adjusted {item['p_adjusted']:.2g} "
+            f"< alpha {options.alpha:g}"
+        )
     low, high = item["ci"]
-    return (f"REGRESSION {item['where']} (case score): mean {item['mean_a']:.3f} -> {item['mean_b']:.3f} "
-            f"({item['difference']:+.3f}, {1 - options.alpha:.0%} bootstrap CI [{low:+.3f}, {high:+.3f}], "
-            f"{item['cases']} paired cases)")
+    return (
+        f"REGRESSION {item['where']} (case score): mean {item['mean_a']:.3f} -> {item['mean_b']:.3f} "
+        f"({item['difference']:+.3f}, {1 - options.alpha:.0%} bootstrap CI [{low:+.3f}, {high:+.3f}], "
+        f"{item['cases']} paired cases)"
+    )
 
 
 def compare(db: ResultsDB, pair: Pair, options: CompareOptions | None = None) -> dict[str, Any]:
@@ -201,21 +248,35 @@ def compare(db: ResultsDB, pair: Pair, options: CompareOptions | None = None) ->
     side_a = _side(db, pair.run_a, pair.target_a, pair.label_a)
     side_b = _side(db, pair.run_b, pair.target_b, pair.label_b)
     differences = {
-        "only_a": sides["a"] - paired, "only_b": sides["b"] - paired,
+        "only_a": sides["a"] - paired,
+        "only_b": sides["b"] - paired,
         "changed_criteria": sum(1 for r in criteria if r["changed"]),
         "suites_only_a": [s for s in side_a["suites"] if s not in side_b["suites"]],
         "suites_only_b": [s for s in side_b["suites"] if s not in side_a["suites"]],
     }
     regressions = [{**r, "line": regression_line(r, options)} for r in [*criteria, *suites] if r["regression"]]
     # Worse, but within noise or under the minimum effect: said, so a reader sees the bar.
-    below = [f"not a regression: {c['where']}: {c['broken']} broken, {c['fixed']} fixed of {c['judged']} pairs; "
-             f"adjusted p = {c['p_adjusted']:.2g}" + (f" >= alpha {options.alpha:g}" if not c["significant"] else
-                                                      f", a drop of {-c['effect']:.1%} <= min effect")
-             for c in criteria if c["broken"] > c["fixed"] and not c["regression"]]
-    return {"a": side_a, "b": side_b, "alpha": options.alpha, "min_effect": options.min_effect,
-            "adjustment": options.adjustment, "seed": options.seed, "paired": paired, "criteria": criteria,
-            "suites": suites, "differences": differences, "regressions": regressions,
-            "not_regressions": below}
+    below = [
+        f"not a regression: {c['where']}: {c['broken']} broken, {c['fixed']} fixed of {c['judged']} pairs; "
+        f"adjusted p = {c['p_adjusted']:.2g}"
+        + (f" >= alpha {options.alpha:g}" if not c["significant"] else f", a drop of {-c['effect']:.1%} <= min effect")
+        for c in criteria
+        if c["broken"] > c["fixed"] and not c["regression"]
+    ]
+    return {
+        "a": side_a,
+        "b": side_b,
+        "alpha": options.alpha,
+        "min_effect": options.min_effect,
+        "adjustment": options.adjustment,
+        "seed": options.seed,
+        "paired": paired,
+        "criteria": criteria,
+        "suites": suites,
+        "differences": differences,
+        "regressions": regressions,
+        "not_regressions": below,
+    }
 
 
 def differs(result: dict[str, Any]) -> list[str]:
@@ -223,12 +284,18 @@ def differs(result: dict[str, Any]) -> list[str]:
     d = result["differences"]
     out = []
     if d["suites_only_a"] or d["suites_only_b"]:
-        out.append("suites on one side only: " + ", ".join(
-            [f"{s} ({result['a']['label']})" for s in d["suites_only_a"]]
-            + [f"{s} ({result['b']['label']})" for s in d["suites_only_b"]]))
+        out.append(
+            "suites on one side only: "
+            + ", ".join(
+                [f"{s} ({result['a']['label']})" for s in d["suites_only_a"]]
+                + [f"{s} ({result['b']['label']})" for s in d["suites_only_b"]]
+            )
+        )
     if d["changed_criteria"]:
         out.append(f"{d['changed_criteria']} criteria have another hash (their text, check or points changed)")
     if d["only_a"] or d["only_b"]:
-        out.append(f"{d['only_a']} verdicts of {result['a']['label']} and {d['only_b']} of {result['b']['label']} "
-                   "have no counterpart (cases or criteria added or removed)")
+        out.append(
+            f"{d['only_a']} verdicts of {result['a']['label']} and {d['only_b']} of {result['b']['label']} "
+            "have no counterpart (cases or criteria added or removed)"
+        )
     return out

@@ -65,13 +65,14 @@ def _check_location(path: Path, *, create: bool) -> None:
         return
     for parent in [*reversed(path.parents)]:
         if parent.exists() and not parent.is_dir():
-            raise StoreError(f"cannot create the results database {path}: {parent} is a file, not a directory "
-                             "(move it, or give another --rubric-db)")
+            raise StoreError(
+                f"cannot create the results database {path}: {parent} is a file, not a directory "
+                "(move it, or give another --rubric-db)"
+            )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the directory of the results database {path}: "
-                         f"{exc.strerror or exc}") from None
+        raise StoreError(f"cannot create the directory of the results database {path}: {exc.strerror or exc}") from None
 
 
 def _foreign_tables(db: sqlite_utils.Database) -> list[str]:
@@ -125,9 +126,15 @@ class Store(RowWriter):
             if not migrations.applied(db) and (not create or _foreign_tables(db)):
                 tables = _foreign_tables(db)
                 conn.close()
-                raise StoreError(f"{path} is not a rubrictest results database"
-                                 + (f" (it holds the tables {', '.join(tables[:5])} of another application; "
-                                    "rubrictest does not write to it: choose another --rubric-db)" if tables else ""))
+                raise StoreError(
+                    f"{path} is not a rubrictest results database"
+                    + (
+                        f" (it holds the tables {', '.join(tables[:5])} of another application; "
+                        "rubrictest does not write to it: choose another --rubric-db)"
+                        if tables
+                        else ""
+                    )
+                )
             store._set_up()
             store._mark_abandoned()
         except sqlite3.DatabaseError as exc:
@@ -159,8 +166,11 @@ class Store(RowWriter):
                 quick_lock = "locked" in message and time.monotonic() - started < 0.9 * busy_s
                 # The winner made the table or column, or recorded the migration first (one that
                 # can run twice, such as an index made ``if not exists``, fails only on its record).
-                raced = ("already exists" in message or "duplicate column name" in message
-                         or "UNIQUE constraint failed: _sqlite_migrations" in message)
+                raced = (
+                    "already exists" in message
+                    or "duplicate column name" in message
+                    or "UNIQUE constraint failed: _sqlite_migrations" in message
+                )
                 if not (raced or quick_lock) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
@@ -170,7 +180,8 @@ class Store(RowWriter):
         gone, with the counts of the verdicts it stored. A read-only file is left as it is."""
         rows = self.db.execute(
             "SELECT id, owner_pid, owner_host, owner_started FROM runs WHERE status = 'running' "
-            "AND owner_pid IS NOT NULL").fetchall()
+            "AND owner_pid IS NOT NULL"
+        ).fetchall()
         for run_id, pid, host, started in rows:
             if not Owner(int(pid), str(host), started).gone():
                 continue
@@ -179,8 +190,13 @@ class Store(RowWriter):
                     self.db.conn.execute(
                         "UPDATE runs SET status = 'abandoned', finished_at = ?, counts = ?, usage = ? "
                         "WHERE id = ? AND status = 'running'",
-                        (utcnow(), json.dumps(self.status_counts(run_id)),
-                         json.dumps({"total": self.usage_totals(run_id), "components": {}}), run_id))
+                        (
+                            utcnow(),
+                            json.dumps(self.status_counts(run_id)),
+                            json.dumps({"total": self.usage_totals(run_id), "components": {}}),
+                            run_id,
+                        ),
+                    )
             except sqlite3.OperationalError:  # read-only file or directory: a reader still works
                 return
 
@@ -191,7 +207,8 @@ class Store(RowWriter):
         if unknown:
             raise StoreError(
                 f"{self.path} was written by a newer rubrictest (unknown migrations: {', '.join(unknown)}); "
-                "upgrade rubrictest or use another --rubric-db")
+                "upgrade rubrictest or use another --rubric-db"
+            )
         if applied != known:
             migrations.apply(self.db)
 
@@ -205,8 +222,9 @@ class Store(RowWriter):
             if self._buffered >= FLUSH_ROWS:
                 self.flush()
             elif self._flusher is None and not self.closed:
-                self._flusher = threading.Thread(target=self._flush_every_interval, name="rubrictest-store-flush",
-                                                 daemon=True)
+                self._flusher = threading.Thread(
+                    target=self._flush_every_interval, name="rubrictest-store-flush", daemon=True
+                )
                 self._flusher.start()
 
     def _flush_every_interval(self) -> None:
@@ -294,8 +312,16 @@ class Store(RowWriter):
 
     # ---------------------------------------------------------------- runs
 
-    def start_run(self, *, rootdir: str, argv: list[str], version: str, run_id: str | None = None,
-                  kind: str = "pytest", owner: Owner | None = None) -> str:
+    def start_run(
+        self,
+        *,
+        rootdir: str,
+        argv: list[str],
+        version: str,
+        run_id: str | None = None,
+        kind: str = "pytest",
+        owner: Owner | None = None,
+    ) -> str:
         """Record a run and return its id. With ``run_id`` (shared by xdist workers) the row
         is written once, by whichever worker comes first.
 
@@ -306,10 +332,24 @@ class Store(RowWriter):
         run_id = run_id or new_run_id()
         owner = owner or Owner.current()
         with self._lock, self.db.conn:
-            self.db.table("runs").insert(_encode("runs", {
-                "id": run_id, "started_at": utcnow(), "status": "running", "rootdir": rootdir,
-                "argv": argv, "version": version, "kind": kind, "owner_pid": owner.pid,
-                "owner_host": owner.host, "owner_started": owner.started}), ignore=True)
+            self.db.table("runs").insert(
+                _encode(
+                    "runs",
+                    {
+                        "id": run_id,
+                        "started_at": utcnow(),
+                        "status": "running",
+                        "rootdir": rootdir,
+                        "argv": argv,
+                        "version": version,
+                        "kind": kind,
+                        "owner_pid": owner.pid,
+                        "owner_host": owner.host,
+                        "owner_started": owner.started,
+                    },
+                ),
+                ignore=True,
+            )
         return run_id
 
     def set_run_info(self, run_id: str, *, shard: str | None, fingerprint: str, suites: list[str]) -> None:
@@ -327,24 +367,34 @@ class Store(RowWriter):
     def status_counts(self, run_id: str) -> dict[str, int]:
         """Verdicts of ``run_id`` per status (``PASS``, ``FAIL``, ``MISSED``, ``ERROR``)."""
         self.flush()
-        return {row[0]: row[1] for row in self.db.execute(
-            "SELECT status, count(*) FROM verdicts WHERE run_id = ? GROUP BY status", [run_id])}
+        return {
+            row[0]: row[1]
+            for row in self.db.execute(
+                "SELECT status, count(*) FROM verdicts WHERE run_id = ? GROUP BY status", [run_id]
+            )
+        }
 
     def usage_totals(self, run_id: str) -> dict[str, Any]:
         """Calls, cache hits, tokens and cost of ``run_id``, from the stored calls."""
         row = self.db.execute(
             "SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
             "coalesce(sum(cost_usd), 0) FROM judge_calls WHERE run_id = ? AND request IS NOT NULL",
-            [run_id]).fetchone()
-        hits = self.db.execute("SELECT count(DISTINCT judge_call_id) FROM verdicts WHERE run_id = ? AND cached = 1",
-                               [run_id]).fetchone()[0]
-        return {"calls": row[0], "cache_hits": hits, "input_tokens": row[1], "output_tokens": row[2],
-                "cost_usd": float(row[3])}
+            [run_id],
+        ).fetchone()
+        hits = self.db.execute(
+            "SELECT count(DISTINCT judge_call_id) FROM verdicts WHERE run_id = ? AND cached = 1", [run_id]
+        ).fetchone()[0]
+        return {
+            "calls": row[0],
+            "cache_hits": hits,
+            "input_tokens": row[1],
+            "output_tokens": row[2],
+            "cost_usd": float(row[3]),
+        }
 
     def finish_run(self, run_id: str, *, status: str, counts: dict[str, int], usage: dict[str, Any]) -> None:
         """Mark ``run_id`` finished with its counts and usage totals."""
-        self.update("runs", run_id, {"finished_at": utcnow(), "status": status, "counts": counts,
-                                     "usage": usage})
+        self.update("runs", run_id, {"finished_at": utcnow(), "status": status, "counts": counts, "usage": usage})
 
     # ---------------------------------------------------------------- budget
 
@@ -354,11 +404,14 @@ class Store(RowWriter):
         Returns whether it was reserved, and what was spent and reserved before."""
         with self._lock:
             try:
-                self.db.conn.execute("INSERT OR IGNORE INTO budgets (run_id, max_cost, spent, reserved) "
-                                     "VALUES (?, ?, 0, 0)", (run_id, max_cost))
+                self.db.conn.execute(
+                    "INSERT OR IGNORE INTO budgets (run_id, max_cost, spent, reserved) VALUES (?, ?, 0, 0)",
+                    (run_id, max_cost),
+                )
                 cursor = self.db.conn.execute(
                     "UPDATE budgets SET reserved = reserved + ? WHERE run_id = ? AND spent + reserved + ? <= ? + 1e-12",
-                    (amount, run_id, amount, max_cost))
+                    (amount, run_id, amount, max_cost),
+                )
                 ok = cursor.rowcount == 1
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot use the budget in {self.path}: {exc}") from None
@@ -369,8 +422,10 @@ class Store(RowWriter):
         """Replace a reservation of ``run_id`` by its request's ``actual`` cost."""
         with self._lock:
             try:
-                self.db.conn.execute("UPDATE budgets SET reserved = max(0, reserved - ?), spent = spent + ? "
-                                     "WHERE run_id = ?", (reserved, actual, run_id))
+                self.db.conn.execute(
+                    "UPDATE budgets SET reserved = max(0, reserved - ?), spent = spent + ? WHERE run_id = ?",
+                    (reserved, actual, run_id),
+                )
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot use the budget in {self.path}: {exc}") from None
 
@@ -389,7 +444,8 @@ class Store(RowWriter):
             row = self.db.execute(
                 "SELECT id, result FROM judge_calls WHERE cache_key = ? AND error IS NULL "
                 f"AND result IS NOT NULL{where} ORDER BY id DESC LIMIT 1",
-                [cache_key] + ([run_id] if run_id is not None else [])).fetchone()
+                [cache_key] + ([run_id] if run_id is not None else []),
+            ).fetchone()
         if row is None:
             return None
         return int(row[0]), json.loads(row[1])
@@ -398,8 +454,10 @@ class Store(RowWriter):
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest runs, newest first."""
-        return [_decode("runs", r) for r in self.db.query(
-            "SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", [limit])]
+        return [
+            _decode("runs", r)
+            for r in self.db.query("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", [limit])
+        ]
 
     def resolve_run(self, ref: str | None) -> str:
         """A run id from ``ref``: an id, a unique id prefix, ``latest``/None, or ``-N`` (N runs back)."""
@@ -408,8 +466,9 @@ class Store(RowWriter):
         assert ref is not None
         if ref.startswith("-") and ref[1:].isdigit():
             n = int(ref[1:])
-            rows = list(self.db.query("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?",
-                                      [n - 1]))
+            rows = list(
+                self.db.query("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?", [n - 1])
+            )
             if not rows:
                 raise StoreError(f"no run {ref} in {self.path}")
             return str(rows[0]["id"])
@@ -426,8 +485,10 @@ class Store(RowWriter):
 
     def verdicts(self, run_id: str) -> list[dict[str, Any]]:
         """Every verdict of ``run_id``, in insertion order, decoded."""
-        return [_decode("verdicts", r) for r in self.db.query(
-            "SELECT * FROM verdicts WHERE run_id = ? ORDER BY position, id", [run_id])]
+        return [
+            _decode("verdicts", r)
+            for r in self.db.query("SELECT * FROM verdicts WHERE run_id = ? ORDER BY position, id", [run_id])
+        ]
 
     def cases(self, run_id: str) -> list[dict[str, Any]]:
         """Every case row of ``run_id``, decoded."""

@@ -41,8 +41,9 @@ def _gate_cell(gates: list[dict[str, Any]] | None, suite: str, target: str) -> s
         return "no gate"
     g = mine[0]
     bound = g.get("lower_bound")
-    return f"**{g.get('status')}**" + (f" (lower bound {bound:.3f} vs {g.get('min_pass_rate')})" if bound is not None
-                                       else "")
+    return f"**{g.get('status')}**" + (
+        f" (lower bound {bound:.3f} vs {g.get('min_pass_rate')})" if bound is not None else ""
+    )
 
 
 def _failure_lines(db: ResultsDB, run_id: str, group: dict[str, Any]) -> list[str]:
@@ -51,13 +52,23 @@ def _failure_lines(db: ResultsDB, run_id: str, group: dict[str, Any]) -> list[st
     cases = db.failed_cases(run_id, suite, target, TOP_FAILURES)
     if not rows and not cases:
         return []
-    lines = ["", f"**Failures — {md_cell(suite, 60)} · {md_cell(target or 'fixed outputs', 60)}**", "",
-             "| case | criterion | status | reason |", "|---|---|---|---|"]
+    lines = [
+        "",
+        f"**Failures — {md_cell(suite, 60)} · {md_cell(target or 'fixed outputs', 60)}**",
+        "",
+        "| case | criterion | status | reason |",
+        "|---|---|---|---|",
+    ]
     for r in rows:
-        reason = r["error"] or r["rationale"] or (f"evidence: {r['evidence']}" if r["evidence"] else "") \
+        reason = (
+            r["error"]
+            or r["rationale"]
+            or (f"evidence: {r['evidence']}" if r["evidence"] else "")
             or r["criterion_text"]
-        lines.append(f"| {md_cell(r['case_id'], 60)} | {md_cell(r['criterion_id'], 60)} | {r['status']} | "
-                     f"{md_cell(reason)} |")
+        )
+        lines.append(
+            f"| {md_cell(r['case_id'], 60)} | {md_cell(r['criterion_id'], 60)} | {r['status']} | {md_cell(reason)} |"
+        )
     for c in cases:
         reason = f"score {c['score']:.3f}: " + (c["reason"] or "below threshold")
         lines.append(f"| {md_cell(c['case_id'], 60)} | score | {c['outcome'].upper()} | {md_cell(reason)} |")
@@ -74,17 +85,24 @@ def github_summary(db: ResultsDB, run_id: str) -> str:
     counts = run["counts"]
     total = (run.get("usage") or {}).get("total") or {}
     tokens = (total.get("input_tokens") or 0) + (total.get("output_tokens") or 0)
-    out = [f"### rubrictest run `{run_id}`: {run['status']}", "",
-           " · ".join(f"**{counts.get(s, 0)}** {s}" for s in STATUSES)
-           + f" · {total.get('calls', 0)} model calls · {tokens:,} tokens · ${total.get('cost_usd') or 0:.4f}",
-           "", "| suite | target | gate | cases passed | criteria passed | mean score |", "|---|---|---|---|---|---|"]
+    out = [
+        f"### rubrictest run `{run_id}`: {run['status']}",
+        "",
+        " · ".join(f"**{counts.get(s, 0)}** {s}" for s in STATUSES)
+        + f" · {total.get('calls', 0)} model calls · {tokens:,} tokens · ${total.get('cost_usd') or 0:.4f}",
+        "",
+        "| suite | target | gate | cases passed | criteria passed | mean score |",
+        "|---|---|---|---|---|---|",
+    ]
     groups = db.groups(run_id)
     gates = db.gates(run_id)
     for g in groups:
         mean = f"{g['mean_score']:.3f}" if g["mean_score"] is not None else "–"
-        out.append(f"| {md_cell(g['suite'], 60)} | {md_cell(g['target'] or 'fixed outputs', 60)} | "
-                   f"{_gate_cell(gates, g['suite'], g['target'] or '')} | {_rate(g['passed'] or 0, g['cases'])} | "
-                   f"{_rate(g['criteria']['PASS'], g['verdicts'])} | {mean} |")
+        out.append(
+            f"| {md_cell(g['suite'], 60)} | {md_cell(g['target'] or 'fixed outputs', 60)} | "
+            f"{_gate_cell(gates, g['suite'], g['target'] or '')} | {_rate(g['passed'] or 0, g['cases'])} | "
+            f"{_rate(g['criteria']['PASS'], g['verdicts'])} | {mean} |"
+        )
     for g in groups:
         out += _failure_lines(db, run_id, g)
     out += _trust_lines(db, run_id)
@@ -99,28 +117,48 @@ def _trust_lines(db: ResultsDB, run_id: str) -> list[str]:
     tables = db.tables()
     out: list[str] = []
     if "member_verdicts" in tables:
-        members = db.rows("SELECT suite, case_id, target, criterion_id, member, member_index, outcome "
-                          "FROM member_verdicts WHERE run_id = ?", [run_id])
+        members = db.rows(
+            "SELECT suite, case_id, target, criterion_id, member, member_index, outcome "
+            "FROM member_verdicts WHERE run_id = ?",
+            [run_id],
+        )
         if members:
             from .agreement import panel_agreement
 
-            verdicts = [{**v, "tags": json.loads(v["tags"]) if isinstance(v["tags"], str) else v["tags"]}
-                        for v in db.rows("SELECT suite, case_id, target, criterion_id, tags, criterion_text "
-                                         "FROM verdicts WHERE run_id = ?", [run_id])]
+            verdicts = [
+                {**v, "tags": json.loads(v["tags"]) if isinstance(v["tags"], str) else v["tags"]}
+                for v in db.rows(
+                    "SELECT suite, case_id, target, criterion_id, tags, criterion_text FROM verdicts WHERE run_id = ?",
+                    [run_id],
+                )
+            ]
             agreement = panel_agreement(members, verdicts)
             if agreement is not None:
                 out += ["", f"**Judge panel**: split on {agreement['split']} of {agreement['n']} criteria judged"]
                 for c in agreement["by_criterion"]:
                     if c["flagged"]:
-                        out.append(f"- rubric problem: the panel splits on {md_cell(c['suite'], 60)} · "
-                                   f"{md_cell(c['criterion_id'], 60)} ({c['split']} of {c['n']})")
+                        out.append(
+                            f"- rubric problem: the panel splits on {md_cell(c['suite'], 60)} · "
+                            f"{md_cell(c['criterion_id'], 60)} ({c['split']} of {c['n']})"
+                        )
     if "sentinel_verdicts" in tables:
-        flagged = db.rows("SELECT suite, case_id, target, score, rubric_score, disagreement FROM sentinel_verdicts "
-                          "WHERE run_id = ? AND disagreement IS NOT NULL ORDER BY id", [run_id])
+        flagged = db.rows(
+            "SELECT suite, case_id, target, score, rubric_score, disagreement FROM sentinel_verdicts "
+            "WHERE run_id = ? AND disagreement IS NOT NULL ORDER BY id",
+            [run_id],
+        )
         if flagged:
-            out += ["", "**Rubric-holistic disagreements** (rubric-free sentinel)", "",
-                    "| suite | case | target | rubric score | sentinel score | kind |", "|---|---|---|---|---|---|"]
-            out += [f"| {md_cell(r['suite'], 60)} | {md_cell(r['case_id'], 60)} | "
-                    f"{md_cell(r['target'] or 'fixed outputs', 60)} | {r['rubric_score']:.2f} | {r['score']:.2f} | "
-                    f"{_KINDS.get(r['disagreement'], r['disagreement'])} |" for r in flagged]
+            out += [
+                "",
+                "**Rubric-holistic disagreements** (rubric-free sentinel)",
+                "",
+                "| suite | case | target | rubric score | sentinel score | kind |",
+                "|---|---|---|---|---|---|",
+            ]
+            out += [
+                f"| {md_cell(r['suite'], 60)} | {md_cell(r['case_id'], 60)} | "
+                f"{md_cell(r['target'] or 'fixed outputs', 60)} | {r['rubric_score']:.2f} | {r['score']:.2f} | "
+                f"{_KINDS.get(r['disagreement'], r['disagreement'])} |"
+                for r in flagged
+            ]
     return out

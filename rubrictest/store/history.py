@@ -39,9 +39,11 @@ class HistoryQueries(ReadOnlyDatabase):
     def _paired_from(self, pair: Pair) -> tuple[str, list[Any]]:
         """FROM clause pairing each verdict of side A with the same criterion of the same case on side B."""
         same_target = pair.target_a is None
-        sql = ("FROM verdicts a JOIN verdicts b ON b.run_id = ? AND b.suite = a.suite AND b.case_id = a.case_id "
-               f"AND b.target = {'a.target' if same_target else '?'} AND b.criterion_id = a.criterion_id "
-               "WHERE a.run_id = ?")
+        sql = (
+            "FROM verdicts a JOIN verdicts b ON b.run_id = ? AND b.suite = a.suite AND b.case_id = a.case_id "
+            f"AND b.target = {'a.target' if same_target else '?'} AND b.criterion_id = a.criterion_id "
+            "WHERE a.run_id = ?"
+        )
         params: list[Any] = [pair.run_b] + ([] if same_target else [pair.target_b]) + [pair.run_a]
         if not same_target:
             sql += " AND a.target = ?"
@@ -69,10 +71,13 @@ class HistoryQueries(ReadOnlyDatabase):
             f"sum(NOT {err} AND a.status != 'PASS' AND b.status = 'PASS') AS fixed, "
             f"sum(NOT {err} AND a.status = 'PASS' AND b.status != 'PASS') AS broken, sum({err}) AS errors, "
             "sum(a.status != b.status) AS flips, sum(a.criterion_hash != b.criterion_hash) AS changed, "
-            f"min(a.position) AS position {frm} GROUP BY a.suite, a.target, a.criterion_id ORDER BY position", params)
+            f"min(a.position) AS position {frm} GROUP BY a.suite, a.target, a.criterion_id ORDER BY position",
+            params,
+        )
         for r in rows:  # the text once per criterion, not once per verdict
-            text = self.one("SELECT criterion_text FROM verdicts WHERE criterion_hash = ? LIMIT 1",
-                            [r["criterion_hash"]])
+            text = self.one(
+                "SELECT criterion_text FROM verdicts WHERE criterion_hash = ? LIMIT 1", [r["criterion_hash"]]
+            )
             r["text"] = text["criterion_text"] if text else None
         if self._finished(pair.run_a, pair.run_b):
             cache[key] = rows
@@ -85,7 +90,9 @@ class HistoryQueries(ReadOnlyDatabase):
         items = self.rows(
             "SELECT a.suite, a.case_id, a.target AS target_a, b.target AS target_b, a.criterion_id, "
             "a.status AS status_a, b.status AS status_b, a.criterion_hash != b.criterion_hash AS changed "
-            f"{frm} AND a.status != b.status LIMIT ? OFFSET ?", [*params, per_page, (page - 1) * per_page])
+            f"{frm} AND a.status != b.status LIMIT ? OFFSET ?",
+            [*params, per_page, (page - 1) * per_page],
+        )
         return Page(items, total, page, per_page)
 
     def side_counts(self, pair: Pair) -> dict[str, int]:
@@ -102,8 +109,10 @@ class HistoryQueries(ReadOnlyDatabase):
 
     def case_scores(self, pair: Pair) -> list[dict[str, Any]]:
         """Paired case scores (both sides scored), for the per-suite score difference."""
-        sql = ("SELECT a.suite, a.target, a.case_id, a.score AS score_a, b.score AS score_b FROM cases a JOIN cases b "
-               "ON b.run_id = ? AND b.suite = a.suite AND b.case_id = a.case_id")
+        sql = (
+            "SELECT a.suite, a.target, a.case_id, a.score AS score_a, b.score AS score_b FROM cases a JOIN cases b "
+            "ON b.run_id = ? AND b.suite = a.suite AND b.case_id = a.case_id"
+        )
         params: list[Any] = [pair.run_b]
         if pair.target_a is None:
             sql += " AND b.target = a.target WHERE a.run_id = ?"
@@ -117,14 +126,21 @@ class HistoryQueries(ReadOnlyDatabase):
         """Pairs of targets that a suite of the run ran the same cases against (the first target
         of the suite against each other one), in suite order: what can be compared."""
         by_suite: dict[str, list[str]] = {}
-        for row in self.rows("SELECT suite, target FROM cases WHERE run_id = ? GROUP BY suite, target "
-                             "ORDER BY min(position)", [run_id]):
+        for row in self.rows(
+            "SELECT suite, target FROM cases WHERE run_id = ? GROUP BY suite, target ORDER BY min(position)", [run_id]
+        ):
             by_suite.setdefault(row["suite"], []).append(row["target"])
         pairs = [(suite, ts[0], t) for suite, ts in by_suite.items() for t in ts[1:]]
-        shared = [(a, b) for suite, a, b in pairs if self.one(
-            "SELECT 1 AS x FROM cases a JOIN cases b ON b.run_id = a.run_id AND b.suite = a.suite "
-            "AND b.case_id = a.case_id AND b.target = ? WHERE a.run_id = ? AND a.suite = ? AND a.target = ? LIMIT 1",
-            [b, run_id, suite, a])]
+        shared = [
+            (a, b)
+            for suite, a, b in pairs
+            if self.one(
+                "SELECT 1 AS x FROM cases a JOIN cases b ON b.run_id = a.run_id AND b.suite = a.suite "
+                "AND b.case_id = a.case_id AND b.target = ? "
+                "WHERE a.run_id = ? AND a.suite = ? AND a.target = ? LIMIT 1",
+                [b, run_id, suite, a],
+            )
+        ]
         return list(dict.fromkeys(shared))
 
     # ---------------------------------------------------------------- trends
@@ -135,9 +151,12 @@ class HistoryQueries(ReadOnlyDatabase):
             "SELECT v.run_id, r.started_at, v.target, count(*) AS n, sum(v.status = 'PASS') AS passed, "
             "sum(v.status = 'ERROR') AS errors FROM verdicts v JOIN runs r ON r.id = v.run_id "
             "WHERE v.criterion_hash = ? GROUP BY v.run_id, v.target ORDER BY r.started_at, v.run_id, v.target",
-            [criterion_hash])
-        first = self.one("SELECT suite, criterion_id, criterion_text AS text FROM verdicts WHERE criterion_hash = ? "
-                         "LIMIT 1", [criterion_hash])
+            [criterion_hash],
+        )
+        first = self.one(
+            "SELECT suite, criterion_id, criterion_text AS text FROM verdicts WHERE criterion_hash = ? LIMIT 1",
+            [criterion_hash],
+        )
         for r in rows:
             r.update(first or {})
         return rows
@@ -146,8 +165,11 @@ class HistoryQueries(ReadOnlyDatabase):
         """Criteria (by hash) with the number of runs that judged them, most runs first."""
         if text:
             columns = ("criterion_id", "criterion_text", "suite")
-            hashes = self.rows("SELECT DISTINCT criterion_hash FROM verdicts WHERE " +
-                               " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns), [like_pattern(text)] * 3)
+            hashes = self.rows(
+                "SELECT DISTINCT criterion_hash FROM verdicts WHERE "
+                + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns),
+                [like_pattern(text)] * 3,
+            )
             if not hashes:
                 return Page([], 0, page, per_page)
             where = f" WHERE criterion_hash IN ({','.join('?' * len(hashes))})"
@@ -161,17 +183,25 @@ class HistoryQueries(ReadOnlyDatabase):
             "SELECT criterion_hash, count(DISTINCT run_id) AS runs, count(*) AS n, "
             "CAST(sum(status = 'PASS') AS REAL) / count(*) AS pass_rate, count(*) OVER () AS total_rows "
             f"FROM verdicts{hint}{where} GROUP BY criterion_hash ORDER BY runs DESC, n DESC, criterion_hash "
-            "LIMIT ? OFFSET ?", [*params, per_page, (page - 1) * per_page])
+            "LIMIT ? OFFSET ?",
+            [*params, per_page, (page - 1) * per_page],
+        )
         for r in rows:
-            r.update(self.one("SELECT suite, criterion_id, criterion_text AS text FROM verdicts "
-                              "WHERE criterion_hash = ? LIMIT 1", [r["criterion_hash"]]) or {})
+            r.update(
+                self.one(
+                    "SELECT suite, criterion_id, criterion_text AS text FROM verdicts WHERE criterion_hash = ? LIMIT 1",
+                    [r["criterion_hash"]],
+                )
+                or {}
+            )
         return Page(rows, int(rows[0]["total_rows"]) if rows else 0, page, per_page)
 
     def judges(self) -> list[dict[str, Any]]:
         """Model judges (checks left out) with the runs and verdicts they gave and their mean confidence."""
         return self.rows(
             "SELECT judge, count(DISTINCT run_id) AS runs, count(*) AS n, avg(confidence) AS mean_confidence "
-            "FROM verdicts WHERE judge != '' AND check_name IS NULL GROUP BY judge ORDER BY judge")
+            "FROM verdicts WHERE judge != '' AND check_name IS NULL GROUP BY judge ORDER BY judge"
+        )
 
     def calibrations(self, judge: str) -> list[dict[str, Any]] | None:
         """Stored calibrations of ``judge``, newest first, or ``None`` when the database keeps none."""
@@ -188,4 +218,6 @@ class HistoryQueries(ReadOnlyDatabase):
         return self.rows(
             f"SELECT min(CAST(confidence * {bins} AS INTEGER), {bins - 1}) AS bin, count(*) AS n, "
             "avg(confidence) AS mean_confidence, avg(outcome = 'met') AS met_rate FROM verdicts "
-            "WHERE judge = ? AND confidence IS NOT NULL AND outcome != 'error' GROUP BY bin ORDER BY bin", [judge])
+            "WHERE judge = ? AND confidence IS NOT NULL AND outcome != 'error' GROUP BY bin ORDER BY bin",
+            [judge],
+        )

@@ -30,17 +30,27 @@ def gate_row(row: dict[str, Any]) -> dict[str, Any]:
     """A stored gate outcome in the fields the pages show (suite, target, status PASS/FAIL/ERROR,
     passes of total cases, pass rate, Wilson lower bound, min pass rate, confidence)."""
     passed = row.get("passed")
-    status = str(row.get("status") or row.get("outcome") or
-                 ("ERROR" if passed is None else ("PASS" if passed else "FAIL"))).upper()
+    status = str(
+        row.get("status") or row.get("outcome") or ("ERROR" if passed is None else ("PASS" if passed else "FAIL"))
+    ).upper()
     status = {"PASSED": "PASS", "FAILED": "FAIL"}.get(status, status)
     passes, total = row.get("passes"), row.get("total", row.get("cases"))
     rate = row.get("pass_rate")
     if rate is None and passes is not None and total:
         rate = passes / total
-    return {"suite": row.get("suite"), "target": row.get("target") or "", "status": status, "passes": passes,
-            "total": total, "pass_rate": rate, "lower_bound": row.get("lower_bound"),
-            "min_pass_rate": row.get("min_pass_rate"), "confidence": row.get("confidence"),
-            "max_disagreement": row.get("max_disagreement"), "disagreement_rate": row.get("disagreement_rate")}
+    return {
+        "suite": row.get("suite"),
+        "target": row.get("target") or "",
+        "status": status,
+        "passes": passes,
+        "total": total,
+        "pass_rate": rate,
+        "lower_bound": row.get("lower_bound"),
+        "min_pass_rate": row.get("min_pass_rate"),
+        "confidence": row.get("confidence"),
+        "max_disagreement": row.get("max_disagreement"),
+        "disagreement_rate": row.get("disagreement_rate"),
+    }
 
 
 class ResultsDB(HistoryQueries):
@@ -59,8 +69,7 @@ class ResultsDB(HistoryQueries):
             ref = "-1"
         assert ref is not None
         if ref.startswith("-") and ref[1:].isdigit():
-            row = self.one("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?",
-                           [int(ref[1:]) - 1])
+            row = self.one("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?", [int(ref[1:]) - 1])
             if row is None:
                 raise StoreError(f"no run {ref} in {self.path}")
             return str(row["id"])
@@ -87,14 +96,18 @@ class ResultsDB(HistoryQueries):
             where += " AND EXISTS (SELECT 1 FROM cases c WHERE c.run_id = r.id AND c.target = ?)"
             params.append(flt.target)
         total = self.one(f"SELECT count(*) AS n FROM runs r WHERE {where}", params)
-        items = self.rows(f"SELECT * FROM runs r WHERE {where} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
-                          [*params, per_page, (page - 1) * per_page])
+        items = self.rows(
+            f"SELECT * FROM runs r WHERE {where} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
+            [*params, per_page, (page - 1) * per_page],
+        )
         by_run: dict[str, list[dict[str, Any]]] = {}
         if items:
             marks = ",".join("?" * len(items))
             for row in self.rows(
-                    f"SELECT run_id, suite, target, count(*) AS cases FROM cases WHERE run_id IN ({marks}) "
-                    "GROUP BY run_id, suite, target ORDER BY min(position)", [r["id"] for r in items]):
+                f"SELECT run_id, suite, target, count(*) AS cases FROM cases WHERE run_id IN ({marks}) "
+                "GROUP BY run_id, suite, target ORDER BY min(position)",
+                [r["id"] for r in items],
+            ):
                 by_run.setdefault(row["run_id"], []).append(row)
         for run in items:
             groups = by_run.get(run["id"], [])
@@ -112,24 +125,34 @@ class ResultsDB(HistoryQueries):
         if run is not None:
             run["duration_s"] = duration_s(run["started_at"], run["finished_at"])
             if not run.get("counts"):  # a run that never finished: count what was stored
-                run["counts"] = {r["status"]: r["n"] for r in self.rows(
-                    "SELECT status, count(*) AS n FROM verdicts WHERE run_id = ? GROUP BY status", [run_id])}
+                run["counts"] = {
+                    r["status"]: r["n"]
+                    for r in self.rows(
+                        "SELECT status, count(*) AS n FROM verdicts WHERE run_id = ? GROUP BY status", [run_id]
+                    )
+                }
             run["counts"] = all_statuses(run["counts"])
         return run
 
     def previous_run(self, run_id: str) -> str | None:
         """The run started just before ``run_id``."""
-        row = self.one("SELECT p.id FROM runs p, runs r WHERE r.id = ? AND (p.started_at, p.id) < (r.started_at, r.id) "
-                       "ORDER BY p.started_at DESC, p.id DESC LIMIT 1", [run_id])
+        row = self.one(
+            "SELECT p.id FROM runs p, runs r WHERE r.id = ? AND (p.started_at, p.id) < (r.started_at, r.id) "
+            "ORDER BY p.started_at DESC, p.id DESC LIMIT 1",
+            [run_id],
+        )
         return str(row["id"]) if row else None
 
     def run_options(self) -> dict[str, list[str]]:
         """Suites, targets and statuses to filter the runs list by."""
-        return {"suite": [r["suite"] for r in self.rows("SELECT DISTINCT suite FROM cases ORDER BY suite")],
-                "target": [r["target"] for r in self.rows("SELECT DISTINCT target FROM cases ORDER BY target")],
-                "status": [r["status"] for r in self.rows("SELECT DISTINCT status FROM runs ORDER BY status")],
-                "kind": [r["kind"] for r in self.rows("SELECT DISTINCT kind FROM runs ORDER BY kind")]
-                if "kind" in self.columns("runs") else []}
+        return {
+            "suite": [r["suite"] for r in self.rows("SELECT DISTINCT suite FROM cases ORDER BY suite")],
+            "target": [r["target"] for r in self.rows("SELECT DISTINCT target FROM cases ORDER BY target")],
+            "status": [r["status"] for r in self.rows("SELECT DISTINCT status FROM runs ORDER BY status")],
+            "kind": [r["kind"] for r in self.rows("SELECT DISTINCT kind FROM runs ORDER BY kind")]
+            if "kind" in self.columns("runs")
+            else [],
+        }
 
     def usage(self, run_id: str) -> list[dict[str, Any]]:
         """Calls, tokens, cost and latency of a run per component."""
@@ -137,7 +160,9 @@ class ResultsDB(HistoryQueries):
             "SELECT kind, component, count(*) AS calls, sum(input_tokens) AS input_tokens, "
             "sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd, avg(latency_s) AS mean_latency_s "
             "FROM judge_calls WHERE run_id = ? AND request IS NOT NULL GROUP BY kind, component "
-            "ORDER BY kind, component", [run_id])
+            "ORDER BY kind, component",
+            [run_id],
+        )
 
     # ---------------------------------------------------------------- a run
 
@@ -152,7 +177,9 @@ class ResultsDB(HistoryQueries):
         rows = self.rows(
             "SELECT suite, target, criterion_id, criterion_hash, status, judge, tags, count(*) AS n, "
             "min(position) AS position FROM verdicts WHERE run_id = ? "
-            "GROUP BY suite, target, criterion_id, criterion_hash, status, judge, tags", [run_id])
+            "GROUP BY suite, target, criterion_id, criterion_hash, status, judge, tags",
+            [run_id],
+        )
         for r in rows:  # tags are decoded by the roll-up, once per distinct value
             if not isinstance(r["tags"], str) and r["tags"] is not None:
                 r["tags"] = json.dumps(r["tags"])
@@ -167,7 +194,8 @@ class ResultsDB(HistoryQueries):
             "SELECT suite, target, min(suite_path) AS path, count(*) AS cases, sum(outcome = 'passed') AS passed, "
             "sum(outcome = 'failed') AS failed, sum(outcome = 'error') AS errors, avg(score) AS mean_score, "
             "min(position) AS position FROM cases WHERE run_id = ? GROUP BY suite, target ORDER BY position",
-            [run_id])
+            [run_id],
+        )
         by_group = self.summary(run_id).by_group
         for group in cases:
             counts = by_group.get((group["suite"], group["target"]), dict.fromkeys(STATUSES, 0))
@@ -181,17 +209,25 @@ class ResultsDB(HistoryQueries):
         if not flt.active():
             table = summary.criteria
         elif not flt.text:
+
             def keep(row: dict[str, Any], tags: list[str]) -> bool:
                 return matches(row, flt.status, flt.suite, flt.target, flt.judge, flt.tag, tags)
+
             table = criteria_table(summary.rows, keep)
         else:
             where, params = flt.where()
             table = criteria_table(self._grouped(run_id, where, params))
         start = (page - 1) * per_page
-        items = [dict(r) for r in table[start:start + per_page]]
+        items = [dict(r) for r in table[start : start + per_page]]
         for r in items:  # what the criterion says, from one of its verdicts (same hash, same content)
-            r.update(self.one("SELECT criterion_text AS text, check_name, points, must FROM verdicts "
-                              "WHERE criterion_hash = ? LIMIT 1", [r["criterion_hash"]]) or {})
+            r.update(
+                self.one(
+                    "SELECT criterion_text AS text, check_name, points, must FROM verdicts "
+                    "WHERE criterion_hash = ? LIMIT 1",
+                    [r["criterion_hash"]],
+                )
+                or {}
+            )
         return Page(items, len(table), page, per_page)
 
     def _grouped(self, run_id: str, where: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -199,7 +235,9 @@ class ResultsDB(HistoryQueries):
         return self.rows(
             "SELECT v.suite, v.target, v.criterion_id, v.criterion_hash, v.status, v.judge, NULL AS tags, "
             f"count(*) AS n, min(v.position) AS position FROM verdicts v WHERE v.run_id = ?{where} "
-            "GROUP BY v.suite, v.target, v.criterion_id, v.criterion_hash, v.status, v.judge", [run_id, *params])
+            "GROUP BY v.suite, v.target, v.criterion_id, v.criterion_hash, v.status, v.judge",
+            [run_id, *params],
+        )
 
     def verdicts(self, run_id: str, flt: VerdictFilter, page: int = 1, per_page: int = 50) -> Page:
         """A run's verdicts in suite order, filtered and paged."""
@@ -209,7 +247,8 @@ class ResultsDB(HistoryQueries):
             "SELECT v.id, v.suite, v.case_id, v.target, v.criterion_id, v.criterion_text, v.status, v.outcome, "
             "v.confidence, v.judge, v.evidence, v.evidence_supported, v.rationale, v.error, v.cached, v.tags, "
             f"v.criterion_hash FROM verdicts v WHERE v.run_id = ?{where} ORDER BY v.position, v.id LIMIT ? OFFSET ?",
-            [run_id, *params, per_page, (page - 1) * per_page])
+            [run_id, *params, per_page, (page - 1) * per_page],
+        )
         return Page(items, int(total["n"]) if total else 0, page, per_page)
 
     def failures(self, run_id: str, suite: str, target: str, limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -217,15 +256,21 @@ class ResultsDB(HistoryQueries):
         where = "run_id = ? AND suite = ? AND target = ? AND status IN ('FAIL', 'ERROR')"
         params = [run_id, suite, target]
         total = self.one(f"SELECT count(*) AS n FROM verdicts WHERE {where}", params)
-        rows = self.rows("SELECT case_id, criterion_id, criterion_text, status, evidence, rationale, error "
-                         f"FROM verdicts WHERE {where} ORDER BY position, id LIMIT ?", [*params, limit])
+        rows = self.rows(
+            "SELECT case_id, criterion_id, criterion_text, status, evidence, rationale, error "
+            f"FROM verdicts WHERE {where} ORDER BY position, id LIMIT ?",
+            [*params, limit],
+        )
         return rows, int(total["n"]) if total else 0
 
     def failed_cases(self, run_id: str, suite: str, target: str, limit: int) -> list[dict[str, Any]]:
         """Cases of one suite and target that failed on their score (or had no score)."""
-        return self.rows("SELECT case_id, score, outcome, reason FROM cases WHERE run_id = ? AND suite = ? "
-                         "AND target = ? AND outcome IN ('failed', 'error') AND score IS NOT NULL "
-                         "ORDER BY position LIMIT ?", [run_id, suite, target, limit])
+        return self.rows(
+            "SELECT case_id, score, outcome, reason FROM cases WHERE run_id = ? AND suite = ? "
+            "AND target = ? AND outcome IN ('failed', 'error') AND score IS NOT NULL "
+            "ORDER BY position LIMIT ?",
+            [run_id, suite, target, limit],
+        )
 
     def tag_counts(self, run_id: str) -> list[dict[str, Any]]:
         """Verdict counts per status for each tag."""
@@ -239,7 +284,9 @@ class ResultsDB(HistoryQueries):
         """Case-score histogram per target: ``bins`` equal bins over [0, 1]."""
         return self.rows(
             f"SELECT target, min(CAST(score * {bins} AS INTEGER), {bins - 1}) AS bin, count(*) AS n "
-            "FROM cases WHERE run_id = ? AND score IS NOT NULL GROUP BY target, bin ORDER BY target, bin", [run_id])
+            "FROM cases WHERE run_id = ? AND score IS NOT NULL GROUP BY target, bin ORDER BY target, bin",
+            [run_id],
+        )
 
     def pass_rates(self, run_id: str, limit: int = 30) -> list[dict[str, Any]]:
         """Pass rate per criterion id and target: the ``limit`` lowest (the ones worth looking at)."""
@@ -257,48 +304,83 @@ class ResultsDB(HistoryQueries):
         tables = self.tables()
         out: dict[str, Any] = {"agreement": None, "disagreements": [], "sentinel_cases": 0}
         if "member_verdicts" in tables:
-            members = self.rows("SELECT suite, case_id, target, criterion_id, member, member_index, outcome "
-                                "FROM member_verdicts WHERE run_id = ?", [run_id])
+            members = self.rows(
+                "SELECT suite, case_id, target, criterion_id, member, member_index, outcome "
+                "FROM member_verdicts WHERE run_id = ?",
+                [run_id],
+            )
             if members:
                 from .agreement import panel_agreement
 
-                verdicts = [{**v, "tags": json.loads(v["tags"]) if isinstance(v["tags"], str) else v["tags"]}
-                            for v in self.rows("SELECT suite, case_id, target, criterion_id, tags, criterion_text "
-                                               "FROM verdicts WHERE run_id = ?", [run_id])]
+                verdicts = [
+                    {**v, "tags": json.loads(v["tags"]) if isinstance(v["tags"], str) else v["tags"]}
+                    for v in self.rows(
+                        "SELECT suite, case_id, target, criterion_id, tags, criterion_text "
+                        "FROM verdicts WHERE run_id = ?",
+                        [run_id],
+                    )
+                ]
                 out["agreement"] = panel_agreement(members, verdicts)
         if "sentinel_verdicts" in tables:
-            out["sentinel_cases"] = (self.one("SELECT count(*) AS n FROM sentinel_verdicts WHERE run_id = ?",
-                                              [run_id]) or {}).get("n", 0)
+            out["sentinel_cases"] = (
+                self.one("SELECT count(*) AS n FROM sentinel_verdicts WHERE run_id = ?", [run_id]) or {}
+            ).get("n", 0)
             out["disagreements"] = self.rows(
                 "SELECT suite, case_id, target, judge, score, rubric_score, disagreement FROM sentinel_verdicts "
-                "WHERE run_id = ? AND disagreement IS NOT NULL ORDER BY id", [run_id])
+                "WHERE run_id = ? AND disagreement IS NOT NULL ORDER BY id",
+                [run_id],
+            )
         return out
 
     # ---------------------------------------------------------------- a case
 
     def case(self, run_id: str, suite: str, case_id: str, target: str) -> dict[str, Any] | None:
         """One case run with its verdicts (suite order) and the model calls behind them."""
-        case = self.one("SELECT * FROM cases WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ?",
-                        [run_id, suite, case_id, target])
-        verdicts = self.rows("SELECT * FROM verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ? "
-                             "ORDER BY position, id", [run_id, suite, case_id, target])
+        case = self.one(
+            "SELECT * FROM cases WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ?",
+            [run_id, suite, case_id, target],
+        )
+        verdicts = self.rows(
+            "SELECT * FROM verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ? "
+            "ORDER BY position, id",
+            [run_id, suite, case_id, target],
+        )
         if case is None and not verdicts:
             return None
         if case is None:  # verdicts stored, case row not (an interrupted run)
-            case = {"run_id": run_id, "suite": suite, "case_id": case_id, "target": target, "response": None,
-                    "input": None, "reference": None, "score": None, "outcome": None, "reason": None, "tags": []}
+            case = {
+                "run_id": run_id,
+                "suite": suite,
+                "case_id": case_id,
+                "target": target,
+                "response": None,
+                "input": None,
+                "reference": None,
+                "score": None,
+                "outcome": None,
+                "reason": None,
+                "tags": [],
+            }
         case["verdicts"] = verdicts
         tables = self.tables()
         if "member_verdicts" in tables:  # a judge panel's members, beside the panel's verdict
-            members = self.rows("SELECT criterion_id, member, outcome, confidence, counted, error, rationale "
-                                "FROM member_verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ? "
-                                "ORDER BY member_index", [run_id, suite, case_id, target])
+            members = self.rows(
+                "SELECT criterion_id, member, outcome, confidence, counted, error, rationale "
+                "FROM member_verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ? "
+                "ORDER BY member_index",
+                [run_id, suite, case_id, target],
+            )
             for v in verdicts:
                 v["members"] = [m for m in members if m["criterion_id"] == v["criterion_id"]]
-        case["sentinel"] = self.one(
-            "SELECT judge, outcome, confidence, score, rubric_score, disagreement, rationale, evidence, error "
-            "FROM sentinel_verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ?",
-            [run_id, suite, case_id, target]) if "sentinel_verdicts" in tables else None
+        case["sentinel"] = (
+            self.one(
+                "SELECT judge, outcome, confidence, score, rubric_score, disagreement, rationale, evidence, error "
+                "FROM sentinel_verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ?",
+                [run_id, suite, case_id, target],
+            )
+            if "sentinel_verdicts" in tables
+            else None
+        )
         call_ids = sorted({v["judge_call_id"] for v in verdicts if v["judge_call_id"] is not None})
         case["calls"] = self.calls(call_ids)
         return case
@@ -309,7 +391,9 @@ class ResultsDB(HistoryQueries):
             "SELECT suite, case_id, target, min(position) AS position FROM ("
             "SELECT suite, case_id, target, position * 10000 AS position FROM cases WHERE run_id = ? UNION ALL "
             "SELECT suite, case_id, target, position FROM verdicts WHERE run_id = ?) "
-            "GROUP BY suite, case_id, target ORDER BY position", [run_id, run_id])
+            "GROUP BY suite, case_id, target ORDER BY position",
+            [run_id, run_id],
+        )
 
     def calls(self, ids: Iterable[int]) -> list[dict[str, Any]]:
         """Model calls by id."""
@@ -328,7 +412,10 @@ class ResultsDB(HistoryQueries):
 
     def case_targets(self, run_id: str, suite: str, case_id: str) -> list[str]:
         """Every target the case ran against in the run."""
-        return [r["target"] for r in self.rows(
-            "SELECT target FROM cases WHERE run_id = ? AND suite = ? AND case_id = ? ORDER BY position",
-            [run_id, suite, case_id])]
-
+        return [
+            r["target"]
+            for r in self.rows(
+                "SELECT target FROM cases WHERE run_id = ? AND suite = ? AND case_id = ? ORDER BY position",
+                [run_id, suite, case_id],
+            )
+        ]

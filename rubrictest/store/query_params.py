@@ -47,8 +47,14 @@ class VerdictFilter:
             params.append(self.tag)
         if self.text:
             like = like_pattern(self.text)
-            sql += " AND (" + " OR ".join(f"v.{c} LIKE ? ESCAPE '\\'" for c in (
-                "case_id", "criterion_id", "criterion_text", "rationale", "evidence", "error")) + ")"
+            sql += (
+                " AND ("
+                + " OR ".join(
+                    f"v.{c} LIKE ? ESCAPE '\\'"
+                    for c in ("case_id", "criterion_id", "criterion_text", "rationale", "evidence", "error")
+                )
+                + ")"
+            )
             params.extend([like] * 6)
         return sql, params
 

@@ -20,15 +20,27 @@ def run_repeats(store: Store, run_id: str, verdicts: list[dict[str, Any]]) -> di
     outcomes: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
     for r in store.repeat_verdicts(run_id):
         outcomes[(r["suite"], r["case_id"], r["target"] or "", r["criterion_id"])].append(r["outcome"])
-    criteria = [{
-        "suite": v["suite"], "case_id": v["case_id"], "target": v["target"] or "", "criterion_id": v["criterion_id"],
-        "majority": v["outcome"], "status": v["status"], "repeats": v["repeats"], "flip_rate": v["flip_rate"],
-        "unstable": bool(v["unstable"]),
-        "outcomes": outcomes.get((v["suite"], v["case_id"], v["target"] or "", v["criterion_id"]), []),
-    } for v in repeated]
-    return {"repeats": max(c["repeats"] for c in criteria), "criteria": criteria,
-            "unstable": sum(c["unstable"] for c in criteria),
-            "flipped": sum(bool(c["flip_rate"]) for c in criteria)}
+    criteria = [
+        {
+            "suite": v["suite"],
+            "case_id": v["case_id"],
+            "target": v["target"] or "",
+            "criterion_id": v["criterion_id"],
+            "majority": v["outcome"],
+            "status": v["status"],
+            "repeats": v["repeats"],
+            "flip_rate": v["flip_rate"],
+            "unstable": bool(v["unstable"]),
+            "outcomes": outcomes.get((v["suite"], v["case_id"], v["target"] or "", v["criterion_id"]), []),
+        }
+        for v in repeated
+    ]
+    return {
+        "repeats": max(c["repeats"] for c in criteria),
+        "criteria": criteria,
+        "unstable": sum(c["unstable"] for c in criteria),
+        "flipped": sum(bool(c["flip_rate"]) for c in criteria),
+    }
 
 
 def _name(c: dict[str, Any]) -> str:
@@ -45,9 +57,19 @@ def _majority(c: dict[str, Any]) -> str:
 
 def repeat_rows(section: dict[str, Any], only_flipped: bool = False) -> list[list[str]]:
     """One row per criterion: suite, criterion, majority, status, flip rate, outcomes, mark."""
-    return [[c["suite"], _name(c), _majority(c), c["status"], _rate(c["flip_rate"]),
-             "".join(_SHORT.get(o, "?") for o in c["outcomes"]), "UNSTABLE" if c["unstable"] else ""]
-            for c in section["criteria"] if not only_flipped or c["flip_rate"] or c["majority"] == "error"]
+    return [
+        [
+            c["suite"],
+            _name(c),
+            _majority(c),
+            c["status"],
+            _rate(c["flip_rate"]),
+            "".join(_SHORT.get(o, "?") for o in c["outcomes"]),
+            "UNSTABLE" if c["unstable"] else "",
+        ]
+        for c in section["criteria"]
+        if not only_flipped or c["flip_rate"] or c["majority"] == "error"
+    ]
 
 
 HEADERS = ["suite", "criterion", "majority", "status", "flip rate", "repeats (M met, n not, E error)", ""]
@@ -56,13 +78,20 @@ HEADERS = ["suite", "criterion", "majority", "status", "flip rate", "repeats (M 
 def headline(section: dict[str, Any]) -> str:
     """One line: how many repeats, how many criteria flipped, how many are unstable."""
     n = len(section["criteria"])
-    return (f"repeats: {section['repeats']} per criterion; {section['flipped']} of {n} criteria flipped at least "
-            f"once, {section['unstable']} unstable")
+    return (
+        f"repeats: {section['repeats']} per criterion; {section['flipped']} of {n} criteria flipped at least "
+        f"once, {section['unstable']} unstable"
+    )
 
 
 def repeat_markdown(section: dict[str, Any]) -> list[str]:
     """The repeats as a Markdown table (every repeated criterion)."""
-    out = ["", f"**{headline(section)}**", "", "| " + " | ".join(h or "stability" for h in HEADERS) + " |",
-           "|" + "---|" * len(HEADERS)]
+    out = [
+        "",
+        f"**{headline(section)}**",
+        "",
+        "| " + " | ".join(h or "stability" for h in HEADERS) + " |",
+        "|" + "---|" * len(HEADERS),
+    ]
     out += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in repeat_rows(section)]
     return out

@@ -33,40 +33,60 @@ def find_run(store: Store, ref: str | None, *, fingerprint: str, suites: list[st
         run_id = store.resolve_run(ref)
     else:
         marks = ", ".join("?" for _ in UNFINISHED)
-        rows = [r for r in store.db.query(
-            f"SELECT id, suites, shard FROM runs WHERE kind = 'pytest' AND status IN ({marks}) "
-            "ORDER BY started_at DESC, id DESC", list(UNFINISHED))
-            if r["suites"] is not None and sorted(_json(r["suites"])) == sorted(suites)
-            and (r["shard"] or None) == shard]
+        rows = [
+            r
+            for r in store.db.query(
+                f"SELECT id, suites, shard FROM runs WHERE kind = 'pytest' AND status IN ({marks}) "
+                "ORDER BY started_at DESC, id DESC",
+                list(UNFINISHED),
+            )
+            if r["suites"] is not None
+            and sorted(_json(r["suites"])) == sorted(suites)
+            and (r["shard"] or None) == shard
+        ]
         if not rows:
-            raise StoreError(f"--rubric-resume: no interrupted or abandoned run of the suites {', '.join(suites)}"
-                             + (f" (shard {shard})" if shard else "") + f" in {store.path}")
+            raise StoreError(
+                f"--rubric-resume: no interrupted or abandoned run of the suites {', '.join(suites)}"
+                + (f" (shard {shard})" if shard else "")
+                + f" in {store.path}"
+            )
         run_id = str(rows[0]["id"])
     run = store.run(run_id)
     status = run.get("status")
     if status == "running":
-        raise StoreError(f"--rubric-resume: run {run_id} is still running (if its process died, stop it "
-                         "and let rubrictest mark it abandoned, or interrupt it with Ctrl-C)")
+        raise StoreError(
+            f"--rubric-resume: run {run_id} is still running (if its process died, stop it "
+            "and let rubrictest mark it abandoned, or interrupt it with Ctrl-C)"
+        )
     if status not in UNFINISHED:
-        raise StoreError(f"--rubric-resume: run {run_id} finished ({status}); there is nothing to resume: "
-                         "run the suites again without --rubric-resume")
+        raise StoreError(
+            f"--rubric-resume: run {run_id} finished ({status}); there is nothing to resume: "
+            "run the suites again without --rubric-resume"
+        )
     if run.get("kind") != "pytest":
         raise StoreError(f"--rubric-resume: run {run_id} is a {run.get('kind')} run, not a suite run")
     if run.get("fingerprint") is None:
-        raise StoreError(f"--rubric-resume: run {run_id} was stored without a fingerprint of its suites "
-                         "(by an older rubrictest): it cannot be checked, so it is not resumed")
+        raise StoreError(
+            f"--rubric-resume: run {run_id} was stored without a fingerprint of its suites "
+            "(by an older rubrictest): it cannot be checked, so it is not resumed"
+        )
     if run["fingerprint"] != fingerprint:
         theirs = ", ".join(run.get("suites") or [])
-        raise StoreError(f"--rubric-resume: run {run_id} judged other suites or criteria (its suites: {theirs}; "
-                         "cases or criterion hashes differ from the suites collected now)")
+        raise StoreError(
+            f"--rubric-resume: run {run_id} judged other suites or criteria (its suites: {theirs}; "
+            "cases or criterion hashes differ from the suites collected now)"
+        )
     if (run.get("shard") or None) != shard:
-        raise StoreError(f"--rubric-resume: run {run_id} judged shard {run.get('shard') or 'none'}, "
-                         f"not {shard or 'every case'}: pass the same --rubric-shard")
+        raise StoreError(
+            f"--rubric-resume: run {run_id} judged shard {run.get('shard') or 'none'}, "
+            f"not {shard or 'every case'}: pass the same --rubric-shard"
+        )
     return run_id
 
 
-def stored_results(store: Store, run_id: str, placeholder: str) -> tuple[
-        dict[Key, dict[str, dict[str, Any]]], dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]]:
+def stored_results(
+    store: Store, run_id: str, placeholder: str
+) -> tuple[dict[Key, dict[str, dict[str, Any]]], dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]]:
     """The verdicts (per case run, per criterion id), case rows and sentinel verdicts already
     stored for ``run_id``, after deleting the verdicts whose error is ``placeholder`` (never
     judged), the rows of the case runs that lost one, and the run's gates."""
@@ -85,10 +105,14 @@ def stored_results(store: Store, run_id: str, placeholder: str) -> tuple[
     verdicts: dict[Key, dict[str, dict[str, Any]]] = defaultdict(dict)
     for row in store.db.query("SELECT * FROM verdicts WHERE run_id = ?", [run_id]):
         verdicts[(row["suite"], row["case_id"], row["target"] or "")][row["criterion_id"]] = _decode("verdicts", row)
-    cases = {(r["suite"], r["case_id"], r["target"] or ""): r
-             for r in store.db.query("SELECT * FROM cases WHERE run_id = ?", [run_id])}
-    sentinels = {(r["suite"], r["case_id"], r["target"] or ""): r
-                 for r in store.db.query("SELECT * FROM sentinel_verdicts WHERE run_id = ?", [run_id])}
+    cases = {
+        (r["suite"], r["case_id"], r["target"] or ""): r
+        for r in store.db.query("SELECT * FROM cases WHERE run_id = ?", [run_id])
+    }
+    sentinels = {
+        (r["suite"], r["case_id"], r["target"] or ""): r
+        for r in store.db.query("SELECT * FROM sentinel_verdicts WHERE run_id = ?", [run_id])
+    }
     return dict(verdicts), cases, sentinels
 
 
@@ -96,16 +120,18 @@ def _forget_unjudged(store: Store, run_id: str, placeholder: str) -> None:
     """Delete the placeholder verdicts of what was never judged, the rows of their case runs,
     and the run's gates (decided again over every case when the resumed run ends)."""
     lost = store.db.execute(
-        "SELECT DISTINCT suite, case_id, target FROM verdicts WHERE run_id = ? AND outcome = 'error' "
-        "AND error = ?", [run_id, placeholder]).fetchall()
-    store.db.execute("DELETE FROM verdicts WHERE run_id = ? AND outcome = 'error' AND error = ?",
-                     [run_id, placeholder])
+        "SELECT DISTINCT suite, case_id, target FROM verdicts WHERE run_id = ? AND outcome = 'error' AND error = ?",
+        [run_id, placeholder],
+    ).fetchall()
+    store.db.execute("DELETE FROM verdicts WHERE run_id = ? AND outcome = 'error' AND error = ?", [run_id, placeholder])
     # decided again over every case once the resumed run ends
     store.db.execute("DELETE FROM gates WHERE run_id = ?", [run_id])
     for suite, case_id, target in lost:
         for table in ("cases", "nodes", "sentinel_verdicts", "repeat_verdicts"):
-            store.db.execute(f"DELETE FROM {table} WHERE run_id = ? AND suite = ? AND case_id = ? "
-                             "AND target = ?", [run_id, suite, case_id, target])
+            store.db.execute(
+                f"DELETE FROM {table} WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ?",
+                [run_id, suite, case_id, target],
+            )
 
 
 def _json(value: Any) -> Any:

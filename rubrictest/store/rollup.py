@@ -42,12 +42,17 @@ def _zero() -> dict[str, int]:
     return dict.fromkeys(STATUSES, 0)
 
 
-def matches(row: dict[str, Any], status: str, suite: str, target: str | None, judge: str, tag: str,
-            tags: list[str]) -> bool:
+def matches(
+    row: dict[str, Any], status: str, suite: str, target: str | None, judge: str, tag: str, tags: list[str]
+) -> bool:
     """Whether a summary row passes the non-text filters of the Run page."""
-    return ((not status or row["status"] == status) and (not suite or row["suite"] == suite)
-            and (target is None or row["target"] == target) and (not judge or row["judge"] == judge)
-            and (not tag or tag in tags))
+    return (
+        (not status or row["status"] == status)
+        and (not suite or row["suite"] == suite)
+        and (target is None or row["target"] == target)
+        and (not judge or row["judge"] == judge)
+        and (not tag or tag in tags)
+    )
 
 
 def criteria_table(rows: list[dict[str, Any]], keep: Any = None) -> list[dict[str, Any]]:
@@ -63,9 +68,15 @@ def criteria_table(rows: list[dict[str, Any]], keep: Any = None) -> list[dict[st
         key = (r["suite"], r["target"], r["criterion_id"], r["criterion_hash"])
         entry = table.get(key)
         if entry is None:
-            entry = table[key] = {"suite": r["suite"], "target": r["target"], "criterion_id": r["criterion_id"],
-                                  "criterion_hash": r["criterion_hash"], "n": 0, "position": r["position"],
-                                  **_zero()}
+            entry = table[key] = {
+                "suite": r["suite"],
+                "target": r["target"],
+                "criterion_id": r["criterion_id"],
+                "criterion_hash": r["criterion_hash"],
+                "n": 0,
+                "position": r["position"],
+                **_zero(),
+            }
         entry[r["status"]] = entry.get(r["status"], 0) + r["n"]
         entry["n"] += r["n"]
         entry["position"] = min(entry["position"], r["position"])
@@ -93,8 +104,12 @@ def summarize(rows: list[dict[str, Any]]) -> RunSummary:
     summary.criteria = criteria_table(rows)
     summary.tags = [{"tag": t, "n": sum(c.values()), **c} for t, c in sorted(by_tag.items())]
     summary.options = {
-        "suite": sorted({r["suite"] for r in rows}), "target": sorted({r["target"] for r in rows}),
-        "judge": sorted(judges), "tag": sorted(by_tag), "status": list(STATUSES)}
+        "suite": sorted({r["suite"] for r in rows}),
+        "target": sorted({r["target"] for r in rows}),
+        "judge": sorted(judges),
+        "tag": sorted(by_tag),
+        "status": list(STATUSES),
+    }
     return summary
 
 
@@ -105,8 +120,7 @@ def lowest_pass_rates(rows: list[dict[str, Any]], limit: int = 30) -> list[dict[
         if r["status"] == "ERROR":
             continue
         key = (r["suite"], r["target"], r["criterion_id"])
-        entry = table.setdefault(key, {"suite": key[0], "target": key[1], "criterion_id": key[2], "n": 0,
-                                       "passed": 0})
+        entry = table.setdefault(key, {"suite": key[0], "target": key[1], "criterion_id": key[2], "n": 0, "passed": 0})
         entry["n"] += r["n"]
         entry["passed"] += r["n"] if r["status"] == "PASS" else 0
     out = [{**e, "pass_rate": e["passed"] / e["n"]} for e in table.values() if e["n"]]

@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 _Key = tuple[str, str, str]
 
 
-def run_trees(store: Store, run_id: str, verdicts: list[dict[str, Any]],
-              cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def run_trees(
+    store: Store, run_id: str, verdicts: list[dict[str, Any]], cases: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """One entry per case run that has a rubric tree: its score and its top-level children,
     each inner node holding its ``children`` (nodes and leaves) in tree order."""
     node_rows = store.nodes(run_id)
@@ -21,18 +22,46 @@ def run_trees(store: Store, run_id: str, verdicts: list[dict[str, Any]],
         return []
     entries: dict[_Key, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for row in node_rows:
-        entries[(row["suite"], row["case_id"], row["target"] or "")].append((row["position"], {
-            "kind": "node", "id": row["node_id"], "parent": row["parent_id"], "text": row["text"],
-            "score": row["score"], "outcome": row["outcome"], "weight": row["weight"], "must": bool(row["must"]),
-            "threshold": row["threshold"], "leaves": row["leaves"], "detail": row["detail"], "tags": row["tags"],
-            "children": []}))
+        entries[(row["suite"], row["case_id"], row["target"] or "")].append(
+            (
+                row["position"],
+                {
+                    "kind": "node",
+                    "id": row["node_id"],
+                    "parent": row["parent_id"],
+                    "text": row["text"],
+                    "score": row["score"],
+                    "outcome": row["outcome"],
+                    "weight": row["weight"],
+                    "must": bool(row["must"]),
+                    "threshold": row["threshold"],
+                    "leaves": row["leaves"],
+                    "detail": row["detail"],
+                    "tags": row["tags"],
+                    "children": [],
+                },
+            )
+        )
     for v in verdicts:
         key = (v["suite"], v["case_id"], v["target"] or "")
         if key in entries:
-            entries[key].append((v["position"], {
-                "kind": "leaf", "id": v["criterion_id"], "parent": v.get("parent_id"), "text": v["criterion_text"],
-                "status": v["status"], "outcome": v["outcome"], "points": v["points"], "must": bool(v["must"]),
-                "level": v.get("level"), "tags": v["tags"]}))
+            entries[key].append(
+                (
+                    v["position"],
+                    {
+                        "kind": "leaf",
+                        "id": v["criterion_id"],
+                        "parent": v.get("parent_id"),
+                        "text": v["criterion_text"],
+                        "status": v["status"],
+                        "outcome": v["outcome"],
+                        "points": v["points"],
+                        "must": bool(v["must"]),
+                        "level": v.get("level"),
+                        "tags": v["tags"],
+                    },
+                )
+            )
     scores = {(c["suite"], c["case_id"], c["target"] or ""): c for c in cases}
     out = []
     for key, items in entries.items():
@@ -42,8 +71,16 @@ def run_trees(store: Store, run_id: str, verdicts: list[dict[str, Any]],
             parent = by_id.get(item.pop("parent") or "")
             (parent["children"] if parent is not None else top).append(item)
         case = scores.get(key, {})
-        out.append({"suite": key[0], "case_id": key[1], "target": key[2], "score": case.get("score"),
-                    "outcome": case.get("outcome"), "children": top})
+        out.append(
+            {
+                "suite": key[0],
+                "case_id": key[1],
+                "target": key[2],
+                "score": case.get("score"),
+                "outcome": case.get("outcome"),
+                "children": top,
+            }
+        )
     return out
 
 
@@ -69,7 +106,9 @@ def _lines(item: dict[str, Any], depth: int, out: list[str]) -> None:
         return
     score = f"{item['score']:.4f}" if item["score"] is not None else "-"
     flags = "  hard rule" if item["must"] else ""
-    out.append(f"{pad}{name}  {score}  (weight {item['weight']:g}, {item['leaves']} leaves){flags}"
-               + ("  NOT PASSED" if item["outcome"] == "failed" and (item["must"] or item["threshold"]) else ""))
+    out.append(
+        f"{pad}{name}  {score}  (weight {item['weight']:g}, {item['leaves']} leaves){flags}"
+        + ("  NOT PASSED" if item["outcome"] == "failed" and (item["must"] or item["threshold"]) else "")
+    )
     for child in item["children"]:
         _lines(child, depth + 1, out)

@@ -44,11 +44,15 @@ class ScaleModel(_Strict):
     """A graded scale (:mod:`rubrictest.protocol.scale`): the judge answers a level, the criterion passes
     from ``pass_at`` up, and contributes the level normalised into [0, 1] to the case score."""
 
-    range: tuple[int, int] | None = Field(None, description="Integer levels from the first to the second "
-                                                            "(`[1, 5]`, `[1, 10]`).")
-    levels: dict[float, str] = Field(default_factory=dict, description="A description per level (with `range`: "
-                                     "every level, or none); alone, the discrete levels themselves "
-                                     "(`{0: ..., 0.25: ..., 0.5: ..., 0.75: ..., 1: ...}`).")
+    range: tuple[int, int] | None = Field(
+        None, description="Integer levels from the first to the second (`[1, 5]`, `[1, 10]`)."
+    )
+    levels: dict[float, str] = Field(
+        default_factory=dict,
+        description="A description per level (with `range`: "
+        "every level, or none); alone, the discrete levels themselves "
+        "(`{0: ..., 0.25: ..., 0.5: ..., 0.75: ..., 1: ...}`).",
+    )
     pass_at: float = Field(description="The lowest level at which the criterion passes.")
 
     @model_validator(mode="after")
@@ -68,13 +72,15 @@ class ScaleModel(_Strict):
                 raise ValueError(f"level {outside[0]:g} is outside the range [{low}, {high}]")
             missing = [lv for lv in wanted if lv not in self.levels]
             if self.levels and missing:
-                raise ValueError(f"level {missing[0]:g} has no description (describe every level of the range, "
-                                 "or none)")
+                raise ValueError(
+                    f"level {missing[0]:g} has no description (describe every level of the range, or none)"
+                )
         elif len(self.levels) < 2:
             raise ValueError("a scale needs `range: [low, high]`, or at least two `levels` with their descriptions")
         if self.pass_at not in self.values():
-            raise ValueError(f"pass_at {self.pass_at:g} is not a level of the scale "
-                             f"({', '.join(f'{v:g}' for v in self.values())})")
+            raise ValueError(
+                f"pass_at {self.pass_at:g} is not a level of the scale ({', '.join(f'{v:g}' for v in self.values())})"
+            )
         return self
 
     def values(self) -> list[float]:
@@ -92,31 +98,56 @@ class CriterionModel(_Strict):
     A plain string is shorthand for ``{text: ...}``.
     """
 
-    id: str | None = Field(None, description="Unique among its siblings; default: a slug of the text. Inside a "
-                                             "rubric tree an id may not contain '.', which joins the path.")
-    text: str | None = Field(None, description="What the judge is asked about the response (an inner node: what "
-                                               "it stands for, shown in reports).")
+    id: str | None = Field(
+        None,
+        description="Unique among its siblings; default: a slug of the text. Inside a "
+        "rubric tree an id may not contain '.', which joins the path.",
+    )
+    text: str | None = Field(
+        None,
+        description="What the judge is asked about the response (an inner node: what it stands for, shown in reports).",
+    )
     check: str | None = Field(None, description="Deterministic judge: contains, regex, equals, json_schema, python...")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="Parameters of the check.")
     points: float = Field(1.0, description="Weight; negative points make a deduction (passes when not met).")
-    weight: float | None = Field(None, ge=0, description="Weight among its siblings (default 1): the same as "
-                                                         "positive `points`, the name used in rubric trees.")
-    must: bool = Field(False, description="Hard rule: failing it (a leaf) or its subtree not passing (an inner "
-                                          "node) fails the case whatever its score.")
-    judge: JudgeOrPanel | None = Field(None, description="Judge (or judge panel) for this criterion (an inner "
-                                                          "node: for its leaves).")
-    tags: list[str] = Field(default_factory=list, description="pytest markers and report groups (an inner "
-                                                              "node's apply to its leaves).")
+    weight: float | None = Field(
+        None,
+        ge=0,
+        description="Weight among its siblings (default 1): the same as "
+        "positive `points`, the name used in rubric trees.",
+    )
+    must: bool = Field(
+        False,
+        description="Hard rule: failing it (a leaf) or its subtree not passing (an inner "
+        "node) fails the case whatever its score.",
+    )
+    judge: JudgeOrPanel | None = Field(
+        None, description="Judge (or judge panel) for this criterion (an inner node: for its leaves)."
+    )
+    tags: list[str] = Field(
+        default_factory=list, description="pytest markers and report groups (an inner node's apply to its leaves)."
+    )
     meta: dict[str, Any] = Field(default_factory=dict, description="Free-form provenance; not judged, not hashed.")
     criteria: list[CriterionModel] | None = Field(
-        None, description="Children: this criterion is an inner node of a rubric tree. Only leaves are judged; an "
-                          "inner node scores the weighted mean of its children.")
-    rubric: list[str] = Field(default_factory=list, description="Named rubrics whose criteria become children of "
-                                                                "this node (after its own `criteria`).")
-    threshold: float | None = Field(None, ge=0, le=1, description="Inner nodes: the subtree passes when its score "
-                                                                  "reaches this (default: when every leaf passes).")
-    scale: ScaleModel | None = Field(None, description="Grade on a scale instead of met / not met: the judge "
-                                                       "answers a level; see rubrictest.protocol.scale.")
+        None,
+        description="Children: this criterion is an inner node of a rubric tree. Only leaves are judged; an "
+        "inner node scores the weighted mean of its children.",
+    )
+    rubric: list[str] = Field(
+        default_factory=list,
+        description="Named rubrics whose criteria become children of this node (after its own `criteria`).",
+    )
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Inner nodes: the subtree passes when its score reaches this (default: when every leaf passes).",
+    )
+    scale: ScaleModel | None = Field(
+        None,
+        description="Grade on a scale instead of met / not met: the judge "
+        "answers a level; see rubrictest.protocol.scale.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -140,8 +171,9 @@ class CriterionModel(_Strict):
         if self.is_inner:
             return self._inner_node()
         if self.threshold is not None:
-            raise ValueError("`threshold` applies to an inner node (a criterion with `criteria`); a leaf passes "
-                             "when it is met")
+            raise ValueError(
+                "`threshold` applies to an inner node (a criterion with `criteria`); a leaf passes when it is met"
+            )
         if not self.text and not self.check:
             raise ValueError("a criterion needs `text` (for a judge) or `check` (deterministic)")
         if self.scale is not None and self.check:
@@ -154,9 +186,11 @@ class CriterionModel(_Strict):
 
     def _inner_node(self) -> CriterionModel:
         if self.check or self.with_:
-            raise ValueError("a criterion with children (`criteria` or `rubric`) is an inner node of a rubric "
-                             "tree: it is scored from its children, never judged, so it cannot have "
-                             f"`{'check' if self.check else 'with'}`")
+            raise ValueError(
+                "a criterion with children (`criteria` or `rubric`) is an inner node of a rubric "
+                "tree: it is scored from its children, never judged, so it cannot have "
+                f"`{'check' if self.check else 'with'}`"
+            )
         if "points" in self.model_fields_set:
             raise ValueError("an inner node takes `weight` (>= 0), not `points`")
         if self.scale is not None:
@@ -174,8 +208,12 @@ class GateModel(_Strict):
 
     min_pass_rate: float | None = Field(None, ge=0, le=1, description="Lowest acceptable pass rate.")
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence of the Wilson lower bound.")
-    max_disagreement: float | None = Field(None, ge=0, le=1, description=(
-        "Highest acceptable share of cases with a rubric-holistic disagreement (needs a `sentinel`)."))
+    max_disagreement: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=("Highest acceptable share of cases with a rubric-holistic disagreement (needs a `sentinel`)."),
+    )
 
     @model_validator(mode="after")
     def _bounds_something(self) -> GateModel:
@@ -189,7 +227,8 @@ class MessageModel(_Strict):
 
     role: Literal["system", "developer", "user", "assistant"] = Field(description="Who speaks.")
     content: str | list[dict[str, Any]] = Field(
-        description="The text, or content parts as the provider's API takes them.")
+        description="The text, or content parts as the provider's API takes them."
+    )
     name: str | None = Field(None, description="An optional participant name.")
 
 
@@ -224,16 +263,25 @@ class SuiteModel(_Strict):
     suite: str | None = Field(None, description="Suite name; default: the file name.")
     description: str | None = None
     target: ComponentSpec | list[ComponentSpec] | None = Field(
-        None, description="Model(s) under test: 'plugin:model' or a mapping; a list runs every case on each.")
-    judge: JudgeOrPanel | None = Field(None, description=(
-        "Default judge of text criteria: 'plugin:model', a mapping, or a panel (a list of judges, or "
-        "{panel: [...], vote: RULE, quorum: N, weights: [...], meta: JUDGE, top_k: K})."))
+        None, description="Model(s) under test: 'plugin:model' or a mapping; a list runs every case on each."
+    )
+    judge: JudgeOrPanel | None = Field(
+        None,
+        description=(
+            "Default judge of text criteria: 'plugin:model', a mapping, or a panel (a list of judges, or "
+            "{panel: [...], vote: RULE, quorum: N, weights: [...], meta: JUDGE, top_k: K})."
+        ),
+    )
     threshold: float | None = Field(None, ge=0, le=1, description="Scored mode: the case passes at this score.")
     aggregator: str = Field("points", description="Case aggregation rule (points, strict, or a plugin's).")
-    sentinel: SentinelSpec | None = Field(None, description=(
-        "Rubric-free sentinel judge: sees each case's task and response, not its rubric; a case whose rubric "
-        "score is high and the sentinel's low (or the reverse) is a rubric-holistic disagreement. "
-        "'plugin:model', or {judge: SPEC, high: 0.7, low: 0.3}."))
+    sentinel: SentinelSpec | None = Field(
+        None,
+        description=(
+            "Rubric-free sentinel judge: sees each case's task and response, not its rubric; a case whose rubric "
+            "score is high and the sentinel's low (or the reverse) is a rubric-holistic disagreement. "
+            "'plugin:model', or {judge: SPEC, high: 0.7, low: 0.3}."
+        ),
+    )
     gate: GateModel | None = None
     tags: list[str] = Field(default_factory=list)
     rubrics: dict[str, list[CriterionModel]] = Field(default_factory=dict, description="Reusable criteria lists.")
@@ -241,11 +289,13 @@ class SuiteModel(_Strict):
     include: list[str] = Field(default_factory=list, description="Companion rubric files (generated criteria).")
     requires_env: list[str] = Field(
         default_factory=list,
-        description="Environment variables (API keys) the suite needs; when one is unset the suite is skipped.")
+        description="Environment variables (API keys) the suite needs; when one is unset the suite is skipped.",
+    )
     cases: list[CaseModel] = Field(default_factory=list)
     cases_file: list[str] = Field(
         default_factory=list,
-        description="JSONL files of cases (one case object per line, the keys of `cases` entries).")
+        description="JSONL files of cases (one case object per line, the keys of `cases` entries).",
+    )
 
     @field_validator("cases_file", mode="before")
     @classmethod
@@ -282,15 +332,24 @@ _SHORTHANDS = {
     "#/$defs/TargetSpec": _SPEC_SHORTHAND,
     "#/$defs/JudgeSpec": _SPEC_SHORTHAND,
     "#/$defs/CriterionModel": {"type": "string", "minLength": 1, "description": "shorthand for {text: ...}"},
-    "#/$defs/PanelSpec": {"type": "array", "minItems": 1, "description": "a panel of judges (majority vote)",
-                          "items": {"anyOf": [{"$ref": "#/$defs/JudgeSpec"},
-                                              {"type": "string", "pattern": "^[^:\\s]+(:.*)?$"}]}},
-    "#/$defs/SentinelSpec": {"anyOf": [_SPEC_SHORTHAND, {"$ref": "#/$defs/JudgeSpec"}],
-                             "description": "the sentinel's judge spec alone"},
+    "#/$defs/PanelSpec": {
+        "type": "array",
+        "minItems": 1,
+        "description": "a panel of judges (majority vote)",
+        "items": {"anyOf": [{"$ref": "#/$defs/JudgeSpec"}, {"type": "string", "pattern": "^[^:\\s]+(:.*)?$"}]},
+    },
+    "#/$defs/SentinelSpec": {
+        "anyOf": [_SPEC_SHORTHAND, {"$ref": "#/$defs/JudgeSpec"}],
+        "description": "the sentinel's judge spec alone",
+    },
 }
 _SPEC_REF = "#/$defs/ComponentSpec"
-_SPEC_KEYS = {"target": "#/$defs/TargetSpec", "judge": "#/$defs/JudgeSpec", "panel": "#/$defs/JudgeSpec",
-              "meta": "#/$defs/JudgeSpec"}
+_SPEC_KEYS = {
+    "target": "#/$defs/TargetSpec",
+    "judge": "#/$defs/JudgeSpec",
+    "panel": "#/$defs/JudgeSpec",
+    "meta": "#/$defs/JudgeSpec",
+}
 
 
 def _add_shorthands(node: Any) -> Any:
@@ -328,8 +387,12 @@ def _options_rules(models: Mapping[str, type[BaseModel]], refs: Mapping[type[Bas
     """A spec schema whose ``options`` follow the model of the plugin it names."""
     rules: list[dict[str, Any]] = [{"$ref": _SPEC_REF}]
     for plugin, model in sorted(models.items()):
-        rules.append({"if": {"properties": {"plugin": {"const": plugin}}, "required": ["plugin"]},
-                      "then": {"properties": {"options": {"$ref": refs[model]}}}})
+        rules.append(
+            {
+                "if": {"properties": {"plugin": {"const": plugin}}, "required": ["plugin"]},
+                "then": {"properties": {"options": {"$ref": refs[model]}}},
+            }
+        )
     return {"allOf": rules}
 
 
@@ -356,13 +419,19 @@ def json_schema(options: Mapping[str, Mapping[str, type[BaseModel]]] | None = No
     defs["JudgeSpec"] = _options_rules(options.get("judges", {}), refs)
     schema = _spec_refs(schema)
     defs = {name: _spec_refs(d) for name, d in defs.items()}
-    schema = _add_shorthands({"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
-                              "title": "rubrictest suite", "$defs": defs})
+    schema = _add_shorthands(
+        {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            **schema,
+            "title": "rubrictest suite",
+            "$defs": defs,
+        }
+    )
     # What the validators check beyond the field types: cases come inline or from a file.
-    schema["anyOf"] = [{"required": ["cases"], "properties": {"cases": {"minItems": 1}}},
-                       {"required": ["cases_file"]}]
+    schema["anyOf"] = [{"required": ["cases"], "properties": {"cases": {"minItems": 1}}}, {"required": ["cases_file"]}]
     cases_file = schema["properties"]["cases_file"]
-    schema["properties"]["cases_file"] = {"anyOf": [{"type": "string"}, {k: v for k, v in cases_file.items()
-                                                                          if k not in ("description", "title")}],
-                                          "description": cases_file.get("description", "")}
+    schema["properties"]["cases_file"] = {
+        "anyOf": [{"type": "string"}, {k: v for k, v in cases_file.items() if k not in ("description", "title")}],
+        "description": cases_file.get("description", ""),
+    }
     return schema

@@ -38,8 +38,11 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
     bounded, before any Python object is built from it.
     """
     if len(text) > MAX_YAML_BYTES:
-        raise SuiteError(f"the file has {len(text):,} characters; suite files are limited to "
-                         f"{MAX_YAML_BYTES:,} (put large datasets in a `cases_file` JSONL)", path=path)
+        raise SuiteError(
+            f"the file has {len(text):,} characters; suite files are limited to "
+            f"{MAX_YAML_BYTES:,} (put large datasets in a `cases_file` JSONL)",
+            path=path,
+        )
     try:
         loader = _Loader(text)
         try:
@@ -54,8 +57,7 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SuiteError(f"malformed YAML: {problem}", path=path,
-                         line=mark.line + 1 if mark else None) from None
+        raise SuiteError(f"malformed YAML: {problem}", path=path, line=mark.line + 1 if mark else None) from None
     return data, lines
 
 
@@ -73,18 +75,24 @@ class _Walk:
     def _bound(self, node: yaml.Node, at: Path_, parents: tuple[int, ...]) -> None:
         line = node.start_mark.line + 1
         if id(node) in parents:
-            raise SuiteError("recursive YAML alias (a node that contains itself)", path=self.path, line=line,
-                             key=dotted(at) or None)
+            raise SuiteError(
+                "recursive YAML alias (a node that contains itself)", path=self.path, line=line, key=dotted(at) or None
+            )
         if len(parents) > MAX_DEPTH:
-            raise SuiteError(f"nested more than {MAX_DEPTH} levels deep", path=self.path, line=line,
-                             key=dotted(at) or None)
+            raise SuiteError(
+                f"nested more than {MAX_DEPTH} levels deep", path=self.path, line=line, key=dotted(at) or None
+            )
         self.visits += 1
         self.distinct.add(id(node))
         if self.visits - len(self.distinct) > MAX_ALIAS_NODES:
             # named by the top-level key being expanded: the path inside an alias means little
-            raise SuiteError(f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes "
-                             "(nested aliases: a 'billion laughs' file?)", path=self.path,
-                             line=self.lines.get(at[:1], line), key=dotted(at[:1]) or None)
+            raise SuiteError(
+                f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes "
+                "(nested aliases: a 'billion laughs' file?)",
+                path=self.path,
+                line=self.lines.get(at[:1], line),
+                key=dotted(at[:1]) or None,
+            )
 
     def node(self, node: yaml.Node, at: Path_, parents: tuple[int, ...]) -> None:
         self._bound(node, at, parents)
@@ -96,11 +104,16 @@ class _Walk:
                 key = key_node.value
                 line = key_node.start_mark.line + 1
                 if not isinstance(key, str):  # a complex key (``? [a]``): never a suite key
-                    raise SuiteError("a mapping key must be a plain value", path=self.path, line=line,
-                                     key=dotted(at) or None)
+                    raise SuiteError(
+                        "a mapping key must be a plain value", path=self.path, line=line, key=dotted(at) or None
+                    )
                 if key in seen:
-                    raise SuiteError(f"duplicate key {key!r} (first at line {seen[key]})", path=self.path,
-                                     line=line, key=dotted((*at, key)))
+                    raise SuiteError(
+                        f"duplicate key {key!r} (first at line {seen[key]})",
+                        path=self.path,
+                        line=line,
+                        key=dotted((*at, key)),
+                    )
                 seen[key] = line
                 self.lines[(*at, key)] = line
                 self.node(value_node, (*at, key), inner)
@@ -118,20 +131,30 @@ def read_text(path: Path, shown: str, *, named_at: tuple[str, int | None, str] |
     try:
         size = path.stat().st_size
         if size > MAX_YAML_BYTES:
-            raise SuiteError(f"the file has {size:,} bytes; suite files are limited to {MAX_YAML_BYTES:,} "
-                             "(put large datasets in a `cases_file` JSONL)", path=shown)
+            raise SuiteError(
+                f"the file has {size:,} bytes; suite files are limited to {MAX_YAML_BYTES:,} "
+                "(put large datasets in a `cases_file` JSONL)",
+                path=shown,
+            )
         raw = path.read_bytes()
     except OSError as exc:
         if named_at is None:
             raise SuiteError(f"cannot read the file: {exc.strerror or exc}", path=shown) from None
-        raise SuiteError(f"cannot read included file {shown!r}: {exc.strerror or exc}", path=named_at[0],
-                         line=named_at[1], key=named_at[2]) from None
+        raise SuiteError(
+            f"cannot read included file {shown!r}: {exc.strerror or exc}",
+            path=named_at[0],
+            line=named_at[1],
+            key=named_at[2],
+        ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad_line = raw.count(b"\n", 0, exc.start) + 1
-        raise SuiteError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                         "save it as UTF-8", path=shown, line=bad_line) from None
+        raise SuiteError(
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8",
+            path=shown,
+            line=bad_line,
+        ) from None
 
 
 def dotted(at: Iterable[str | int]) -> str:
@@ -162,9 +185,11 @@ def _relevant(exc: ValidationError, data: Any) -> list[tuple[Any, Path_]]:
     about its type ("should be a valid list") say nothing to the user."""
     found = [(err, _data_path(data, tuple(err["loc"]))) for err in exc.errors()]
     deeper = [at for _, at in found]
-    return [(err, at) for err, at in found
-            if not (str(err["type"]).endswith("_type") and any(len(o) > len(at) and o[:len(at)] == at
-                                                              for o in deeper))] or found
+    return [
+        (err, at)
+        for err, at in found
+        if not (str(err["type"]).endswith("_type") and any(len(o) > len(at) and o[: len(at)] == at for o in deeper))
+    ] or found
 
 
 def line_for(lines: dict[Path_, int], at: Path_) -> int | None:
@@ -176,8 +201,9 @@ def line_for(lines: dict[Path_, int], at: Path_) -> int | None:
         at = at[:-1]
 
 
-def validation_error(exc: ValidationError, data: Any, lines: dict[Path_, int], path: str,
-                     model: type[BaseModel], prefix: Path_ = ()) -> SuiteError:
+def validation_error(
+    exc: ValidationError, data: Any, lines: dict[Path_, int], path: str, model: type[BaseModel], prefix: Path_ = ()
+) -> SuiteError:
     """One :class:`SuiteError` for every problem pydantic found in ``data`` (validated against
     ``model``), naming the line and key path of each; ``prefix`` is where ``data`` sits in the
     file (``("judge", "options")`` for a plugin's options)."""
@@ -204,8 +230,9 @@ def validation_error(exc: ValidationError, data: Any, lines: dict[Path_, int], p
         if first is None:
             first = (line, where)
     assert first is not None
-    text = messages[0].split(": ", 2)[2] if len(messages) == 1 else \
-        f"{len(messages)} errors:\n  " + "\n  ".join(messages)
+    text = (
+        messages[0].split(": ", 2)[2] if len(messages) == 1 else f"{len(messages)} errors:\n  " + "\n  ".join(messages)
+    )
     return SuiteError(text, path=path, line=first[0], key=first[1])
 
 

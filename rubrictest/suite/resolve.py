@@ -72,8 +72,7 @@ class Suite:
         """``error`` (a spec's options that its plugin refused) as a :class:`SuiteError` naming
         the file, line and key of each problem."""
         shown, at, lines = self.spec_at.get((kind, spec.key()), (str(self.path), (), self.lines))
-        return validation_error(error.validation, error.options, lines, shown, error.model,
-                                prefix=(*at, "options"))
+        return validation_error(error.validation, error.options, lines, shown, error.model, prefix=(*at, "options"))
 
     def target_location(self, run: CaseRun) -> tuple[int | None, str]:
         """Line and key path where ``run``'s target is written (the case's or the suite's)."""
@@ -87,8 +86,9 @@ class Suite:
         return line_for(self.lines, ("target",)), "target"
 
 
-def load_suite(path: str | Path, *, display_path: str | None = None,
-               model: tuple[SuiteModel, dict[Path_, int]] | None = None) -> Suite:
+def load_suite(
+    path: str | Path, *, display_path: str | None = None, model: tuple[SuiteModel, dict[Path_, int]] | None = None
+) -> Suite:
     """Load, validate and resolve a suite file.
 
     Args:
@@ -150,8 +150,9 @@ class _Context:
     spec_at: dict[tuple[str, str], tuple[str, Path_, dict[Path_, int]]] = field(default_factory=dict)
     lines_of: dict[str, dict[Path_, int]] = field(default_factory=dict)  # line maps by file shown
 
-    def note(self, kind: str, spec: ComponentSpec | PanelSpec | None, shown: str, at: Path_,
-             lines: dict[Path_, int]) -> None:
+    def note(
+        self, kind: str, spec: ComponentSpec | PanelSpec | None, shown: str, at: Path_, lines: dict[Path_, int]
+    ) -> None:
         """Remember where ``spec`` is first written (for errors about its options); for a
         judge panel, where each member and its meta judge are."""
         if isinstance(spec, PanelSpec):
@@ -174,8 +175,16 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
         _check_id("suite name", model.suite, shown, line_for(lines, ("suite",)), "suite")
     lines_of: dict[str, dict[Path_, int]] = {shown: lines}
     rubrics, companion_cases = _rubrics(model, lines, path, shown, lines_of)
-    ctx = _Context(model, model.suite or suite_name_from_path(path), lines, shown, rubrics, companion_cases,
-                   _suite_targets(model, lines, shown), lines_of=lines_of)
+    ctx = _Context(
+        model,
+        model.suite or suite_name_from_path(path),
+        lines,
+        shown,
+        rubrics,
+        companion_cases,
+        _suite_targets(model, lines, shown),
+        lines_of=lines_of,
+    )
     if isinstance(model.target, list):
         for i, t in enumerate(model.target):
             ctx.note("targets", t, shown, ("target", i), lines)
@@ -189,34 +198,45 @@ def _resolve(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str)
     case_ids: dict[str, int | None] = {}
     for ci, case_at in enumerate(_all_cases(model, lines, path, shown)):
         runs.extend(_case_runs(ctx, ci, case_at, case_ids))
-    return Suite(path=path, name=ctx.name, model=model, runs=runs, lines=lines, aggregator=model.aggregator,
-                 truncated_ids=list(dict.fromkeys(ctx.truncated)), spec_at=ctx.spec_at)
+    return Suite(
+        path=path,
+        name=ctx.name,
+        model=model,
+        runs=runs,
+        lines=lines,
+        aggregator=model.aggregator,
+        truncated_ids=list(dict.fromkeys(ctx.truncated)),
+        spec_at=ctx.spec_at,
+    )
 
 
-def _rubrics(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str,
-             lines_of: dict[str, dict[Path_, int]]) -> tuple[dict[str, list[_Sourced]], dict[str, list[_Sourced]]]:
+def _rubrics(
+    model: SuiteModel, lines: dict[Path_, int], path: Path, shown: str, lines_of: dict[str, dict[Path_, int]]
+) -> tuple[dict[str, list[_Sourced]], dict[str, list[_Sourced]]]:
     """Named rubrics (the suite's and its companion files') and the criteria companion files
     add per case id."""
     rubrics: dict[str, list[_Sourced]] = {
-        rname: [(c, shown, line_for(lines, ("rubrics", rname, i)), ("rubrics", rname, i))
-                for i, c in enumerate(crits)]
-        for rname, crits in model.rubrics.items()}
+        rname: [(c, shown, line_for(lines, ("rubrics", rname, i)), ("rubrics", rname, i)) for i, c in enumerate(crits)]
+        for rname, crits in model.rubrics.items()
+    }
     companion_cases: dict[str, list[_Sourced]] = {}
     for i, inc in enumerate(model.include):
         comp_shown = str(Path(shown).parent / inc)
-        comp_text = read_text(path.parent / inc, comp_shown,
-                              named_at=(shown, line_for(lines, ("include", i)), f"include[{i}]"))
+        comp_text = read_text(
+            path.parent / inc, comp_shown, named_at=(shown, line_for(lines, ("include", i)), f"include[{i}]")
+        )
         comp, comp_lines = parse_model(CompanionModel, comp_text, comp_shown)
         assert isinstance(comp, CompanionModel)
         lines_of[comp_shown] = comp_lines
         for rname, crits in comp.rubrics.items():
             rubrics.setdefault(rname, []).extend(
                 (c, comp_shown, line_for(comp_lines, ("rubrics", rname, j)), ("rubrics", rname, j))
-                for j, c in enumerate(crits))
+                for j, c in enumerate(crits)
+            )
         for cid, crits in comp.cases.items():
             companion_cases.setdefault(cid, []).extend(
-                (c, comp_shown, line_for(comp_lines, ("cases", cid, j)), ("cases", cid, j))
-                for j, c in enumerate(crits))
+                (c, comp_shown, line_for(comp_lines, ("cases", cid, j)), ("cases", cid, j)) for j, c in enumerate(crits)
+            )
     return rubrics, companion_cases
 
 
@@ -228,8 +248,12 @@ def _suite_targets(model: SuiteModel, lines: dict[Path_, int], shown: str) -> li
             _check_id("target name", t.name, shown, line_for(lines, at), dotted(at))
     labels = [target_id(t) for t in targets if t is not None]
     if len(set(labels)) != len(labels):
-        raise SuiteError("two targets have the same label; give them distinct `name`s", path=shown,
-                         line=line_for(lines, ("target",)), key="target")
+        raise SuiteError(
+            "two targets have the same label; give them distinct `name`s",
+            path=shown,
+            line=line_for(lines, ("target",)),
+            key="target",
+        )
     return targets
 
 
@@ -243,8 +267,11 @@ def _all_cases(model: SuiteModel, lines: dict[Path_, int], path: Path, shown: st
     """Inline cases, then the cases of every ``cases_file``."""
     cases: list[_CaseAt] = [(cm, ("cases", ci), lines, shown) for ci, cm in enumerate(model.cases)]
     for fi, ref in enumerate(model.cases_file):
-        cases.extend(_read_cases_file(path.parent / ref, str(Path(shown).parent / ref), shown,
-                                      line_for(lines, ("cases_file", fi)), len(cases)))
+        cases.extend(
+            _read_cases_file(
+                path.parent / ref, str(Path(shown).parent / ref), shown, line_for(lines, ("cases_file", fi)), len(cases)
+            )
+        )
     return cases
 
 
@@ -261,9 +288,12 @@ def _check_gate(model: SuiteModel, lines: dict[Path_, int], shown: str) -> None:
         return
     if model.cases and all(c.sentinel is not None for c in model.cases) and not model.cases_file:
         return
-    raise SuiteError("`gate.max_disagreement` bounds rubric-holistic disagreements, but the suite names no "
-                     "`sentinel` to find them", path=shown, line=line_for(lines, ("gate", "max_disagreement")),
-                     key="gate.max_disagreement")
+    raise SuiteError(
+        "`gate.max_disagreement` bounds rubric-holistic disagreements, but the suite names no `sentinel` to find them",
+        path=shown,
+        line=line_for(lines, ("gate", "max_disagreement")),
+        key="gate.max_disagreement",
+    )
 
 
 def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int | None]) -> list[CaseRun]:
@@ -273,8 +303,12 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
     cid = cm.id if cm.id is not None else f"case-{ci + 1}"
     _check_id("case id", cid, shown, line_for(lines, (*at, "id")) or case_line, dotted((*at, "id")))
     if cid in case_ids:
-        raise SuiteError(f"duplicate case id {cid!r} (first at line {case_ids[cid]})", path=shown,
-                         line=line_for(lines, (*at, "id")) or case_line, key=dotted((*at, "id")))
+        raise SuiteError(
+            f"duplicate case id {cid!r} (first at line {case_ids[cid]})",
+            path=shown,
+            line=line_for(lines, (*at, "id")) or case_line,
+            key=dotted((*at, "id")),
+        )
     case_ids[cid] = case_line
     ctx.note("targets", cm.target, shown, (*at, "target"), lines)
     ctx.note("judges", cm.judge, shown, (*at, "judge"), lines)
@@ -283,32 +317,53 @@ def _case_runs(ctx: _Context, ci: int, case_at: _CaseAt, case_ids: dict[str, int
         ctx.note("judges", cm.sentinel.judge, shown, _sentinel_at(lines, (*at, "sentinel")), lines)
     sources = _criteria_sources(ctx, cid, case_at)
     if not sources:
-        raise SuiteError(f"case {cid!r} has no criteria (add `criteria:` or `rubric:`)", path=shown,
-                         line=case_line, key=dotted(at))
+        raise SuiteError(
+            f"case {cid!r} has no criteria (add `criteria:` or `rubric:`)", path=shown, line=case_line, key=dotted(at)
+        )
     model = ctx.model
     criteria, nodes, top = _criteria(ctx, cid, cm, sources, lines)
     weights = {c.id: c.points for c in criteria} | {n.id: n.weight for n in nodes}
     if all(weights[t] == 0 for t in top):
-        raise SuiteError(f"case {cid!r}: every criterion has 0 points, so no criterion counts (give "
-                         "positive points, or negative ones for deductions)", path=shown, line=case_line,
-                         key=dotted(at))
+        raise SuiteError(
+            f"case {cid!r}: every criterion has 0 points, so no criterion counts (give "
+            "positive points, or negative ones for deductions)",
+            path=shown,
+            line=case_line,
+            key=dotted(at),
+        )
     threshold = cm.threshold if cm.threshold is not None else model.threshold
-    case = Case(suite=ctx.name, id=cid, input=cm.input,
-                messages=tuple(m.model_dump(exclude_none=True) for m in cm.messages)
-                if cm.messages is not None else None,
-                reference=cm.reference, output=cm.output, criteria=tuple(criteria), threshold=threshold,
-                tags=tuple(dict.fromkeys([*model.tags, *cm.tags])), metadata=dict(cm.metadata),
-                path=shown, line=case_line, nodes=tuple(nodes), top_level=tuple(top) if nodes else ())
+    case = Case(
+        suite=ctx.name,
+        id=cid,
+        input=cm.input,
+        messages=tuple(m.model_dump(exclude_none=True) for m in cm.messages) if cm.messages is not None else None,
+        reference=cm.reference,
+        output=cm.output,
+        criteria=tuple(criteria),
+        threshold=threshold,
+        tags=tuple(dict.fromkeys([*model.tags, *cm.tags])),
+        metadata=dict(cm.metadata),
+        path=shown,
+        line=case_line,
+        nodes=tuple(nodes),
+        top_level=tuple(top) if nodes else (),
+    )
     if cm.output is not None:
         return [CaseRun(case, None, None, sentinel)]
     targets = [cm.target] if cm.target is not None else ctx.targets
     if targets == [None]:
-        raise SuiteError(f"case {cid!r} has no `output` and the suite names no `target`", path=shown,
-                         line=case_line, key=dotted(at))
+        raise SuiteError(
+            f"case {cid!r} has no `output` and the suite names no `target`", path=shown, line=case_line, key=dotted(at)
+        )
     multi = len(targets) > 1
     if cm.target is not None and cm.target.name is not None:
-        _check_id("target name", cm.target.name, shown, line_for(lines, (*at, "target", "name")),
-                  dotted((*at, "target", "name")))
+        _check_id(
+            "target name",
+            cm.target.name,
+            shown,
+            line_for(lines, (*at, "target", "name")),
+            dotted((*at, "target", "name")),
+        )
     return [CaseRun(case, t, target_id(t) if multi else None, sentinel) for t in targets if t is not None]
 
 
@@ -317,23 +372,29 @@ def _criteria_sources(ctx: _Context, cid: str, case_at: _CaseAt) -> list[_Source
     file's criteria for the case, then its own."""
     cm, at, lines, shown = case_at
     named: list[tuple[str, dict[Path_, int], str, Path_]] = [
-        (r, ctx.lines, ctx.shown, ("rubric", ri)) for ri, r in enumerate(ctx.model.rubric)]
+        (r, ctx.lines, ctx.shown, ("rubric", ri)) for ri, r in enumerate(ctx.model.rubric)
+    ]
     named += [(r, lines, shown, (*at, "rubric", ri)) for ri, r in enumerate(cm.rubric)]
     sources: list[_Sourced] = []
     for rname, where_lines, where_shown, rat in named:
         if rname not in ctx.rubrics:
             raise SuiteError(
                 f"unknown rubric {rname!r}; defined rubrics: {', '.join(sorted(ctx.rubrics)) or 'none'}",
-                path=where_shown, line=line_for(where_lines, rat), key=dotted(rat))
+                path=where_shown,
+                line=line_for(where_lines, rat),
+                key=dotted(rat),
+            )
         sources.extend(ctx.rubrics[rname])
     sources.extend(ctx.companion_cases.get(cid, []))
-    sources.extend((c, shown, line_for(lines, (*at, "criteria", i)), (*at, "criteria", i))
-                   for i, c in enumerate(cm.criteria))
+    sources.extend(
+        (c, shown, line_for(lines, (*at, "criteria", i)), (*at, "criteria", i)) for i, c in enumerate(cm.criteria)
+    )
     return sources
 
 
-def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced],
-              case_lines: dict[Path_, int]) -> tuple[list[Criterion], list[RubricNode], list[str]]:
+def _criteria(
+    ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced], case_lines: dict[Path_, int]
+) -> tuple[list[Criterion], list[RubricNode], list[str]]:
     """The case's judged criteria (the leaves of its rubric trees), inner nodes and top-level ids."""
 
     def line_of(src: str, at: Path_) -> int | None:
@@ -342,16 +403,20 @@ def _criteria(ctx: _Context, cid: str, cm: CaseModel, sources: list[_Sourced],
     def note_judge(spec: ComponentSpec | PanelSpec | None, src: str, at: Path_, line: int | None) -> None:
         ctx.note("judges", spec, src, at, ctx.lines_of.get(src, {at: line or 1}))
 
-    tree = TreeContext(case_id=cid, tags=tuple(dict.fromkeys([*ctx.model.tags, *cm.tags])),
-                       judge=cm.judge or ctx.model.judge, rubrics=ctx.rubrics, line_of=line_of,
-                       note_judge=note_judge)
+    tree = TreeContext(
+        case_id=cid,
+        tags=tuple(dict.fromkeys([*ctx.model.tags, *cm.tags])),
+        judge=cm.judge or ctx.model.judge,
+        rubrics=ctx.rubrics,
+        line_of=line_of,
+        note_judge=note_judge,
+    )
     expanded = expand(tree, sources)
     ctx.truncated.extend(TruncatedId(*cut) for cut in tree.truncated)
     return expanded
 
 
-def _read_cases_file(file: Path, shown: str, suite_shown: str, ref_line: int | None,
-                     offset: int) -> list[_CaseAt]:
+def _read_cases_file(file: Path, shown: str, suite_shown: str, ref_line: int | None, offset: int) -> list[_CaseAt]:
     """The cases of a ``cases_file`` JSONL, each with the line it came from."""
     from ..jsonl import read_jsonl
 

@@ -74,28 +74,51 @@ def _rubric_of(at: Path_) -> tuple[str, ...]:
     return (str(at[1]),) if len(at) > 1 and at[0] == "rubrics" else ()
 
 
-def _add(ctx: TreeContext, source: Sourced, parent: RubricNode | None, chain: tuple[str, ...],
-         tags: tuple[str, ...], judge: Judging | None) -> str:
+def _add(
+    ctx: TreeContext,
+    source: Sourced,
+    parent: RubricNode | None,
+    chain: tuple[str, ...],
+    tags: tuple[str, ...],
+    judge: Judging | None,
+) -> str:
     """Add one criterion (and, for a node, its subtree); return its id."""
     crit, src, line, at = source
     if crit.id is not None and (problem := id_problem(crit.id)) is not None:
-        raise SuiteError(f"criterion id {show_id(crit.id)} is not a valid id: {problem}", path=src, line=line,
-                         key=dotted((*at, "id")))
+        raise SuiteError(
+            f"criterion id {show_id(crit.id)} is not a valid id: {problem}",
+            path=src,
+            line=line,
+            key=dotted((*at, "id")),
+        )
     local = crit.id or _slug(crit)
     if not crit.id and crit.text and len(whole := _slug(crit, limit=len(crit.text))) > len(local):
         ctx.truncated.append((local, whole, src, line))
     if (parent is not None or crit.is_inner) and SEPARATOR in local:
-        raise SuiteError(f"criterion id {local!r}: an id inside a rubric tree may not contain {SEPARATOR!r}, "
-                         "which joins the ids along a path", path=src, line=line, key=dotted((*at, "id")))
+        raise SuiteError(
+            f"criterion id {local!r}: an id inside a rubric tree may not contain {SEPARATOR!r}, "
+            "which joins the ids along a path",
+            path=src,
+            line=line,
+            key=dotted((*at, "id")),
+        )
     full = f"{parent.id}{SEPARATOR}{local}" if parent is not None else local
     if parent is not None and parent.id.count(SEPARATOR) + 1 >= MAX_DEPTH:
-        raise SuiteError(f"criterion {full[:80]!r}...: rubric tree deeper than {MAX_DEPTH} levels", path=src,
-                         line=line, key=dotted(at))
+        raise SuiteError(
+            f"criterion {full[:80]!r}...: rubric tree deeper than {MAX_DEPTH} levels",
+            path=src,
+            line=line,
+            key=dotted(at),
+        )
     if full in ctx.seen:
         first_src, first_line = ctx.seen[full]
         hint = "" if crit.id else " (ids default to a slug of the text: give one an `id`)"
-        raise SuiteError(f"duplicate criterion id {full!r} in case {ctx.case_id!r} "
-                         f"(first at {first_src}:{first_line}){hint}", path=src, line=line, key=dotted(at))
+        raise SuiteError(
+            f"duplicate criterion id {full!r} in case {ctx.case_id!r} (first at {first_src}:{first_line}){hint}",
+            path=src,
+            line=line,
+            key=dotted(at),
+        )
     ctx.seen[full] = (src, line)
     tags = tuple(dict.fromkeys([*tags, *crit.tags]))
     ctx.note_judge(crit.judge, src, (*at, "judge"), line)
@@ -107,44 +130,94 @@ def _add(ctx: TreeContext, source: Sourced, parent: RubricNode | None, chain: tu
     if crit.check:
         spec = ComponentSpec(plugin=crit.check)
     elif judge is None:
-        raise SuiteError(f"criterion {full!r} needs a judge: set `judge:` on the suite, the case or the "
-                         "criterion, or make it a deterministic `check:`", path=src, line=line, key=dotted(at))
+        raise SuiteError(
+            f"criterion {full!r} needs a judge: set `judge:` on the suite, the case or the "
+            "criterion, or make it a deterministic `check:`",
+            path=src,
+            line=line,
+            key=dotted(at),
+        )
     elif isinstance(judge, PanelSpec):  # the panel answers; its first member stands for it where one judge is asked
         panel, spec = judge, judge.panel[0]
     else:
         spec = judge
-    ctx.leaves.append(Criterion(
-        id=full, text=crit.text, check=crit.check, params=dict(crit.with_), points=crit.effective_points,
-        must=crit.must, tags=tags, judge=spec, line=line, source=src, key=dotted(at), scale=_scale(crit),
-        parent=parent.id if parent is not None else None, panel=panel))
+    ctx.leaves.append(
+        Criterion(
+            id=full,
+            text=crit.text,
+            check=crit.check,
+            params=dict(crit.with_),
+            points=crit.effective_points,
+            must=crit.must,
+            tags=tags,
+            judge=spec,
+            line=line,
+            source=src,
+            key=dotted(at),
+            scale=_scale(crit),
+            parent=parent.id if parent is not None else None,
+            panel=panel,
+        )
+    )
     return full
 
 
-def _add_node(ctx: TreeContext, source: Sourced, full: str, parent: RubricNode | None, chain: tuple[str, ...],
-              tags: tuple[str, ...], judge: Judging | None) -> None:
+def _add_node(
+    ctx: TreeContext,
+    source: Sourced,
+    full: str,
+    parent: RubricNode | None,
+    chain: tuple[str, ...],
+    tags: tuple[str, ...],
+    judge: Judging | None,
+) -> None:
     crit, src, line, at = source
     index = len(ctx.nodes)  # the node goes before its subtree: reserve its place
-    node = RubricNode(id=full, text=crit.text, weight=crit.effective_points,
-                      parent=parent.id if parent is not None else None, must=crit.must, threshold=crit.threshold,
-                      tags=tags, line=line, source=src, key=dotted(at), meta=dict(crit.meta))
+    node = RubricNode(
+        id=full,
+        text=crit.text,
+        weight=crit.effective_points,
+        parent=parent.id if parent is not None else None,
+        must=crit.must,
+        threshold=crit.threshold,
+        tags=tags,
+        line=line,
+        source=src,
+        key=dotted(at),
+        meta=dict(crit.meta),
+    )
     ctx.nodes.append(node)
     children: list[tuple[Sourced, tuple[str, ...]]] = [
         ((c, src, ctx.line_of(src, (*at, "criteria", i)) or line, (*at, "criteria", i)), chain)
-        for i, c in enumerate(crit.criteria or [])]
+        for i, c in enumerate(crit.criteria or [])
+    ]
     for ri, name in enumerate(crit.rubric):
         where = (*at, "rubric", ri)
         if name in chain:
             cycle = " -> ".join((*chain, name))
-            raise SuiteError(f"rubric {name!r} contains itself (a cycle: {cycle}) at node {full!r}", path=src,
-                             line=ctx.line_of(src, where) or line, key=dotted(where))
+            raise SuiteError(
+                f"rubric {name!r} contains itself (a cycle: {cycle}) at node {full!r}",
+                path=src,
+                line=ctx.line_of(src, where) or line,
+                key=dotted(where),
+            )
         if name not in ctx.rubrics:
-            raise SuiteError(f"unknown rubric {name!r}; defined rubrics: {', '.join(sorted(ctx.rubrics)) or 'none'}",
-                             path=src, line=ctx.line_of(src, where) or line, key=dotted(where))
+            raise SuiteError(
+                f"unknown rubric {name!r}; defined rubrics: {', '.join(sorted(ctx.rubrics)) or 'none'}",
+                path=src,
+                line=ctx.line_of(src, where) or line,
+                key=dotted(where),
+            )
         children.extend((child, (*chain, name)) for child in ctx.rubrics[name])
     ids = [_add(ctx, child, node, child_chain, tags, judge) for child, child_chain in children]
     if not any(child[0].effective_points > 0 for child, _ in children):
-        raise SuiteError(f"node {full!r}: its children's weights sum to 0, so it has nothing to average (give a "
-                         "child a positive `weight`)", path=src, line=line, key=dotted(at))
+        raise SuiteError(
+            f"node {full!r}: its children's weights sum to 0, so it has nothing to average (give a "
+            "child a positive `weight`)",
+            path=src,
+            line=line,
+            key=dotted(at),
+        )
     ctx.nodes[index] = replace(node, children=tuple(ids))
 
 

@@ -42,17 +42,18 @@ def load_version(ref: str, suite_path: Path) -> Suite:
         return load_suite(Path(ref))
     folder = suite_path.resolve().parent
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True,
-                             text=True, check=True).stdout.strip()
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True, check=True
+        ).stdout.strip()
         rel = suite_path.resolve().relative_to(Path(top).resolve()).as_posix()
-        text = subprocess.run(["git", "show", f"{ref}:{rel}"], cwd=top, capture_output=True, text=True,
-                              check=True).stdout
+        text = subprocess.run(
+            ["git", "show", f"{ref}:{rel}"], cwd=top, capture_output=True, text=True, check=True
+        ).stdout
     except (OSError, ValueError) as exc:
         raise DriftError(f"{ref}: not a file, and git cannot read {suite_path} ({exc})") from None
     except subprocess.CalledProcessError as exc:
         reason = (exc.stderr or "").strip().splitlines()[-1:] or ["git failed"]
-        raise DriftError(f"{ref}: not a file, and not a git revision holding {suite_path}: "
-                         f"{reason[0]}") from None
+        raise DriftError(f"{ref}: not a file, and not a git revision holding {suite_path}: {reason[0]}") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{suite_path.name}.", suffix=".drift.yaml", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -117,8 +118,11 @@ class DriftReport:
         to_not = sum(r.direction == "to_not_met" for r in judged)
         n = len(judged)
         out: dict[str, Any] = {
-            "n": n, "errors": len(rows) - n, "flips": to_met + to_not,
-            "to_met": to_met, "to_not_met": to_not,
+            "n": n,
+            "errors": len(rows) - n,
+            "flips": to_met + to_not,
+            "to_met": to_met,
+            "to_not_met": to_not,
             "flip_rate": (to_met + to_not) / n if n else None,
             "flip_rate_ci": list(ci) if (ci := metrics.wilson_interval(to_met + to_not, n)) else None,
             "net_direction": (to_met - to_not) / n if n else None,
@@ -140,22 +144,38 @@ class DriftReport:
         overall = self.group(self.comparisons)
         by_tag = self.by_tag()
         failed = [name for name, g in [("overall", overall), *by_tag.items()] if g.get("failed")]
-        return {"changed": self.changed, "added": self.added, "removed": self.removed,
-                "skipped": self.skipped, "overall": overall, "by_tag": by_tag, "failed": failed,
-                "flips": [{"case": c.case, "criterion": c.criterion, "direction": c.direction,
-                           "tags": list(c.tags)}
-                          for c in self.comparisons if c.direction in ("to_met", "to_not_met")]}
+        return {
+            "changed": self.changed,
+            "added": self.added,
+            "removed": self.removed,
+            "skipped": self.skipped,
+            "overall": overall,
+            "by_tag": by_tag,
+            "failed": failed,
+            "flips": [
+                {"case": c.case, "criterion": c.criterion, "direction": c.direction, "tags": list(c.tags)}
+                for c in self.comparisons
+                if c.direction in ("to_met", "to_not_met")
+            ],
+        }
 
 
 def _criteria(suite: Suite) -> dict[tuple[str, str], tuple[Case, Criterion]]:
     return {(run.case.id, crit.id): (run.case, crit) for run in suite.runs for crit in run.case.criteria}
 
 
-async def run_drift(old: Suite, new: Suite, *, judge: ComponentSpec | None = None,
-                    responses: Mapping[str, str] | None = None,
-                    gold: Mapping[tuple[str, str], bool] | None = None,
-                    all_criteria: bool = False, threshold: float | None = None, calls: ModelCalls | None = None,
-                    base_dir: Path | None = None) -> DriftReport:
+async def run_drift(
+    old: Suite,
+    new: Suite,
+    *,
+    judge: ComponentSpec | None = None,
+    responses: Mapping[str, str] | None = None,
+    gold: Mapping[tuple[str, str], bool] | None = None,
+    all_criteria: bool = False,
+    threshold: float | None = None,
+    calls: ModelCalls | None = None,
+    base_dir: Path | None = None,
+) -> DriftReport:
     """Judge every edited criterion under both versions on the same responses.
 
     Args:
@@ -199,6 +219,7 @@ async def run_drift(old: Suite, new: Suite, *, judge: ComponentSpec | None = Non
     finally:
         await pool.aclose()
     for i, (case, crit, tags) in enumerate(keys):
-        report.comparisons.append(Comparison(case, crit, tags, answers[2 * i], answers[2 * i + 1],
-                                             (gold or {}).get((case, crit))))
+        report.comparisons.append(
+            Comparison(case, crit, tags, answers[2 * i], answers[2 * i + 1], (gold or {}).get((case, crit)))
+        )
     return report

@@ -56,8 +56,9 @@ class JudgePool:
 
     async def _ask(self, q: Question) -> bool | None:
         judge = self.get(q.judge, q.base_dir)
-        judged = await self.calls.judge(judge, JudgeRequest(case=q.case, response=q.response,
-                                                            criteria=(q.criterion,), target=q.target))
+        judged = await self.calls.judge(
+            judge, JudgeRequest(case=q.case, response=q.response, criteria=(q.criterion,), target=q.target)
+        )
         verdict = judged.verdicts[q.criterion.id]
         if verdict.outcome == "error":
             self.errors.append(verdict.error or "error")

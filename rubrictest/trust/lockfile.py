@@ -82,8 +82,9 @@ def discover(paths: Iterable[Path]) -> list[Path]:
             found.append(path)
         elif path.is_dir():
             for pattern in SUITE_PATTERNS:
-                found.extend(p for p in path.rglob(pattern)
-                             if not _SKIP_DIRS.intersection(p.relative_to(path).parts[:-1]))
+                found.extend(
+                    p for p in path.rglob(pattern) if not _SKIP_DIRS.intersection(p.relative_to(path).parts[:-1])
+                )
         else:
             raise LockfileError(f"{path}: no such file or directory")
     return sorted(set(found))
@@ -119,29 +120,35 @@ def read_lockfile(path: Path) -> dict[str, SuiteLock]:
     except json.JSONDecodeError as exc:
         raise LockfileError(f"{path}:{exc.lineno}: not a valid lockfile: invalid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
-        raise LockfileError(f"{path}: not a valid lockfile: expected an object with "
-                            f"\"version\": {LOCK_VERSION}")
+        raise LockfileError(f'{path}: not a valid lockfile: expected an object with "version": {LOCK_VERSION}')
     suites = data.get("suites")
     if not isinstance(suites, dict):
-        raise LockfileError(f"{path}: not a valid lockfile: \"suites\" must be an object")
+        raise LockfileError(f'{path}: not a valid lockfile: "suites" must be an object')
     out: dict[str, SuiteLock] = {}
     for key, entry in suites.items():
         where = f"{path}: suites.{key}"
-        if not isinstance(entry, dict) or not isinstance(entry.get("suite"), str) \
-                or not isinstance(entry.get("criteria"), dict):
-            raise LockfileError(f"{where}: expected {{\"suite\": name, \"criteria\": {{...}}}}")
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("suite"), str)
+            or not isinstance(entry.get("criteria"), dict)
+        ):
+            raise LockfileError(f'{where}: expected {{"suite": name, "criteria": {{...}}}}')
         for crit, digest in entry["criteria"].items():
             if not isinstance(digest, str) or "::" not in crit:
-                raise LockfileError(f"{where}.criteria.{crit}: expected \"case::criterion\": \"hash\"")
+                raise LockfileError(f'{where}.criteria.{crit}: expected "case::criterion": "hash"')
         out[key] = SuiteLock(entry["suite"], dict(entry["criteria"]))
     return out
 
 
 def render(locks: dict[str, SuiteLock]) -> str:
     """The lockfile's text: sorted, indented JSON with a final newline."""
-    data: dict[str, Any] = {"version": LOCK_VERSION, "suites": {
-        key: {"suite": lock.suite, "criteria": dict(sorted(lock.criteria.items()))}
-        for key, lock in sorted(locks.items())}}
+    data: dict[str, Any] = {
+        "version": LOCK_VERSION,
+        "suites": {
+            key: {"suite": lock.suite, "criteria": dict(sorted(lock.criteria.items()))}
+            for key, lock in sorted(locks.items())
+        },
+    }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -174,8 +181,9 @@ def current_locks(paths: Sequence[Path], base: Path) -> dict[str, SuiteLock]:
     return {relative_key(p, base): lock_suite(p, display=relative_key(p, base)) for p in discover(paths)}
 
 
-def compare(locked: dict[str, SuiteLock], current: dict[str, SuiteLock], base: Path,
-            paths: Sequence[Path]) -> list[Change]:
+def compare(
+    locked: dict[str, SuiteLock], current: dict[str, SuiteLock], base: Path, paths: Sequence[Path]
+) -> list[Change]:
     """Differences between the lockfile and the current suites within ``paths``."""
     changes: list[Change] = []
     keys = set(current) | {k for k in locked if in_scope(k, base, paths)}
@@ -192,8 +200,9 @@ def compare(locked: dict[str, SuiteLock], current: dict[str, SuiteLock], base: P
     return changes
 
 
-def update(locked: dict[str, SuiteLock], current: dict[str, SuiteLock], base: Path,
-           paths: Sequence[Path]) -> dict[str, SuiteLock]:
+def update(
+    locked: dict[str, SuiteLock], current: dict[str, SuiteLock], base: Path, paths: Sequence[Path]
+) -> dict[str, SuiteLock]:
     """The lockfile after re-locking ``paths``: their suites replaced, the others kept."""
     kept = {k: v for k, v in locked.items() if not in_scope(k, base, paths)}
     return {**kept, **current}

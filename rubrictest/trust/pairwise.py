@@ -21,8 +21,7 @@ from .judging import JudgePool, Question
 Side = Literal["a", "b"]
 Winner = Literal["a", "b", "tie"]
 
-PAIR_TEMPLATE = (
-    "[Response 1]\n{first}\n[End of Response 1]\n\n[Response 2]\n{second}\n[End of Response 2]")
+PAIR_TEMPLATE = "[Response 1]\n{first}\n[End of Response 1]\n\n[Response 2]\n{second}\n[End of Response 2]"
 HOLISTIC = "Response 1 is the better answer to the input overall."
 
 
@@ -31,8 +30,12 @@ def pair_criterion(criterion: Criterion | None) -> Criterion:
     if criterion is None:
         return Criterion(id="holistic", text=HOLISTIC)
     text = criterion.text or criterion.description
-    return Criterion(id=criterion.id, text=f"Response 1 meets this criterion better than Response 2: {text}",
-                     tags=criterion.tags, judge=criterion.judge)
+    return Criterion(
+        id=criterion.id,
+        text=f"Response 1 meets this criterion better than Response 2: {text}",
+        tags=criterion.tags,
+        judge=criterion.judge,
+    )
 
 
 def render_pair(first: str, second: str) -> str:

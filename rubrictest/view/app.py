@@ -23,10 +23,17 @@ from ..store.queries import ResultsDB, RunFilter, VerdictFilter
 from . import pages
 from .render import ServerLinks, render
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
 
 
 def _page_number(request: Request, name: str = "page") -> int:
@@ -45,8 +52,14 @@ def _target(value: str | None) -> str | None:
 
 def _verdict_filter(request: Request) -> VerdictFilter:
     q = request.query_params
-    return VerdictFilter(status=q.get("status", ""), tag=q.get("tag", ""), suite=q.get("suite", ""),
-                         target=_target(q.get("target")), judge=q.get("judge", ""), text=q.get("q", "").strip())
+    return VerdictFilter(
+        status=q.get("status", ""),
+        tag=q.get("tag", ""),
+        suite=q.get("suite", ""),
+        target=_target(q.get("target")),
+        judge=q.get("judge", ""),
+        text=q.get("q", "").strip(),
+    )
 
 
 class Viewer:
@@ -62,6 +75,7 @@ class Viewer:
 
     def _guard(self, fn: Callable[[Request], Response]) -> Callable[[Request], Any]:
         """Turn a missing subject into a 404 page and an unreadable database into a 503 page."""
+
         def endpoint(request: Request) -> Response:
             try:
                 return fn(request)
@@ -71,21 +85,28 @@ class Viewer:
                 return self._html(request, "error.html", 404, title="Not found", message=str(exc))
             except Exception as exc:  # sqlite errors: a locked or damaged file
                 if type(exc).__module__ == "sqlite3":
-                    return self._html(request, "error.html", 503, title="Database unavailable",
-                                      message=f"{self.db.path}: {exc}")
+                    return self._html(
+                        request, "error.html", 503, title="Database unavailable", message=f"{self.db.path}: {exc}"
+                    )
                 raise
+
         return endpoint
 
     def runs(self, request: Request) -> Response:
         q = request.query_params
-        flt = RunFilter(suite=q.get("suite", ""), target=_target(q.get("target")), status=q.get("status", ""),
-                        kind=q.get("kind", ""))
+        flt = RunFilter(
+            suite=q.get("suite", ""),
+            target=_target(q.get("target")),
+            status=q.get("status", ""),
+            kind=q.get("kind", ""),
+        )
         return self._html(request, "runs.html", nav="runs", **pages.runs_page(self.db, flt, _page_number(request)))
 
     def run(self, request: Request) -> Response:
         run_id = self.db.resolve_run(request.path_params["run_id"])
-        ctx = pages.run_page(self.db, run_id, _verdict_filter(request), _page_number(request),
-                             _page_number(request, "cpage"))
+        ctx = pages.run_page(
+            self.db, run_id, _verdict_filter(request), _page_number(request), _page_number(request, "cpage")
+        )
         return self._html(request, "run.html", nav="runs", **ctx)
 
     def case(self, request: Request) -> Response:
@@ -103,8 +124,9 @@ class Viewer:
 
     def compare(self, request: Request) -> Response:
         pair = self._pair(request)
-        return self._html(request, "compare.html", nav="runs",
-                          **pages.compare_page(self.db, pair, _page_number(request)))
+        return self._html(
+            request, "compare.html", nav="runs", **pages.compare_page(self.db, pair, _page_number(request))
+        )
 
     def pair_case(self, request: Request) -> Response:
         q = request.query_params

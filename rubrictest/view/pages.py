@@ -34,21 +34,29 @@ def runs_page(db: ResultsDB, flt: RunFilter, page: int, per_page: int = 50) -> d
     return {"runs": db.runs(flt, page, per_page), "filter": flt, "options": db.run_options()}
 
 
-def run_page(db: ResultsDB, run_id: str, flt: VerdictFilter, page: int = 1, criteria_page: int = 1,
-             per_page: int = 50) -> dict[str, Any]:
+def run_page(
+    db: ResultsDB, run_id: str, flt: VerdictFilter, page: int = 1, criteria_page: int = 1, per_page: int = 50
+) -> dict[str, Any]:
     """A run: per suite and target, gates, tags, criteria, filtered verdicts and the plots."""
     run = db.run(run_id)
     if run is None:
         raise NotFound(f"no run {run_id!r}")
     groups = db.groups(run_id)
     return {
-        "run": run, "groups": groups, "gates": db.gates(run_id), "tags": db.tag_counts(run_id),
+        "run": run,
+        "groups": groups,
+        "gates": db.gates(run_id),
+        "tags": db.tag_counts(run_id),
         "trust": db.trust(run_id),
-        "usage": db.usage(run_id), "filter": flt, "options": db.filter_options(run_id),
+        "usage": db.usage(run_id),
+        "filter": flt,
+        "options": db.filter_options(run_id),
         "criteria": db.criteria(run_id, flt, criteria_page, per_page),
         "verdicts": db.verdicts(run_id, flt, page, per_page),
-        "charts": {"scores": charts.score_distribution(db.score_bins(run_id)),
-                   "pass_rates": charts.pass_rates(db.pass_rates(run_id))},
+        "charts": {
+            "scores": charts.score_distribution(db.score_bins(run_id)),
+            "pass_rates": charts.pass_rates(db.pass_rates(run_id)),
+        },
         "target_pairs": db.target_pairs(run_id)[:3],
         "previous": db.previous_run(run_id),
         "statuses": STATUSES,
@@ -69,8 +77,13 @@ def case_page(db: ResultsDB, run_id: str, suite: str, case_id: str, target: str)
         v["mark"] = index + 1
         v["located"] = located[index]
         v["call"] = calls.get(v["judge_call_id"])
-    return {"run": run, "case": case, "segments": segs, "verdicts": verdicts,
-            "other_targets": [t for t in db.case_targets(run_id, suite, case_id) if t != target]}
+    return {
+        "run": run,
+        "case": case,
+        "segments": segs,
+        "verdicts": verdicts,
+        "other_targets": [t for t in db.case_targets(run_id, suite, case_id) if t != target],
+    }
 
 
 def make_pair(run_a: str, run_b: str, target_a: str | None, target_b: str | None) -> Pair:
@@ -81,8 +94,9 @@ def make_pair(run_a: str, run_b: str, target_a: str | None, target_b: str | None
     return comparison.make_pair(run_a, run_b, target_a, target_b)
 
 
-def compare_page(db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50,
-                 options: comparison.CompareOptions | None = None) -> dict[str, Any]:
+def compare_page(
+    db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50, options: comparison.CompareOptions | None = None
+) -> dict[str, Any]:
     """Two runs or two targets side by side: per criterion the paired table with its exact
     McNemar p-value (raw and adjusted), per suite the case-score difference with its bootstrap
     interval, the regressions (all from :func:`rubrictest.store.comparison.compare`, as
@@ -95,17 +109,28 @@ def compare_page(db: ResultsDB, pair: Pair, page: int = 1, per_page: int = 50,
     key = ("compare", pair.run_a, pair.run_b, pair.target_a, pair.target_b, options)
     stats = db.kept(key, (pair.run_a, pair.run_b), lambda: comparison.compare(db, pair, options))
     table = stats["criteria"]
-    totals = {k: sum(r[k] or 0 for r in table) for k in ("pairs", "both_pass", "both_fail", "fixed", "broken",
-                                                           "errors", "changed")}
+    totals = {
+        k: sum(r[k] or 0 for r in table)
+        for k in ("pairs", "both_pass", "both_fail", "fixed", "broken", "errors", "changed")
+    }
     totals["n"] = totals.pop("pairs")
     raw = db.paired_table(pair)
     totals["flips"] = sum(r["flips"] or 0 for r in raw)
-    return {"pair": pair, "run_a": runs[pair.run_a], "run_b": runs[pair.run_b], "table": table,
-            "totals": totals, "flipped": db.flipped(pair, totals["flips"], page, per_page),
-            "unpaired": {"a": stats["differences"]["only_a"], "b": stats["differences"]["only_b"]},
-            "chart": charts.paired([{**r, "target": ""} for r in raw] if pair.target_a is not None else raw,
-                                   pair.label_a, pair.label_b), "scores": stats["suites"], "stats": stats,
-            "differs": comparison.differs(stats)}
+    return {
+        "pair": pair,
+        "run_a": runs[pair.run_a],
+        "run_b": runs[pair.run_b],
+        "table": table,
+        "totals": totals,
+        "flipped": db.flipped(pair, totals["flips"], page, per_page),
+        "unpaired": {"a": stats["differences"]["only_a"], "b": stats["differences"]["only_b"]},
+        "chart": charts.paired(
+            [{**r, "target": ""} for r in raw] if pair.target_a is not None else raw, pair.label_a, pair.label_b
+        ),
+        "scores": stats["suites"],
+        "stats": stats,
+        "differs": comparison.differs(stats),
+    }
 
 
 def pair_case_page(db: ResultsDB, pair: Pair, suite: str, case_id: str) -> dict[str, Any]:
@@ -133,8 +158,13 @@ def pair_case_page(db: ResultsDB, pair: Pair, suite: str, case_id: str) -> dict[
     for i, side in enumerate(cases):
         for v in (side or {}).get("verdicts", []):
             statuses.setdefault(v["criterion_id"], [None, None])[i] = v["status"]
-    return {"pair": pair, "suite": suite, "case_id": case_id, "sides": cases,
-            "statuses": [{"criterion_id": k, "a": a, "b": b} for k, (a, b) in statuses.items()]}
+    return {
+        "pair": pair,
+        "suite": suite,
+        "case_id": case_id,
+        "sides": cases,
+        "statuses": [{"criterion_id": k, "a": a, "b": b} for k, (a, b) in statuses.items()],
+    }
 
 
 def trends_page(db: ResultsDB, text: str, page: int, per_page: int = 50) -> dict[str, Any]:
@@ -163,7 +193,13 @@ def judge_page(db: ResultsDB, judge: str) -> dict[str, Any]:
         raise NotFound(f"no verdict of judge {judge!r}")
     calibrations = db.calibrations(judge)
     latest = calibrations[0] if calibrations else None
-    return {"judge": rows[0], "chart": charts.confidence_profile(db.confidence_bins(judge), judge),
-            "calibrations": calibrations, "reliability": charts.reliability(
-                (latest or {}).get("reliability") or [], f"Reliability, calibration of {latest['created_at'][:10]}")
-            if latest else None}
+    return {
+        "judge": rows[0],
+        "chart": charts.confidence_profile(db.confidence_bins(judge), judge),
+        "calibrations": calibrations,
+        "reliability": charts.reliability(
+            (latest or {}).get("reliability") or [], f"Reliability, calibration of {latest['created_at'][:10]}"
+        )
+        if latest
+        else None,
+    }

@@ -167,10 +167,24 @@ def _points(value: Any) -> str:
 def environment() -> Environment:
     """The Jinja environment of the viewer: package templates, autoescape on for every template,
     undefined names are errors (a template bug fails loudly instead of showing blanks)."""
-    env = Environment(loader=PackageLoader("rubrictest.view", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=_num, pct=_pct, fixed=_fixed, money=_money, seconds=_seconds, when=_when,
-                       tokens=_tokens, points=_points, pretty=pretty)
+    env = Environment(
+        loader=PackageLoader("rubrictest.view", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        num=_num,
+        pct=_pct,
+        fixed=_fixed,
+        money=_money,
+        seconds=_seconds,
+        when=_when,
+        tokens=_tokens,
+        points=_points,
+        pretty=pretty,
+    )
     env.globals.update(STATUSES=STATUSES, make_pair=make_pair)
     return env
 

@@ -49,8 +49,9 @@ def _inline_safe(js: str) -> str:
 def _scripts() -> tuple[list[str], str]:
     """The inline scripts, and the CSP ``script-src`` allowing exactly them."""
     bodies = [_inline_safe(static_path(name).read_text(encoding="utf-8")) for name in _SCRIPTS]
-    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() + "'"
-                      for b in bodies)
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() + "'" for b in bodies
+    )
     return bodies, hashes
 
 
@@ -101,8 +102,9 @@ def _pairs(db: ResultsDB, run_id: str, compare_with: str | None) -> list[Pair]:
     return pairs
 
 
-def html_report(db: ResultsDB, run_id: str, *, full: bool = False, compare_with: str | None = None,
-                max_chars: int = MAX_CHARS) -> str:
+def html_report(
+    db: ResultsDB, run_id: str, *, full: bool = False, compare_with: str | None = None, max_chars: int = MAX_CHARS
+) -> str:
     """The whole report of ``run_id`` as one HTML document."""
     limit = None if full else max_chars
     call_limit = None if full else min(max_chars, CALL_CHARS)
@@ -129,8 +131,12 @@ def html_report(db: ResultsDB, run_id: str, *, full: bool = False, compare_with:
     for n, k in enumerate(keys):
         ctx = pages.case_page(db, run_id, k["suite"], k["case_id"], k["target"] or "")
         ctx["segments"], truncated = truncate(ctx["segments"], limit)
-        sections.append((f"case-{n}", render("case_body.html", uid=f"c{n}", truncated=truncated,
-                                             **{**common, "limit": call_limit}, **ctx)))
+        sections.append(
+            (
+                f"case-{n}",
+                render("case_body.html", uid=f"c{n}", truncated=truncated, **{**common, "limit": call_limit}, **ctx),
+            )
+        )
     for n, ctx in enumerate(compare_ctx):
         sections.append((f"compare-{n}", render("compare_body.html", uid=f"p{n}", **common, **ctx)))
         for m, (suite, case_id) in enumerate(ctx["pair_cases"]):
@@ -142,9 +148,18 @@ def html_report(db: ResultsDB, run_id: str, *, full: bool = False, compare_with:
 
     scripts, hashes = _scripts()
     css = static_path("app.css").read_text(encoding="utf-8")
-    csp = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
-           "base-uri 'none'; form-action 'none'")
-    return render("report.html", links=links, run=run_ctx["run"], csp=csp, css=Markup(css),
-                  scripts=[Markup(s) for s in scripts],
-                  sections=[(a, Markup(_compact(html))) for a, html in sections],
-                  compares=[(f"#compare-{n}", c["pair"]) for n, c in enumerate(compare_ctx)], db_name=db.path.name)
+    csp = (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    return render(
+        "report.html",
+        links=links,
+        run=run_ctx["run"],
+        csp=csp,
+        css=Markup(css),
+        scripts=[Markup(s) for s in scripts],
+        sections=[(a, Markup(_compact(html))) for a, html in sections],
+        compares=[(f"#compare-{n}", c["pair"]) for n, c in enumerate(compare_ctx)],
+        db_name=db.path.name,
+    )

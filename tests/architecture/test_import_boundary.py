@@ -56,8 +56,11 @@ def _violations(path: Path, own_package: str, root: Path = REPO) -> list[str]:
                 found.append(f"{where}: imports {module}, inside another plugin")
                 continue
             exported = set(getattr(importlib.import_module(top), "__all__", ()))
-            found += [f"{where}: {top}.{n} is not a public export of that plugin (its __all__)"
-                      for n in names if n not in exported]
+            found += [
+                f"{where}: {top}.{n} is not a public export of that plugin (its __all__)"
+                for n in names
+                if n not in exported
+            ]
     return found
 
 
@@ -71,8 +74,10 @@ def test_plugins_import_only_the_public_api() -> None:
 
 def test_the_check_catches_an_internal_import(tmp_path: Path) -> None:
     bad = tmp_path / "rubrictest_bad.py"
-    bad.write_text("from rubrictest.engine import Engine\nfrom rubrictest import Criterion, _LAZY\n"
-                   "from rubrictest_checks import _allowed\n")
+    bad.write_text(
+        "from rubrictest.engine import Engine\nfrom rubrictest import Criterion, _LAZY\n"
+        "from rubrictest_checks import _allowed\n"
+    )
     found = _violations(bad, "rubrictest_bad", root=tmp_path)
     assert [f.split(": ", 1)[1] for f in found] == [
         "imports rubrictest.engine, which is not public API",
@@ -89,15 +94,23 @@ def test_public_names_resolve() -> None:
 
 
 def test_the_core_never_imports_a_plugin() -> None:
-    offenders = [f"{p.relative_to(REPO)}:{line}: {module}"
-                 for p in sorted((REPO / "rubrictest").rglob("*.py"))
-                 for line, module, _ in _imports(p) if module.split(".")[0].startswith("rubrictest_")]
+    offenders = [
+        f"{p.relative_to(REPO)}:{line}: {module}"
+        for p in sorted((REPO / "rubrictest").rglob("*.py"))
+        for line, module, _ in _imports(p)
+        if module.split(".")[0].startswith("rubrictest_")
+    ]
     assert offenders == []
 
 
-@pytest.mark.parametrize("old, name", [("rubrictest.sdk", "ProviderComponent"),
-                                       ("rubrictest.judge_protocol", "parse_verdicts"),
-                                       ("rubrictest.calibration", "Importer")])
+@pytest.mark.parametrize(
+    "old, name",
+    [
+        ("rubrictest.sdk", "ProviderComponent"),
+        ("rubrictest.judge_protocol", "parse_verdicts"),
+        ("rubrictest.calibration", "Importer"),
+    ],
+)
 def test_old_import_paths_work_with_a_deprecation_warning(old: str, name: str) -> None:
     sys.modules.pop(old, None)
     with pytest.warns(DeprecationWarning, match=old.replace(".", r"\.") + " is deprecated"):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-OBSERVER = '''
+OBSERVER = """
 import json, os
 from rubrictest import hookimpl
 from rubrictest.plugins import pm
@@ -41,18 +41,21 @@ class Observer:
 
 if pm.get_plugin("test-observer") is None:
     pm.register(Observer(), name="test-observer")
-'''
+"""
 
 SUITE = """\
 version: 1
 suite: observed
 cases:
-""" + "".join(f"""  - id: c{i}
+""" + "".join(
+    f"""  - id: c{i}
     output: "answer {i}"
     criteria:
       - {{check: contains, with: {{value: "answer"}}}}
-      - {{id: odd, check: contains, with: {{value: "{i if i % 2 else 'x'}"}}}}
-""" for i in range(6))
+      - {{id: odd, check: contains, with: {{value: "{i if i % 2 else "x"}"}}}}
+"""
+    for i in range(6)
+)
 
 
 def _events(log: Path) -> list[dict[str, object]]:
@@ -86,9 +89,11 @@ def test_a_pytest_run_fires_each_event_once(pytester: pytest.Pytester, workers: 
 def test_evaluate_fires_each_event_once(tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
     (tmp_path / "observer_plugin.py").write_text(textwrap.dedent(OBSERVER.format(log=str(log))))
-    code = ("import observer_plugin\nfrom rubrictest import evaluate\n"
-            "for i in range(3):\n"
-            "    evaluate(f'answer {i}', [{'check': 'contains', 'with': {'value': 'answer'}}], db=None)\n")
+    code = (
+        "import observer_plugin\nfrom rubrictest import evaluate\n"
+        "for i in range(3):\n"
+        "    evaluate(f'answer {i}', [{'check': 'contains', 'with': {'value': 'answer'}}], db=None)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True, timeout=120)
     events = _events(log)

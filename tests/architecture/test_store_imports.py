@@ -23,15 +23,23 @@ print(json.dumps({'pandas_loaded_by_store': hidden, 'pandas_after': pandas.__nam
 
 
 def test_opening_the_store_leaves_pandas_unimported(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "r.db")], cwd=tmp_path, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tmp_path / "r.db")], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {
-        "pandas_loaded_by_store": False, "pandas_after": "pandas", "run": True, "tables": True}
+        "pandas_loaded_by_store": False,
+        "pandas_after": "pandas",
+        "run": True,
+        "tables": True,
+    }
 
 
 def test_a_process_that_has_pandas_keeps_it(tmp_path: Path) -> None:
-    code = ("import sys, pandas\nfrom rubrictest.store import Store\nStore.open(sys.argv[1]).close()\n"
-            "import sqlite_utils.db\nprint(sys.modules['pandas'] is pandas and sqlite_utils.db.pd is pandas)")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.db")], cwd=tmp_path, capture_output=True,
-                         text=True, check=True)
+    code = (
+        "import sys, pandas\nfrom rubrictest.store import Store\nStore.open(sys.argv[1]).close()\n"
+        "import sqlite_utils.db\nprint(sys.modules['pandas'] is pandas and sqlite_utils.db.pd is pandas)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "r.db")], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip().splitlines()[-1] == "True"

@@ -51,8 +51,16 @@ def test_paperbench_suite_reproduces_the_human_root_score(pytester: pytest.Pytes
     _copy("paperbench", pytester)
     result = pytester.runpytest("paperbench")
     assert outcomes(result)["passed"] > 1
-    tree = read_tree(EXCERPTS / "paperbench" / "data" / "judge_eval" / "semantic-self-consistency" / "0" / "grading"
-                     / "expected_result.json")
+    tree = read_tree(
+        EXCERPTS
+        / "paperbench"
+        / "data"
+        / "judge_eval"
+        / "semantic-self-consistency"
+        / "0"
+        / "grading"
+        / "expected_result.json"
+    )
     assert tree.score is not None
     assert _case_scores(pytester) == {"semantic-self-consistency-0": pytest.approx(tree.score, abs=1e-9)}
 

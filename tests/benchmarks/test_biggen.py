@@ -31,12 +31,15 @@ def test_full_release() -> None:
     assert {(i.response, i.response_model) for i in instances} == {("Hello World!", "sample-model")}
 
 
-@pytest.mark.parametrize(("feedback", "score"), [
-    ("Feedback: The response is thorough. [RESULT] 4", 4),
-    ("Feedback: weak.\n[RESULT] (2)", 2),
-    ("[RESULT] 7", None),
-    ("no result", None),
-])
+@pytest.mark.parametrize(
+    ("feedback", "score"),
+    [
+        ("Feedback: The response is thorough. [RESULT] 4", 4),
+        ("Feedback: weak.\n[RESULT] (2)", 2),
+        ("[RESULT] 7", None),
+        ("no result", None),
+    ],
+)
 def test_parse_result(feedback: str, score: int | None) -> None:
     assert parse_result(feedback) == score
 
@@ -48,8 +51,9 @@ def test_bad_input(tmp_path: Path) -> None:
     del data["reasoning_deductive_0"]["score_rubric"]["score3_description"]
     file = tmp_path / "sample_responses.json"
     file.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ImporterError, match=f"{file}: instance 'reasoning_deductive_0': score_rubric: "
-                                            "missing key 'score3_description'"):
+    with pytest.raises(
+        ImporterError, match=f"{file}: instance 'reasoning_deductive_0': score_rubric: missing key 'score3_description'"
+    ):
         read_instances(file)
     file.write_text(json.dumps(data)[:-40], encoding="utf-8")
     with pytest.raises(ImporterError, match=r"sample_responses\.json:1: invalid JSON: .*truncated\?"):

@@ -41,15 +41,21 @@ def test_excerpt_reads() -> None:
 
 
 def _task(dimension_weights: dict[str, float], weights: dict[str, list[float]]) -> Task:
-    return Task(1, "p", dimension_weights,
-                {d: tuple(Criterion(f"{d}{i}", "", w) for i, w in enumerate(weights[d])) for d in DIMENSIONS})
+    return Task(
+        1,
+        "p",
+        dimension_weights,
+        {d: tuple(Criterion(f"{d}{i}", "", w) for i, w in enumerate(weights[d])) for d in DIMENSIONS},
+    )
 
 
 def test_race_scores_follow_their_code() -> None:
     """Dimension = weighted mean of criterion scores; total = Σ dimension weight × dimension;
     overall = target total / (target total + reference total)."""
-    task = _task({"comprehensiveness": 0.4, "insight": 0.3, "instruction_following": 0.2, "readability": 0.1},
-                 {d: [0.25, 0.75] for d in DIMENSIONS})
+    task = _task(
+        {"comprehensiveness": 0.4, "insight": 0.3, "instruction_following": 0.2, "readability": 0.1},
+        {d: [0.25, 0.75] for d in DIMENSIONS},
+    )
     target = {"comprehensiveness": [8, 4], "insight": [2, 2], "instruction_following": [10, 10], "readability": [0, 0]}
     reference = {d: [5, 5] for d in DIMENSIONS}
     scores = race_scores(task, target, reference)
@@ -108,22 +114,34 @@ def test_criteria_of_every_task(drb_dir: Path) -> None:
 
 def _line(**overrides: object) -> str:
     base: dict[str, object] = {
-        "id": 7, "prompt": "p", "dimension_weight": {d: 0.25 for d in DIMENSIONS},
-        "criterions": {d: [{"criterion": "c", "explanation": "e", "weight": 1.0}] for d in DIMENSIONS}}
+        "id": 7,
+        "prompt": "p",
+        "dimension_weight": {d: 0.25 for d in DIMENSIONS},
+        "criterions": {d: [{"criterion": "c", "explanation": "e", "weight": 1.0}] for d in DIMENSIONS},
+    }
     return json.dumps({**base, **overrides})
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    (_line(dimension_weight={d: 0.3 for d in DIMENSIONS}), ":2: dimension_weight: weights sum to 1.2, expected 1"),
-    (_line(dimension_weight={"depth": 1.0}), ":2: dimension_weight: expected the dimensions"),
-    (_line(criterions={d: [{"criterion": "c", "explanation": "e", "weight": 0.5}] for d in DIMENSIONS}),
-     ":2: criterions.comprehensiveness: weights sum to 0.5"),
-    (_line(criterions={d: [{"explanation": "e", "weight": 1.0}] for d in DIMENSIONS}),
-     ":2: criterions.comprehensiveness[0]: missing key 'criterion'"),
-    (_line(id="seven"), ":2: id: expected an integer"),
-    ('{"id": 7, "prompt": "cut sh', ":2: invalid JSON: Unterminated string starting at "
-                                    "(the last line is cut short: truncated file?)"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (_line(dimension_weight={d: 0.3 for d in DIMENSIONS}), ":2: dimension_weight: weights sum to 1.2, expected 1"),
+        (_line(dimension_weight={"depth": 1.0}), ":2: dimension_weight: expected the dimensions"),
+        (
+            _line(criterions={d: [{"criterion": "c", "explanation": "e", "weight": 0.5}] for d in DIMENSIONS}),
+            ":2: criterions.comprehensiveness: weights sum to 0.5",
+        ),
+        (
+            _line(criterions={d: [{"explanation": "e", "weight": 1.0}] for d in DIMENSIONS}),
+            ":2: criterions.comprehensiveness[0]: missing key 'criterion'",
+        ),
+        (_line(id="seven"), ":2: id: expected an integer"),
+        (
+            '{"id": 7, "prompt": "cut sh',
+            ":2: invalid JSON: Unterminated string starting at (the last line is cut short: truncated file?)",
+        ),
+    ],
+)
 def test_bad_criteria_name_file_line_and_key(tmp_path: Path, line: str, message: str) -> None:
     file = tmp_path / "criteria.jsonl"
     file.write_text(_line() + "\n" + line + ("" if line.endswith("sh") else "\n"), encoding="utf-8")
@@ -134,8 +152,9 @@ def test_bad_criteria_name_file_line_and_key(tmp_path: Path, line: str, message:
 
 
 def test_wrong_directory_and_mismatched_results(tmp_path: Path) -> None:
-    with pytest.raises(ImporterError, match=f"{tmp_path}: not a DeepResearch Bench folder: "
-                                            "data/criteria_data/criteria.jsonl not found"):
+    with pytest.raises(
+        ImporterError, match=f"{tmp_path}: not a DeepResearch Bench folder: data/criteria_data/criteria.jsonl not found"
+    ):
         read_release(tmp_path)
     rows = tmp_path / "raw_results.jsonl"
     rows.write_text('{"id": 1, "prompt": "p", "comprehensiveness": 0.5}\n', encoding="utf-8")

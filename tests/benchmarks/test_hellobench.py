@@ -57,8 +57,11 @@ def test_excerpt_reads_and_scores() -> None:
 
 def _independent(root: Path) -> dict[str, float]:
     """HelloEval straight from the raw files: category from the data, scores sorted by checklist_id."""
-    weights = json.loads((Path(__file__).parents[2] / "plugins/rubrictest_importers/data/hellobench_weights.json")
-                         .read_text(encoding="utf-8"))["weights"]
+    weights = json.loads(
+        (Path(__file__).parents[2] / "plugins/rubrictest_importers/data/hellobench_weights.json").read_text(
+            encoding="utf-8"
+        )
+    )["weights"]
     data = root / "data/main_data/open_ended_qa.jsonl"
     category = {r["id"]: r["category"] for r in map(json.loads, data.read_text(encoding="utf-8").splitlines())}
     out = {}
@@ -95,17 +98,26 @@ def _result(items: list[dict[str, object]]) -> str:
     return json.dumps({"id": "q0", "instruction": "i", "response": "r", "checklist_wise_evaluation": items})
 
 
-@pytest.mark.parametrize(("items", "message"), [
-    ([{"checklist_id": 0, "evaluation_score": 0.6}],
-     "checklist_wise_evaluation[0]: evaluation_score 0.6 is not one of"),
-    ([{"checklist_id": 1, "evaluation_score": 1}], "checklist ids are [1], expected 0..n-1"),
-    ([{"checklist_id": "0", "evaluation_score": 1}], "checklist_wise_evaluation[0]: checklist_id: expected an integer"),
-    ([{"checklist_id": 0}], "checklist_wise_evaluation[0]: missing key 'evaluation_score'"),
-])
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (
+            [{"checklist_id": 0, "evaluation_score": 0.6}],
+            "checklist_wise_evaluation[0]: evaluation_score 0.6 is not one of",
+        ),
+        ([{"checklist_id": 1, "evaluation_score": 1}], "checklist ids are [1], expected 0..n-1"),
+        (
+            [{"checklist_id": "0", "evaluation_score": 1}],
+            "checklist_wise_evaluation[0]: checklist_id: expected an integer",
+        ),
+        ([{"checklist_id": 0}], "checklist_wise_evaluation[0]: missing key 'evaluation_score'"),
+    ],
+)
 def test_bad_judgements_name_file_line_and_item(tmp_path: Path, items: list[dict[str, object]], message: str) -> None:
     file = tmp_path / "open_ended_qa_results.jsonl"
-    file.write_text(_result([{"checklist_id": 0, "evaluation_score": 1.0}]) + "\n" + _result(items) + "\n",
-                    encoding="utf-8")
+    file.write_text(
+        _result([{"checklist_id": 0, "evaluation_score": 1.0}]) + "\n" + _result(items) + "\n", encoding="utf-8"
+    )
     with pytest.raises(ImporterError) as info:
         read_judgements(file)
     assert str(info.value).startswith(f"{file}:2: ")
@@ -114,8 +126,13 @@ def test_bad_judgements_name_file_line_and_item(tmp_path: Path, items: list[dict
 
 def test_mismatches_and_wrong_folder(tmp_path: Path) -> None:
     data = tmp_path / "open_ended_qa.jsonl"
-    data.write_text(json.dumps({"id": "q0", "category": "Science", "instruction": "i", "checklists": ["a", "b"],
-                                "num_checklist": 3}) + "\n", encoding="utf-8")
+    data.write_text(
+        json.dumps(
+            {"id": "q0", "category": "Science", "instruction": "i", "checklists": ["a", "b"], "num_checklist": 3}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ImporterError, match=f"{data}:1: num_checklist is 3 but checklists has 2"):
         read_instances(data)
     with pytest.raises(ImporterError, match=f"{tmp_path}: not a HelloBench folder"):

@@ -45,7 +45,8 @@ def test_a_suite_run_gives_the_mean_score_per_capability(pytester: pytest.Pytest
     instances = read_instances(EXCERPT)
     levels = {inst.id: level for inst, level in zip(instances, (4, 2), strict=True)}
     (pytester.path / "bg" / "grades.jsonl").write_text(
-        "".join(json.dumps({"case": k, "criterion": "score", "level": v}) + "\n" for k, v in levels.items()))
+        "".join(json.dumps({"case": k, "criterion": "score", "level": v}) + "\n" for k, v in levels.items())
+    )
     suite = yaml.safe_load((pytester.path / "bg" / "test_biggen_my_model.rubric.yaml").read_text(encoding="utf-8"))
     scale = suite["cases"][0]["criteria"][0]["scale"]
     assert scale == {"levels": dict(zip(range(1, 6), instances[0].levels, strict=True)), "pass_at": 4}
@@ -77,19 +78,24 @@ def test_the_released_file_needs_a_target(tmp_path: Path) -> None:
 
 def test_the_whole_release_imports(tmp_path: Path) -> None:
     source = require_shared("prometheus-eval")
-    code, output = _invoke(source, tmp_path / "all", "target=openai:gpt-4o-mini", "judge=openai:gpt-4.1",
-                           "capability=planning")
+    code, output = _invoke(
+        source, tmp_path / "all", "target=openai:gpt-4o-mini", "judge=openai:gpt-4.1", "capability=planning"
+    )
     assert code == 0, output
     text = (tmp_path / "all" / "test_biggen_openai_gpt_4o_mini.rubric.yaml").read_text(encoding="utf-8")
-    assert text.count("\n- id: planning_") == sum(1 for i in read_instances(source / "BiGGen-Bench" /
-                                                                            "sample_responses.json")
-                                                  if i.capability == "planning")
+    assert text.count("\n- id: planning_") == sum(
+        1 for i in read_instances(source / "BiGGen-Bench" / "sample_responses.json") if i.capability == "planning"
+    )
 
 
-@pytest.mark.parametrize(("option", "message"), [
-    ("pass_at=6", "expected a score 1-5"), ("limit=0", "whole number"),
-    ("capability=cooking", "no instance of capability 'cooking'; capabilities: planning"),
-])
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("pass_at=6", "expected a score 1-5"),
+        ("limit=0", "whole number"),
+        ("capability=cooking", "no instance of capability 'cooking'; capabilities: planning"),
+    ],
+)
 def test_bad_options(tmp_path: Path, option: str, message: str) -> None:
     code, output = _invoke(EXCERPT, tmp_path / "o", "target=x:y", "judge=x:y", option)
     assert code != 0 and message in output

@@ -22,8 +22,13 @@ SOURCE = EXCERPTS / "deepresearch"
 
 
 def _reports(path: Path, tasks: list[Task], text: str) -> Path:
-    path.write_text("".join(json.dumps({"id": str(t.id), "prompt": t.prompt, "article": f"{text} {t.id}"},
-                                       ensure_ascii=False) + "\n" for t in tasks), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps({"id": str(t.id), "prompt": t.prompt, "article": f"{text} {t.id}"}, ensure_ascii=False) + "\n"
+            for t in tasks
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -38,17 +43,28 @@ def _import(out: Path, *options: str) -> None:
 def _scores(tasks: list[Task], seed: int) -> dict[tuple[int, str], dict[str, list[int]]]:
     """Judge scores 0-10 of every criterion, for both reports (RACE's judge's answers)."""
     rng = random.Random(seed)
-    return {(t.id, side): {d: [rng.randint(0, 10) for _ in t.criteria[d]] for d in DIMENSIONS}
-            for t in tasks for side in ("target", "reference")}
+    return {
+        (t.id, side): {d: [rng.randint(0, 10) for _ in t.criteria[d]] for d in DIMENSIONS}
+        for t in tasks
+        for side in ("target", "reference")
+    }
 
 
 def test_a_suite_run_gives_races_scores(pytester: pytest.Pytester, tmp_path: Path) -> None:
     tasks = read_release(SOURCE).tasks
-    _import(pytester.path / "drb", f"articles={_reports(tmp_path / 'a.jsonl', tasks, 'Report')}",
-            f"reference={_reports(tmp_path / 'r.jsonl', tasks, 'Reference')}", "judge=recorded:grades.jsonl")
+    _import(
+        pytester.path / "drb",
+        f"articles={_reports(tmp_path / 'a.jsonl', tasks, 'Report')}",
+        f"reference={_reports(tmp_path / 'r.jsonl', tasks, 'Reference')}",
+        "judge=recorded:grades.jsonl",
+    )
     scores = _scores(tasks, seed=13)
-    grades = [{"case": f"task-{tid}", "criterion": f"{side}.{d}.c{i + 1:02d}", "level": level}
-              for (tid, side), dims in scores.items() for d in DIMENSIONS for i, level in enumerate(dims[d])]
+    grades = [
+        {"case": f"task-{tid}", "criterion": f"{side}.{d}.c{i + 1:02d}", "level": level}
+        for (tid, side), dims in scores.items()
+        for d in DIMENSIONS
+        for i, level in enumerate(dims[d])
+    ]
     (pytester.path / "drb" / "grades.jsonl").write_text("".join(json.dumps(g) + "\n" for g in grades))
     pytester.runpytest("drb", "-q")
     store = open_store(pytester)
@@ -74,8 +90,9 @@ def _case(target: dict[str, float], reference: dict[str, float]) -> tuple[Case, 
             crit = Criterion(id=f"{side}.{key}", text=key, points=weight, parent=side)
             crits.append(crit)
             results.append((crit, Verdict(crit.id, "met" if key.startswith("yes") else "not_met")))
-    return Case(suite="s", id="c", input="q", criteria=tuple(crits), nodes=tuple(nodes),
-                top_level=("target", "reference")), results
+    return Case(
+        suite="s", id="c", input="q", criteria=tuple(crits), nodes=tuple(nodes), top_level=("target", "reference")
+    ), results
 
 
 def test_relative_by_hand() -> None:
@@ -119,6 +136,22 @@ def test_bad_options_and_reports(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_text(json.dumps({"id": 51, "prompt": tasks[0].prompt, "article": "x"}) + "\n", encoding="utf-8")
     assert f"{wrong}:1: prompt: not task 51's request" in run(f"articles={wrong}", judge)
-    assert "not a DeepResearch Bench folder" in CliRunner().invoke(
-        cli, ["import", "deepresearch", str(tmp_path), "-o", str(tmp_path / "o2"), "--option", "target=x:y",
-              "--option", judge]).output
+    assert (
+        "not a DeepResearch Bench folder"
+        in CliRunner()
+        .invoke(
+            cli,
+            [
+                "import",
+                "deepresearch",
+                str(tmp_path),
+                "-o",
+                str(tmp_path / "o2"),
+                "--option",
+                "target=x:y",
+                "--option",
+                judge,
+            ],
+        )
+        .output
+    )

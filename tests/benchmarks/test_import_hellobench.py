@@ -56,10 +56,15 @@ def test_gpt4o_open_ended_qa_figure_through_a_suite_run(hellobench_dir: Path, py
 def test_bad_options_and_sources(tmp_path: Path) -> None:
     cli = build_cli()
     source = EXCERPTS / "hellobench"
-    for option, message in (("model=nobody", "no recorded judgements"), ("pass_at=0.6", "expected 0, 0.25"),
-                            ("limit=0", "whole number"), ("threshold=2", "[0, 1]")):
-        result = CliRunner().invoke(cli, ["import", "hellobench", str(source), "-o", str(tmp_path / "o"),
-                                          "--option", option])
+    for option, message in (
+        ("model=nobody", "no recorded judgements"),
+        ("pass_at=0.6", "expected 0, 0.25"),
+        ("limit=0", "whole number"),
+        ("threshold=2", "[0, 1]"),
+    ):
+        result = CliRunner().invoke(
+            cli, ["import", "hellobench", str(source), "-o", str(tmp_path / "o"), "--option", option]
+        )
         assert result.exit_code == 2 and message in result.output, result.output
     wrong = CliRunner().invoke(cli, ["import", "hellobench", str(tmp_path), "-o", str(tmp_path / "o")])
     assert wrong.exit_code == 2 and "not a HelloBench folder" in wrong.output

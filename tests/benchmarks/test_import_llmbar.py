@@ -44,16 +44,26 @@ def test_a_set_run_on_recorded_verdicts(pytester: pytest.Pytester) -> None:
     assert cases[0]["reference"] == rows[0]["results"][1][0]
     # a judge's verdicts on every question for both outputs (recorded, per target)
     rng = random.Random(5)
-    met = {(c["id"], q["id"], t): rng.random() < 0.6 for c in cases for q in c["criteria"]
-           for t in ("output-1", "output-2")}
-    (pytester.path / "lb" / "verdicts.jsonl").write_text("".join(
-        json.dumps({"case": c, "criterion": q, "target": t, "met": m}) + "\n" for (c, q, t), m in met.items()))
+    met = {
+        (c["id"], q["id"], t): rng.random() < 0.6
+        for c in cases
+        for q in c["criteria"]
+        for t in ("output-1", "output-2")
+    }
+    (pytester.path / "lb" / "verdicts.jsonl").write_text(
+        "".join(json.dumps({"case": c, "criterion": q, "target": t, "met": m}) + "\n" for (c, q, t), m in met.items())
+    )
     pytester.runpytest("lb", "-q")
     store = open_store(pytester)
     stored = {(c["case_id"], c["target"]): c["score"] for c in store.cases(store.resolve_run(None))}
     scores = {c["id"]: (stored[(c["id"], "output-1")], stored[(c["id"], "output-2")]) for c in cases}
-    by_hand = {c["id"]: tuple(sum(met[(c["id"], q["id"], t)] for q in c["criteria"]) / len(c["criteria"])
-                              for t in ("output-1", "output-2")) for c in cases}
+    by_hand = {
+        c["id"]: tuple(
+            sum(met[(c["id"], q["id"], t)] for q in c["criteria"]) / len(c["criteria"])
+            for t in ("output-1", "output-2")
+        )
+        for c in cases
+    }
     for key, pair in by_hand.items():
         assert scores[key] == pytest.approx(pair)
     gold = {c["id"]: c["metadata"]["gold"] for c in cases}
@@ -65,11 +75,14 @@ def test_a_set_run_on_recorded_verdicts(pytester: pytest.Pytester) -> None:
 def test_bad_input(tmp_path: Path) -> None:
     natural = require_shared("LLMBar", "Dataset", "LLMBar", "Natural")
     assert "give the judge of the questions" in _invoke(natural, tmp_path / "o")[1]
-    assert "no set (dataset.json) at or below it matching 'Nowhere'" in _invoke(
-        natural.parent, tmp_path / "o", "judge=x:y", "set=Nowhere")[1]
+    assert (
+        "no set (dataset.json) at or below it matching 'Nowhere'"
+        in _invoke(natural.parent, tmp_path / "o", "judge=x:y", "set=Nowhere")[1]
+    )
     broken = tmp_path / "set"
     (broken / "evaluators" / "GPT-4" / "Metrics_Reference").mkdir(parents=True)
     (broken / "dataset.json").write_text("[]")
     (broken / "evaluators" / "GPT-4" / "Metrics_Reference" / "result.json").write_text(
-        json.dumps([{"input": "i", "output_1": "a", "output_2": "b", "label": 3, "results": [["q"], ["r"]]}]))
+        json.dumps([{"input": "i", "output_1": "a", "output_2": "b", "label": 3, "results": [["q"], ["r"]]}])
+    )
     assert "result.json: row 0: label 3 is not 1 or 2" in _invoke(broken, tmp_path / "o2", "judge=x:y")[1]

@@ -33,8 +33,10 @@ def _invoke(source: Path, out: Path, *options: str) -> tuple[int, str]:
 
 def _answers(path: Path, source: Path = SOURCE) -> Path:
     """A model's answers in FastChat's model_answer format."""
-    rows = [{"question_id": q.id, "model_id": MODEL, "choices": [{"index": 0, "turns": [f"A{q.id}.1", f"A{q.id}.2"]}]}
-            for q in read_release(source).questions]
+    rows = [
+        {"question_id": q.id, "model_id": MODEL, "choices": [{"index": 0, "turns": [f"A{q.id}.1", f"A{q.id}.2"]}]}
+        for q in read_release(source).questions
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -44,20 +46,35 @@ JUDGMENTS = [(81, 1, 9), (81, 2, 7), (111, 1, 3), (111, 2, -1), (131, 1, 8), (13
 
 
 def _judgments(path: Path) -> Path:
-    rows = [{"question_id": q, "model": MODEL, "judge": ["gpt-4", "single-v1"], "user_prompt": "...",
-             "judgment": f"Rating: [[{s}]]" if s > 0 else "no rating", "score": s, "turn": t, "tstamp": 0}
-            for q, t, s in JUDGMENTS]
+    rows = [
+        {
+            "question_id": q,
+            "model": MODEL,
+            "judge": ["gpt-4", "single-v1"],
+            "user_prompt": "...",
+            "judgment": f"Rating: [[{s}]]" if s > 0 else "no rating",
+            "score": s,
+            "turn": t,
+            "tstamp": 0,
+        }
+        for q, t, s in JUDGMENTS
+    ]
     rows.append({"question_id": 81, "model": "other", "score": 1, "turn": 1})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
 
 def test_recorded_judgements_give_fastchats_score(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    code, output = _invoke(SOURCE, pytester.path / "mt", f"answers={_answers(tmp_path / 'a.jsonl')}",
-                           f"judgments={_judgments(tmp_path / 'j.jsonl')}")
+    code, output = _invoke(
+        SOURCE,
+        pytester.path / "mt",
+        f"answers={_answers(tmp_path / 'a.jsonl')}",
+        f"judgments={_judgments(tmp_path / 'j.jsonl')}",
+    )
     assert code == 0, output
-    suite = yaml.safe_load((pytester.path / "mt" / "test_mtbench_my-model.rubric.yaml".replace("-", "_"))
-                           .read_text(encoding="utf-8"))
+    suite = yaml.safe_load(
+        (pytester.path / "mt" / "test_mtbench_my-model.rubric.yaml".replace("-", "_")).read_text(encoding="utf-8")
+    )
     cases = {c["id"]: c for c in suite["cases"]}
     assert len(cases) == 6
     # turn 2 is the conversation so far; math is graded against the GPT-4 reference of that turn
@@ -80,11 +97,13 @@ def test_recorded_judgements_give_fastchats_score(pytester: pytest.Pytester, tmp
 
 
 def test_a_live_target_answers_first_turns(tmp_path: Path) -> None:
-    code, output = _invoke(require_shared("FastChat"), tmp_path / "o", "target=openai:gpt-4o-mini",
-                           "judge=openai:gpt-4.1")
+    code, output = _invoke(
+        require_shared("FastChat"), tmp_path / "o", "target=openai:gpt-4o-mini", "judge=openai:gpt-4.1"
+    )
     assert code == 0, output
-    suite = yaml.safe_load((tmp_path / "o" / "test_mtbench_openai-gpt-4o-mini.rubric.yaml".replace("-", "_"))
-                           .read_text(encoding="utf-8"))
+    suite = yaml.safe_load(
+        (tmp_path / "o" / "test_mtbench_openai-gpt-4o-mini.rubric.yaml".replace("-", "_")).read_text(encoding="utf-8")
+    )
     assert len(suite["cases"]) == 80 and all(c["id"].endswith("-t1") for c in suite["cases"])
     assert sum("reference" in c for c in suite["cases"]) == 30
 
@@ -93,17 +112,29 @@ def test_bad_options(tmp_path: Path) -> None:
     answers = _answers(tmp_path / "a.jsonl")
     assert "one of them" in _invoke(SOURCE, tmp_path / "o", "judge=x:y")[1]
     assert "give a judge" in _invoke(SOURCE, tmp_path / "o", f"answers={answers}")[1]
-    assert "expected a rating 1-10" in _invoke(SOURCE, tmp_path / "o", f"answers={answers}", "judge=x:y",
-                                               "pass_at=11")[1]
+    assert (
+        "expected a rating 1-10" in _invoke(SOURCE, tmp_path / "o", f"answers={answers}", "judge=x:y", "pass_at=11")[1]
+    )
     short = tmp_path / "short.jsonl"
     short.write_text(json.dumps({"question_id": 81, "choices": [{"turns": ["only one"]}]}) + "\n")
-    assert "no answer to every turn of question 81, 111, 131" in _invoke(SOURCE, tmp_path / "o", f"answers={short}",
-                                                                       "judge=x:y")[1]
+    assert (
+        "no answer to every turn of question 81, 111, 131"
+        in _invoke(SOURCE, tmp_path / "o", f"answers={short}", "judge=x:y")[1]
+    )
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"question_id": 81, "model": MODEL, "score": 7.5, "turn": 1}) + "\n")
-    assert f"{bad}:1: score: 7.5 is not a rating 1-10" in _invoke(SOURCE, tmp_path / "o", f"answers={answers}",
-                                                                 f"judgments={bad}")[1]
-    assert "no judgement of model 'nobody'" in _invoke(SOURCE, tmp_path / "o", f"answers={answers}",
-                                                       f"judgments={_judgments(tmp_path / 'j.jsonl')}",
-                                                       "model=nobody")[1]
+    assert (
+        f"{bad}:1: score: 7.5 is not a rating 1-10"
+        in _invoke(SOURCE, tmp_path / "o", f"answers={answers}", f"judgments={bad}")[1]
+    )
+    assert (
+        "no judgement of model 'nobody'"
+        in _invoke(
+            SOURCE,
+            tmp_path / "o",
+            f"answers={answers}",
+            f"judgments={_judgments(tmp_path / 'j.jsonl')}",
+            "model=nobody",
+        )[1]
+    )
     assert "not an MT-Bench folder" in _invoke(tmp_path, tmp_path / "o", f"answers={answers}", "judge=x:y")[1]

@@ -76,8 +76,7 @@ def test_k_selects_one_subtree_of_an_imported_paper(pytester: pytest.Pytester) -
     assert counts["passed"] + counts.get("missed", 0) == sum(1 for _ in first.leaves())
 
 
-def test_all_five_graded_papers_store_their_human_root_scores(paperbench_dir: Path,
-                                                               pytester: pytest.Pytester) -> None:
+def test_all_five_graded_papers_store_their_human_root_scores(paperbench_dir: Path, pytester: pytest.Pytester) -> None:
     source = paperbench_dir / "data" / "judge_eval"
     expected = {f"{example.replace('/', '-')}": read_tree(file).score for example, file in find_graded(source).items()}
     assert len(expected) == 5
@@ -91,8 +90,12 @@ def test_all_five_graded_papers_store_their_human_root_scores(paperbench_dir: Pa
         assert scores[case] == pytest.approx(score, abs=1e-9), case
     # The published root scores (experiments' human grades), pinned.
     assert {k: round(v, 4) for k, v in scores.items()} == {
-        "all-in-one-0": 0.7139, "pinn-0": 0.8342, "rice-0": 0.1857, "semantic-self-consistency-0": 0.91,
-        "stay-on-topic-with-classifier-free-guidance-0": 0.4815}
+        "all-in-one-0": 0.7139,
+        "pinn-0": 0.8342,
+        "rice-0": 0.1857,
+        "semantic-self-consistency-0": 0.91,
+        "stay-on-topic-with-classifier-free-guidance-0": 0.4815,
+    }
 
 
 def test_bad_sources_and_outputs_are_one_message_and_write_nothing(tmp_path: Path) -> None:
@@ -137,8 +140,7 @@ class _LoadOnlyPlugin:
         register("load-only", _LoadOnly)
 
 
-def test_an_importer_without_suites_says_so(tmp_path: Path,
-                                            register_plugin: Callable[[Any, str], Any]) -> None:
+def test_an_importer_without_suites_says_so(tmp_path: Path, register_plugin: Callable[[Any, str], Any]) -> None:
     register_plugin(_LoadOnlyPlugin, "load-only-importer")
     result = CliRunner().invoke(build_cli(), ["import", "load-only", str(tmp_path), "-o", str(tmp_path / "o")])
     assert result.exit_code == 2 and "writes no suites" in result.output

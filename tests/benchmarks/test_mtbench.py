@@ -38,8 +38,9 @@ def test_excerpt_reads() -> None:
 def test_full_release() -> None:
     release = read_release(require_shared("FastChat"))
     assert len(release.questions) == 80
-    assert Counter(q.category for q in release.questions) == {c: 10 for c in (
-        "writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities")}
+    assert Counter(q.category for q in release.questions) == {
+        c: 10 for c in ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities")
+    }
     by_id = {q.id: q for q in release.questions}
     assert len(release.references) == 30
     assert {by_id[i].category for i in release.references} <= set(NEED_REF_CATS)
@@ -47,12 +48,15 @@ def test_full_release() -> None:
     assert {p.output_format for p in release.prompts.values()} == {"[[rating]]", "[[A]]"}
 
 
-@pytest.mark.parametrize(("judgment", "rating"), [
-    ("The answer is fine. Rating: [[8]]", 8.0),
-    ("Rating: [[7.5]] and later [[2]]", 7.5),
-    ("Rating: [9]", 9.0),
-    ("No rating here", None),
-])
+@pytest.mark.parametrize(
+    ("judgment", "rating"),
+    [
+        ("The answer is fine. Rating: [[8]]", 8.0),
+        ("Rating: [[7.5]] and later [[2]]", 7.5),
+        ("Rating: [9]", 9.0),
+        ("No rating here", None),
+    ],
+)
 def test_parse_rating(judgment: str, rating: float | None) -> None:
     assert parse_rating(judgment) == rating
 

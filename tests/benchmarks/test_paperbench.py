@@ -98,8 +98,15 @@ def test_siblings_sharing_an_id_get_distinct_keys(paperbench_dir: Path) -> None:
 
 
 def _node(**overrides: object) -> dict[str, object]:
-    base: dict[str, object] = {"id": "leaf", "requirements": "r", "weight": 1, "sub_tasks": [],
-                               "task_category": "Code Development", "score": 1.0, "valid_score": True}
+    base: dict[str, object] = {
+        "id": "leaf",
+        "requirements": "r",
+        "weight": 1,
+        "sub_tasks": [],
+        "task_category": "Code Development",
+        "score": 1.0,
+        "valid_score": True,
+    }
     return {**base, **overrides}
 
 
@@ -107,16 +114,23 @@ def _root(*children: dict[str, object]) -> dict[str, object]:
     return _node(id="root", task_category=None, sub_tasks=list(children))
 
 
-@pytest.mark.parametrize(("tree", "message"), [
-    (_root(_node(), _node(id="bad", weight=0)), "node sub_tasks[1] (id 'bad'): weight: expected a positive number"),
-    (_root(_root(_node()) | {"id": "x", "task_category": "Code Execution"}),
-     "node sub_tasks[0] (id 'x'): an inner node cannot have a task_category"),
-    (_root(_node(score=1.5)), "node sub_tasks[0] (id 'leaf'): score: expected a number in [0, 1]"),
-    (_root({"id": "nosub", "requirements": "r", "weight": 1}),
-     "node sub_tasks[0] (id 'nosub'): missing key 'sub_tasks'"),
-    (_root(_node(valid_score="yes")), "valid_score: expected true or false"),
-    ([], "node root: expected an object"),
-])
+@pytest.mark.parametrize(
+    ("tree", "message"),
+    [
+        (_root(_node(), _node(id="bad", weight=0)), "node sub_tasks[1] (id 'bad'): weight: expected a positive number"),
+        (
+            _root(_root(_node()) | {"id": "x", "task_category": "Code Execution"}),
+            "node sub_tasks[0] (id 'x'): an inner node cannot have a task_category",
+        ),
+        (_root(_node(score=1.5)), "node sub_tasks[0] (id 'leaf'): score: expected a number in [0, 1]"),
+        (
+            _root({"id": "nosub", "requirements": "r", "weight": 1}),
+            "node sub_tasks[0] (id 'nosub'): missing key 'sub_tasks'",
+        ),
+        (_root(_node(valid_score="yes")), "valid_score: expected true or false"),
+        ([], "node root: expected an object"),
+    ],
+)
 def test_invalid_trees_name_the_file_and_node(tmp_path: Path, tree: object, message: str) -> None:
     file = tmp_path / "expected_result.json"
     file.write_text(json.dumps(tree), encoding="utf-8")

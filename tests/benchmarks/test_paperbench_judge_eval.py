@@ -123,10 +123,15 @@ def test_published_tables_pool_the_leaves_we_read(paperbench_dir: Path) -> None:
 
 
 def test_invalid_subtrees_are_left_out() -> None:
-    leaf = {"requirements": "r", "weight": 1, "sub_tasks": [], "task_category": "Code Development",
-            "valid_score": True}
-    human = {"id": "root", "requirements": "r", "weight": 1, "score": 0.5, "valid_score": True, "sub_tasks": [
-        {**leaf, "id": "a", "score": 1.0}, {**leaf, "id": "b", "score": 0.0}]}
+    leaf = {"requirements": "r", "weight": 1, "sub_tasks": [], "task_category": "Code Development", "valid_score": True}
+    human = {
+        "id": "root",
+        "requirements": "r",
+        "weight": 1,
+        "score": 0.5,
+        "valid_score": True,
+        "sub_tasks": [{**leaf, "id": "a", "score": 1.0}, {**leaf, "id": "b", "score": 0.0}],
+    }
     judged = json.loads(json.dumps(human))
     judged["sub_tasks"][1].update(valid_score=False, score=1.0)
     from rubrictest_importers.paperbench import tree_from_json
@@ -170,28 +175,40 @@ def test_calibrate_with_baseline_judges() -> None:
 
 
 def test_calibrate_prints_paperbench_table_first() -> None:
-    run = CliRunner().invoke(calibrate, ["--from", "paperbench", str(EXCERPT), "-o", "judge=human",
-                                         "--resamples", "0"])
+    run = CliRunner().invoke(calibrate, ["--from", "paperbench", str(EXCERPT), "-o", "judge=human", "--resamples", "0"])
     assert run.exit_code == 0, run.output
     lines = run.output.splitlines()
     assert lines[2] == "paperbench_judge_eval:"
-    assert lines[3].split() == ["group", "accuracy", "precision", "recall", "f1", "num_positives", "num_negatives",
-                                "num_samples"]
+    assert lines[3].split() == [
+        "group",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "num_positives",
+        "num_negatives",
+        "num_samples",
+    ]
     assert lines[5].split()[:5] == ["Overall", "1.000", "1.000", "1.000", "1.000"]
     assert "per criterion:" not in run.output and "per tag:" in run.output
 
 
 def test_calibrate_reads_a_judge_eval_results_file(tmp_path: Path) -> None:
     """PaperBench's ``run_judge_eval`` output: a judge that flipped one leaf grade."""
-    raw = json.loads((EXCERPT / "data/judge_eval/semantic-self-consistency/0/grading/expected_result.json")
-                     .read_text(encoding="utf-8"))
+    raw = json.loads(
+        (EXCERPT / "data/judge_eval/semantic-self-consistency/0/grading/expected_result.json").read_text(
+            encoding="utf-8"
+        )
+    )
     node = raw
     while node["sub_tasks"]:
         node = node["sub_tasks"][0]
     node["score"] = 1.0 - node["score"]
     results = tmp_path / "results.json"
-    results.write_text(json.dumps({"results": [{"example_id": "semantic-self-consistency/0",
-                                                "graded_task_tree": raw}]}), encoding="utf-8")
+    results.write_text(
+        json.dumps({"results": [{"example_id": "semantic-self-consistency/0", "graded_task_tree": raw}]}),
+        encoding="utf-8",
+    )
     data = _calibrate(str(results), "-o", f"expected={EXCERPT}")
     table = data["tables"]["paperbench_judge_eval"]
     assert isinstance(table, dict) and table[OVERALL]["accuracy"] == pytest.approx(78 / 79)

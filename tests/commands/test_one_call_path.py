@@ -45,8 +45,10 @@ class PaidModel(Target):
     async def generate(self, case: Case) -> TargetResult:
         PaidModel.calls += 1
         text = CHECKLIST if "checklist" in (case.input or "").lower() else f"answer: {case.input}"
-        return TargetResult(text, [CallRecord(request={"input": case.input}, response=text,
-                                              usage=Usage(10, 5, COST), model=self.spec.model)])
+        return TargetResult(
+            text,
+            [CallRecord(request={"input": case.input}, response=text, usage=Usage(10, 5, COST), model=self.spec.model)],
+        )
 
 
 class PaidJudge(Judge):
@@ -64,8 +66,14 @@ class PaidJudge(Judge):
         for crit in request.criteria:
             phrase = (crit.text or "").split("`")[1] if "`" in (crit.text or "") else "refund"
             verdicts.append(Verdict(crit.id, "met" if phrase.lower() in request.response.lower() else "not_met"))
-        return JudgeResult(verdicts, [CallRecord(request={"n": len(request.criteria)}, response="ok",
-                                                 usage=Usage(20, 5, COST), model=self.spec.model)])
+        return JudgeResult(
+            verdicts,
+            [
+                CallRecord(
+                    request={"n": len(request.criteria)}, response="ok", usage=Usage(20, 5, COST), model=self.spec.model
+                )
+            ],
+        )
 
 
 class _Plugin:
@@ -113,8 +121,10 @@ def _suite(tmp_path: Path, text: str = SUITE) -> Path:
 
 
 def _pairs(tmp_path: Path) -> Path:
-    rows = [{"case": "refund", "chosen": "Within 30 days, no refund after.", "rejected": "Sure!"},
-            {"case": "shipping", "chosen": "It takes 2 days.", "rejected": "Soon."}]
+    rows = [
+        {"case": "refund", "chosen": "Within 30 days, no refund after.", "rejected": "Sure!"},
+        {"case": "shipping", "chosen": "It takes 2 days.", "rejected": "Soon."},
+    ]
     path = tmp_path / "pairs.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -139,8 +149,13 @@ def _args(kind: str, tmp_path: Path) -> tuple[click.Command, list[str]]:
         _suite(tmp_path)
         return drift.command, [suite, "--old", str(old)]
     assert kind == "pairwise"
-    return pairwise.command, [suite, "--baseline", _outputs(tmp_path, "a.jsonl", "A:"),
-                              "--candidate", _outputs(tmp_path, "b.jsonl", "B:")]
+    return pairwise.command, [
+        suite,
+        "--baseline",
+        _outputs(tmp_path, "a.jsonl", "A:"),
+        "--candidate",
+        _outputs(tmp_path, "b.jsonl", "B:"),
+    ]
 
 
 def _calls() -> int:
@@ -151,9 +166,15 @@ def _runs(db: Path) -> list[dict[str, Any]]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(r) | {"calls": conn.execute("SELECT count(*) FROM judge_calls WHERE run_id = ? AND request "
-                                                 "IS NOT NULL", [r["id"]]).fetchone()[0]}
-                for r in conn.execute("SELECT id, kind, status FROM runs ORDER BY started_at, id")]
+        return [
+            dict(r)
+            | {
+                "calls": conn.execute(
+                    "SELECT count(*) FROM judge_calls WHERE run_id = ? AND request IS NOT NULL", [r["id"]]
+                ).fetchone()[0]
+            }
+            for r in conn.execute("SELECT id, kind, status FROM runs ORDER BY started_at, id")
+        ]
     finally:
         conn.close()
 

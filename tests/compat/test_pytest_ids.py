@@ -36,19 +36,24 @@ cases:
       - {id: hundred, check: contains, with: {value: "100"}}
       - {id: judged, text: "The answer is correct.", judge: "recorded:labels.jsonl"}
 """
-OUT_V1 = ('{"id": "capital", "output": "Canberra, please note."}\n'
-          '{"id": "boiling", "output": "100 degrees Celsius."}\n')
+OUT_V1 = '{"id": "capital", "output": "Canberra, please note."}\n{"id": "boiling", "output": "100 degrees Celsius."}\n'
 OUT_V2 = '{"id": "capital", "output": "Sydney."}\n{"id": "boiling", "output": "212 F."}\n'
 LABELS = '{"case": "boiling", "criterion": "judged", "target": "v1", "met": true}\n'
 
 F = "test_ids.rubric.yaml"
 ALL_IDS = [
-    f"{F}::capital::canberra[v1]", f"{F}::capital::canberra[v2]",
-    f"{F}::capital::polite[v1]", f"{F}::capital::polite[v2]",
-    f"{F}::capital::score[v1]", f"{F}::capital::score[v2]",
-    f"{F}::boiling::hundred[v1]", f"{F}::boiling::hundred[v2]",
-    f"{F}::boiling::judged[v1]", f"{F}::boiling::judged[v2]",
-    f"{F}::gate[v1]", f"{F}::gate[v2]",
+    f"{F}::capital::canberra[v1]",
+    f"{F}::capital::canberra[v2]",
+    f"{F}::capital::polite[v1]",
+    f"{F}::capital::polite[v2]",
+    f"{F}::capital::score[v1]",
+    f"{F}::capital::score[v2]",
+    f"{F}::boiling::hundred[v1]",
+    f"{F}::boiling::hundred[v2]",
+    f"{F}::boiling::judged[v1]",
+    f"{F}::boiling::judged[v2]",
+    f"{F}::gate[v1]",
+    f"{F}::gate[v2]",
 ]
 FAILED = {f"{F}::capital::score[v2]", f"{F}::boiling::hundred[v2]"}
 ERRORS = {f"{F}::boiling::judged[v2]", f"{F}::gate[v2]"}
@@ -93,8 +98,10 @@ def test_a_case_id_selects_every_target_of_the_case(suite: pytest.Pytester) -> N
     result = suite.runpytest(f"{F}::capital", "--collect-only", "-q", "--rubric-no-store")
     assert [line for line in result.outlines if "::" in line] == [i for i in ALL_IDS if "::capital::" in i]
     result = suite.runpytest(f"{F}::capital::canberra", "--collect-only", "-q", "--rubric-no-store")
-    assert [line for line in result.outlines if "::" in line] == [f"{F}::capital::canberra[v1]",
-                                                                  f"{F}::capital::canberra[v2]"]
+    assert [line for line in result.outlines if "::" in line] == [
+        f"{F}::capital::canberra[v1]",
+        f"{F}::capital::canberra[v2]",
+    ]
 
 
 def test_last_failed_reruns_every_failure_and_error(suite: pytest.Pytester) -> None:
@@ -111,7 +118,8 @@ def test_dash_k_selects_a_target(suite: pytest.Pytester) -> None:
     assert [line for line in result.outlines if "::" in line] == [i for i in ALL_IDS if i.endswith("[v1]")]
     result = suite.runpytest("-k", "capital and v2", "--collect-only", "-q", "--rubric-no-store")
     assert [line for line in result.outlines if "::" in line] == [
-        i for i in ALL_IDS if i.endswith("[v2]") and "::capital::" in i]
+        i for i in ALL_IDS if i.endswith("[v2]") and "::capital::" in i
+    ]
 
 
 def test_junit_names_are_the_item_names(suite: pytest.Pytester) -> None:

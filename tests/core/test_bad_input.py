@@ -28,9 +28,7 @@ def _collect_error(pytester: pytest.Pytester) -> pytest.RunResult:
     return result
 
 
-def test_malformed_yaml_names_file_and_line(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_malformed_yaml_names_file_and_line(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -44,8 +42,7 @@ def test_malformed_yaml_names_file_and_line(
 def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tmp_path: Path) -> None:
     path = tmp_path / "test_s.rubric.yaml"
     path.write_text(
-        "cases:\n  - id: c1\n    output: a\n    output: b\n"
-        "    criteria: [{check: contains, with: {value: a}}]\n"
+        "cases:\n  - id: c1\n    output: a\n    output: b\n    criteria: [{check: contains, with: {value: a}}]\n"
     )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
@@ -53,9 +50,7 @@ def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tmp_path: Path) -
     assert "duplicate key 'output' (first at line 3)" in str(info.value)
 
 
-def test_schema_violation_names_file_line_and_key(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_schema_violation_names_file_line_and_key(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -78,9 +73,7 @@ def test_wrong_type_deep_in_a_criterion(tmp_path: Path) -> None:
     assert (info.value.line, info.value.key) == (8, "cases[0].criteria[1].points")
 
 
-def test_unknown_key_is_named_with_a_suggestion(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_unknown_key_is_named_with_a_suggestion(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite("""
         cases:
           - id: c1
@@ -141,9 +134,7 @@ def test_duplicate_ids(
 
 
 @pytest.mark.parametrize("text", ["cases: []\n", "suite: empty\n"])
-def test_a_suite_with_no_cases(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str
-) -> None:
+def test_a_suite_with_no_cases(pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str) -> None:
     write_suite(text)
     result = _collect_error(pytester)
     result.stdout.fnmatch_lines(["test_s.rubric.yaml:1: *cases*"])
@@ -192,9 +183,7 @@ def test_check_parameters_are_validated_at_collection(
     _collect_error(pytester).stdout.fnmatch_lines(["*criterion 'k': unknown parameter(s) valeu*"])
 
 
-def test_unknown_target_points_at_the_target_key(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_unknown_target_points_at_the_target_key(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite("""
         suite: s
         target: nosuch:model
@@ -332,8 +321,7 @@ def test_python_check_that_raises_or_returns_garbage_is_an_error(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], body: str, reason: str
 ) -> None:
     (pytester.path / "mychecks.py").write_text(
-        "def good(response, case):\n    return ('a' in response, "
-        "'saw ' + case.id)\n\n" + "def bad(response):\n" + body
+        "def good(response, case):\n    return ('a' in response, 'saw ' + case.id)\n\n" + "def bad(response):\n" + body
     )
     write_suite("""
         cases:
@@ -364,9 +352,7 @@ def test_a_broken_suite_next_to_a_good_one_writes_nothing(
 def test_a_collection_error_makes_no_model_calls(
     pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
 ) -> None:
-    write_suite(
-        "judge: fake:m\ncases:\n  - {id: c1, output: a, criteria: ['yes']}\n", name="test_good.rubric.yaml"
-    )
+    write_suite("judge: fake:m\ncases:\n  - {id: c1, output: a, criteria: ['yes']}\n", name="test_good.rubric.yaml")
     write_suite("cases:\n  - {id: c1, output: a, critera: []}\n", name="test_bad.rubric.yaml")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
@@ -489,9 +475,7 @@ def test_a_missing_include_file_names_the_include_key(
 def test_an_invalid_companion_file_is_named_with_its_own_line(
     pytester: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:
-    (pytester.path / "extra.yaml").write_text(
-        "version: 1\ncases:\n  c1:\n    - {check: equals, wiht: {value: a}}\n"
-    )
+    (pytester.path / "extra.yaml").write_text("version: 1\ncases:\n  c1:\n    - {check: equals, wiht: {value: a}}\n")
     write_suite("""
         include: [extra.yaml]
         cases:
@@ -566,8 +550,6 @@ def test_other_suite_errors_name_the_line(tmp_path: Path, text: str, line: int, 
         ),
     ],
 )
-def test_reserved_ids(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str, message: str
-) -> None:
+def test_reserved_ids(pytester: pytest.Pytester, write_suite: Callable[..., Path], text: str, message: str) -> None:
     write_suite(text)
     _collect_error(pytester).stdout.fnmatch_lines([message])

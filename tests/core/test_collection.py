@@ -64,9 +64,7 @@ def test_node_ids_are_file_case_criterion_score_and_gate(
 def test_several_targets_put_the_target_in_brackets(
     pytester: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:
-    pytester.makepyfile(
-        answers="def up(text):\n    return text.upper()\n\ndef same(text):\n    return text\n"
-    )
+    pytester.makepyfile(answers="def up(text):\n    return text.upper()\n\ndef same(text):\n    return text\n")
     write_suite("""
         target:
           - {plugin: python, model: "answers:up", name: gpt-4o}
@@ -108,9 +106,7 @@ def test_rubric_files_ini_option_changes_the_pattern(
 def test_tags_become_markers_for_dash_m(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite(SUPPORT)
     result = pytester.runpytest("--collect-only", "-q", "-m", "safety")
-    result.stdout.fnmatch_lines(
-        ["test_s.rubric.yaml::refund-window::no-false-promise", "1/7 tests collected*"]
-    )
+    result.stdout.fnmatch_lines(["test_s.rubric.yaml::refund-window::no-false-promise", "1/7 tests collected*"])
     result = pytester.runpytest("--collect-only", "-q", "-m", "refunds and not safety")
     # a case's tags mark its score item too
     result.stdout.fnmatch_lines(
@@ -128,9 +124,7 @@ def test_tags_become_markers_for_dash_m(pytester: pytest.Pytester, write_suite: 
     result.assert_outcomes(passed=1, deselected=6)
 
 
-def test_dash_k_selects_by_case_and_criterion(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_dash_k_selects_by_case_and_criterion(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite(SUPPORT)
     result = pytester.runpytest("-v", "-k", "greeting and hello")
     result.stdout.fnmatch_lines(["*::greeting::says-hello PASSED*", "*1 passed, 6 deselected*"])
@@ -152,9 +146,7 @@ def _failing_suite() -> str:
     """
 
 
-def test_dash_x_stops_at_the_first_failure(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_dash_x_stops_at_the_first_failure(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite(_failing_suite())
     result = pytester.runpytest("-x", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
@@ -171,9 +163,7 @@ def test_last_failed_reruns_only_the_failed_criteria(
     result.stdout.fnmatch_lines(["*::a::bad FAILED*", "*::b::bad FAILED*"])
 
 
-def test_verbose_prints_one_status_line_per_item(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_verbose_prints_one_status_line_per_item(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite("""
         threshold: 0.5
         cases:
@@ -299,7 +289,9 @@ def test_xdist_session_without_suites_writes_nothing(pytester: pytest.Pytester) 
 
 def test_a_generated_id_cut_short_is_never_silent(pytester: pytest.Pytester) -> None:
     long_text = "The reply states the exact return window of thirty days and names the form to fill in online."
-    pytester.makefile(".rubric.yaml", test_long=f"""
+    pytester.makefile(
+        ".rubric.yaml",
+        test_long=f"""
         version: 1
         judge: recorded:labels.jsonl
         cases:
@@ -308,10 +300,15 @@ def test_a_generated_id_cut_short_is_never_silent(pytester: pytest.Pytester) -> 
             criteria:
               - {long_text}
               - Short enough.
-    """)
+    """,
+    )
     result = pytester.runpytest("--collect-only", "-q", "--rubric-no-store", "-W", "always")
     cut = "the-reply-states-the-exact-return-window-of-thirty-days-and"
-    result.stdout.fnmatch_lines([f"test_long.rubric.yaml::c1::{cut}",
-                                 "*RubricIdWarning: 1 generated criterion id(s) cut to 60 characters: "
-                                 f"test_long.rubric.yaml:7: '{cut}' (from '{cut}-names-the-form*"])
+    result.stdout.fnmatch_lines(
+        [
+            f"test_long.rubric.yaml::c1::{cut}",
+            "*RubricIdWarning: 1 generated criterion id(s) cut to 60 characters: "
+            f"test_long.rubric.yaml:7: '{cut}' (from '{cut}-names-the-form*",
+        ]
+    )
     assert "short-enough" not in result.stdout.str().split("warnings summary")[-1]

@@ -123,9 +123,7 @@ def test_cache_is_keyed_by_content(
     path = write_suite(_suite(3))
     pytester.runpytest().assert_outcomes(passed=9)
     # a changed response (case c1) and a changed criterion text (all cases' k0) miss the cache
-    path.write_text(
-        path.read_text().replace("answer 1", "answer one").replace("yes criterion 0", "yes criterion zero")
-    )
+    path.write_text(path.read_text().replace("answer 1", "answer one").replace("yes criterion 0", "yes criterion zero"))
     pytester.runpytest().assert_outcomes(passed=9)
     assert len(fake_judge.calls) == 6
 

@@ -66,9 +66,7 @@ def _env(site: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run(
-    args: list[str], site: Path, cwd: Path | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], site: Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, env=_env(site, **env), capture_output=True, text=True, timeout=60)
 
 

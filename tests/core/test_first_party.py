@@ -69,9 +69,7 @@ def test_python_check_gets_params_and_the_case(tmp_path: Path) -> None:
     (tmp_path / "rt_checks_mod.py").write_text(
         "def longer_than(response, n, case):\n    return len(response) > n, f'{case.id}: {len(response)}'\n"
     )
-    verdict = _verdict(
-        "python", {"function": "rt_checks_mod:longer_than", "n": 3}, "hello", base_dir=tmp_path
-    )
+    verdict = _verdict("python", {"function": "rt_checks_mod:longer_than", "n": 3}, "hello", base_dir=tmp_path)
     assert (verdict.outcome, verdict.rationale) == ("met", "c1: 5")
 
 
@@ -126,9 +124,7 @@ def test_recorded_judge_reads_labels_and_checks_evidence(
 def test_recorded_judge_with_a_broken_file_errors_its_items(
     pytester: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:
-    (pytester.path / "labels.jsonl").write_text(
-        '{"case": "refund", "criterion": "window", "met": "perhaps"}\n'
-    )
+    (pytester.path / "labels.jsonl").write_text('{"case": "refund", "criterion": "window", "met": "perhaps"}\n')
     write_suite(RECORDED_SUITE)
     result = pytester.runpytest()
     assert outcomes(result) == {"errors": 4}

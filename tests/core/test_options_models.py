@@ -65,8 +65,12 @@ def test_a_third_party_options_model_is_checked_at_collection(
     write_suite(SUITE.replace("{OPTIONS}", "{strictnes: 2}"))
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["test_s.rubric.yaml:3: judge.options.strictnes: unknown key 'strictnes' "
-                                 "(did you mean 'strictness'?); allowed keys: strictness"])
+    result.stdout.fnmatch_lines(
+        [
+            "test_s.rubric.yaml:3: judge.options.strictnes: unknown key 'strictnes' "
+            "(did you mean 'strictness'?); allowed keys: strictness"
+        ]
+    )
 
 
 def test_a_value_outside_the_model_is_refused(
@@ -74,7 +78,8 @@ def test_a_value_outside_the_model_is_refused(
 ) -> None:
     write_suite(SUITE.replace("{OPTIONS}", "{strictness: 9}"))
     pytester.runpytest().stdout.fnmatch_lines(
-        ["test_s.rubric.yaml:3: judge.options.strictness: Input should be less than or equal to 3"])
+        ["test_s.rubric.yaml:3: judge.options.strictness: Input should be less than or equal to 3"]
+    )
 
 
 def test_valid_options_run(pytester: pytest.Pytester, write_suite: Callable[..., Path], tone: None) -> None:
@@ -88,16 +93,21 @@ def _schema(tone: None) -> dict[str, Any]:
     return json.loads(result.output)  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(("options", "valid"), [
-    ({"evidence_policy": "flag", "retry": {"max_attempts": 2}, "price": {"input": 1, "output": 2}}, True),
-    ({"evidence_polcy": "flag"}, False),
-    ({"price": "cheap"}, False),
-    ({"retry": {"max_attemps": 2}}, False),
-])
+@pytest.mark.parametrize(
+    ("options", "valid"),
+    [
+        ({"evidence_policy": "flag", "retry": {"max_attempts": 2}, "price": {"input": 1, "output": 2}}, True),
+        ({"evidence_polcy": "flag"}, False),
+        ({"price": "cheap"}, False),
+        ({"retry": {"max_attemps": 2}}, False),
+    ],
+)
 def test_the_schema_holds_each_plugins_options(options: dict[str, Any], valid: bool, tone: None) -> None:
     schema = _schema(tone)
-    suite = {"judge": {"plugin": "openai", "model": "gpt-4.1", "options": options},
-             "cases": [{"id": "c", "output": "x", "criteria": ["Is short."]}]}
+    suite = {
+        "judge": {"plugin": "openai", "model": "gpt-4.1", "options": options},
+        "cases": [{"id": "c", "output": "x", "criteria": ["Is short."]}],
+    }
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(suite))
     assert (not errors) == valid, errors
 
@@ -108,8 +118,10 @@ def test_the_schema_holds_third_party_options_and_tells_targets_from_judges(tone
     judged = yaml.safe_load(SUITE.replace("{OPTIONS}", "{strictnes: 2}").replace("\n    ", "\n"))
     assert list(validator.iter_errors(judged)), "a third-party plugin's options are in the schema"
     # `evidence_policy` is an option of the openai judge, not of the openai target
-    as_target = {"target": {"plugin": "openai", "model": "m", "options": {"evidence_policy": "flag"}},
-                 "cases": [{"id": "c", "input": "q", "criteria": [{"check": "contains", "with": {"value": "a"}}]}]}
+    as_target = {
+        "target": {"plugin": "openai", "model": "m", "options": {"evidence_policy": "flag"}},
+        "cases": [{"id": "c", "input": "q", "criteria": [{"check": "contains", "with": {"value": "a"}}]}],
+    }
     assert list(validator.iter_errors(as_target))
 
 
@@ -133,8 +145,12 @@ def test_a_panel_members_options_are_checked_at_collection(
     write_suite(PANEL_SUITE)
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["test_s.rubric.yaml:6: judge.panel[[]1].options.strictnes: unknown key 'strictnes' "
-                                 "(did you mean 'strictness'?); allowed keys: strictness"])
+    result.stdout.fnmatch_lines(
+        [
+            "test_s.rubric.yaml:6: judge.panel[[]1].options.strictnes: unknown key 'strictnes' "
+            "(did you mean 'strictness'?); allowed keys: strictness"
+        ]
+    )
 
 
 def test_the_schema_holds_panel_members_options(tone: None) -> None:

@@ -38,9 +38,7 @@ RegisterPlugin = Callable[[Any, str], Any]
 
 
 def _hookspec_names() -> list[str]:
-    return sorted(
-        name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "rubrictest_spec")
-    )
+    return sorted(name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "rubrictest_spec"))
 
 
 def test_every_hookspec_has_a_test_and_a_docstring() -> None:
@@ -65,9 +63,7 @@ def test_every_hookspec_has_a_test_and_a_docstring() -> None:
 class _AllOrNothing(Aggregator):
     """Passes a case only when every criterion passes; the score is 1 or 0."""
 
-    def aggregate(
-        self, case: Case, results: Sequence[tuple[Criterion, Verdict]], threshold: float | None
-    ) -> CaseScore:
+    def aggregate(self, case: Case, results: Sequence[tuple[Criterion, Verdict]], threshold: float | None) -> CaseScore:
         failed = [c.id for c, v in results if not c.passes(v.outcome)]
         return CaseScore(0.0 if failed else 1.0, not failed, f"failed: {', '.join(failed)}" if failed else "")
 
@@ -297,8 +293,7 @@ def test_duplicate_component_names_are_an_error_naming_both_plugins(
     register_plugin(Dup(), "test-dup")
     with pytest.raises(
         ConfigError,
-        match="judge 'contains' is registered twice: by plugin '(checks|test-dup)' "
-        "and by plugin '(checks|test-dup)'",
+        match="judge 'contains' is registered twice: by plugin '(checks|test-dup)' and by plugin '(checks|test-dup)'",
     ) as info:
         registry()
     assert "'checks'" in str(info.value) and "'test-dup'" in str(info.value)
@@ -336,8 +331,7 @@ def test_registry_is_rebuilt_when_a_plugin_is_replaced_under_the_same_name(
             "*test_s.rubric.yaml:3*unknown judge 'nosuch'; available judges: *contains*equals*recorded*",
         ),
         (
-            "target: nosuch:model\ncases:\n"
-            "  - {id: c1, input: a, criteria: [{check: equals, with: {value: a}}]}\n",
+            "target: nosuch:model\ncases:\n  - {id: c1, input: a, criteria: [{check: equals, with: {value: a}}]}\n",
             "*test_s.rubric.yaml:1*unknown target 'nosuch'; available targets: *jsonl*python, static*",
         ),
         (
@@ -430,12 +424,15 @@ def test_first_party_plugins_come_from_entry_points() -> None:
         for ep in metadata.entry_points(group="rubrictest")
         if ep.dist is not None and ep.dist.name == "rubrictest"
     }
-    assert eps.items() >= {
-        "checks": "rubrictest_checks",
-        "targets": "rubrictest_targets",
-        "recorded": "rubrictest_recorded",
-        "aggregators": "rubrictest_aggregators",
-    }.items()
+    assert (
+        eps.items()
+        >= {
+            "checks": "rubrictest_checks",
+            "targets": "rubrictest_targets",
+            "recorded": "rubrictest_recorded",
+            "aggregators": "rubrictest_aggregators",
+        }.items()
+    )
     for name in eps:
         assert pm.get_plugin(name) is not None
 

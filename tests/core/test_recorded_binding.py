@@ -41,32 +41,44 @@ def _labels(pytester: pytest.Pytester, *rows: dict[str, object]) -> Path:
     return path
 
 
-def test_a_label_for_another_response_is_an_error(pytester: pytest.Pytester,
-                                                 write_suite: Callable[..., Path]) -> None:
+def test_a_label_for_another_response_is_an_error(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite(SUITE)
-    _labels(pytester,
-            {"case": "refund", "criterion": "window", "met": True, "evidence": "within 30 days",
-             "response_sha256": response_sha256(OLD)},
-            {"case": "refund", "criterion": "polite", "met": True, "response": OLD})
+    _labels(
+        pytester,
+        {
+            "case": "refund",
+            "criterion": "window",
+            "met": True,
+            "evidence": "within 30 days",
+            "response_sha256": response_sha256(OLD),
+        },
+        {"case": "refund", "criterion": "polite", "met": True, "response": OLD},
+    )
     _outputs(pytester, OLD)
     assert outcomes(pytester.runpytest()) == {"passed": 2}
     # The app's answer regressed: before, both criteria still PASSED on the old labels.
     _outputs(pytester, NEW)
     result = pytester.runpytest("-v")
     assert outcomes(result) == {"errors": 2}
-    result.stdout.fnmatch_lines([
-        f"*label is for another response: *labels.jsonl:1 was recorded for response sha256 "
-        f"{response_sha256(OLD)[:12]}…, the response under test is sha256 {response_sha256(NEW)[:12]}…*",
-        "*label is for another response: *labels.jsonl:2 *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"*label is for another response: *labels.jsonl:1 was recorded for response sha256 "
+            f"{response_sha256(OLD)[:12]}…, the response under test is sha256 {response_sha256(NEW)[:12]}…*",
+            "*label is for another response: *labels.jsonl:2 *",
+        ]
+    )
 
 
-def test_unbound_labels_keep_working_and_bad_hashes_are_named(pytester: pytest.Pytester,
-                                                             write_suite: Callable[..., Path]) -> None:
+def test_unbound_labels_keep_working_and_bad_hashes_are_named(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(SUITE)
     _outputs(pytester, NEW)
-    _labels(pytester, {"case": "refund", "criterion": "window", "met": True},
-            {"case": "refund", "criterion": "polite", "met": True})
+    _labels(
+        pytester,
+        {"case": "refund", "criterion": "window", "met": True},
+        {"case": "refund", "criterion": "polite", "met": True},
+    )
     assert outcomes(pytester.runpytest()) == {"passed": 2}  # the documented risk of an unbound label
     _labels(pytester, {"case": "refund", "criterion": "window", "met": True, "response_sha256": "abc"})
     result = pytester.runpytest()
@@ -75,13 +87,17 @@ def test_unbound_labels_keep_working_and_bad_hashes_are_named(pytester: pytest.P
 
 
 def test_stamp_labels_binds_labels_to_the_run_and_finds_stale_ones(
-        pytester: pytest.Pytester, write_suite: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester: pytest.Pytester, write_suite: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(pytester.path)
     monkeypatch.delenv("RUBRICTEST_DB", raising=False)
     write_suite(SUITE)
     _outputs(pytester, OLD)
-    labels = _labels(pytester, {"case": "refund", "criterion": "window", "met": True},
-                     {"case": "refund", "criterion": "polite", "met": True})
+    labels = _labels(
+        pytester,
+        {"case": "refund", "criterion": "window", "met": True},
+        {"case": "refund", "criterion": "polite", "met": True},
+    )
     assert outcomes(pytester.runpytest()) == {"passed": 2}
     cli = build_cli()
     check = CliRunner().invoke(cli, ["stamp-labels", str(labels), "--check"])
@@ -100,8 +116,9 @@ def test_stamp_labels_binds_labels_to_the_run_and_finds_stale_ones(
     # A human judges the new response: the window is no longer stated; politeness still holds.
     rows[0]["met"] = False
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    again = CliRunner().invoke(cli, ["stamp-labels", str(labels), "--restamp", "refund::window",
-                                     "--restamp", "refund::polite"])
+    again = CliRunner().invoke(
+        cli, ["stamp-labels", str(labels), "--restamp", "refund::window", "--restamp", "refund::polite"]
+    )
     assert again.exit_code == 0, again.output
     result = pytester.runpytest("-v")
     result.stdout.fnmatch_lines(["*::refund::window FAILED*", "*::refund::polite PASSED*"])

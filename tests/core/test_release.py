@@ -39,12 +39,15 @@ def cli(*args: str) -> Result:
 @pytest.fixture
 def gated(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> Path:
     """A run of one suite against two targets: ``good`` passes its gate, ``bad`` fails its own."""
-    cases = "".join(f"      - {{id: c{i}, input: q, criteria: [{{id: ok, check: contains, with: {{value: ok}}}}]}}\n"
-                    for i in range(6))
+    cases = "".join(
+        f"      - {{id: c{i}, input: q, criteria: [{{id: ok, check: contains, with: {{value: ok}}}}]}}\n"
+        for i in range(6)
+    )
     write_suite(TWO_TARGETS + cases)
     (pytester.path / "good.jsonl").write_text("".join(f'{{"id": "c{i}", "output": "ok"}}\n' for i in range(6)))
-    (pytester.path / "bad.jsonl").write_text("".join(
-        f'{{"id": "c{i}", "output": "{"ok" if i == 0 else "no"}"}}\n' for i in range(6)))
+    (pytester.path / "bad.jsonl").write_text(
+        "".join(f'{{"id": "c{i}", "output": "{"ok" if i == 0 else "no"}"}}\n' for i in range(6))
+    )
     result = pytester.runpytest("-v")
     result.stdout.fnmatch_lines(["*::gate[[]good[]] PASSED*", "*::gate[[]bad[]] FAILED*"])
     return db_path(pytester)
@@ -60,14 +63,18 @@ def test_each_target_has_its_gate_stored_and_reported(gated: Path) -> None:
     assert gates["bad"]["lower_bound"] == pytest.approx(0.0301, abs=1e-3) and gates["bad"]["min_pass_rate"] == 0.5
 
     text = cli("report", "--db", str(gated)).output
-    assert "== two [good]  gate PASS: 6/6 cases passed (100.0%), Wilson lower bound 0.610 at 95% >= min pass " \
-           "rate 0.5" in text
-    assert "== two [bad]  gate FAIL: 1/6 cases passed (16.7%), Wilson lower bound 0.030 at 95% < min pass " \
-           "rate 0.5" in text
+    assert (
+        "== two [good]  gate PASS: 6/6 cases passed (100.0%), Wilson lower bound 0.610 at 95% >= min pass "
+        "rate 0.5" in text
+    )
+    assert (
+        "== two [bad]  gate FAIL: 1/6 cases passed (16.7%), Wilson lower bound 0.030 at 95% < min pass rate 0.5" in text
+    )
     assert "c1    ok         FAIL    1.00  contains  " in text and "not met: missing ['ok']" in text
     md = cli("report", "--db", str(gated), "--format", "markdown").output
-    assert "| two | bad | FAIL: 1/6 cases passed (16.7%), Wilson lower bound 0.030 at 95% &lt; min pass rate 0.5 |" \
-        in md
+    assert (
+        "| two | bad | FAIL: 1/6 cases passed (16.7%), Wilson lower bound 0.030 at 95% &lt; min pass rate 0.5 |" in md
+    )
     assert "| two | bad | c1 | ok | FAIL | 1.00 | contains | not met: missing \\['ok'\\] |" in md
     data = json.loads(cli("report", "--db", str(gated), "--json").output)
     by_target = {t["target"]: t for t in data["targets"]}
@@ -108,8 +115,13 @@ def examples_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("examples")
     shutil.copytree(REPO / "suites" / "examples", root / "examples")
     db = root / "results.db"
-    done = subprocess.run([sys.executable, "-m", "pytest", "examples", "-q", "-p", "no:cacheprovider",
-                           f"--rubric-db={db}"], cwd=root, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "examples", "-q", "-p", "no:cacheprovider", f"--rubric-db={db}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return db
 
@@ -137,9 +149,12 @@ def test_compare_targets_separates_a_significant_regression_from_noise(examples_
         "REGRESSION order-status::next-step: pass rate 100.0% -> 40.0% (12 broken, 0 fixed of 20 pairs); exact "
         "McNemar p = 0.00049, Holm-adjusted 0.002 < alpha 0.05",
         "REGRESSION order-status (case score): mean 1.000 -> 0.767 (-0.233, 95% bootstrap CI [-0.300, -0.167], "
-        "20 paired cases)"]
-    assert "not a regression: order-status::thanks: 2 broken, 0 fixed of 20 pairs; adjusted p = 1 >= alpha 0.05" \
+        "20 paired cases)",
+    ]
+    assert (
+        "not a regression: order-status::thanks: 2 broken, 0 fixed of 20 pairs; adjusted p = 1 >= alpha 0.05"
         in failed.output
+    )
     # Larger than --min-effect: a 60-point drop in pass rate is, a 23-point drop in mean score is not, at 0.3.
     half = cli(*args, "--fail-on-regression", "--min-effect", "0.3")
     assert half.exit_code == 1 and [ln for ln in half.output.splitlines() if ln.startswith("REGRESSION")] == lines[:1]
@@ -153,8 +168,10 @@ def test_compare_targets_separates_a_significant_regression_from_noise(examples_
     # The same database, the same interval (seeded).
     assert json.loads(cli(*args, "--json").output)["suites"] == data["suites"]
     md = cli(*args, "--format", "markdown").output
-    assert "| order-status::next-step | 20 | 8 | 0 | 0 | 12 | 0 | 100.0% | 40.0% | 0.000488 | 0.00195 | " \
-           "**REGRESSION** |" in md
+    assert (
+        "| order-status::next-step | 20 | 8 | 0 | 0 | 12 | 0 | 100.0% | 40.0% | 0.000488 | 0.00195 | "
+        "**REGRESSION** |" in md
+    )
 
 
 def test_compare_of_a_target_with_itself_has_no_regression(examples_db: Path) -> None:
@@ -181,14 +198,26 @@ def test_fail_on_regression_refuses_a_run_that_did_not_finish(examples_db: Path,
     assert cli("compare", "--targets", "baseline", "candidate", "--db", str(db)).exit_code == 0
 
 
-def test_fail_on_regression_refuses_different_suites_unless_allowed(
-        examples_db: Path, tmp_path: Path) -> None:
+def test_fail_on_regression_refuses_different_suites_unless_allowed(examples_db: Path, tmp_path: Path) -> None:
     root = tmp_path / "r"
     shutil.copytree(REPO / "suites" / "examples", root / "examples")
     db = _copy(examples_db, tmp_path)
-    done = subprocess.run([sys.executable, "-m", "pytest", "examples/test_versions.rubric.yaml", "-q",
-                           "-p", "no:cacheprovider", f"--rubric-db={db}"], cwd=root, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "examples/test_versions.rubric.yaml",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--rubric-db={db}",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout
     refused = cli("compare", "-2", "-1", "--db", str(db), "--fail-on-regression")
     assert refused.exit_code == 2
@@ -200,8 +229,9 @@ def test_fail_on_regression_refuses_different_suites_unless_allowed(
     assert nothing.exit_code == 2 and "nothing to compare" in nothing.output
 
 
-def test_compare_appends_to_the_github_step_summary(examples_db: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compare_appends_to_the_github_step_summary(
+    examples_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     cli("compare", "--targets", "baseline", "candidate", "--db", str(examples_db))

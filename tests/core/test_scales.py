@@ -21,16 +21,19 @@ from ..helpers.pytester import open_store, outcomes
 def five(indent: int = 16) -> str:
     """A 1-5 scale with a description per level, as lines indented for a criterion's keys."""
     pad = " " * indent
-    return (f"{pad}scale:\n{pad}  range: [1, 5]\n"
-            f"{pad}  levels: {{1: Useless., 2: Poor., 3: Fair., 4: Good., 5: Excellent.}}\n{pad}  pass_at: 4")
+    return (
+        f"{pad}scale:\n{pad}  range: [1, 5]\n"
+        f"{pad}  levels: {{1: Useless., 2: Poor., 3: Fair., 4: Good., 5: Excellent.}}\n{pad}  pass_at: 4"
+    )
 
 
 def _labels(pytester: pytest.Pytester, rows: list[dict[str, object]]) -> None:
     (pytester.path / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-def test_levels_pass_from_pass_at_and_score_normalised(pytester: pytest.Pytester,
-                                                       write_suite: Callable[..., Path]) -> None:
+def test_levels_pass_from_pass_at_and_score_normalised(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
     write_suite(f"""
         judge: recorded:labels.jsonl
         threshold: 0.5
@@ -48,8 +51,13 @@ def test_levels_pass_from_pass_at_and_score_normalised(pytester: pytest.Pytester
                   levels: {{0: not at all, 0.25: barely, 0.5: partly, 0.75: mostly, 1: fully}}
                   pass_at: 0.75
     """)
-    _labels(pytester, [{"case": "c1", "criterion": "helpful", "level": 4, "rationale": "good"},
-                       {"case": "c1", "criterion": "quarters", "level": 0.5}])
+    _labels(
+        pytester,
+        [
+            {"case": "c1", "criterion": "helpful", "level": 4, "rationale": "good"},
+            {"case": "c1", "criterion": "quarters", "level": 0.5},
+        ],
+    )
     result = pytester.runpytest("-v")
     result.stdout.fnmatch_lines(["*::c1::helpful PASSED*", "*::c1::quarters MISSED*", "*::c1::score PASSED*"])
     store = open_store(pytester)
@@ -105,8 +113,10 @@ def test_a_level_off_the_scale_or_a_judge_without_levels_is_an_error(
                 judge: fake
 {five()}
     """)
-    _labels(pytester, [{"case": "c1", "criterion": "outside", "level": 7},
-                       {"case": "c1", "criterion": "missing", "met": True}])
+    _labels(
+        pytester,
+        [{"case": "c1", "criterion": "outside", "level": 7}, {"case": "c1", "criterion": "missing", "met": True}],
+    )
     result = pytester.runpytest("-v")
     assert outcomes(result) == {"errors": 3}
     store = open_store(pytester)
@@ -119,21 +129,30 @@ def test_a_level_off_the_scale_or_a_judge_without_levels_is_an_error(
 @pytest.mark.parametrize(
     ("scale", "line", "key", "message"),
     [
-        ("{range: [1, 5], levels: {1: a, 6: b}, pass_at: 4}", 5, "cases[0].criteria[0].scale",
-         "level 6 is outside the range [1, 5]"),
-        ("{range: [1, 3], levels: {1: a, 3: c}, pass_at: 3}", 5, "cases[0].criteria[0].scale",
-         "level 2 has no description"),
+        (
+            "{range: [1, 5], levels: {1: a, 6: b}, pass_at: 4}",
+            5,
+            "cases[0].criteria[0].scale",
+            "level 6 is outside the range [1, 5]",
+        ),
+        (
+            "{range: [1, 3], levels: {1: a, 3: c}, pass_at: 3}",
+            5,
+            "cases[0].criteria[0].scale",
+            "level 2 has no description",
+        ),
         ("{range: [1, 5], pass_at: 6}", 5, "cases[0].criteria[0].scale", "pass_at 6 is not a level"),
         ("{range: [5, 1], pass_at: 3}", 5, "cases[0].criteria[0].scale", "must be above the first"),
         ("{levels: {1: only}, pass_at: 1}", 5, "cases[0].criteria[0].scale", "at least two `levels`"),
         ("{levels: {0: none, 1: ''}, pass_at: 1}", 5, "cases[0].criteria[0].scale", "level 1 has an empty description"),
     ],
 )
-def test_bad_scales_name_the_file_line_and_key(tmp_path: Path, scale: str, line: int, key: str,
-                                               message: str) -> None:
+def test_bad_scales_name_the_file_line_and_key(tmp_path: Path, scale: str, line: int, key: str, message: str) -> None:
     path = tmp_path / "test_s.rubric.yaml"
-    path.write_text("judge: recorded:l.jsonl\ncases:\n  - output: x\n    criteria:\n"
-                    f"      - text: Graded.\n        scale: {scale}\n")
+    path.write_text(
+        "judge: recorded:l.jsonl\ncases:\n  - output: x\n    criteria:\n"
+        f"      - text: Graded.\n        scale: {scale}\n"
+    )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert (info.value.path, info.value.key) == (str(path), key), str(info.value)

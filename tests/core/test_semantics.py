@@ -54,9 +54,7 @@ def test_without_threshold_every_criterion_must_pass_and_deductions_pass_when_no
     result.stdout.fnmatch_lines(["*deduction: passes when NOT met*"])
 
 
-def test_scored_mode_misses_do_not_fail_the_run(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_scored_mode_misses_do_not_fail_the_run(pytester: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     write_suite("""
         threshold: 0.5
         cases:
@@ -118,9 +116,7 @@ def test_points_aggregator_is_the_clipped_ratio(
     for i, (points, met) in enumerate(yaml.safe_load(criteria)):
         value = "present" if met else "absent"
         lines.append(f"      - {{id: k{i}, check: contains, with: {{value: {value}}}, points: {points}}}")
-    write_suite(
-        "threshold: 0.6\ncases:\n  - id: c1\n    output: present\n    criteria:\n" + "\n".join(lines) + "\n"
-    )
+    write_suite("threshold: 0.6\ncases:\n  - id: c1\n    output: present\n    criteria:\n" + "\n".join(lines) + "\n")
     result = pytester.runpytest("--junitxml=out.xml")
     assert _scores(pytester)["c1"][0] == pytest.approx(expected)
     root = ET.parse(pytester.path / "out.xml").getroot()
@@ -183,14 +179,8 @@ def _gate_suite(passes: int, total: int, min_pass_rate: float, confidence: float
     cases = []
     for i in range(total):
         output = "ok" if i < passes else "wrong"
-        cases.append(
-            f"  - {{id: c{i}, output: '{output}', criteria: [{{id: k, check: equals, with: {{value: ok}}}}]}}"
-        )
-    return (
-        f"gate: {{min_pass_rate: {min_pass_rate}, confidence: {confidence}}}\ncases:\n"
-        + "\n".join(cases)
-        + "\n"
-    )
+        cases.append(f"  - {{id: c{i}, output: '{output}', criteria: [{{id: k, check: equals, with: {{value: ok}}}}]}}")
+    return f"gate: {{min_pass_rate: {min_pass_rate}, confidence: {confidence}}}\ncases:\n" + "\n".join(cases) + "\n"
 
 
 def _wilson_by_hand(k: int, n: int, z: float) -> float:
@@ -276,9 +266,7 @@ def test_a_judge_without_a_verdict_makes_the_item_error_never_fail(
         "error_verdict": "malformed judge output after 2 retries",
         "missing": "gave no verdict for it",
     }[behaviour]
-    result.stdout.fnmatch_lines(
-        ["*ERROR at setup of c1::judged*", "*ERROR: *c1::judged*", f"*reason*{reason}*"]
-    )
+    result.stdout.fnmatch_lines(["*ERROR at setup of c1::judged*", "*ERROR: *c1::judged*", f"*reason*{reason}*"])
     assert _statuses(pytester) == {"c1::judged": "ERROR", "c1::checked": "PASS"}
     assert _scores(pytester)["c1"][1] == "error"
 

@@ -44,9 +44,7 @@ SUITE = """
 
 
 @pytest.fixture
-def stored_run(
-    pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState
-) -> Store:
+def stored_run(pytester: pytest.Pytester, write_suite: Callable[..., Path], fake_judge: FakeJudgeState) -> Store:
     write_suite(SUITE)
     pytester.runpytest()
     return open_store(pytester)
@@ -57,9 +55,7 @@ def test_migrations_create_the_contract_tables_and_columns(tmp_path: Path) -> No
     db = store.db
     assert {"runs", "cases", "verdicts", "judge_calls", "_sqlite_migrations"} <= set(db.table_names())
     columns = {t: set(db[t].columns_dict) for t in ("runs", "cases", "verdicts", "judge_calls")}
-    assert {"id", "started_at", "finished_at", "status", "argv", "version", "counts", "usage"} <= columns[
-        "runs"
-    ]
+    assert {"id", "started_at", "finished_at", "status", "argv", "version", "counts", "usage"} <= columns["runs"]
     assert {"run_id", "suite", "case_id", "target", "response", "score", "outcome"} <= columns["cases"]
     assert {
         "run_id",
@@ -183,11 +179,14 @@ def test_report_text_json_and_markdown(stored_run: Store) -> None:
     assert md.exit_code == 0, md.output
     assert md.output.startswith(f"## rubrictest run `{run_id}`")
     assert "| store-demo | - | c1 | judged | PASS | 0.88 | fake:m1 |  |" in md.output
-    assert "| store-demo | - | c2 | judged | MISSED | 0.88 | fake:m1 | not met: fake rationale for judged |" \
-        in md.output
+    assert (
+        "| store-demo | - | c2 | judged | MISSED | 0.88 | fake:m1 | not met: fake rationale for judged |" in md.output
+    )
     assert "| store-demo | - | c2 | 0.000 | failed | score 0.000 &lt; threshold 0.5 |" in md.output
     assert [(c["case_id"], c["score"], c["outcome"]) for c in report["cases"]] == [
-        ("c1", pytest.approx(2 / 3), "passed"), ("c2", 0.0, "failed")]
+        ("c1", pytest.approx(2 / 3), "passed"),
+        ("c2", 0.0, "failed"),
+    ]
     assert report["gates"] == [] and report["targets"][0]["gate"] is None
 
 
@@ -332,9 +331,7 @@ def test_run_passes_arguments_to_pytest_and_the_run_is_reported(tmp_path: Path) 
         [*cmd, "run", "-p", "no:cacheprovider"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert failing.returncode == 1
-    report = subprocess.run(
-        [*cmd, "report", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+    report = subprocess.run([*cmd, "report", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert report.returncode == 0, report.stderr
     assert [c["status"] for c in json.loads(report.stdout)["criteria"]] == ["PASS", "FAIL"]
     with sqlite3.connect(tmp_path / ".rubrictest" / "rubrictest.db") as conn:

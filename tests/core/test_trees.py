@@ -50,8 +50,9 @@ def test_only_leaves_are_items_and_inner_nodes_score_the_weighted_mean(
 ) -> None:
     write_suite(TREE)
     result = pytester.runpytest("-v")
-    result.stdout.fnmatch_lines(["*::c1::paper.method.a PASSED*", "*::c1::paper.style.d MISSED*",
-                                 "*::c1::flat PASSED*", "*::c1::score PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*::c1::paper.method.a PASSED*", "*::c1::paper.style.d MISSED*", "*::c1::flat PASSED*", "*::c1::score PASSED*"]
+    )
     assert outcomes(result) == {"passed": 4, "missed": 2}
     store = open_store(pytester)
     run_id = store.resolve_run(None)
@@ -59,12 +60,18 @@ def test_only_leaves_are_items_and_inner_nodes_score_the_weighted_mean(
     assert case["score"] == pytest.approx(CASE, abs=1e-12)
     nodes = {n["node_id"]: n for n in store.nodes(run_id)}
     assert {k: n["score"] for k, n in nodes.items()} == pytest.approx(
-        {"paper": PAPER, "paper.method": METHOD, "paper.style": STYLE}, abs=1e-12)
+        {"paper": PAPER, "paper.method": METHOD, "paper.style": STYLE}, abs=1e-12
+    )
     assert nodes["paper.method"]["parent_id"] == "paper" and nodes["paper.method"]["depth"] == 1
     assert nodes["paper"]["leaves"] == 4 and nodes["paper"]["text"] == "The paper is replicated."
     parents = {v["criterion_id"]: v["parent_id"] for v in store.verdicts(run_id)}
-    assert parents == {"paper.method.a": "paper.method", "paper.method.g": "paper.method",
-                       "paper.style.b": "paper.style", "paper.style.d": "paper.style", "flat": None}
+    assert parents == {
+        "paper.method.a": "paper.method",
+        "paper.method.g": "paper.method",
+        "paper.style.b": "paper.style",
+        "paper.style.d": "paper.style",
+        "flat": None,
+    }
     # Tree order: a node before its leaves, siblings as written.
     order = [r["node_id"] for r in sorted(store.nodes(run_id), key=lambda r: r["position"])]
     assert order == ["paper", "paper.method", "paper.style"]
@@ -78,8 +85,10 @@ def test_report_shows_the_tree_indented_in_text_and_nested_in_json(
     db = str(db_path(pytester))
     text = CliRunner().invoke(build_cli(), ["report", "--db", db]).output
     assert f"s :: c1  score {CASE:.4f}  (passed)" in text
-    assert f"\n  paper  {PAPER:.4f}  (weight 1, 4 leaves)\n    method  {METHOD:.4f}  (weight 3, 2 leaves)\n" \
-           "      PASS    a  (1)\n      MISSED  g  (1)\n" in text
+    assert (
+        f"\n  paper  {PAPER:.4f}  (weight 1, 4 leaves)\n    method  {METHOD:.4f}  (weight 3, 2 leaves)\n"
+        "      PASS    a  (1)\n      MISSED  g  (1)\n" in text
+    )
     assert "\n  PASS    flat  (1)\n" in text
     data = json.loads(CliRunner().invoke(build_cli(), ["report", "--db", db, "--json"]).output)
     (tree,) = data["trees"]
@@ -111,8 +120,9 @@ def test_a_hard_rule_subtree_that_does_not_pass_fails_the_case(
     write_suite(_hard_style("0.9"))
     result = pytester.runpytest()
     assert outcomes(result) == {"passed": 3, "missed": 2, "failed": 1}
-    result.stdout.fnmatch_lines(["*hard rule failed: paper.style*",
-                                 "*style  score 0.667  (weight 1, hard rule, threshold 0.9)  NOT PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*hard rule failed: paper.style*", "*style  score 0.667  (weight 1, hard rule, threshold 0.9)  NOT PASSED*"]
+    )
     store = open_store(pytester)
     run_id = store.resolve_run(None)
     assert store.cases(run_id)[0]["outcome"] == "failed"
@@ -153,7 +163,9 @@ def test_tags_and_judges_of_a_node_reach_its_leaves(
     store = open_store(pytester)
     run_id = store.resolve_run(None)
     assert {v["criterion_id"]: v["tags"] for v in store.verdicts(run_id)} == {
-        "part.say-yes": ["cat-a"], "part.yes-again": ["cat-a", "extra"]}
+        "part.say-yes": ["cat-a"],
+        "part.yes-again": ["cat-a", "extra"],
+    }
     data = json.loads(CliRunner().invoke(build_cli(), ["report", "--db", str(db_path(pytester)), "--json"]).output)
     assert data["tags"] == {"cat-a": {"PASS": 2}, "extra": {"PASS": 1}}
 
@@ -230,27 +242,63 @@ cases:
 @pytest.mark.parametrize(
     ("text", "line", "key", "message"),
     [
-        ("      - id: a\n        criteria:\n          - {id: b, check: equals, with: {value: x}, weight: 0}\n",
-         5, "cases[0].criteria[0]", "node 'a': its children's weights sum to 0"),
-        ("      - id: a\n        check: equals\n        with: {value: x}\n        criteria: [{check: equals, with: "
-         "{value: x}}]\n", 5, "cases[0].criteria[0]", "an inner node of a rubric tree: it is scored from its "
-         "children, never judged, so it cannot have `check`"),
-        ("      - id: a.b\n        criteria: [{id: c, check: equals, with: {value: x}}]\n", 5,
-         "cases[0].criteria[0].id", "an id inside a rubric tree may not contain '.'"),
-        ("      - id: a\n        criteria: [{id: c.d, check: equals, with: {value: x}}]\n", 6,
-         "cases[0].criteria[0].criteria[0].id", "an id inside a rubric tree may not contain '.'"),
-        ("      - id: a\n        points: 2\n        criteria: [{check: equals, with: {value: x}}]\n", 5,
-         "cases[0].criteria[0]", "an inner node takes `weight` (>= 0), not `points`"),
-        ("      - {id: a, check: equals, with: {value: x}, points: 2, weight: 2}\n", 5, "cases[0].criteria[0]",
-         "give `weight` or `points`, not both"),
-        ("      - {id: a, check: equals, with: {value: x}, threshold: 0.5}\n", 5, "cases[0].criteria[0]",
-         "`threshold` applies to an inner node"),
+        (
+            "      - id: a\n        criteria:\n          - {id: b, check: equals, with: {value: x}, weight: 0}\n",
+            5,
+            "cases[0].criteria[0]",
+            "node 'a': its children's weights sum to 0",
+        ),
+        (
+            "      - id: a\n        check: equals\n        with: {value: x}\n        criteria: [{check: equals, with: "
+            "{value: x}}]\n",
+            5,
+            "cases[0].criteria[0]",
+            "an inner node of a rubric tree: it is scored from its children, never judged, so it cannot have `check`",
+        ),
+        (
+            "      - id: a.b\n        criteria: [{id: c, check: equals, with: {value: x}}]\n",
+            5,
+            "cases[0].criteria[0].id",
+            "an id inside a rubric tree may not contain '.'",
+        ),
+        (
+            "      - id: a\n        criteria: [{id: c.d, check: equals, with: {value: x}}]\n",
+            6,
+            "cases[0].criteria[0].criteria[0].id",
+            "an id inside a rubric tree may not contain '.'",
+        ),
+        (
+            "      - id: a\n        points: 2\n        criteria: [{check: equals, with: {value: x}}]\n",
+            5,
+            "cases[0].criteria[0]",
+            "an inner node takes `weight` (>= 0), not `points`",
+        ),
+        (
+            "      - {id: a, check: equals, with: {value: x}, points: 2, weight: 2}\n",
+            5,
+            "cases[0].criteria[0]",
+            "give `weight` or `points`, not both",
+        ),
+        (
+            "      - {id: a, check: equals, with: {value: x}, threshold: 0.5}\n",
+            5,
+            "cases[0].criteria[0]",
+            "`threshold` applies to an inner node",
+        ),
         ("      - {id: a, criteria: []}\n", 5, "cases[0].criteria[0]", "`criteria` is empty"),
-        ("      - {id: a, check: equals, with: {value: x}, weight: -1}\n", 5, "cases[0].criteria[0].weight",
-         "greater than or equal to 0"),
-        ("      - id: a\n        criteria:\n          - {id: b, check: equals, with: {value: x}}\n"
-         "          - {id: b, check: equals, with: {value: y}}\n", 8, "cases[0].criteria[0].criteria[1]",
-         "duplicate criterion id 'a.b'"),
+        (
+            "      - {id: a, check: equals, with: {value: x}, weight: -1}\n",
+            5,
+            "cases[0].criteria[0].weight",
+            "greater than or equal to 0",
+        ),
+        (
+            "      - id: a\n        criteria:\n          - {id: b, check: equals, with: {value: x}}\n"
+            "          - {id: b, check: equals, with: {value: y}}\n",
+            8,
+            "cases[0].criteria[0].criteria[1]",
+            "duplicate criterion id 'a.b'",
+        ),
     ],
 )
 def test_bad_trees_name_the_file_the_line_and_the_node(
@@ -280,11 +328,14 @@ cases:
 
 
 def test_a_cycle_through_an_included_file_names_that_file(tmp_path: Path) -> None:
-    (tmp_path / "test_s.generated.yaml").write_text("version: 1\nrubrics:\n  extra:\n    - id: x\n"
-                                                    "      rubric: [base]\n")
+    (tmp_path / "test_s.generated.yaml").write_text(
+        "version: 1\nrubrics:\n  extra:\n    - id: x\n      rubric: [base]\n"
+    )
     path = tmp_path / "test_s.rubric.yaml"
-    path.write_text("include: [test_s.generated.yaml]\nrubrics:\n  base: [{id: y, rubric: [extra]}]\n"
-                    "cases:\n  - {id: c1, output: x, rubric: [base]}\n")
+    path.write_text(
+        "include: [test_s.generated.yaml]\nrubrics:\n  base: [{id: y, rubric: [extra]}]\n"
+        "cases:\n  - {id: c1, output: x, rubric: [base]}\n"
+    )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert "a cycle: base -> extra -> base" in str(info.value)
@@ -293,8 +344,9 @@ def test_a_cycle_through_an_included_file_names_that_file(tmp_path: Path) -> Non
 
 def test_a_yaml_alias_inside_itself_is_a_cycle(tmp_path: Path) -> None:
     path = tmp_path / "test_s.rubric.yaml"
-    path.write_text("cases:\n  - id: c1\n    output: x\n    criteria:\n      - &n\n        id: a\n"
-                    "        criteria: [*n]\n")
+    path.write_text(
+        "cases:\n  - id: c1\n    output: x\n    criteria:\n      - &n\n        id: a\n        criteria: [*n]\n"
+    )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert "recursive YAML alias (a node that contains itself)" in str(info.value)

@@ -49,8 +49,10 @@ class CountingJudge(Judge):
                 raise JudgeError("the judge gave up")
         finally:
             cls.in_flight -= 1
-        verdicts = [Verdict(c.id, "met" if (c.text or "").split()[-1] in request.response else "not_met")
-                    for c in request.criteria]
+        verdicts = [
+            Verdict(c.id, "met" if (c.text or "").split()[-1] in request.response else "not_met")
+            for c in request.criteria
+        ]
         return JudgeResult(verdicts, [CallRecord(request={"n": len(verdicts)}, usage=Usage(3, 1, 0.001))])
 
 
@@ -120,10 +122,17 @@ def test_a_suite_runs_through_the_engine_without_pytest(tmp_path: Path, observer
     store = Store.open(tmp_path / "r.db")
     engine, keys = _engine(tmp_path, store)
     engine.schedule(keys)
-    statuses = {(k.rsplit("::", 1)[1], cid): engine.verdict(k, cid).status
-                for k in keys for cid in engine.units[k].index}
-    assert statuses == {("a", "is-red"): "PASS", ("a", "is-an-apple"): "PASS", ("a", "contains"): "PASS",
-                        ("b", "is-red"): "FAIL", ("c", "is-red"): "ERROR", ("d", "is-red"): "PASS"}
+    statuses = {
+        (k.rsplit("::", 1)[1], cid): engine.verdict(k, cid).status for k in keys for cid in engine.units[k].index
+    }
+    assert statuses == {
+        ("a", "is-red"): "PASS",
+        ("a", "is-an-apple"): "PASS",
+        ("a", "contains"): "PASS",
+        ("b", "is-red"): "FAIL",
+        ("c", "is-red"): "ERROR",
+        ("d", "is-red"): "PASS",
+    }
     assert engine.case(keys[2]).error == "no verdict for is-red"
     gate = engine.gate(str(tmp_path / "test_alone.rubric.yaml"), "", 0.1, 0.95)
     assert gate.passed is None and gate.errors == ["c"]  # a gate that did not see every case is undecided
@@ -173,8 +182,9 @@ class JudgeOnly:
         register("counting", CountingJudge)
 
 
-def test_events_nobody_observes_start_no_observer_thread(tmp_path: Path,
-                                                          register_plugin: Callable[[Any, str], Any]) -> None:
+def test_events_nobody_observes_start_no_observer_thread(
+    tmp_path: Path, register_plugin: Callable[[Any, str], Any]
+) -> None:
     register_plugin(JudgeOnly(), "engine-alone-judge")
     engine, keys = _engine(tmp_path, None)
     engine.schedule(keys)

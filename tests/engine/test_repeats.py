@@ -11,21 +11,33 @@ CRIT = Criterion(id="c", text="States the window.")
 
 
 def _answers(*outcomes: str) -> list[RepeatAnswer]:
-    return [RepeatAnswer(i, Verdict.failed("c", "timeout") if o == "error" else Verdict("c", o, rationale="r"),  # type: ignore[arg-type]
-                         "judge", False, i + 1) for i, o in enumerate(outcomes)]
+    return [
+        RepeatAnswer(
+            i,
+            Verdict.failed("c", "timeout") if o == "error" else Verdict("c", o, rationale="r"),  # type: ignore[arg-type]
+            "judge",
+            False,
+            i + 1,
+        )
+        for i, o in enumerate(outcomes)
+    ]
 
 
-@pytest.mark.parametrize(("outcomes", "decided", "flip_rate", "unstable"), [
-    (("met", "met", "met"), "met", 0.0, False),
-    (("met", "not_met", "not_met"), "not_met", 1 / 3, True),
-    (("met", "met", "met", "met", "not_met"), "met", 0.2, True),          # one dissent in five: the default mark
-    (("met", "met", "error"), "met", 0.0, False),                          # 2 of 3 is a majority of all repeats
-    (("met", "error", "error"), "error", 0.0, False),                      # 1 of 3 is not
-    (("met", "not_met", "met", "not_met"), "error", 0.5, True),            # a tie
-    (("error", "error"), "error", None, False),
-])
-def test_majority_flip_rate_and_errors(outcomes: tuple[str, ...], decided: str, flip_rate: float | None,
-                                       unstable: bool) -> None:
+@pytest.mark.parametrize(
+    ("outcomes", "decided", "flip_rate", "unstable"),
+    [
+        (("met", "met", "met"), "met", 0.0, False),
+        (("met", "not_met", "not_met"), "not_met", 1 / 3, True),
+        (("met", "met", "met", "met", "not_met"), "met", 0.2, True),  # one dissent in five: the default mark
+        (("met", "met", "error"), "met", 0.0, False),  # 2 of 3 is a majority of all repeats
+        (("met", "error", "error"), "error", 0.0, False),  # 1 of 3 is not
+        (("met", "not_met", "met", "not_met"), "error", 0.5, True),  # a tie
+        (("error", "error"), "error", None, False),
+    ],
+)
+def test_majority_flip_rate_and_errors(
+    outcomes: tuple[str, ...], decided: str, flip_rate: float | None, unstable: bool
+) -> None:
     summary = decide_repeats(CRIT, _answers(*outcomes), 0.2)
     assert summary.verdict.outcome == decided
     assert summary.flip_rate == (pytest.approx(flip_rate) if flip_rate is not None else None)
@@ -40,8 +52,11 @@ def test_majority_flip_rate_and_errors(outcomes: tuple[str, ...], decided: str, 
 
 def test_a_tie_says_so() -> None:
     verdict = decide_repeats(CRIT, _answers("met", "not_met"), 0.2).verdict
-    assert verdict.error == ("the repeats tied: 1 met, 1 not met of 2 repeats (flip rate 0.50); the judge cannot "
-                             "decide this criterion reliably")
+    assert verdict.error == (
+        "the repeats tied: 1 met, 1 not met of 2 repeats (flip rate 0.50); the judge cannot "
+        "decide this criterion reliably"
+    )
     short = decide_repeats(CRIT, _answers("met", "error", "error"), 0.2).verdict
     assert short.error is not None and short.error.startswith(
-        "no outcome holds a majority of the repeats: 1 met, 0 not met, 2 ERROR of 3 repeats")
+        "no outcome holds a majority of the repeats: 1 met, 0 not met, 2 ERROR of 3 repeats"
+    )

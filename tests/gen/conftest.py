@@ -23,9 +23,11 @@ def _commands_cwd(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 @pytest.fixture
 def script() -> Iterator[Callable[[list[str] | Callable[[str], str]], list[str]]]:
     """Set the scripted model's replies; returns the list the prompts are recorded in."""
+
     def set_script(replies: list[str] | Callable[[str], str]) -> list[str]:
         fakes.SCRIPT = list(replies) if isinstance(replies, list) else replies
         return fakes.PROMPTS
+
     fakes.PROMPTS.clear()
     yield set_script
     fakes.SCRIPT = []

@@ -72,8 +72,12 @@ class KeywordJudge(Judge):
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
         KeywordJudge.calls.append(request)
-        return JudgeResult([Verdict(c.id, "met" if keyword_met(c.text or "", request.response) else "not_met",
-                                    confidence=1.0) for c in request.criteria])
+        return JudgeResult(
+            [
+                Verdict(c.id, "met" if keyword_met(c.text or "", request.response) else "not_met", confidence=1.0)
+                for c in request.criteria
+            ]
+        )
 
 
 class Plugin:

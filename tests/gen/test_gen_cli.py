@@ -13,8 +13,9 @@ from rubrictest.cli.commands.rubric_quality import command as rubric_quality
 
 from .rubrictest_gen_fakes import MODEL, write_jsonl
 
-CHECKLIST = json.dumps({"checklist": [{"question": "Does the response state `30 days`?"},
-                                      {"question": "Does it say `thank`?"}]})
+CHECKLIST = json.dumps(
+    {"checklist": [{"question": "Does the response state `30 days`?"}, {"question": "Does it say `thank`?"}]}
+)
 
 
 def test_commands_are_in_the_cli_with_help_and_an_example() -> None:
@@ -27,8 +28,9 @@ def test_commands_are_in_the_cli_with_help_and_an_example() -> None:
 def test_generate_review_shows_the_diff_and_never_touches_the_suite(suite_file: Path, script) -> None:  # type: ignore[no-untyped-def]
     script([CHECKLIST, CHECKLIST])
     before = suite_file.read_bytes()
-    result = CliRunner().invoke(generate, [str(suite_file), "-g", "checklist", "--model", MODEL, "--review"],
-                                input="n\n")
+    result = CliRunner().invoke(
+        generate, [str(suite_file), "-g", "checklist", "--model", MODEL, "--review"], input="n\n"
+    )
     assert result.exit_code == 0, result.output
     assert "+++ test_support.generated.yaml (generated)" in result.output
     assert "+    text: Does the response state `30 days`?" in result.output
@@ -37,8 +39,9 @@ def test_generate_review_shows_the_diff_and_never_touches_the_suite(suite_file: 
     assert not companion.exists()
 
     script([CHECKLIST, CHECKLIST])
-    result = CliRunner().invoke(generate, [str(suite_file), "-g", "checklist", "--model", MODEL, "--review"],
-                                input="y\n")
+    result = CliRunner().invoke(
+        generate, [str(suite_file), "-g", "checklist", "--model", MODEL, "--review"], input="y\n"
+    )
     assert result.exit_code == 0, result.output
     assert "Wrote 4 criteria for 2 case(s)" in result.output
     assert "include: [test_support.generated.yaml]" in result.output
@@ -48,8 +51,7 @@ def test_generate_review_shows_the_diff_and_never_touches_the_suite(suite_file: 
 
 def test_invalid_model_output_writes_nothing(suite_file: Path, script) -> None:  # type: ignore[no-untyped-def]
     script(lambda prompt: "I'd rather not." if "shipping" in prompt else CHECKLIST)
-    result = CliRunner().invoke(generate, [str(suite_file), "-g", "checklist", "--model", MODEL,
-                                           "--max-attempts", "2"])
+    result = CliRunner().invoke(generate, [str(suite_file), "-g", "checklist", "--model", MODEL, "--max-attempts", "2"])
     assert result.exit_code == 1
     assert "checklist:shipping" in result.output and "after 2 attempt(s)" in result.output
     assert "Nothing was written." in result.output
@@ -75,8 +77,9 @@ def test_hand_edited_companion_is_reported_not_overwritten(suite_file: Path, scr
 
 def test_bad_pairs_file_is_a_clear_error(suite_file: Path, tmp_path: Path, keyword_judge) -> None:  # type: ignore[no-untyped-def]
     pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"case": "refund", "output_1": "a", "output_2": "b", "label": 0}])
-    result = CliRunner().invoke(generate, [str(suite_file), "-g", "contrastive", "--model", MODEL,
-                                           "--pairs", str(pairs)])
+    result = CliRunner().invoke(
+        generate, [str(suite_file), "-g", "contrastive", "--model", MODEL, "--pairs", str(pairs)]
+    )
     assert result.exit_code == 1
     assert f"{pairs}:1: field 'label' must be 1 or 2" in result.output
     result = CliRunner().invoke(generate, [str(suite_file), "-g", "decompose", "--model", MODEL])
@@ -84,14 +87,17 @@ def test_bad_pairs_file_is_a_clear_error(suite_file: Path, tmp_path: Path, keywo
 
 
 def test_generate_with_pairs_prints_quality(suite_file: Path, tmp_path: Path, script, keyword_judge) -> None:  # type: ignore[no-untyped-def]
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
-        {"case": "refund", "chosen": "Within 30 days, thank you.", "rejected": "Any time!"},
-        {"case": "refund", "chosen": "30 days. Sorry!", "rejected": "Whenever, thank you."},
-    ])
-    script([json.dumps({"hard_rules": [{"text": "States `30 days`"}],
-                        "principles": [{"text": "Says `thank`"}]})])
-    result = CliRunner().invoke(generate, [str(suite_file), "-g", "contrastive", "--model", MODEL,
-                                           "--pairs", str(pairs), "--case", "refund"])
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {"case": "refund", "chosen": "Within 30 days, thank you.", "rejected": "Any time!"},
+            {"case": "refund", "chosen": "30 days. Sorry!", "rejected": "Whenever, thank you."},
+        ],
+    )
+    script([json.dumps({"hard_rules": [{"text": "States `30 days`"}], "principles": [{"text": "Says `thank`"}]})])
+    result = CliRunner().invoke(
+        generate, [str(suite_file), "-g", "contrastive", "--model", MODEL, "--pairs", str(pairs), "--case", "refund"]
+    )
     assert result.exit_code == 0, result.output
     assert "Wrote 1 criteria for 1 case(s)" in result.output  # "thank" favours the rejected once
     assert "Quality of the generated criteria" in result.output
@@ -100,19 +106,25 @@ def test_generate_with_pairs_prints_quality(suite_file: Path, tmp_path: Path, sc
 
 
 def test_rubric_quality_command(suite_file: Path, tmp_path: Path, keyword_judge) -> None:  # type: ignore[no-untyped-def]
-    suite_file.write_text(suite_file.read_text().replace(
-        "        text: \"Is polite: says `thank`\"\n",
-        "        text: \"Is polite: says `thank`\"\n      - \"States `30 days`\"\n"
-        "      - id: json\n        check: contains\n        with: {value: \"{\"}\n").replace(
-        "criteria: []", "criteria: [\"Gives `2 days`\"]"))
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
-        {"case": "refund", "chosen": "Within 30 days, thank you.", "rejected": "Any time!"},
-        {"case": "refund", "chosen": "30 days, thanks", "rejected": "Any time, thanks"},
-        {"case": "refund", "response": "30 days.", "label": "good"},
-        {"case": "shipping", "response": "whatever", "label": "bad"},
-    ])
-    result = CliRunner().invoke(rubric_quality, [str(suite_file), "--pairs", str(pairs), "--case", "refund",
-                                                 "--json"])
+    suite_file.write_text(
+        suite_file.read_text()
+        .replace(
+            '        text: "Is polite: says `thank`"\n',
+            '        text: "Is polite: says `thank`"\n      - "States `30 days`"\n'
+            '      - id: json\n        check: contains\n        with: {value: "{"}\n',
+        )
+        .replace("criteria: []", 'criteria: ["Gives `2 days`"]')
+    )
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {"case": "refund", "chosen": "Within 30 days, thank you.", "rejected": "Any time!"},
+            {"case": "refund", "chosen": "30 days, thanks", "rejected": "Any time, thanks"},
+            {"case": "refund", "response": "30 days.", "label": "good"},
+            {"case": "shipping", "response": "whatever", "label": "bad"},
+        ],
+    )
+    result = CliRunner().invoke(rubric_quality, [str(suite_file), "--pairs", str(pairs), "--case", "refund", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     by = {c["name"]: c for c in data["criteria"]}
@@ -130,8 +142,10 @@ def test_cli_and_generator_plugin_load_without_the_stats_extra() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import rubrictest.cli.commands.generate, rubrictest.cli.commands.rubric_quality, "
-            "rubrictest_generators, rubrictest.generation; "
-            "print(sorted(m for m in ('numpy', 'sklearn', 'scipy') if m in sys.modules))")
+    code = (
+        "import sys; import rubrictest.cli.commands.generate, rubrictest.cli.commands.rubric_quality, "
+        "rubrictest_generators, rubrictest.generation; "
+        "print(sorted(m for m in ('numpy', 'sklearn', 'scipy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

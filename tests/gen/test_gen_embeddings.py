@@ -25,8 +25,14 @@ def _tiny_encoder(folder: Path) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = transformers.BertTokenizer(str(folder / "vocab.txt"))
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     transformers.BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -47,14 +53,28 @@ def test_retrieve_with_embeddings_adopts_the_nearest_rubric(tmp_path: Path) -> N
     from rubrictest_generators import RetrieveGenerator
 
     library = tmp_path / "lib.jsonl"
-    library.write_text("\n".join(json.dumps(r) for r in [
-        {"id": "returns", "prompt": "can i return boots after days", "criteria": ["States the return window"]},
-        {"id": "pasta", "prompt": "how do i cook pasta", "criteria": ["Gives a cooking time"]},
-    ]) + "\n")
+    library.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"id": "returns", "prompt": "can i return boots after days", "criteria": ["States the return window"]},
+                {"id": "pasta", "prompt": "how do i cook pasta", "criteria": ["Gives a cooking time"]},
+            ]
+        )
+        + "\n"
+    )
     (tmp_path / "enc").mkdir()
     model = _tiny_encoder(tmp_path / "enc")
-    gen = RetrieveGenerator(GeneratorContext(options={
-        "library": [str(library)], "adopt": "true", "retriever": "embeddings", "embedding_model": str(model)}))
+    gen = RetrieveGenerator(
+        GeneratorContext(
+            options={
+                "library": [str(library)],
+                "adopt": "true",
+                "retriever": "embeddings",
+                "embedding_model": str(model),
+            }
+        )
+    )
     case = Case(suite="s", id="c", input="can i return boots after days")
     asyncio.run(gen.prepare([GenerationRequest(case)]))
     [crit] = asyncio.run(gen.generate(GenerationRequest(case)))

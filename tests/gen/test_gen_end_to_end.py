@@ -15,18 +15,30 @@ from .rubrictest_gen_fakes import MODEL, SUITE, write_jsonl
 def test_generate_review_run_and_measure(pytester: pytest.Pytester, script, keyword_judge) -> None:  # type: ignore[no-untyped-def]
     suite = pytester.path / "test_support.rubric.yaml"
     suite.write_text(SUITE, encoding="utf-8")
-    pairs = write_jsonl(pytester.path / "pairs.jsonl", [
-        {"case": "refund", "chosen": "Only within 30 days, sorry.", "rejected": "Any time, no problem!"},
-        {"case": "shipping", "chosen": "Express takes 2 days.", "rejected": "It is fast, sorry."},
-    ])
-    script(lambda prompt: json.dumps({"checklist": [
-        {"question": "Does the response state the `30 days` window?" if "return shoes" in prompt
-         else "Does the response give `2 days`?"},
-        {"question": "Does the response apologise (`sorry`)?"}]}))
+    pairs = write_jsonl(
+        pytester.path / "pairs.jsonl",
+        [
+            {"case": "refund", "chosen": "Only within 30 days, sorry.", "rejected": "Any time, no problem!"},
+            {"case": "shipping", "chosen": "Express takes 2 days.", "rejected": "It is fast, sorry."},
+        ],
+    )
+    script(
+        lambda prompt: json.dumps(
+            {
+                "checklist": [
+                    {
+                        "question": "Does the response state the `30 days` window?"
+                        if "return shoes" in prompt
+                        else "Does the response give `2 days`?"
+                    },
+                    {"question": "Does the response apologise (`sorry`)?"},
+                ]
+            }
+        )
+    )
     cli = build_cli()
 
-    result = CliRunner().invoke(cli, ["generate", str(suite), "-g", "checklist", "--model", MODEL,
-                                      "--review", "--yes"])
+    result = CliRunner().invoke(cli, ["generate", str(suite), "-g", "checklist", "--model", MODEL, "--review", "--yes"])
     assert result.exit_code == 0, result.output
     assert "+    text: Does the response give `2 days`?" in result.output
     assert "include: [test_support.generated.yaml]" in result.output

@@ -66,8 +66,10 @@ def test_bm25_scores_match_the_formula() -> None:
     avgdl = (4 + 3 + 5) / 3
     idf_shoes = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))
     idf_return = idf_shoes
+
     def term(f: int, dl: int, idf: float) -> float:
         return idf * f * 2.5 / (f + 1.5 * (1 - 0.75 + 0.75 * dl / avgdl))
+
     expected0 = term(1, 4, idf_return) + term(1, 4, idf_shoes)
     expected2 = term(1, 5, idf_return) + term(2, 5, idf_shoes)
     scores = bm.scores("return shoes")

@@ -32,28 +32,36 @@ from .rubrictest_gen_fakes import MODEL, write_jsonl
 
 
 def test_read_labelled_accepts_three_forms(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "pairs.jsonl", [
-        {"case": "a", "chosen": "good one", "rejected": "bad one"},
-        {"case": "a", "output_1": "worse", "output_2": "better", "label": 2, "id": "llmbar-7"},
-        {"case": "b", "response": "fine", "label": "good"},
-        {"case": "b", "response": "meh", "label": 0},
-    ])
+    path = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {"case": "a", "chosen": "good one", "rejected": "bad one"},
+            {"case": "a", "output_1": "worse", "output_2": "better", "label": 2, "id": "llmbar-7"},
+            {"case": "b", "response": "fine", "label": "good"},
+            {"case": "b", "response": "meh", "label": 0},
+        ],
+    )
     pairs, singles = read_labelled(path, case_ids=["a", "b"])
-    assert [(p.chosen, p.rejected, p.id) for p in pairs] == [("good one", "bad one", "line-1"),
-                                                            ("better", "worse", "llmbar-7")]
+    assert [(p.chosen, p.rejected, p.id) for p in pairs] == [
+        ("good one", "bad one", "line-1"),
+        ("better", "worse", "llmbar-7"),
+    ]
     assert [(r.case_id, r.good) for r in singles] == [("b", True), ("b", False)]
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ({"case": "a", "chosen": "x"}, "pairs.jsonl:2: missing field 'rejected'"),
-    ({"chosen": "x", "rejected": "y"}, "pairs.jsonl:2: missing field 'case'"),
-    ({"case": "a", "output_1": "x", "output_2": "y", "label": 3}, "pairs.jsonl:2: field 'label' must be 1 or 2"),
-    ({"case": "a", "response": "x", "label": "great"}, "pairs.jsonl:2: field 'label' must be one of good, bad"),
-    ({"case": "a", "response": "x"}, "pairs.jsonl:2: missing field 'label'"),
-    ({"case": "zzz", "chosen": "x", "rejected": "y"}, "pairs.jsonl:2: unknown case 'zzz'"),
-    ({"case": "a", "chosen": 5, "rejected": "y"}, "pairs.jsonl:2: field 'chosen' must be a string"),
-    ({"case": "a", "text": "x"}, "pairs.jsonl:2: expected `chosen`/`rejected`"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"case": "a", "chosen": "x"}, "pairs.jsonl:2: missing field 'rejected'"),
+        ({"chosen": "x", "rejected": "y"}, "pairs.jsonl:2: missing field 'case'"),
+        ({"case": "a", "output_1": "x", "output_2": "y", "label": 3}, "pairs.jsonl:2: field 'label' must be 1 or 2"),
+        ({"case": "a", "response": "x", "label": "great"}, "pairs.jsonl:2: field 'label' must be one of good, bad"),
+        ({"case": "a", "response": "x"}, "pairs.jsonl:2: missing field 'label'"),
+        ({"case": "zzz", "chosen": "x", "rejected": "y"}, "pairs.jsonl:2: unknown case 'zzz'"),
+        ({"case": "a", "chosen": 5, "rejected": "y"}, "pairs.jsonl:2: field 'chosen' must be a string"),
+        ({"case": "a", "text": "x"}, "pairs.jsonl:2: expected `chosen`/`rejected`"),
+    ],
+)
 def test_read_labelled_errors_name_file_line_and_field(tmp_path: Path, row: dict[str, object], message: str) -> None:
     path = write_jsonl(tmp_path / "pairs.jsonl", [{"case": "a", "chosen": "x", "rejected": "y"}, row])
     with pytest.raises(GenerationError) as info:
@@ -74,8 +82,13 @@ def _context(tmp_path: Path, **kw: object) -> GeneratorContext:
 
 
 def test_ask_json_retries_with_the_validation_error(tmp_path: Path, script) -> None:  # type: ignore[no-untyped-def]
-    prompts = script(["Sure! Here is a checklist.", '{"checklist": [{"q": "wrong key"}]}',
-                      '{"checklist": [{"question": "Does the response state `30 days`?"}]}'])
+    prompts = script(
+        [
+            "Sure! Here is a checklist.",
+            '{"checklist": [{"q": "wrong key"}]}',
+            '{"checklist": [{"question": "Does the response state `30 days`?"}]}',
+        ]
+    )
     gen = ChecklistGenerator(_context(tmp_path))
     out = asyncio.run(gen.generate(GenerationRequest(Case(suite="s", id="c", input="Explain the return window."))))
     assert [c.text for c in out] == ["Does the response state `30 days`?"]
@@ -100,10 +113,16 @@ def _crit(text: str, generator: str = "checklist", **kw: object) -> GeneratedCri
 def test_companion_round_trip_through_the_suite_loader(suite_file: Path, keyword_judge) -> None:  # type: ignore[no-untyped-def]
     path = companion_path_for(suite_file)
     assert path.name == "test_support.generated.yaml"
-    plan = plan_companion(path, {"refund": [_crit("Is polite: says `thank`"), _crit("States `30 days`", points=2)],
-                                 "shipping": [_crit("Gives `2 days`", must=True, kind="hard_rule")]},
-                          generator="checklist", provenance={"generator": "checklist"},
-                          existing_ids={"refund": ["polite"]})
+    plan = plan_companion(
+        path,
+        {
+            "refund": [_crit("Is polite: says `thank`"), _crit("States `30 days`", points=2)],
+            "shipping": [_crit("Gives `2 days`", must=True, kind="hard_rule")],
+        },
+        generator="checklist",
+        provenance={"generator": "checklist"},
+        existing_ids={"refund": ["polite"]},
+    )
     assert plan.added == 3 and plan.old_text == "" and "+++ test_support.generated.yaml" in plan.diff()
     write_companion(plan)
     assert check_companion(path) is None
@@ -139,8 +158,7 @@ def test_companion_hash_detects_a_hand_edit(tmp_path: Path) -> None:
 def test_regenerating_replaces_only_the_same_generator(tmp_path: Path) -> None:
     path = tmp_path / "x.generated.yaml"
     write_companion(plan_companion(path, {"a": [_crit("From checklist")]}, generator="checklist", provenance={}))
-    write_companion(plan_companion(path, {"a": [_crit("From scoring", "scoring")]}, generator="scoring",
-                                   provenance={}))
+    write_companion(plan_companion(path, {"a": [_crit("From scoring", "scoring")]}, generator="scoring", provenance={}))
     plan = plan_companion(path, {"a": [_crit("New checklist")]}, generator="checklist", provenance={})
     assert plan.removed == 1
     assert "From scoring" in plan.new_text and "New checklist" in plan.new_text

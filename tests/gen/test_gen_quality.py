@@ -23,15 +23,18 @@ from rubrictest.generation._quality import (
 LABELS = [1, 1, 1, 0, 0, 0]
 PAIRS = [(0, 3), (1, 4), (2, 5)]
 NAMES = ["perfect", "copy", "inverted", "always", "never", "half"]
-MATRIX = np.array([
-    # perfect copy inverted always never half
-    [1, 1, 0, 1, 0, 1],
-    [1, 1, 0, 1, 0, 0],
-    [1, 1, 0, 1, 0, 1],
-    [0, 0, 1, 1, 0, 1],
-    [0, 0, 1, 1, 0, 0],
-    [0, 0, 1, 1, 0, 0],
-], dtype=float)
+MATRIX = np.array(
+    [
+        # perfect copy inverted always never half
+        [1, 1, 0, 1, 0, 1],
+        [1, 1, 0, 1, 0, 0],
+        [1, 1, 0, 1, 0, 1],
+        [0, 0, 1, 1, 0, 1],
+        [0, 0, 1, 1, 0, 0],
+        [0, 0, 1, 1, 0, 0],
+    ],
+    dtype=float,
+)
 
 
 def test_auroc_known_values() -> None:

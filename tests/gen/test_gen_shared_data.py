@@ -74,17 +74,28 @@ def test_hellobench_recorded_verdicts_as_a_quality_fixture(shared_data: Path) ->
 def test_rubric_quality_on_llmbar_gold_pairs(shared_data: Path, tmp_path: Path) -> None:
     """Deterministic criteria measured on LLMBar Natural's 100 gold-labelled pairs."""
     rows = llmbar_pairs(str(shared_data / "LLMBar"))
-    suite = {"version": 1, "suite": "llmbar-natural", "target": "static",
-             "rubrics": {"surface": [
-                 {"id": "at-least-30-words", "check": "regex", "with": {"pattern": r"(\S+\s+){29}\S+"}},
-                 {"id": "has-a-list", "check": "regex", "with": {"pattern": r"^\s*([-*]|\d+[.)])\s", "flags": "m"}},
-                 {"id": "no-refusal", "check": "regex",
-                  "with": {"pattern": r"^(?!.*\b(I cannot|I can't|As an AI)\b)", "flags": "s"}}]},
-             "cases": [{"id": r["case"], "input": r["input"], "rubric": ["surface"]} for r in rows]}
+    suite = {
+        "version": 1,
+        "suite": "llmbar-natural",
+        "target": "static",
+        "rubrics": {
+            "surface": [
+                {"id": "at-least-30-words", "check": "regex", "with": {"pattern": r"(\S+\s+){29}\S+"}},
+                {"id": "has-a-list", "check": "regex", "with": {"pattern": r"^\s*([-*]|\d+[.)])\s", "flags": "m"}},
+                {
+                    "id": "no-refusal",
+                    "check": "regex",
+                    "with": {"pattern": r"^(?!.*\b(I cannot|I can't|As an AI)\b)", "flags": "s"},
+                },
+            ]
+        },
+        "cases": [{"id": r["case"], "input": r["input"], "rubric": ["surface"]} for r in rows],
+    }
     suite_path = tmp_path / "test_llmbar.rubric.yaml"
     suite_path.write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{k: r[k] for k in ("case", "output_1", "output_2", "label")}
-                                                   for r in rows])
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl", [{k: r[k] for k in ("case", "output_1", "output_2", "label")} for r in rows]
+    )
     assert len(read_labelled(pairs)[0]) == 100
     result = CliRunner().invoke(rubric_quality, [str(suite_path), "--pairs", str(pairs), "--json"])
     assert result.exit_code == 0, result.output
@@ -103,9 +114,23 @@ def test_generate_adopts_the_nearest_real_rubric_without_a_model(shared_data: Pa
     from rubrictest.cli.commands.generate import command as generate
 
     suite = tmp_path / "test_trips.rubric.yaml"
-    suite.write_text(yaml.safe_dump({"version": 1, "judge": "openai:gpt-4.1", "cases": [
-        {"id": "rome", "input": "Design a travel plan for a tourist visiting Rome for 3 days. Transportation: "
-                                "walk. Must have: Colosseum, gelato.", "output": "Day 1 ..."}]}), encoding="utf-8")
+    suite.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "judge": "openai:gpt-4.1",
+                "cases": [
+                    {
+                        "id": "rome",
+                        "input": "Design a travel plan for a tourist visiting Rome for 3 days. Transportation: "
+                        "walk. Must have: Colosseum, gelato.",
+                        "output": "Day 1 ...",
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     library = f"biggen:{shared_data / 'prometheus-eval' / 'BiGGen-Bench'}"
     result = CliRunner().invoke(generate, [str(suite), "-g", "retrieve", "-o", "adopt=true", "--library", library])
     assert result.exit_code == 0, result.output

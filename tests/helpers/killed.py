@@ -51,8 +51,9 @@ CASES = 8
 def write_project(path: Path) -> None:
     """A project with the slow judge and one suite of :data:`CASES` cases."""
     (path / "conftest.py").write_text(JUDGE)
-    cases = "\n".join(f"  - {{id: c{i}, output: 'answer {i}', criteria: [{{id: k, text: anything}}]}}"
-                      for i in range(CASES))
+    cases = "\n".join(
+        f"  - {{id: c{i}, output: 'answer {i}', criteria: [{{id: k, text: anything}}]}}" for i in range(CASES)
+    )
     (path / "test_slow.rubric.yaml").write_text("judge: slow\ncases:\n" + cases + "\n")
 
 
@@ -64,11 +65,22 @@ class Session:
         self.path = path
         self.db = path / "r.db"
         self.calls_log = path / "calls.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CALLS_LOG": str(self.calls_log), "SLOW": "1" if slow else "0",
-               "CLOSE_SLOW": "1" if close_slow else "0"}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "CALLS_LOG": str(self.calls_log),
+            "SLOW": "1" if slow else "0",
+            "CLOSE_SLOW": "1" if close_slow else "0",
+        }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", f"--rubric-db={self.db}", *args],
-            cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+            cwd=path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
         self.output: list[str] = []
 
     def wait_passed(self, count: int, timeout: float = 60) -> set[str]:

@@ -20,11 +20,7 @@ def failure_text(result: pytest.RunResult) -> str:
     """The FAILURES and ERRORS sections of a pytester run's output (what a user reads)."""
     lines = result.stdout.lines
     start = next(
-        (
-            i
-            for i, line in enumerate(lines)
-            if line.startswith("=") and (" ERRORS " in line or " FAILURES " in line)
-        ),
+        (i for i, line in enumerate(lines) if line.startswith("=") and (" ERRORS " in line or " FAILURES " in line)),
         len(lines),
     )
     end = next(

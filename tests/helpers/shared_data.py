@@ -35,8 +35,7 @@ def require_shared(*parts: str) -> Path:
     path = shared_data_root().joinpath(*parts)
     if path.exists():
         return path
-    message = (f"shared benchmark data not found: {path} (../shared/data beside the repository, "
-               f"or set ${ENV})")
+    message = f"shared benchmark data not found: {path} (../shared/data beside the repository, or set ${ENV})"
     if in_ci():
         pytest.fail(f"{message}; under CI a test that needs it fails instead of skipping", pytrace=False)
     pytest.skip(message)

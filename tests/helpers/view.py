@@ -11,8 +11,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-HOSTILE_OUTPUT = ('Hello <script>window.__pwned = 1</script> and <img src=x onerror="window.__pwned = 2"> '
-                  '& "quotes" | pipes `ticks` </pre></textarea>')
+HOSTILE_OUTPUT = (
+    'Hello <script>window.__pwned = 1</script> and <img src=x onerror="window.__pwned = 2"> '
+    '& "quotes" | pipes `ticks` </pre></textarea>'
+)
 
 
 def run_suites(db: Path, *paths: Path | str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -21,9 +23,14 @@ def run_suites(db: Path, *paths: Path | str, env: dict[str, str] | None = None) 
     for var in ("RUBRICTEST_DB", "RUBRICTEST_LOAD_PLUGINS", "GITHUB_STEP_SUMMARY"):
         if env is None or var not in env:
             full_env.pop(var, None)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--rubric-db={db}",
-                           *map(str, paths)], cwd=Path(paths[0]).parent if paths else REPO,
-                          capture_output=True, text=True, env=full_env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--rubric-db={db}", *map(str, paths)],
+        cwd=Path(paths[0]).parent if paths else REPO,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+    )
 
 
 def write_hostile_suite(directory: Path) -> Path:
@@ -31,9 +38,12 @@ def write_hostile_suite(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "labels.jsonl").write_text(
         '{"case": "xss", "criterion": "greets", "met": false, "evidence": "<script>window.__pwned = 1</script>", '
-        '"rationale": "It answers with <b>markup</b> | and pipes"}\n', encoding="utf-8")
+        '"rationale": "It answers with <b>markup</b> | and pipes"}\n',
+        encoding="utf-8",
+    )
     path = directory / "test_hostile.rubric.yaml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         version: 1
         suite: hostile
         judge: recorded:labels.jsonl
@@ -47,5 +57,7 @@ def write_hostile_suite(directory: Path) -> Path:
               - id: has-hello
                 check: contains
                 with: {{value: "Hello"}}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     return path

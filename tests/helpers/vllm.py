@@ -86,5 +86,4 @@ def build(kind: str, tmp_path: Path, **spec: Any) -> Any:
     """A registered vllm target or judge from a spec mapping."""
     spec.setdefault("plugin", "vllm")
     parsed = ComponentSpec.model_validate(spec)
-    return registry().get(kind, parsed.plugin).factory(parsed, ComponentContext(base_dir=tmp_path,
-                                                                               rootdir=tmp_path))
+    return registry().get(kind, parsed.plugin).factory(parsed, ComponentContext(base_dir=tmp_path, rootdir=tmp_path))

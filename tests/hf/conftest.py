@@ -75,13 +75,12 @@ def make_target(models: dict[str, Path]) -> Iterator[Callable[..., HFTarget]]:
 
     def make(kind: str, params: dict[str, Any] | None = None, **options: Any) -> HFTarget:
         path = models[kind]
-        target = HFTarget(ComponentSpec(plugin="hf", model=str(path), params=params or {}, options=options),
-                          context(path))
+        target = HFTarget(
+            ComponentSpec(plugin="hf", model=str(path), params=params or {}, options=options), context(path)
+        )
         built.append(target)
         return target
 
     yield make
     for target in built:
         asyncio.run(target.aclose())
-
-

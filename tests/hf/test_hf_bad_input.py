@@ -65,15 +65,17 @@ def test_tokenizer_without_yes_and_no(make_judge: Callable[..., HFJudge], models
     assert str(models["no_answers"].resolve()) not in loaded_models()  # released after the failure
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"mode": "vote"}, "options.mode: Input should be 'logprob' or 'generate'"),
-    ({"max_batch_tokens": 0}, "options.max_batch_tokens: Input should be greater than 0"),
-    ({"yes_words": []}, "options.yes_words: must be a non-empty list of words"),
-    ({"temprature": 0.1}, "unknown option.*temprature"),
-    ({"prefix_cache": "yes"}, "options.prefix_cache: Input should be a valid boolean"),
-])
-def test_invalid_options(make_judge: Callable[..., HFJudge], options: dict[str, object],
-                         message: str) -> None:
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"mode": "vote"}, "options.mode: Input should be 'logprob' or 'generate'"),
+        ({"max_batch_tokens": 0}, "options.max_batch_tokens: Input should be greater than 0"),
+        ({"yes_words": []}, "options.yes_words: must be a non-empty list of words"),
+        ({"temprature": 0.1}, "unknown option.*temprature"),
+        ({"prefix_cache": "yes"}, "options.prefix_cache: Input should be a valid boolean"),
+    ],
+)
+def test_invalid_options(make_judge: Callable[..., HFJudge], options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_judge("plain", **options)
 

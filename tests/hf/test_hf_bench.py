@@ -12,9 +12,25 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_hf_judge.py"
 
 def test_the_hf_benchmark_runs_on_the_cpu(tmp_path: Path) -> None:
     out = tmp_path / "hf.json"
-    result = subprocess.run([sys.executable, str(BENCH), "--threads", "1", "--cases", "4", "--criteria-per-case",
-                             "2", "--response-words", "20", "--json", str(out)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--threads",
+            "1",
+            "--cases",
+            "4",
+            "--criteria-per-case",
+            "2",
+            "--response-words",
+            "20",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(out.read_text())
     for mode in ("naive", "batched-flat", "batched"):

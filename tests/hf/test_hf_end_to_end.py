@@ -105,8 +105,11 @@ def test_suites_judged_by_hf_land_in_the_store(pytester: pytest.Pytester, models
     assert again.ret == result.ret
     assert loading.LOAD_COUNT == before + 1
     last_run = rows(db, "SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")[0]["id"]
-    second = rows(db, f"SELECT * FROM verdicts WHERE run_id = '{last_run}' AND suite != 'hf-missing' "
-                      "AND (check_name IS NULL OR check_name = '')")
+    second = rows(
+        db,
+        f"SELECT * FROM verdicts WHERE run_id = '{last_run}' AND suite != 'hf-missing' "
+        "AND (check_name IS NULL OR check_name = '')",
+    )
     assert len(second) == 6 and all(v["cached"] == 1 for v in second)
     assert sorted(v["confidence"] for v in second) == sorted(v["confidence"] for v in judged)
 

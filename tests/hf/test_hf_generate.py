@@ -26,6 +26,7 @@ def scripted_generate(answer: str, *, runner_up: float = 8.0) -> Callable[..., A
     The chosen token gets logit 10; at the first token of a ``true``/``false`` value the
     other value's first token gets ``runner_up``, so P(met) is known in advance.
     """
+
     def generate_call(self: Generator, **kwargs: Any) -> Any:
         tok = self.loaded.tokenizer
         ids = tok.encode(answer, add_special_tokens=False) + [tok.eos_token_id]
@@ -45,18 +46,24 @@ def scripted_generate(answer: str, *, runner_up: float = 8.0) -> Callable[..., A
     return generate_call
 
 
-ANSWER = json.dumps({"verdicts": [
-    {"id": "c0", "evidence": "within 30 days", "rationale": "It gives the window.", "met": True},
-    {"id": "c1", "evidence": "", "rationale": "Nothing rude is said.", "met": False},
-]})
+ANSWER = json.dumps(
+    {
+        "verdicts": [
+            {"id": "c0", "evidence": "within 30 days", "rationale": "It gives the window.", "met": True},
+            {"id": "c1", "evidence": "", "rationale": "Nothing rude is said.", "met": False},
+        ]
+    }
+)
 
 
 def test_generate_mode_returns_evidence_rationale_and_confidence(
-        make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(Generator, "generate_call", scripted_generate(ANSWER))
     judge = make_judge("chars", mode="generate", max_batch_tokens=100_000)
-    reqs = [request(f"r{i}", "Returns are accepted within 30 days.", ["States the window.", "Is rude."])
-            for i in range(3)]
+    reqs = [
+        request(f"r{i}", "Returns are accepted within 30 days.", ["States the window.", "Is rude."]) for i in range(3)
+    ]
     results = judge.judge_batch(reqs)
     assert judge.stats.forward_passes == 1  # one batched generation for all requests
     for result in results:
@@ -72,18 +79,19 @@ def test_generate_mode_returns_evidence_rationale_and_confidence(
         assert call.usage.output_tokens == len(ANSWER)
 
 
-def test_generate_mode_checks_evidence(make_judge: Callable[..., HFJudge],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_mode_checks_evidence(make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch) -> None:
     answer = ANSWER.replace("within 30 days", "within 90 days")
     monkeypatch.setattr(Generator, "generate_call", scripted_generate(answer))
     result = make_judge("chars", mode="generate").judge_batch(
-        [request("r", "Returns are accepted within 30 days.", ["States the window.", "Is rude."])])[0]
+        [request("r", "Returns are accepted within 30 days.", ["States the window.", "Is rude."])]
+    )[0]
     assert result.verdicts[0].outcome == "not_met"  # evidence_policy require: unsupported quote
     assert result.verdicts[0].evidence_supported is False
 
 
-def test_malformed_answer_is_retried_then_an_error(make_judge: Callable[..., HFJudge],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_malformed_answer_is_retried_then_an_error(
+    make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(Generator, "generate_call", scripted_generate("I think it is fine."))
     judge = make_judge("chars", mode="generate")
     result = judge.judge_batch([request("r", "Returns are accepted.", ["States the window."])])[0]
@@ -101,11 +109,16 @@ def test_generate_mode_with_the_random_model_errors_cleanly(make_judge: Callable
 
 
 def cases() -> list[Case]:
-    return [Case(suite="s", id="a", input="Can I return shoes after 40 days?"),
-            Case(suite="s", id="b", input="What is the capital of France?"),
-            Case(suite="s", id="c", input="polite"),
-            Case(suite="s", id="d", messages=({"role": "system", "content": "Be polite."},
-                                              {"role": "user", "content": "Returns ?"}))]
+    return [
+        Case(suite="s", id="a", input="Can I return shoes after 40 days?"),
+        Case(suite="s", id="b", input="What is the capital of France?"),
+        Case(suite="s", id="c", input="polite"),
+        Case(
+            suite="s",
+            id="d",
+            messages=({"role": "system", "content": "Be polite."}, {"role": "user", "content": "Returns ?"}),
+        ),
+    ]
 
 
 @pytest.mark.parametrize("kind", ["plain", "chat"])
@@ -126,16 +139,14 @@ def test_target_over_long_prompt_fails_that_case_only(make_target: Callable[...,
     long = Case(suite="s", id="long", input="Paris is the capital of France . " * 20)
 
     async def run() -> list[Any]:
-        return list(await asyncio.gather(*(target.generate(c) for c in [long, *cases()[:2]]),
-                                         return_exceptions=True))
+        return list(await asyncio.gather(*(target.generate(c) for c in [long, *cases()[:2]]), return_exceptions=True))
 
     first, *rest = asyncio.run(run())
     assert isinstance(first, JudgeError) and "exceeds the model's context of 40 tokens" in str(first)
     assert all(not isinstance(r, BaseException) for r in rest)
 
 
-def test_target_out_of_memory_halves(make_target: Callable[..., HFTarget],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_target_out_of_memory_halves(make_target: Callable[..., HFTarget], monkeypatch: pytest.MonkeyPatch) -> None:
     expected = [r.text for r in make_target("plain", params={"max_new_tokens": 5}).generate_batch(cases())]  # type: ignore[union-attr]
     original = Generator.generate_call
 
@@ -163,27 +174,37 @@ def test_templates_without_a_system_role_get_it_in_the_user_message() -> None:
     from .tiny_models import word_tokenizer
 
     tok = word_tokenizer(chat=True)
-    tok.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}"
-                         "{{ raise_exception('System role not supported') }}{% endif %}"
-                         "<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}<|assistant|>")
-    text = render_chat(tok, [{"role": "system", "content": "Be fair."}, {"role": "user", "content": "Judge."}],
-                       plain_suffix="")
+    tok.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}"
+        "{{ raise_exception('System role not supported') }}{% endif %}"
+        "<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}<|assistant|>"
+    )
+    text = render_chat(
+        tok, [{"role": "system", "content": "Be fair."}, {"role": "user", "content": "Judge."}], plain_suffix=""
+    )
     assert text == "<|user|> Be fair.\n\nJudge. </s> <|assistant|>"
 
 
-def test_generate_mode_samples_vote(make_judge: Callable[..., HFJudge], models: dict[str, Any],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_mode_samples_vote(
+    make_judge: Callable[..., HFJudge], models: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rubrictest import ComponentSpec
 
     from ..helpers.hf import context
 
     monkeypatch.setattr(Generator, "generate_call", scripted_generate(ANSWER))
-    spec = ComponentSpec(plugin="hf", model=str(models["chars"]), samples=3, params={"temperature": 0.7},
-                         options={"mode": "generate", "max_batch_tokens": 100_000})
+    spec = ComponentSpec(
+        plugin="hf",
+        model=str(models["chars"]),
+        samples=3,
+        params={"temperature": 0.7},
+        options={"mode": "generate", "max_batch_tokens": 100_000},
+    )
     judge = HFJudge(spec, context(models["chars"]))
     try:
-        result = judge.judge_batch([request("r", "Returns are accepted within 30 days.",
-                                            ["States the window.", "Is rude."])])[0]
+        result = judge.judge_batch(
+            [request("r", "Returns are accepted within 30 days.", ["States the window.", "Is rude."])]
+        )[0]
     finally:
         asyncio.run(judge.aclose())
     assert result.verdicts[0].votes == ["met", "met", "met"]
@@ -191,8 +212,9 @@ def test_generate_mode_samples_vote(make_judge: Callable[..., HFJudge], models: 
     assert result.calls[0].attempts == 3
 
 
-def test_generate_mode_truncates_and_says_so(make_judge: Callable[..., HFJudge],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_mode_truncates_and_says_so(
+    make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(Generator, "generate_call", scripted_generate(ANSWER))
     judge = make_judge("chars", mode="generate", max_new_tokens=200, max_length=2300)
     long = "Returns are accepted within 30 days. " + "Shoes are nice. " * 80

@@ -31,8 +31,13 @@ def reference_p_yes(judge: HFJudge, req: JudgeRequest, index: int) -> float:
     loaded = judge.loaded
     answers = judge.answers
     assert answers is not None
-    builder = PromptBuilder(loaded.tokenizer, max_length=judge.max_length, truncation="middle",
-                            mode="logprob", answer_room=answers.longest - 1)
+    builder = PromptBuilder(
+        loaded.tokenizer,
+        max_length=judge.max_length,
+        truncation="middle",
+        mode="logprob",
+        answer_room=answers.longest - 1,
+    )
     built = builder.build(req)
     assert not isinstance(built, str)
     prompt = built[index].prefix + built[index].suffix
@@ -52,8 +57,7 @@ def reference_p_yes(judge: HFJudge, req: JudgeRequest, index: int) -> float:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("prefix_cache", [True, False])
-def test_batched_equals_one_at_a_time(make_judge: Callable[..., HFJudge], kind: str,
-                                      prefix_cache: bool) -> None:
+def test_batched_equals_one_at_a_time(make_judge: Callable[..., HFJudge], kind: str, prefix_cache: bool) -> None:
     judge = make_judge(kind, prefix_cache=prefix_cache, max_batch_tokens=100_000)
     reqs = requests_for(kind)
     together = judge.judge_batch(reqs)
@@ -79,8 +83,9 @@ def test_prefix_cache_matches_flat_rows(make_judge: Callable[..., HFJudge], kind
 
 @pytest.mark.parametrize("kind", ["plain", "chat", "chars", "qwen_chat"])
 @pytest.mark.parametrize("prefix_cache", [True, False])
-def test_left_padding_gives_the_unpadded_answer(make_judge: Callable[..., HFJudge], kind: str,
-                                                prefix_cache: bool) -> None:
+def test_left_padding_gives_the_unpadded_answer(
+    make_judge: Callable[..., HFJudge], kind: str, prefix_cache: bool
+) -> None:
     judge = make_judge(kind, prefix_cache=prefix_cache)
     reqs = requests_for(kind)
     results = judge.judge_batch(reqs)
@@ -177,8 +182,7 @@ def _oom_above(rows: int) -> Callable[..., Any]:
     return forward
 
 
-def test_out_of_memory_halves_the_batch(make_judge: Callable[..., HFJudge],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_of_memory_halves_the_batch(make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch) -> None:
     reqs = sample_requests()
     expected = scores(make_judge("plain").judge_batch(reqs))
     monkeypatch.setattr(Scorer, "forward", _oom_above(2))
@@ -189,8 +193,9 @@ def test_out_of_memory_halves_the_batch(make_judge: Callable[..., HFJudge],
         assert a == pytest.approx(b, abs=1e-5)
 
 
-def test_out_of_memory_for_one_criterion_is_an_error(make_judge: Callable[..., HFJudge],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_of_memory_for_one_criterion_is_an_error(
+    make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(Scorer, "forward", _oom_above(0))
     results = make_judge("plain").judge_batch(sample_requests())
     for result in results:
@@ -198,8 +203,9 @@ def test_out_of_memory_for_one_criterion_is_an_error(make_judge: Callable[..., H
             assert v.outcome == "error" and "out of memory" in (v.error or "")
 
 
-def test_a_broken_batch_gives_errors_not_a_crash(make_judge: Callable[..., HFJudge],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_batch_gives_errors_not_a_crash(
+    make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def forward(self: Scorer, **kwargs: Any) -> Any:
         raise RuntimeError("device-side assert triggered")
 
@@ -211,8 +217,11 @@ def test_a_broken_batch_gives_errors_not_a_crash(make_judge: Callable[..., HFJud
 
 def test_long_prompts_are_cut_in_the_middle_and_say_so(make_judge: Callable[..., HFJudge]) -> None:
     judge = make_judge("plain", max_length=120)
-    long = request("long", "Paris is the capital of France . " * 40 + "Returns are accepted within 30 days.",
-                   ["The reply is polite."])
+    long = request(
+        "long",
+        "Paris is the capital of France . " * 40 + "Returns are accepted within 30 days.",
+        ["The reply is polite."],
+    )
     short = request("short", "Returns are accepted within 30 days.", ["The reply is polite."])
     results = judge.judge_batch([long, short])
     verdict: Verdict = results[0].verdicts[0]
@@ -254,8 +263,9 @@ def test_identical_requests_share_work_and_agree(make_judge: Callable[..., HFJud
 
 
 def test_a_response_with_many_criteria_is_split_to_fit_the_budget(make_judge: Callable[..., HFJudge]) -> None:
-    many = request("many", "Returns are accepted within 30 days.",
-                   [f"The reply is polite {'and polite ' * i}." for i in range(12)])
+    many = request(
+        "many", "Returns are accepted within 30 days.", [f"The reply is polite {'and polite ' * i}." for i in range(12)]
+    )
     expected = scores(make_judge("plain").judge_batch([many]))
     judge = make_judge("plain", max_batch_tokens=4096, max_cache_tokens=400)
     assert scores(judge.judge_batch([many])) == [pytest.approx(expected[0], abs=1e-5)]
@@ -266,9 +276,11 @@ def test_reasoning_templates_are_asked_not_to_think() -> None:
     from .tiny_models import word_tokenizer
 
     tok = word_tokenizer(chat=True)
-    tok.chat_template = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}"
-                         "<|assistant|>{% if enable_thinking is defined and not enable_thinking %} no no"
-                         "{% endif %}")
+    tok.chat_template = (
+        "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}"
+        "<|assistant|>{% if enable_thinking is defined and not enable_thinking %} no no"
+        "{% endif %}"
+    )
     builder = PromptBuilder(tok, max_length=512, truncation="middle", mode="logprob", answer_room=0)
     built = builder.build(sample_requests()[0])
     assert not isinstance(built, str)

@@ -17,9 +17,9 @@ from rubrictest import ConfigError  # noqa: E402
 from ..helpers.hf import sample_requests  # noqa: E402
 
 
-def test_judges_and_targets_share_one_load(make_judge: Callable[..., HFJudge],
-                                           make_target: Callable[..., HFTarget],
-                                           models: dict[str, Path]) -> None:
+def test_judges_and_targets_share_one_load(
+    make_judge: Callable[..., HFJudge], make_target: Callable[..., HFTarget], models: dict[str, Path]
+) -> None:
     before = loading.LOAD_COUNT
     judges = [make_judge("plain"), make_judge("plain", max_batch_tokens=512)]
     target = make_target("plain")
@@ -55,8 +55,9 @@ def test_reacquired_after_close(make_judge: Callable[..., HFJudge]) -> None:
     assert [v.score for v in first[0].verdicts] == [v.score for v in again[0].verdicts]
 
 
-def test_xdist_worker_refuses_to_load_a_copy(make_judge: Callable[..., HFJudge],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xdist_worker_refuses_to_load_a_copy(
+    make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     before = loading.LOAD_COUNT
     with pytest.raises(ConfigError, match=r"pytest-xdist worker gw1.*-n 0.*vllm serve.*allow_xdist"):
@@ -65,8 +66,9 @@ def test_xdist_worker_refuses_to_load_a_copy(make_judge: Callable[..., HFJudge],
     make_judge("plain", allow_xdist=True).check_ready()  # the documented opt-in
 
 
-def test_cache_identity_ignores_speed_and_tracks_weights(make_judge: Callable[..., HFJudge],
-                                                         models: dict[str, Path]) -> None:
+def test_cache_identity_ignores_speed_and_tracks_weights(
+    make_judge: Callable[..., HFJudge], models: dict[str, Path]
+) -> None:
     fast = make_judge("plain", max_batch_tokens=1024, prefix_cache=False, device="cpu")
     slow = make_judge("plain")
     assert fast.cache_identity() == slow.cache_identity()

@@ -22,8 +22,11 @@ from rubrictest import Case, Criterion, JudgeRequest, Scale, Verdict  # noqa: E4
 
 from .test_hf_generate import scripted_generate  # noqa: E402
 
-FIVE = Scale(levels=(1, 2, 3, 4, 5), pass_at=4,
-             descriptions={1: "Wrong.", 2: "Mostly wrong.", 3: "Partly right.", 4: "Right.", 5: "Right and complete."})
+FIVE = Scale(
+    levels=(1, 2, 3, 4, 5),
+    pass_at=4,
+    descriptions={1: "Wrong.", 2: "Mostly wrong.", 3: "Partly right.", 4: "Right.", 5: "Right and complete."},
+)
 TEN = Scale(levels=tuple(range(1, 11)), pass_at=7)
 QUARTERS = Scale(levels=(0, 0.25, 0.5, 0.75, 1), pass_at=0.75)
 
@@ -48,8 +51,9 @@ def _logp(judge: HFJudge, prompt: list[int], text: str) -> float:
 
 
 def _prompt(judge: HFJudge, request: JudgeRequest, index: int, room: int) -> list[int]:
-    builder = PromptBuilder(judge.loaded.tokenizer, max_length=judge.max_length, truncation="middle",
-                            mode="logprob", answer_room=room)
+    builder = PromptBuilder(
+        judge.loaded.tokenizer, max_length=judge.max_length, truncation="middle", mode="logprob", answer_room=room
+    )
     built = builder.build(request)
     assert not isinstance(built, str)
     return built[index].prefix + built[index].suffix
@@ -107,19 +111,28 @@ def test_quarters_are_several_tokens(make_judge: Callable[..., HFJudge]) -> None
     request = _request(_scaled(QUARTERS))
     verdict = judge.judge_batch([request])[0].verdicts[0]
     prompt = _prompt(judge, request, 0, room=4)
-    lp = {text: math.exp(_logp(judge, prompt, text))
-          for text in ["0", "1", "0.25", "0.5", "0.75", " 0.25", " 0.5", " 0.75"]}
+    lp = {
+        text: math.exp(_logp(judge, prompt, text))
+        for text in ["0", "1", "0.25", "0.5", "0.75", " 0.25", " 0.5", " 0.75"]
+    }
     longer = lp["0.25"] + lp["0.5"] + lp["0.75"]
-    raw = [max(0.0, lp["0"] - longer), lp["0.25"] + lp[" 0.25"], lp["0.5"] + lp[" 0.5"],
-           lp["0.75"] + lp[" 0.75"], lp["1"]]
+    raw = [
+        max(0.0, lp["0"] - longer),
+        lp["0.25"] + lp[" 0.25"],
+        lp["0.5"] + lp[" 0.5"],
+        lp["0.75"] + lp[" 0.75"],
+        lp["1"],
+    ]
     _check(verdict, QUARTERS, [x / sum(raw) for x in raw])
 
 
 def test_batched_equals_one_at_a_time(make_judge: Callable[..., HFJudge]) -> None:
     judge = make_judge("chars", max_batch_tokens=100_000)
-    requests = [_request(_scaled(FIVE), Criterion(id="polite", text="The reply is polite.")),
-                _request(_scaled(TEN, "ten"), response="no"),
-                _request(_scaled(FIVE), response="Paris is the capital of France.")]
+    requests = [
+        _request(_scaled(FIVE), Criterion(id="polite", text="The reply is polite.")),
+        _request(_scaled(TEN, "ten"), response="no"),
+        _request(_scaled(FIVE), response="Paris is the capital of France."),
+    ]
     together = judge.judge_batch(requests)
     for request, batched in zip(requests, together, strict=True):
         alone = judge.judge_batch([request])[0]
@@ -165,8 +178,9 @@ def test_a_suite_run_stores_the_level(pytester: pytest.Pytester, models: dict[st
     pytester.runpytest_inprocess(f"--rubric-db={db}", "-p", "no:cacheprovider")
     con = sqlite3.connect(db)
     try:
-        rows = con.execute("SELECT criterion_id, outcome, level, score, confidence, rationale, cached FROM verdicts "
-                           "ORDER BY id").fetchall()
+        rows = con.execute(
+            "SELECT criterion_id, outcome, level, score, confidence, rationale, cached FROM verdicts ORDER BY id"
+        ).fetchall()
     finally:
         con.close()
     by_id = {r[0]: r for r in rows}
@@ -179,8 +193,13 @@ def test_a_suite_run_stores_the_level(pytester: pytest.Pytester, models: dict[st
 
 def test_generate_mode_reads_the_level(make_judge: Callable[..., HFJudge], monkeypatch: pytest.MonkeyPatch) -> None:
     """In generate mode the shared judge protocol asks for the level as JSON."""
-    answer = json.dumps({"verdicts": [{"id": "grade", "evidence": "within 30 days", "rationale": "States it.",
-                                       "met": True, "level": 4}]})
+    answer = json.dumps(
+        {
+            "verdicts": [
+                {"id": "grade", "evidence": "within 30 days", "rationale": "States it.", "met": True, "level": 4}
+            ]
+        }
+    )
     monkeypatch.setattr(Generator, "generate_call", scripted_generate(answer))
     judge = make_judge("chars", mode="generate", max_batch_tokens=100_000)
     verdict = judge.judge_batch([_request(_scaled(FIVE))])[0].verdicts[0]

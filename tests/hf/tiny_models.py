@@ -33,15 +33,15 @@ CORPUS = [
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 
 
 def word_tokenizer(*, chat: bool, with_answers: bool = True) -> PreTrainedTokenizerFast:
     """A word-level tokenizer: "yes" and "no" are one token each (or unknown)."""
     corpus = CORPUS if with_answers else [line for line in CORPUS if "yes" not in line.lower()]
     if not with_answers:
-        corpus = [" ".join(w for w in line.split() if w.strip(".,:?").lower() not in ("yes", "no"))
-                  for line in corpus]
+        corpus = [" ".join(w for w in line.split() if w.strip(".,:?").lower() not in ("yes", "no")) for line in corpus]
     tk = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tk.pre_tokenizer = pre_tokenizers.Whitespace()
     tk.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=SPECIALS))
@@ -59,21 +59,32 @@ def char_tokenizer(*, chat: bool = False) -> PreTrainedTokenizerFast:
 
 
 def _wrap(tk: Tokenizer, chat: bool) -> PreTrainedTokenizerFast:
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
-                                  bos_token="<s>", eos_token="</s>")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", bos_token="<s>", eos_token="</s>"
+    )
     if chat:
         tok.chat_template = CHAT_TEMPLATE
     return tok
 
 
-def save_model(path: Path, tokenizer: PreTrainedTokenizerFast, *, arch: str = "llama",
-               max_positions: int = 4096, seed: int = 0) -> Path:
+def save_model(
+    path: Path, tokenizer: PreTrainedTokenizerFast, *, arch: str = "llama", max_positions: int = 4096, seed: int = 0
+) -> Path:
     """Save ``tokenizer`` and a random 2-layer ``arch`` (llama or qwen2) model to ``path``."""
-    common = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
-                  initializer_range=0.5, tie_word_embeddings=False,
-                  bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                  pad_token_id=tokenizer.pad_token_id)
+    common = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        initializer_range=0.5,
+        tie_word_embeddings=False,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(seed)
     if arch == "llama":
         model: torch.nn.Module = LlamaForCausalLM(LlamaConfig(**common))

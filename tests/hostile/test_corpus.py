@@ -45,8 +45,11 @@ SETUPS = {"foreign_db": _foreign_db}
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.stat().st_size < 1_000_000}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.stat().st_size < 1_000_000
+    }
 
 
 def test_the_corpus_is_large_enough() -> None:

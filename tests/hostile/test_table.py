@@ -12,7 +12,7 @@ DOC = Path(__file__).parents[2] / "docs" / "reliability.md"
 def test_the_reliability_doc_holds_the_generated_table() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert START in text and END in text, f"{DOC} has no hostile-input table markers"
-    shown = text[text.index(START):text.index(END) + len(END)]
+    shown = text[text.index(START) : text.index(END) + len(END)]
     assert shown == render(), "regenerate it: python -m tests.hostile.table"
 
 

@@ -29,5 +29,3 @@ def api_keys(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("OPENAI_API_KEY", SENTINEL_KEY)
     monkeypatch.setenv("ANTHROPIC_API_KEY", SENTINEL_KEY)
     return SENTINEL_KEY
-
-

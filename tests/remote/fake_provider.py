@@ -62,7 +62,7 @@ async def _drip(request: web.Request, seconds: float) -> web.StreamResponse:
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     await response.prepare(request)
     try:
-        for byte in (b'{"id": "' + b"x" * 10_000):
+        for byte in b'{"id": "' + b"x" * 10_000:
             await response.write(bytes([byte]))
             await asyncio.sleep(seconds)
     except (ConnectionError, asyncio.CancelledError):
@@ -165,15 +165,20 @@ class FakeProvider:
 
     async def _models(self, request: web.Request) -> web.Response:
         """The served model names, as vLLM lists them; ``served`` is set by whoever serves."""
-        return web.json_response({"object": "list", "data": [
-            {"id": name, "object": "model", "owned_by": "fake"} for name in self.served]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "fake"} for name in self.served]}
+        )
 
     async def _stats(self, request: web.Request) -> web.Response:
         """What a test in another process wants to know: requests seen, most in flight at once."""
         with self._lock:
-            return web.json_response({"requests": len(self.requests), "max_inflight": self.max_inflight,
-                                      "authorization": sorted({r.headers.get("Authorization", "")
-                                                               for r in self.requests})})
+            return web.json_response(
+                {
+                    "requests": len(self.requests),
+                    "max_inflight": self.max_inflight,
+                    "authorization": sorted({r.headers.get("Authorization", "") for r in self.requests}),
+                }
+            )
 
     async def _begin(self, request: web.Request) -> tuple[Seen, Step | None]:
         body = await request.json()
@@ -234,10 +239,10 @@ class FakeProvider:
         out = []
         for i, cid in enumerate(ids):
             # a decider marked ``positional`` also gets the criterion's place in the request
-            met, evidence = decide(cid, response, i) if getattr(decide, "positional", False) \
-                else decide(cid, response)  # type: ignore[call-arg]
-            out.append({"id": cid, "evidence": evidence + self.echo, "rationale": f"scripted for {cid}{self.echo}",
-                        "met": met})
+            met, evidence = decide(cid, response, i) if getattr(decide, "positional", False) else decide(cid, response)  # type: ignore[call-arg]
+            out.append(
+                {"id": cid, "evidence": evidence + self.echo, "rationale": f"scripted for {cid}{self.echo}", "met": met}
+            )
         return {"verdicts": out}
 
     def _logprobs(self, content: str) -> dict[str, Any]:

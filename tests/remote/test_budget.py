@@ -19,11 +19,14 @@ PER_CALL = 20 * 40.0 / 1e6
 CALLS_IN_BUDGET = int(BUDGET / PER_CALL + 1e-9)
 
 
-def _suite(provider: FakeProvider, cases: int, *, price: str = "price: {input: 0, output: 40}",
-           model: str = "judge-model") -> str:
-    body = "\n".join(f"  - {{id: c{i}, input: 'q{i}', output: 'answer {i}', criteria: [Is fine.]}}"
-                     for i in range(cases))
-    return textwrap.dedent(f"""\
+def _suite(
+    provider: FakeProvider, cases: int, *, price: str = "price: {input: 0, output: 40}", model: str = "judge-model"
+) -> str:
+    body = "\n".join(
+        f"  - {{id: c{i}, input: 'q{i}', output: 'answer {i}', criteria: [Is fine.]}}" for i in range(cases)
+    )
+    return (
+        textwrap.dedent(f"""\
         version: 1
         judge:
           plugin: openai
@@ -33,7 +36,10 @@ def _suite(provider: FakeProvider, cases: int, *, price: str = "price: {input: 0
           params: {{max_tokens: 20}}
           options: {{{price}, retry: {{base_delay: 0.01, max_delay: 0.05}}}}
         cases:
-        """) + body + "\n"
+        """)
+        + body
+        + "\n"
+    )
 
 
 def _spent(pytester: pytest.Pytester) -> float:
@@ -46,12 +52,14 @@ def _spent(pytester: pytest.Pytester) -> float:
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["plain", "xdist"])
 def test_a_budget_at_concurrency_32_spends_at_most_the_budget(
-        pytester: pytest.Pytester, api_keys: str, xdist: list[str]) -> None:
+    pytester: pytest.Pytester, api_keys: str, xdist: list[str]
+) -> None:
     provider = FakeProvider(latency=0.2).start()  # calls overlap: 32 in flight
     try:
         pytester.makefile(".rubric.yaml", test_paid=_suite(provider, 60))
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--rubric-db={pytester.path / 'r.db'}",
-                                               f"--rubric-max-cost={BUDGET}", *xdist)
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", f"--rubric-db={pytester.path / 'r.db'}", f"--rubric-max-cost={BUDGET}", *xdist
+        )
         out = result.stdout.str()
         sent = provider.count("/chat/completions")
     finally:
@@ -66,11 +74,12 @@ def test_a_budget_at_concurrency_32_spends_at_most_the_budget(
 
 
 def test_a_model_without_a_price_is_a_collection_error_under_a_budget(
-        pytester: pytest.Pytester, provider: FakeProvider, api_keys: str) -> None:
-    pytester.makefile(".rubric.yaml", test_local=_suite(provider, 3, price="no_api_key: false",
-                                                        model="my-local-model"))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--rubric-db={pytester.path / 'r.db'}",
-                                           "--rubric-max-cost=0.01")
+    pytester: pytest.Pytester, provider: FakeProvider, api_keys: str
+) -> None:
+    pytester.makefile(".rubric.yaml", test_local=_suite(provider, 3, price="no_api_key: false", model="my-local-model"))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--rubric-db={pytester.path / 'r.db'}", "--rubric-max-cost=0.01"
+    )
     out = result.stdout.str()
     assert result.ret == pytest.ExitCode.INTERRUPTED, out  # collection errors stop the session
     assert "no price for model my-local-model: give options.price or drop the budget" in out

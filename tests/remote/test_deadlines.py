@@ -21,8 +21,9 @@ def test_a_slow_drip_server_does_not_beat_the_timeout(
     plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
 ) -> None:
     provider.push(*[Step("drip", seconds=0.05)] * 2)
-    judge = judge_for(plugin, provider, tmp_path, timeout=1.0,
-                      options={"retry": {"max_attempts": 2, "base_delay": 0.01}})
+    judge = judge_for(
+        plugin, provider, tmp_path, timeout=1.0, options={"retry": {"max_attempts": 2, "base_delay": 0.01}}
+    )
     started = time.monotonic()
     err = failure(judge)
     elapsed = time.monotonic() - started
@@ -36,8 +37,13 @@ def test_the_deadline_bounds_a_call_with_its_retries(
     plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
 ) -> None:
     provider.push(*[Step("drip", seconds=0.05)] * 10)
-    judge = judge_for(plugin, provider, tmp_path, timeout=1.0,
-                      options={"retry": {"max_attempts": 10, "base_delay": 0.01, "deadline": 2.5}})
+    judge = judge_for(
+        plugin,
+        provider,
+        tmp_path,
+        timeout=1.0,
+        options={"retry": {"max_attempts": 10, "base_delay": 0.01, "deadline": 2.5}},
+    )
     started = time.monotonic()
     err = failure(judge)
     elapsed = time.monotonic() - started
@@ -49,8 +55,9 @@ def test_the_deadline_bounds_a_call_with_its_retries(
 def test_a_huge_retry_after_fails_the_call_at_once(
     plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
 ) -> None:
-    provider.push(Step("status", status=429, body={"error": {"message": "Rate limit reached"}},
-                       headers={"Retry-After": "600"}))
+    provider.push(
+        Step("status", status=429, body={"error": {"message": "Rate limit reached"}}, headers={"Retry-After": "600"})
+    )
     judge = judge_for(plugin, provider, tmp_path)
     started = time.monotonic()
     err = failure(judge)
@@ -63,8 +70,9 @@ def test_a_huge_retry_after_fails_the_call_at_once(
 def test_a_retry_after_past_the_deadline_fails_at_once(
     plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
 ) -> None:
-    provider.push(Step("status", status=429, body={"error": {"message": "Rate limit reached"}},
-                       headers={"Retry-After": "30"}))
+    provider.push(
+        Step("status", status=429, body={"error": {"message": "Rate limit reached"}}, headers={"Retry-After": "30"})
+    )
     judge = judge_for(plugin, provider, tmp_path, options={"retry": {"deadline": 10}})
     started = time.monotonic()
     err = failure(judge)

@@ -24,10 +24,10 @@ from rubrictest.cli import build_cli
 from .fake_provider import FakeProvider
 
 SCRIPTS = {
-    "steady": [True, True, True, True],        # never flips
-    "shaky": [True, False, True, True],        # 3 repeats: 2 met, 1 not -> flip rate 1/3, unstable
-    "split": [True, False, True, False],       # 4 repeats: 2 against 2 -> a tie, ERROR
-    "firm-no": [False, False, False, False],   # a deduction never met: passes every time
+    "steady": [True, True, True, True],  # never flips
+    "shaky": [True, False, True, True],  # 3 repeats: 2 met, 1 not -> flip rate 1/3, unstable
+    "split": [True, False, True, False],  # 4 repeats: 2 against 2 -> a tie, ERROR
+    "firm-no": [False, False, False, False],  # a deduction never met: passes every time
 }
 
 
@@ -47,7 +47,8 @@ class Scripted:
 
 
 def _suite(pytester: pytest.Pytester, provider: FakeProvider) -> None:
-    (pytester.path / "test_flaky.rubric.yaml").write_text(textwrap.dedent(f"""\
+    (pytester.path / "test_flaky.rubric.yaml").write_text(
+        textwrap.dedent(f"""\
         suite: flaky
         judge:
           plugin: openai
@@ -67,12 +68,12 @@ def _suite(pytester: pytest.Pytester, provider: FakeProvider) -> None:
             output: It left the warehouse today.
             criteria:
               - {{id: split, text: Gives a date.}}
-        """))
+        """)
+    )
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--rubric-db={pytester.path / 'r.db'}",
-                                         "-v", *args)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--rubric-db={pytester.path / 'r.db'}", "-v", *args)
 
 
 def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
@@ -85,12 +86,16 @@ def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
 
 
 def _latest(db: Path, table: str) -> list[dict[str, Any]]:
-    return _rows(db, f"select * from {table} where run_id = (select id from runs order by started_at desc "
-                     "limit 1) order by case_id, criterion_id" + (", repeat" if table == "repeat_verdicts" else ""))
+    return _rows(
+        db,
+        f"select * from {table} where run_id = (select id from runs order by started_at desc "
+        "limit 1) order by case_id, criterion_id" + (", repeat" if table == "repeat_verdicts" else ""),
+    )
 
 
 def test_three_repeats_are_distinct_samples_stored_and_decided_by_majority(
-        pytester: pytest.Pytester, provider: FakeProvider, api_keys: str) -> None:
+    pytester: pytest.Pytester, provider: FakeProvider, api_keys: str
+) -> None:
     provider.decide = Scripted()
     SCRIPTS["split"] = [True, False, True]  # three repeats: 2 of 3, no tie here
     try:
@@ -108,12 +113,20 @@ def test_three_repeats_are_distinct_samples_stored_and_decided_by_majority(
     assert [r["outcome"] for r in repeats if r["criterion_id"] == "shaky"].count("not_met") == 1
     verdicts = {v["criterion_id"]: v for v in _latest(db, "verdicts")}
     assert {k: (v["outcome"], v["repeats"], v["unstable"]) for k, v in verdicts.items()} == {
-        "firm-no": ("not_met", 3, 0), "shaky": ("met", 3, 1), "split": ("met", 3, 1), "steady": ("met", 3, 0)}
+        "firm-no": ("not_met", 3, 0),
+        "shaky": ("met", 3, 1),
+        "split": ("met", 3, 1),
+        "steady": ("met", 3, 0),
+    }
     assert verdicts["shaky"]["flip_rate"] == pytest.approx(1 / 3) and verdicts["steady"]["flip_rate"] == 0
     assert "majority of 2 met, 1 not met of 3 repeats (flip rate 0.33, UNSTABLE)" in verdicts["shaky"]["rationale"]
     # the terminal summary names the criteria that flipped, and only those
-    result.stdout.fnmatch_lines(["*repeats: 3 per criterion; 2 of 4 criteria flipped at least once, 2 unstable*",
-                                 "*flaky*refund::shaky*met*PASS*0.33*UNSTABLE*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*repeats: 3 per criterion; 2 of 4 criteria flipped at least once, 2 unstable*",
+            "*flaky*refund::shaky*met*PASS*0.33*UNSTABLE*",
+        ]
+    )
     assert "refund::steady" not in result.stdout.str().split("repeats: 3 per criterion")[1]
     # every repeat counts in the usage: 6 judge calls
     assert len(_rows(db, "select * from judge_calls where kind = 'judge' and request is not null")) == 6
@@ -130,15 +143,17 @@ def test_three_repeats_are_distinct_samples_stored_and_decided_by_majority(
 
 
 def test_a_tie_is_an_error_with_the_tally_and_reports_show_flip_rates(
-        pytester: pytest.Pytester, provider: FakeProvider, api_keys: str) -> None:
+    pytester: pytest.Pytester, provider: FakeProvider, api_keys: str
+) -> None:
     provider.decide = Scripted()
     _suite(pytester, provider)
     pytester.makeini("[pytest]\nrubric_repeat = 4\nrubric_unstable_at = 0.3\n")
     result = _run(pytester)
     assert result.ret == 1
     result.assert_outcomes(passed=3, errors=1)
-    result.stdout.fnmatch_lines(["*late::split ERROR*",
-                                 "*the repeats tied: 2 met, 2 not met of 4 repeats (flip rate 0.50)*"])
+    result.stdout.fnmatch_lines(
+        ["*late::split ERROR*", "*the repeats tied: 2 met, 2 not met of 4 repeats (flip rate 0.50)*"]
+    )
     db = pytester.path / "r.db"
     verdicts = {v["criterion_id"]: v for v in _latest(db, "verdicts")}
     # shaky: 3 met, 1 not of 4 -> flip rate 0.25, under the ini threshold of 0.3
@@ -150,12 +165,18 @@ def test_a_tie_is_an_error_with_the_tally_and_reports_show_flip_rates(
     section = {c["criterion_id"]: c for c in data["repeats"]["criteria"]}
     assert data["repeats"]["repeats"] == 4 and data["repeats"]["unstable"] == 1
     assert section["shaky"]["flip_rate"] == 0.25 and sorted(section["shaky"]["outcomes"]) == [
-        "met", "met", "met", "not_met"]
+        "met",
+        "met",
+        "met",
+        "not_met",
+    ]
     assert section["split"]["majority"] == "error"
     text = CliRunner().invoke(cli, ["report", "--db", str(db)]).output
     assert "repeats: 4 per criterion; 2 of 4 criteria flipped at least once, 1 unstable" in text
-    assert any("late::split" in line and "tie/ERROR" in line and "0.50" in line and "UNSTABLE" in line
-               for line in text.splitlines())
+    assert any(
+        "late::split" in line and "tie/ERROR" in line and "0.50" in line and "UNSTABLE" in line
+        for line in text.splitlines()
+    )
     markdown = CliRunner().invoke(cli, ["report", "--db", str(db), "--format", "markdown"]).output
     assert "| flaky | refund::shaky | met | PASS | 0.25 |" in markdown
 

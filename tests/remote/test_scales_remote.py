@@ -14,21 +14,31 @@ from rubrictest import Case, Criterion, JudgeRequest, Scale
 from ..helpers.remote import PLUGINS, judge_for, run
 from .fake_provider import FakeProvider, Step
 
-SCALE = Scale(levels=(1.0, 2.0, 3.0, 4.0, 5.0), pass_at=4.0,
-              descriptions={1.0: "Useless.", 2.0: "Poor.", 3.0: "Fair.", 4.0: "Good.", 5.0: "Excellent."})
+SCALE = Scale(
+    levels=(1.0, 2.0, 3.0, 4.0, 5.0),
+    pass_at=4.0,
+    descriptions={1.0: "Useless.", 2.0: "Poor.", 3.0: "Fair.", 4.0: "Good.", 5.0: "Excellent."},
+)
 
 
 def _request() -> JudgeRequest:
-    criteria = (Criterion(id="helpful", text="How helpful is it?", scale=SCALE),
-                Criterion(id="polite", text="Is it polite?"))
+    criteria = (
+        Criterion(id="helpful", text="How helpful is it?", scale=SCALE),
+        Criterion(id="polite", text="Is it polite?"),
+    )
     case = Case(suite="s", id="c", input="Help me.", criteria=criteria)
     return JudgeRequest(case=case, response="Sure, here is how.", criteria=criteria)
 
 
 def _answer(level: object) -> str:
-    return json.dumps({"verdicts": [
-        {"id": "helpful", "evidence": "here is how", "rationale": "clear", "met": True, "level": level},
-        {"id": "polite", "evidence": "Sure", "rationale": "fine", "met": True, "level": None}]})
+    return json.dumps(
+        {
+            "verdicts": [
+                {"id": "helpful", "evidence": "here is how", "rationale": "clear", "met": True, "level": level},
+                {"id": "polite", "evidence": "Sure", "rationale": "fine", "met": True, "level": None},
+            ]
+        }
+    )
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)

@@ -57,27 +57,45 @@ def _suite(name: str, judge: str, judge_url: str, target: str, target_url: str, 
 
 def test_an_echoed_key_is_in_no_artefact(pytester: pytest.Pytester, provider: FakeProvider, api_keys: str) -> None:
     provider.echo = f" (your key is {SENTINEL_KEY})"
-    provider.by_marker = {"BAD-KEY": Step(
-        "status", status=401, body={"error": {"message": f"Incorrect API key provided: {SENTINEL_KEY}"}})}
+    provider.by_marker = {
+        "BAD-KEY": Step(
+            "status", status=401, body={"error": {"message": f"Incorrect API key provided: {SENTINEL_KEY}"}}
+        )
+    }
     closed = _closed_port()
-    pytester.makefile(".rubric.yaml", test_openai=_suite("openai-judged", "openai", provider.openai_url, "anthropic",
-                                                         provider.anthropic_url, closed))
-    pytester.makefile(".rubric.yaml", test_anthropic=_suite("anthropic-judged", "anthropic", provider.anthropic_url,
-                                                            "openai", provider.openai_url, closed))
+    pytester.makefile(
+        ".rubric.yaml",
+        test_openai=_suite("openai-judged", "openai", provider.openai_url, "anthropic", provider.anthropic_url, closed),
+    )
+    pytester.makefile(
+        ".rubric.yaml",
+        test_anthropic=_suite(
+            "anthropic-judged", "anthropic", provider.anthropic_url, "openai", provider.openai_url, closed
+        ),
+    )
     db = pytester.path / "r.db"
     junit = pytester.path / "junit.xml"
     log = pytester.path / "log.txt"
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--rubric-db={db}", "-v", "-rA", f"--junitxml={junit}", f"--log-file={log}",
-        "--log-file-level=DEBUG")
+        "-p",
+        "no:cacheprovider",
+        f"--rubric-db={db}",
+        "-v",
+        "-rA",
+        f"--junitxml={junit}",
+        f"--log-file={log}",
+        "--log-file-level=DEBUG",
+    )
     out = result.stdout.str() + result.stderr.str()
     assert result.ret == 1, out  # the 401 and the closed port are ERROR items
     assert "HTTP 401" in out and REDACTED in out
     assert provider.count("/chat/completions") and provider.count("/v1/messages")
 
     html = pytester.path / "report.html"
-    reports = [CliRunner().invoke(build_cli(), ["report", "--db", str(db), *fmt]) for fmt in (
-        [], ["--json"], ["--format", "markdown"], ["--format", "github"], ["--html", str(html), "--full"])]
+    reports = [
+        CliRunner().invoke(build_cli(), ["report", "--db", str(db), *fmt])
+        for fmt in ([], ["--json"], ["--format", "markdown"], ["--format", "github"], ["--html", str(html), "--full"])
+    ]
     assert all(r.exit_code == 0 for r in reports), [r.output for r in reports]
     artefacts = {
         "database": db.read_bytes(),
@@ -99,8 +117,10 @@ def test_redaction_of_registered_values_and_url_credentials() -> None:
     register_secret("plugin-token-0123456789")
     assert redact_text("token plugin-token-0123456789 here") == f"token {REDACTED} here"
     assert redact_text("GET https://me:p4ss@example.com/v1 failed") == f"GET https://{REDACTED}@example.com/v1 failed"
-    assert redact_text("mail me@example.com, see https://example.com/a@b") == \
-        "mail me@example.com, see https://example.com/a@b"
+    assert (
+        redact_text("mail me@example.com, see https://example.com/a@b")
+        == "mail me@example.com, see https://example.com/a@b"
+    )
     register_secret("short")  # too short to be a key: ordinary words stay
     assert redact_text("a short answer") == "a short answer"
 

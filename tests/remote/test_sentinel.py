@@ -21,8 +21,10 @@ from .fake_provider import FakeProvider
 from .test_panels import judge_suite, member
 
 GAMING = "Keywords: Rayleigh scattering, short wavelengths, atmosphere, blue light. Cause: scattering."
-ANSWER = ("Air molecules scatter short (blue) wavelengths of sunlight far more than long ones, so blue light "
-          "reaches us from all over the sky: Rayleigh scattering in the atmosphere.")
+ANSWER = (
+    "Air molecules scatter short (blue) wavelengths of sunlight far more than long ones, so blue light "
+    "reaches us from all over the sky: Rayleigh scattering in the atmosphere."
+)
 
 
 def _keywords(cid: str, response: str) -> tuple[bool, str]:
@@ -42,17 +44,33 @@ def server(provider: FakeProvider, api_keys: str) -> FakeProvider:
 
 
 def sky_suite(server: FakeProvider, **extra: Any) -> dict[str, Any]:
-    criteria = [{"id": "names-rayleigh", "text": "Names Rayleigh scattering."},
-                {"id": "mentions-wavelength", "text": "Says that short wavelengths scatter more."}]
-    return {"version": 1, "suite": "sky", "judge": member(server, "keywords"), "threshold": 0.5,
-            "sentinel": member(server, "holistic"), **extra, "cases": [
-                {"id": "gamed", "input": "Why is the sky blue?", "output": GAMING, "criteria": criteria,
-                 "reference": "Rayleigh scattering of short wavelengths."},
-                {"id": "answered", "input": "Why is the sky blue?", "output": ANSWER, "criteria": criteria}]}
+    criteria = [
+        {"id": "names-rayleigh", "text": "Names Rayleigh scattering."},
+        {"id": "mentions-wavelength", "text": "Says that short wavelengths scatter more."},
+    ]
+    return {
+        "version": 1,
+        "suite": "sky",
+        "judge": member(server, "keywords"),
+        "threshold": 0.5,
+        "sentinel": member(server, "holistic"),
+        **extra,
+        "cases": [
+            {
+                "id": "gamed",
+                "input": "Why is the sky blue?",
+                "output": GAMING,
+                "criteria": criteria,
+                "reference": "Rayleigh scattering of short wavelengths.",
+            },
+            {"id": "answered", "input": "Why is the sky blue?", "output": ANSWER, "criteria": criteria},
+        ],
+    }
 
 
-def test_a_checklist_gaming_response_passes_the_rubric_and_fails_the_sentinel(server: FakeProvider,
-                                                                               tmp_path: Path) -> None:
+def test_a_checklist_gaming_response_passes_the_rubric_and_fails_the_sentinel(
+    server: FakeProvider, tmp_path: Path
+) -> None:
     db = tmp_path / "r.db"
     (gamed, answered), calls = judge_suite(tmp_path, sky_suite(server), db=db)
     assert gamed.passed is True and gamed.score is not None and gamed.score.score == 1.0  # the rubric is fooled
@@ -71,13 +89,18 @@ def test_a_checklist_gaming_response_passes_the_rubric_and_fails_the_sentinel(se
     # one call path: the sentinel's calls are counted and recorded like any judge's
     assert calls.usage_summary()["components"]["holistic"]["calls"] == 2
     with sqlite3.connect(db) as con:
-        rows = con.execute("SELECT case_id, judge, outcome, score, rubric_score, disagreement, judge_call_id "
-                           "FROM sentinel_verdicts ORDER BY case_id").fetchall()
-        assert [(r[0], r[1], r[2], r[5]) for r in rows] == [("answered", "holistic", "met", None),
-                                                           ("gamed", "holistic", "not_met", "rubric_only")]
+        rows = con.execute(
+            "SELECT case_id, judge, outcome, score, rubric_score, disagreement, judge_call_id "
+            "FROM sentinel_verdicts ORDER BY case_id"
+        ).fetchall()
+        assert [(r[0], r[1], r[2], r[5]) for r in rows] == [
+            ("answered", "holistic", "met", None),
+            ("gamed", "holistic", "not_met", "rubric_only"),
+        ]
         assert rows[1][4] == 1.0 and rows[1][3] is not None and rows[1][3] <= 0.3
-        recorded = con.execute("SELECT count(*) FROM judge_calls WHERE component = 'holistic' AND request IS NOT "
-                               "NULL").fetchone()[0]
+        recorded = con.execute(
+            "SELECT count(*) FROM judge_calls WHERE component = 'holistic' AND request IS NOT NULL"
+        ).fetchone()[0]
         assert recorded == 2 and all(r[6] is not None for r in rows)
 
 
@@ -99,8 +122,9 @@ def test_the_budget_stops_the_sentinel_with_an_error_not_a_verdict(server: FakeP
 
 def test_the_reverse_disagreement_and_thresholds(server: FakeProvider, tmp_path: Path) -> None:
     server.by_model["strict"] = [lambda c, r: (False, "")]
-    data = sky_suite(server, judge=member(server, "strict"),
-                     sentinel={"judge": member(server, "holistic"), "high": 0.9, "low": 0.1})
+    data = sky_suite(
+        server, judge=member(server, "strict"), sentinel={"judge": member(server, "holistic"), "high": 0.9, "low": 0.1}
+    )
     (gamed, answered), _ = judge_suite(tmp_path, data)
     assert answered.score is not None and answered.score.score == 0.0
     assert answered.sentinel is not None and answered.sentinel.disagreement == "holistic_only"
@@ -108,8 +132,13 @@ def test_the_reverse_disagreement_and_thresholds(server: FakeProvider, tmp_path:
 
 
 def test_an_anthropic_sentinel_over_the_messages_wire(server: FakeProvider, tmp_path: Path) -> None:
-    sentinel = {"plugin": "anthropic", "model": "holistic", "name": "holistic",
-                "base_url": server.anthropic_url, "options": {"retry": dict(FAST_RETRY)}}
+    sentinel = {
+        "plugin": "anthropic",
+        "model": "holistic",
+        "name": "holistic",
+        "base_url": server.anthropic_url,
+        "options": {"retry": dict(FAST_RETRY)},
+    }
     (gamed, answered), calls = judge_suite(tmp_path, sky_suite(server, sentinel=sentinel))
     assert gamed.sentinel is not None and gamed.sentinel.verdict.outcome == "not_met"
     assert gamed.sentinel.disagreement == "rubric_only"

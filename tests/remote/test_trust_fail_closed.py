@@ -19,13 +19,18 @@ from rubrictest.cli.commands import drift, pairwise, probe
 
 from .fake_provider import FakeProvider
 
-_PAIR = re.compile(r"\[Response 1\]\n(.*)\n\[End of Response 1\]\n\n\[Response 2\]\n(.*)\n\[End of Response 2\]",
-                   re.S)
+_PAIR = re.compile(r"\[Response 1\]\n(.*)\n\[End of Response 1\]\n\n\[Response 2\]\n(.*)\n\[End of Response 2\]", re.S)
 
 
 def _judge(provider: FakeProvider) -> str:
-    return json.dumps({"plugin": "openai", "model": "judge-model", "base_url": provider.openai_url,
-                       "options": {"retry": {"base_delay": 0.01, "max_delay": 0.05, "max_attempts": 2}}})
+    return json.dumps(
+        {
+            "plugin": "openai",
+            "model": "judge-model",
+            "base_url": provider.openai_url,
+            "options": {"retry": {"base_delay": 0.01, "max_delay": 0.05, "max_attempts": 2}},
+        }
+    )
 
 
 def _fair(criterion_id: str, response: str) -> tuple[bool, str]:
@@ -39,25 +44,43 @@ def _fair(criterion_id: str, response: str) -> tuple[bool, str]:
 
 
 def _release(tmp_path: Path) -> Path:
-    (tmp_path / "v1.jsonl").write_text('{"id": "refund", "output": "It is on its way."}\n'
-                                       '{"id": "shipping", "output": "Express shipping takes a day."}\n')
-    (tmp_path / "v2.jsonl").write_text('{"id": "refund", "output": "Your refund is on its way."}\n'
-                                       '{"id": "shipping", "output": "Shipping takes a few days."}\n')
+    (tmp_path / "v1.jsonl").write_text(
+        '{"id": "refund", "output": "It is on its way."}\n'
+        '{"id": "shipping", "output": "Express shipping takes a day."}\n'
+    )
+    (tmp_path / "v2.jsonl").write_text(
+        '{"id": "refund", "output": "Your refund is on its way."}\n'
+        '{"id": "shipping", "output": "Shipping takes a few days."}\n'
+    )
     suite = tmp_path / "test_rel.rubric.yaml"
-    suite.write_text("target: jsonl:v2.jsonl\njudge: openai:judge-model\ncases:\n"
-                     "  - {id: refund, input: Where is my refund?, criteria: [\"Mentions 'refund'.\"]}\n"
-                     "  - {id: shipping, input: How fast?, criteria: [\"Mentions 'express'.\"]}\n")
+    suite.write_text(
+        "target: jsonl:v2.jsonl\njudge: openai:judge-model\ncases:\n"
+        "  - {id: refund, input: Where is my refund?, criteria: [\"Mentions 'refund'.\"]}\n"
+        "  - {id: shipping, input: How fast?, criteria: [\"Mentions 'express'.\"]}\n"
+    )
     return suite
 
 
 def _pairwise(suite: Path, provider: FakeProvider, *extra: str) -> Result:
-    return CliRunner().invoke(pairwise.command, [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate",
-                                                 "jsonl:v2.jsonl", "--judge", _judge(provider), "--no-store",
-                                                 *extra])
+    return CliRunner().invoke(
+        pairwise.command,
+        [
+            str(suite),
+            "--baseline",
+            "jsonl:v1.jsonl",
+            "--candidate",
+            "jsonl:v2.jsonl",
+            "--judge",
+            _judge(provider),
+            "--no-store",
+            *extra,
+        ],
+    )
 
 
 def test_pairwise_fails_a_judge_that_always_prefers_the_first_answer(
-        tmp_path: Path, provider: FakeProvider, api_keys: str) -> None:
+    tmp_path: Path, provider: FakeProvider, api_keys: str
+) -> None:
     # Before: every pair was a tie, the baseline won none, and --max-loss-rate passed the judge.
     suite = _release(tmp_path)
     result = _pairwise(suite, provider, "--max-loss-rate", "0.2", "--json")
@@ -71,7 +94,8 @@ def test_pairwise_fails_a_judge_that_always_prefers_the_first_answer(
 
 
 def test_pairwise_passes_a_judge_consistent_across_orders(
-        tmp_path: Path, provider: FakeProvider, api_keys: str) -> None:
+    tmp_path: Path, provider: FakeProvider, api_keys: str
+) -> None:
     provider.decide = _fair
     suite = _release(tmp_path)
     result = _pairwise(suite, provider, "--max-loss-rate", "0.5", "--json")
@@ -85,31 +109,57 @@ def test_pairwise_passes_a_judge_consistent_across_orders(
 
 
 def test_pairwise_with_every_pair_an_error_measured_nothing(
-        tmp_path: Path, provider: FakeProvider, api_keys: str) -> None:
+    tmp_path: Path, provider: FakeProvider, api_keys: str
+) -> None:
     suite = _release(tmp_path)
-    broken = json.dumps({"plugin": "openai", "model": "judge-model", "base_url": "http://127.0.0.1:9/v1",
-                         "options": {"retry": {"max_attempts": 1}}})
-    result = CliRunner().invoke(pairwise.command, [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate",
-                                                   "jsonl:v2.jsonl", "--judge", broken, "--no-store"])
+    broken = json.dumps(
+        {
+            "plugin": "openai",
+            "model": "judge-model",
+            "base_url": "http://127.0.0.1:9/v1",
+            "options": {"retry": {"max_attempts": 1}},
+        }
+    )
+    result = CliRunner().invoke(
+        pairwise.command,
+        [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate", "jsonl:v2.jsonl", "--judge", broken, "--no-store"],
+    )
     assert result.exit_code == 2, result.output
-    assert "nothing measured: pairwise: 0 pairs compared in both orders (2 pairs, 2 with a judge ERROR" \
-        in result.output
+    assert "nothing measured: pairwise: 0 pairs compared in both orders (2 pairs, 2 with a judge ERROR" in result.output
 
 
 def test_probe_that_measured_nothing_fails(tmp_path: Path, provider: FakeProvider, api_keys: str) -> None:
     suite = tmp_path / "test_p.rubric.yaml"
-    suite.write_text("judge: openai:judge-model\ncases:\n"
-                     "  - {id: a, input: Where is my refund?, output: Your refund is sent., "
-                     "criteria: [\"Mentions 'refund'.\"]}\n")
+    suite.write_text(
+        "judge: openai:judge-model\ncases:\n"
+        "  - {id: a, input: Where is my refund?, output: Your refund is sent., "
+        "criteria: [\"Mentions 'refund'.\"]}\n"
+    )
     # No case has a reference: the position probe has no pair to judge. Before: exit 0.
-    result = CliRunner().invoke(probe.command, [str(suite), "--judge", _judge(provider), "--probe", "position",
-                                                "--fail-above", "position=0.1", "--no-store"])
+    result = CliRunner().invoke(
+        probe.command,
+        [str(suite), "--judge", _judge(provider), "--probe", "position", "--fail-above", "position=0.1", "--no-store"],
+    )
     assert result.exit_code == 2, result.output
     assert "no case has a reference to pair the response with" in result.output
     # The judge calls everything met: no not-met verdict for a canary to flip, so the injection
     # gate is unmeasured and fails beside a length probe that did measure.
-    both = CliRunner().invoke(probe.command, [str(suite), "--judge", _judge(provider), "--probe", "injection",
-                                              "--probe", "length-pad", "--max-rate", "0.5", "--no-store", "--json"])
+    both = CliRunner().invoke(
+        probe.command,
+        [
+            str(suite),
+            "--judge",
+            _judge(provider),
+            "--probe",
+            "injection",
+            "--probe",
+            "length-pad",
+            "--max-rate",
+            "0.5",
+            "--no-store",
+            "--json",
+        ],
+    )
     assert both.exit_code == 1, both.output
     data = json.loads(both.stdout)
     assert data["failed"] == ["injection"] and data["probes"]["length-pad"]["n"] == 1
@@ -117,16 +167,19 @@ def test_probe_that_measured_nothing_fails(tmp_path: Path, provider: FakeProvide
 
 
 @pytest.mark.parametrize("with_output", [False, True])
-def test_drift_without_responses_measured_nothing(tmp_path: Path, provider: FakeProvider, api_keys: str,
-                                                  with_output: bool) -> None:
+def test_drift_without_responses_measured_nothing(
+    tmp_path: Path, provider: FakeProvider, api_keys: str, with_output: bool
+) -> None:
     output = ", output: Your refund is sent." if with_output else ""
     old = tmp_path / "old.rubric.yaml"
     head = "judge: openai:judge-model\ntarget: openai:app-model\ncases:\n"
     old.write_text(f"{head}  - {{id: a, input: Refund?{output}, criteria: [{{id: c, text: Mentions 'refund'.}}]}}\n")
     new = tmp_path / "test_new.rubric.yaml"
     new.write_text(f"{head}  - {{id: a, input: Refund?{output}, criteria: [{{id: c, text: Says 'refund'.}}]}}\n")
-    result = CliRunner().invoke(drift.command, [str(new), "--old", str(old), "--judge", _judge(provider),
-                                                "--max-flip-rate", "0.1", "--no-store"])
+    result = CliRunner().invoke(
+        drift.command,
+        [str(new), "--old", str(old), "--judge", _judge(provider), "--max-flip-rate", "0.1", "--no-store"],
+    )
     if with_output:
         assert result.exit_code == 0, result.output
         assert "1 verdict pairs compared" in result.output
@@ -137,12 +190,17 @@ def test_drift_without_responses_measured_nothing(tmp_path: Path, provider: Fake
     assert provider.count("chat/completions") == 0
 
 
-def test_drift_of_an_edit_that_changed_no_criterion_passes(tmp_path: Path, provider: FakeProvider,
-                                                          api_keys: str) -> None:
+def test_drift_of_an_edit_that_changed_no_criterion_passes(
+    tmp_path: Path, provider: FakeProvider, api_keys: str
+) -> None:
     suite = tmp_path / "test_same.rubric.yaml"
-    suite.write_text("judge: openai:judge-model\ntarget: openai:app-model\ncases:\n"
-                     "  - {id: a, input: Refund?, criteria: [{id: c, text: Mentions 'refund'.}]}\n")
-    result = CliRunner().invoke(drift.command, [str(suite), "--old", str(suite), "--judge", _judge(provider),
-                                                "--max-flip-rate", "0.1", "--no-store"])
+    suite.write_text(
+        "judge: openai:judge-model\ntarget: openai:app-model\ncases:\n"
+        "  - {id: a, input: Refund?, criteria: [{id: c, text: Mentions 'refund'.}]}\n"
+    )
+    result = CliRunner().invoke(
+        drift.command,
+        [str(suite), "--old", str(suite), "--judge", _judge(provider), "--max-flip-rate", "0.1", "--no-store"],
+    )
     assert result.exit_code == 0, result.output
     assert "0 criteria changed" in result.output

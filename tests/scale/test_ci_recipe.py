@@ -21,8 +21,9 @@ DOC = REPO / "docs" / "ci.md"
 
 def workflow() -> dict[str, Any]:
     """The sharded workflow of docs/ci.md (its YAML block that uses --rubric-shard), parsed."""
-    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-              if "--rubric-shard" in b]
+    blocks = [
+        b for b in re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S) if "--rubric-shard" in b
+    ]
     assert len(blocks) == 1, "docs/ci.md has no sharded workflow"
     parsed: dict[str, Any] = yaml.safe_load(blocks[0])
     return parsed
@@ -54,8 +55,9 @@ def run_job(job: dict[str, Any], root: Path, artifacts: Path, matrix: dict[str, 
                     shutil.copy(f, dest / f.name)
         elif "run" in step and not step["run"].startswith("pip install"):
             script = expand(step["run"], matrix)
-            done = subprocess.run(["bash", "-e", "-c", script], cwd=root, capture_output=True, text=True,
-                                  env=env, timeout=300)
+            done = subprocess.run(
+                ["bash", "-e", "-c", script], cwd=root, capture_output=True, text=True, env=env, timeout=300
+            )
             assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
 
 
@@ -65,8 +67,11 @@ def test_the_sharded_recipe_runs_as_written(tmp_path: Path) -> None:
     shutil.copytree(REPO / "suites" / "examples", root / "suites" / "examples")
     artifacts = tmp_path / "artifacts"
     summary = tmp_path / "summary.md"
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     env.pop("RUBRICTEST_DB", None)
     shard_job = flow["jobs"]["shard"]
     for value in shard_job["strategy"]["matrix"]["shard"]:
@@ -75,8 +80,14 @@ def test_the_sharded_recipe_runs_as_written(tmp_path: Path) -> None:
     run_job(flow["jobs"]["merge"], root, artifacts, {}, env)
     assert (root / "report.html").stat().st_size > 0
     assert "support-bot" in summary.read_text(encoding="utf-8")
-    whole = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "suites",
-                            "--rubric-db=whole.db"], cwd=root, capture_output=True, text=True, env=env, timeout=300)
+    whole = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "suites", "--rubric-db=whole.db"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert whole.returncode == 0, whole.stdout
     merged, unsharded = (_outcome(root / name) for name in ("merged.db", "whole.db"))
     assert merged == unsharded and merged[1], merged  # every verdict, and the gates, as one machine

@@ -25,12 +25,14 @@ FAST = 3  # cases c0-c2 are answered at once; the others hang until the run is s
 def write_suite(root: Path, url: str, *, extra: str = "") -> None:
     cases = "\n".join(
         f"  - {{id: c{i}, output: '{'quick' if i < FAST else 'SLOW'} answer {i}', criteria: [first, second]}}"
-        for i in range(N_CASES))
+        for i in range(N_CASES)
+    )
     (root / "test_resumable.rubric.yaml").write_text(
         "suite: resumable\n"
         f"judge: {{plugin: openai, model: judge-m, base_url: '{url}', options: {{retry: {{max_attempts: 1}}}}}}\n"
         "gate: {min_pass_rate: 0.5, confidence: 0.9}\n"
-        f"{extra}cases:\n{cases}\n")
+        f"{extra}cases:\n{cases}\n"
+    )
 
 
 def pytest_cmd(db: Path, *args: str) -> list[str]:
@@ -45,8 +47,14 @@ def interrupted_run(root: Path, provider: FakeProvider, db: Path, how: str = "si
     """Start a run, stop it once the fast cases are judged (``sigint``: Ctrl-C; ``kill``: kill -9,
     after the store's background flush wrote what arrived); the stopped run's id."""
     provider.by_marker["SLOW"] = Step("drip", seconds=0.2)  # until the client goes away
-    proc = subprocess.Popen(pytest_cmd(db, "--rubric-cache=off"), cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env())
+    proc = subprocess.Popen(
+        pytest_cmd(db, "--rubric-cache=off"),
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env(),
+    )
     assert proc.stdout is not None
     seen = []
     deadline = time.monotonic() + 60
@@ -84,8 +92,14 @@ def test_resumed_run_judges_only_what_was_missing(tmp_path: Path, how: str) -> N
         run_id = interrupted_run(tmp_path, provider, db, how)
         before = provider.count()
         # The cache is off: reused verdicts come from the run itself, not from cached calls.
-        done = subprocess.run(pytest_cmd(db, "--rubric-resume", "--rubric-cache=off"), cwd=tmp_path,
-                              capture_output=True, text=True, env=env(), timeout=120)
+        done = subprocess.run(
+            pytest_cmd(db, "--rubric-resume", "--rubric-cache=off"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=120,
+        )
         calls = provider.count() - before
     assert done.returncode == 0, done.stdout + done.stderr
     assert calls == N_CASES - FAST  # one judge call per missing case, none for the judged ones
@@ -117,27 +131,52 @@ def test_resume_refuses_finished_and_foreign_runs(tmp_path: Path) -> None:
         store = Store.open(db, create=False)
         finished = store.resolve_run(None)
         store.close()
-        again = subprocess.run(pytest_cmd(db, f"--rubric-resume={finished}"), cwd=tmp_path, capture_output=True,
-                               text=True, env=env(), timeout=120)
+        again = subprocess.run(
+            pytest_cmd(db, f"--rubric-resume={finished}"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=120,
+        )
         assert again.returncode == pytest.ExitCode.USAGE_ERROR
         assert f"run {finished} finished (passed); there is nothing to resume" in again.stderr
-        nothing = subprocess.run(pytest_cmd(db, "--rubric-resume"), cwd=tmp_path, capture_output=True, text=True,
-                                 env=env(), timeout=120)
+        nothing = subprocess.run(
+            pytest_cmd(db, "--rubric-resume"), cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=120
+        )
         assert nothing.returncode == pytest.ExitCode.USAGE_ERROR
         assert "no interrupted or abandoned run of the suites resumable" in nothing.stderr
-        as_path = subprocess.run(pytest_cmd(db, "--rubric-resume", "test_resumable.rubric.yaml"), cwd=tmp_path,
-                                 capture_output=True, text=True, env=env(), timeout=120)
+        as_path = subprocess.run(
+            pytest_cmd(db, "--rubric-resume", "test_resumable.rubric.yaml"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=120,
+        )
         assert as_path.returncode == pytest.ExitCode.USAGE_ERROR
         assert "is a path: write --rubric-resume=RUN" in as_path.stderr
         run_id = interrupted_run(tmp_path, provider, db)
         # The suite changed since: a criterion's text, hence its hash.
         suite = tmp_path / "test_resumable.rubric.yaml"
         suite.write_text(suite.read_text().replace("second]", "changed]", 1))
-        other = subprocess.run(pytest_cmd(db, f"--rubric-resume={run_id}"), cwd=tmp_path, capture_output=True,
-                               text=True, env=env(), timeout=120)
+        other = subprocess.run(
+            pytest_cmd(db, f"--rubric-resume={run_id}"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=120,
+        )
         assert other.returncode == pytest.ExitCode.USAGE_ERROR
         assert f"run {run_id} judged other suites or criteria" in other.stderr
-        parallel = subprocess.run(pytest_cmd(db, "--rubric-resume", "-n", "2"), cwd=tmp_path, capture_output=True,
-                                  text=True, env=env(), timeout=120)
+        parallel = subprocess.run(
+            pytest_cmd(db, "--rubric-resume", "-n", "2"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=120,
+        )
         assert parallel.returncode == pytest.ExitCode.USAGE_ERROR
         assert "--rubric-resume runs in one process" in parallel.stderr

@@ -37,8 +37,10 @@ def write_suites(root: Path, url: str) -> None:
     for i in range(N_CASES):
         output = f"answer {i} " + ("bad" if i % 5 == 0 else "good") + " alpha beta"
         crits = ", ".join(f"crit-{j}" for j in range(1 + i % 4))
-        cases.append(f"  - {{id: m{i}, output: '{output}', criteria: [{crits}, {{id: has-alpha, check: contains, "
-                     "with: {value: alpha}}]}")
+        cases.append(
+            f"  - {{id: m{i}, output: '{output}', criteria: [{crits}, {{id: has-alpha, check: contains, "
+            "with: {value: alpha}}]}"
+        )
     cases.append("""  - id: tree
     output: alpha beta gamma
     criteria:
@@ -53,7 +55,8 @@ def write_suites(root: Path, url: str) -> None:
         f"judge: {{plugin: openai, model: judge-m, base_url: '{url}', options: {{retry: {{max_attempts: 1}}}}}}\n"
         "threshold: 0.6\n"
         "gate: {min_pass_rate: 0.7, confidence: 0.9}\n"
-        "cases:\n" + "\n".join(cases) + "\n")
+        "cases:\n" + "\n".join(cases) + "\n"
+    )
 
 
 def env() -> dict[str, str]:
@@ -61,8 +64,14 @@ def env() -> dict[str, str]:
 
 
 def run_pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=root,
-                          capture_output=True, text=True, env=env(), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=300,
+    )
 
 
 def merge(*args: str) -> Any:
@@ -77,16 +86,30 @@ def snapshot(db: Path) -> dict[str, Any]:
         run_id = store.resolve_run(None)
         run = store.run(run_id)
         return {
-            "verdicts": {(v["suite"], v["case_id"], v["target"], v["criterion_id"]):
-                         (v["status"], v["outcome"], v["score"], v["criterion_hash"], v["position"])
-                         for v in store.verdicts(run_id)},
-            "cases": {(c["suite"], c["case_id"], c["target"]): (c["score"], c["outcome"], c["response"], c["position"])
-                      for c in store.cases(run_id)},
-            "nodes": {(n["suite"], n["case_id"], n["node_id"]): (n["score"], n["outcome"])
-                      for n in store.nodes(run_id)},
-            "gates": {(g["suite"], g["target"]): (g["status"], g["passes"], g["total"], g["lower_bound"])
-                      for g in store.gates(run_id)},
-            "counts": run["counts"], "status": run["status"], "fingerprint": run["fingerprint"],
+            "verdicts": {
+                (v["suite"], v["case_id"], v["target"], v["criterion_id"]): (
+                    v["status"],
+                    v["outcome"],
+                    v["score"],
+                    v["criterion_hash"],
+                    v["position"],
+                )
+                for v in store.verdicts(run_id)
+            },
+            "cases": {
+                (c["suite"], c["case_id"], c["target"]): (c["score"], c["outcome"], c["response"], c["position"])
+                for c in store.cases(run_id)
+            },
+            "nodes": {
+                (n["suite"], n["case_id"], n["node_id"]): (n["score"], n["outcome"]) for n in store.nodes(run_id)
+            },
+            "gates": {
+                (g["suite"], g["target"]): (g["status"], g["passes"], g["total"], g["lower_bound"])
+                for g in store.gates(run_id)
+            },
+            "counts": run["counts"],
+            "status": run["status"],
+            "fingerprint": run["fingerprint"],
             "calls": sum(1 for c in store.calls(run_id) if c["kind"] == "judge" and c["request"] is not None),
         }
     finally:
@@ -114,8 +137,9 @@ def test_three_shards_merged_equal_the_unsharded_run(tmp_path: Path) -> None:
     assert sum(sizes) == len(snapshot(tmp_path / "full.db")["verdicts"])
     assert max(sizes) - min(sizes) <= 5, sizes
     for s in sharded:
-        assert set(s["gates"].values()) == {("DEFERRED", None, s_total, None) for s_total in
-                                            {t for _, _, t, _ in s["gates"].values()}}
+        assert set(s["gates"].values()) == {
+            ("DEFERRED", None, s_total, None) for s_total in {t for _, _, t, _ in s["gates"].values()}
+        }
     result = merge(str(tmp_path / "merged.db"), *map(str, shards))
     assert result.exit_code == 0, result.output
     merged, unsharded = snapshot(tmp_path / "merged.db"), snapshot(tmp_path / "full.db")
@@ -138,10 +162,17 @@ def test_shard_assignment_is_balanced_stable_and_never_splits_a_case() -> None:
     loads = [sum(w for c, w in weights.items() if owner[c] == k) for k in range(1, 5)]
     assert max(loads) - min(loads) <= max(weights.values())
     # fixed by the content alone (no PYTHONHASHSEED): the same in another process
-    code = ("from rubrictest.adapter.shard import assign; "
-            "w = {('s', f'c{i}'): 1 + (i * 7) % 5 for i in range(200)}; print(sorted(assign(w, 4).items()))")
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           env={**os.environ, "PYTHONHASHSEED": "123"}, check=True)
+    code = (
+        "from rubrictest.adapter.shard import assign; "
+        "w = {('s', f'c{i}'): 1 + (i * 7) % 5 for i in range(200)}; print(sorted(assign(w, 4).items()))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "123"},
+        check=True,
+    )
     assert other.stdout.strip() == str(sorted(owner.items()))
     with pytest.raises(ValueError, match="K must be between 1 and N"):
         Shard.parse("4/3")

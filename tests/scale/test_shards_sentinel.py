@@ -19,8 +19,9 @@ CASES = 8
 def write_suite(root: Path, bound: float) -> None:
     rubric, sentinel, cases = [], [], []
     for i in range(CASES):
-        cases.append(f"  - {{id: c{i}, input: 'Question {i}?', output: 'Answer {i}.', criteria: [{{id: k, "
-                     "text: Answers.}]}")
+        cases.append(
+            f"  - {{id: c{i}, input: 'Question {i}?', output: 'Answer {i}.', criteria: [{{id: k, text: Answers.}}]}}"
+        )
         rubric.append({"case": f"c{i}", "criterion": "k", "met": True})
         # cases 0 and 5 game the rubric: it passes them, the sentinel does not
         sentinel.append({"case": f"c{i}", "criterion": "sentinel", "met": i not in (0, 5)})
@@ -28,18 +29,28 @@ def write_suite(root: Path, bound: float) -> None:
     (root / "sentinel.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sentinel))
     (root / "test_s.rubric.yaml").write_text(
         "suite: s\njudge: recorded:rubric.jsonl\nsentinel: recorded:sentinel.jsonl\nthreshold: 0.5\n"
-        f"gate: {{max_disagreement: {bound}}}\ncases:\n" + "\n".join(cases) + "\n")
+        f"gate: {{max_disagreement: {bound}}}\ncases:\n" + "\n".join(cases) + "\n"
+    )
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=root,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def gate_row(db: Path) -> tuple[object, ...]:
     with sqlite3.connect(db) as con:
-        return tuple(con.execute("SELECT status, total, max_disagreement, disagreements, disagreement_rate FROM gates "
-                                 "ORDER BY rowid DESC LIMIT 1").fetchone())
+        return tuple(
+            con.execute(
+                "SELECT status, total, max_disagreement, disagreements, disagreement_rate FROM gates "
+                "ORDER BY rowid DESC LIMIT 1"
+            ).fetchone()
+        )
 
 
 def test_merge_decides_the_disagreement_gate_over_every_shard(tmp_path: Path) -> None:
@@ -57,5 +68,6 @@ def test_merge_decides_the_disagreement_gate_over_every_shard(tmp_path: Path) ->
     row = gate_row(tmp_path / "merged.db")
     assert row == gate_row(tmp_path / "full.db") == ("FAIL", 8, 0.2, '["c0", "c5"]', 0.25)
     gate = CliRunner().invoke(build_cli(), ["gate", "--db", str(tmp_path / "merged.db")])
-    assert gate.exit_code == 1 and "s: FAIL: 2 rubric-holistic disagreement(s) (25.0%) > max 0.2" in gate.output, \
+    assert gate.exit_code == 1 and "s: FAIL: 2 rubric-holistic disagreement(s) (25.0%) > max 0.2" in gate.output, (
         gate.output
+    )

@@ -36,9 +36,7 @@ def _jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
 
 @pytest.fixture
 def labels(tmp_path: Path) -> Path:
-    return _jsonl(
-        tmp_path / "gold.jsonl", [{"case": c, "criterion": k, "met": v} for (c, k), v in GOLD.items()]
-    )
+    return _jsonl(tmp_path / "gold.jsonl", [{"case": c, "criterion": k, "met": v} for (c, k), v in GOLD.items()])
 
 
 @pytest.fixture
@@ -137,18 +135,38 @@ def test_a_label_for_another_response_than_the_runs_is_an_error(db: Path, tmp_pa
     from rubrictest import response_sha256
 
     database = sqlite_utils.Database(db)
-    database["cases"].insert({"run_id": "new-run", "suite": "support", "case_id": "refund", "target": "",
-                              "response": "Returns are accepted within 30 days."})
+    database["cases"].insert(
+        {
+            "run_id": "new-run",
+            "suite": "support",
+            "case_id": "refund",
+            "target": "",
+            "response": "Returns are accepted within 30 days.",
+        }
+    )
     database.close()
-    old = _jsonl(tmp_path / "old.jsonl", [{"case": "refund", "criterion": "window", "met": True,
-                                           "response_sha256": response_sha256("Returns: 14 days.")}])
+    old = _jsonl(
+        tmp_path / "old.jsonl",
+        [
+            {
+                "case": "refund",
+                "criterion": "window",
+                "met": True,
+                "response_sha256": response_sha256("Returns: 14 days."),
+            }
+        ],
+    )
     code, out = _run("--db", str(db), "--labels", str(old), "--resamples", "0")
     # Before: the label of another response was counted, as agreement or as a judge's mistake.
     assert code == 2, out
-    assert f"old.jsonl:1: label is for another response: it was recorded for response sha256 " \
-           f"{response_sha256('Returns: 14 days.')[:12]}…, the response of case 'refund' in run new-run" in out
-    bound = _jsonl(tmp_path / "bound.jsonl", [{"case": "refund", "criterion": "window", "met": True,
-                                               "response": "Returns are accepted within 30 days."}])
+    assert (
+        f"old.jsonl:1: label is for another response: it was recorded for response sha256 "
+        f"{response_sha256('Returns: 14 days.')[:12]}…, the response of case 'refund' in run new-run" in out
+    )
+    bound = _jsonl(
+        tmp_path / "bound.jsonl",
+        [{"case": "refund", "criterion": "window", "met": True, "response": "Returns are accepted within 30 days."}],
+    )
     code, out = _run("--db", str(db), "--labels", str(bound), "--resamples", "0", "--json")
     assert code == 0, out
     assert json.loads(out)["pointwise"]["overall"]["accuracy"] == 1.0
@@ -202,9 +220,7 @@ def test_jsonl_verdicts_with_scores(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_labels_are_one_clear_error(
-    db: Path, tmp_path: Path, line: dict[str, object], message: str
-) -> None:
+def test_bad_labels_are_one_clear_error(db: Path, tmp_path: Path, line: dict[str, object], message: str) -> None:
     gold = _jsonl(tmp_path / "bad.jsonl", [{"case": "late", "criterion": "window", "met": False}, line])
     code, out = _run("--db", str(db), "--labels", str(gold))
     assert code == 2

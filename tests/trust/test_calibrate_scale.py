@@ -64,9 +64,12 @@ def _write(path: Path, text: str) -> Path:
 
 def _suite(root: Path) -> Path:
     """A suite of six cases, one criterion on a 1-5 scale, judged by recorded levels."""
-    cases = "".join(f"  - id: c{i}\n    input: q{i}\n    rubric: [helpful]\n    output: a{i}\n"
-                    for i in range(len(JUDGE)))
-    _write(root / "test_levels.rubric.yaml", f"""version: 1
+    cases = "".join(
+        f"  - id: c{i}\n    input: q{i}\n    rubric: [helpful]\n    output: a{i}\n" for i in range(len(JUDGE))
+    )
+    _write(
+        root / "test_levels.rubric.yaml",
+        f"""version: 1
 suite: levels
 judge: recorded:judge.jsonl
 rubrics:
@@ -78,17 +81,24 @@ rubrics:
         range: [1, 5]
         pass_at: 4
 cases:
-{cases}""")
-    _write(root / "judge.jsonl", "".join(json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv}) + "\n"
-                                         for i, lv in enumerate(JUDGE)))
+{cases}""",
+    )
+    _write(
+        root / "judge.jsonl",
+        "".join(
+            json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv}) + "\n" for i, lv in enumerate(JUDGE)
+        ),
+    )
     return root
 
 
 def test_a_suite_run_calibrated_against_gold_levels(pytester: pytest.Pytester) -> None:
     _suite(pytester.path)
     pytester.runpytest("-q")
-    labels = _write(pytester.path / "gold.jsonl", "".join(
-        json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv}) + "\n" for i, lv in enumerate(GOLD)))
+    labels = _write(
+        pytester.path / "gold.jsonl",
+        "".join(json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv}) + "\n" for i, lv in enumerate(GOLD)),
+    )
     db = pytester.path / ".rubrictest" / "rubrictest.db"
     result = CliRunner().invoke(command, ["--db", str(db), "--labels", str(labels), "--json", "--resamples", "200"])
     assert result.exit_code == 0, result.output
@@ -117,14 +127,23 @@ def test_a_suite_run_calibrated_against_gold_levels(pytester: pytest.Pytester) -
 
 
 def test_levels_and_outcomes_together_from_jsonl(tmp_path: Path) -> None:
-    judged = _write(tmp_path / "judge.jsonl", "".join(
-        json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv, "met": lv >= 4}) + "\n"
-        for i, lv in enumerate(JUDGE)))
-    gold = _write(tmp_path / "gold.jsonl", "".join(
-        json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv, "met": lv >= 4}) + "\n"
-        for i, lv in enumerate(GOLD)))
-    result = CliRunner().invoke(command, ["--verdicts", str(judged), "--labels", str(gold), "--json",
-                                          "--resamples", "0"])
+    judged = _write(
+        tmp_path / "judge.jsonl",
+        "".join(
+            json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv, "met": lv >= 4}) + "\n"
+            for i, lv in enumerate(JUDGE)
+        ),
+    )
+    gold = _write(
+        tmp_path / "gold.jsonl",
+        "".join(
+            json.dumps({"case": f"c{i}", "criterion": "helpful", "level": lv, "met": lv >= 4}) + "\n"
+            for i, lv in enumerate(GOLD)
+        ),
+    )
+    result = CliRunner().invoke(
+        command, ["--verdicts", str(judged), "--labels", str(gold), "--json", "--resamples", "0"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["scale"]["overall"]["kappa_quadratic"] == pytest.approx(KAPPA_QUADRATIC)
@@ -148,8 +167,10 @@ class _LevelsImporter(Importer):
 
     def load(self, path: Path, options: Mapping[str, str]) -> ImportedData:
         rows = [line.split(",") for line in path.read_text().splitlines()]
-        return ImportedData(scale=[ScaleVerdict(case, "helpful", float(j), float(g), tags=("csv",))
-                                   for case, j, g in rows], source=str(path))
+        return ImportedData(
+            scale=[ScaleVerdict(case, "helpful", float(j), float(g), tags=("csv",)) for case, j, g in rows],
+            source=str(path),
+        )
 
 
 class _LevelsPlugin:
@@ -161,8 +182,9 @@ class _LevelsPlugin:
 
 def test_an_importer_can_feed_levels(tmp_path: Path, register_plugin: Callable[[Any, str], Any]) -> None:
     register_plugin(_LevelsPlugin, "levels-csv")
-    data = _write(tmp_path / "levels.csv", "".join(f"c{i},{j},{g}\n" for i, (j, g) in enumerate(zip(JUDGE, GOLD,
-                                                                                                   strict=True))))
+    data = _write(
+        tmp_path / "levels.csv", "".join(f"c{i},{j},{g}\n" for i, (j, g) in enumerate(zip(JUDGE, GOLD, strict=True)))
+    )
     result = CliRunner().invoke(command, ["--from", "levels-csv", str(data), "--json", "--resamples", "0"])
     assert result.exit_code == 0, result.output
     overall = json.loads(result.output)["scale"]["overall"]

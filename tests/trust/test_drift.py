@@ -89,19 +89,12 @@ def test_threshold_fails_and_labels_add_accuracy(
             )
         )
     )
-    code, out = _drift(
-        "--old", str(old), str(new), "--labels", str(labels), "--max-flip-rate", "0.3", "--json"
-    )
+    code, out = _drift("--old", str(old), str(new), "--labels", str(labels), "--max-flip-rate", "0.3", "--json")
     assert code == 1
     data = json.loads(out.split("\nrubric drift")[0])
     assert data["failed"] == ["overall", "billing", "delivery"]
-    assert (
-        data["by_tag"]["billing"]["accuracy_old"] == 1.0 and data["by_tag"]["billing"]["accuracy_new"] == 0.5
-    )
-    assert (
-        data["by_tag"]["delivery"]["accuracy_old"] == 1.0
-        and data["by_tag"]["delivery"]["accuracy_new"] == 0.5
-    )
+    assert data["by_tag"]["billing"]["accuracy_old"] == 1.0 and data["by_tag"]["billing"]["accuracy_new"] == 0.5
+    assert data["by_tag"]["delivery"]["accuracy_old"] == 1.0 and data["by_tag"]["delivery"]["accuracy_new"] == 0.5
 
 
 def test_all_rejudges_unchanged_criteria(scripted_judge: None, versions: tuple[Path, Path]) -> None:

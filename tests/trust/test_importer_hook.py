@@ -51,9 +51,7 @@ def tsv_plugin(register_plugin: Callable[[Any, str], Any]) -> None:
 def test_plugin_importer_feeds_pointwise_metrics(tsv_plugin: None, tmp_path: Path) -> None:
     data = tmp_path / "v.tsv"
     data.write_text("header\na\tx\t1\t1\nb\tx\t1\t0\nc\tx\t0\t0\nd\tx\t0\t0\n")
-    result = CliRunner().invoke(
-        command, ["--from", "tsv", str(data), "-o", "skip=1", "--json", "--resamples", "0"]
-    )
+    result = CliRunner().invoke(command, ["--from", "tsv", str(data), "-o", "skip=1", "--json", "--resamples", "0"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     overall = out["pointwise"]["overall"]

@@ -118,9 +118,7 @@ def test_invalid_lockfile_is_a_clear_error(project: Path, content: str, message:
 
 
 def test_invalid_suite_writes_nothing(project: Path) -> None:
-    (project / "suites" / "test_broken.rubric.yaml").write_text(
-        "version: 1\ncases:\n  - id: a\n    critera: []\n"
-    )
+    (project / "suites" / "test_broken.rubric.yaml").write_text("version: 1\ncases:\n  - id: a\n    critera: []\n")
     code, out = _lock("suites")
     assert code == 2 and "test_broken.rubric.yaml" in out and "critera" in out
     assert not (project / "rubrictest.lock").exists()

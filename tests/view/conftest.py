@@ -19,8 +19,11 @@ def examples_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # The pages' tests were written around the three small suites (one MISSED verdict, refund-window
     # on the first page); the release example (40 case runs) has a database of its own
     # (``release_db``), and the panel example is tested with the report (tests/test_examples.py).
-    shutil.copytree(REPO / "suites" / "examples", suites / "examples",
-                    ignore=shutil.ignore_patterns("test_order_status.rubric.yaml", "test_panel.rubric.yaml"))
+    shutil.copytree(
+        REPO / "suites" / "examples",
+        suites / "examples",
+        ignore=shutil.ignore_patterns("test_order_status.rubric.yaml", "test_panel.rubric.yaml"),
+    )
     db = root / "results.db"
     for _ in range(2):
         result = run_suites(db, suites / "examples")

@@ -36,15 +36,28 @@ def test_every_page_kind_renders(client: TestClient, examples_db: Path) -> None:
     first, second, hostile = _runs(examples_db)
     pages = {
         "/": ["support-bot", "model-versions", second, "compare with previous"],
-        f"/runs/{second}": ["refund-window", "mentions-express", "MISSED", "Wilson lower bound", "Per tag",
-                            "chart-scores-0", "Compare v1 → v2"],
+        f"/runs/{second}": [
+            "refund-window",
+            "mentions-express",
+            "MISSED",
+            "Wilson lower bound",
+            "Per tag",
+            "chart-scores-0",
+            "Compare v1 → v2",
+        ],
         f"/runs/{second}/case?suite=support-bot&case=refund-window&target=-": [
-            "Can I return shoes after 40 days?", "Returns are accepted within 30 days", "no-false-promise",
-            '<mark class="ev"', "Apologises and stays courteous."],
+            "Can I return shoes after 40 days?",
+            "Returns are accepted within 30 days",
+            "no-false-promise",
+            '<mark class="ev"',
+            "Apologises and stays courteous.",
+        ],
         f"/compare?a={first}&b={second}": ["both pass", "Flipped verdicts", "No verdict changed status"],
         f"/compare?a={second}&b={second}&ta=v1&tb=v2": ["Compare", "canberra", "hundred-celsius"],
         f"/compare/case?a={second}&b={second}&ta=v1&tb=v2&suite=model-versions&case=capital": [
-            "side by side", "Canberra"],
+            "side by side",
+            "Canberra",
+        ],
         "/trends": ["polite", "recorded:support_labels.jsonl"],
         "/trends/judge?judge=recorded:support_labels.jsonl": ["No calibration of this judge is stored"],
     }
@@ -78,7 +91,7 @@ def test_hostile_response_is_escaped_everywhere(client: TestClient, examples_db:
     run = _runs(examples_db)[2]
     for url in (f"/runs/{run}", f"/runs/{run}/case?suite=hostile&case=xss&target=-", f"/runs/{run}?q=script"):
         html = client.get(url).text
-        assert "<script>window.__pwned" not in html and "onerror=\"window" not in html, url
+        assert "<script>window.__pwned" not in html and 'onerror="window' not in html, url
         assert "<b>markup</b>" not in html
     case = client.get(f"/runs/{run}/case?suite=hostile&case=xss&target=-").text
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in case
@@ -116,17 +129,36 @@ def test_credentials_in_a_stored_call_are_never_shown(tmp_path: Path, monkeypatc
     monkeypatch.setenv("FAKEPROVIDER_API_KEY", secret)
     store = Store.open(tmp_path / "r.db")
     run = store.start_run(rootdir=".", argv=[], version="t")
-    call = store.insert_now("judge_calls", {"run_id": run, "kind": "judge", "component": "fake:j",
-                                            "request": {"headers": {"authorization": f"Bearer {secret}"}},
-                                            "response": f"echo {secret}"})
-    store.insert("cases", {"run_id": run, "suite": "s", "case_id": "c", "target": "", "response": "ok",
-                           "position": 0})
-    store.insert("verdicts", {"run_id": run, "suite": "s", "case_id": "c", "target": "", "criterion_id": "k",
-                              "status": "PASS", "outcome": "met", "judge": "fake:j", "judge_call_id": call,
-                              "position": 0})
+    call = store.insert_now(
+        "judge_calls",
+        {
+            "run_id": run,
+            "kind": "judge",
+            "component": "fake:j",
+            "request": {"headers": {"authorization": f"Bearer {secret}"}},
+            "response": f"echo {secret}",
+        },
+    )
+    store.insert("cases", {"run_id": run, "suite": "s", "case_id": "c", "target": "", "response": "ok", "position": 0})
+    store.insert(
+        "verdicts",
+        {
+            "run_id": run,
+            "suite": "s",
+            "case_id": "c",
+            "target": "",
+            "criterion_id": "k",
+            "status": "PASS",
+            "outcome": "met",
+            "judge": "fake:j",
+            "judge_call_id": call,
+            "position": 0,
+        },
+    )
     store.close()
-    html = TestClient(create_app(ResultsDB.open(tmp_path / "r.db"))).get(
-        f"/runs/{run}/case?suite=s&case=c&target=-").text
+    html = (
+        TestClient(create_app(ResultsDB.open(tmp_path / "r.db"))).get(f"/runs/{run}/case?suite=s&case=c&target=-").text
+    )
     assert secret not in html and "[REDACTED]" in html
 
 
@@ -165,10 +197,21 @@ def test_stored_gates_are_shown_when_the_database_has_them(tmp_path: Path) -> No
 
     store = Store.open(tmp_path / "r.db")
     run = store.start_run(rootdir=".", argv=[], version="t")
-    store.insert("cases", {"run_id": run, "suite": "s", "case_id": "c", "target": "v1", "response": "ok",
-                           "position": 0, "outcome": "passed"})
-    store.record_gate(run, suite="s", suite_path="test_s.rubric.yaml", target="v1",
-                      gate=GateOutcome(False, 7, 10, 0.397, 0.6, 0.95))
+    store.insert(
+        "cases",
+        {
+            "run_id": run,
+            "suite": "s",
+            "case_id": "c",
+            "target": "v1",
+            "response": "ok",
+            "position": 0,
+            "outcome": "passed",
+        },
+    )
+    store.record_gate(
+        run, suite="s", suite_path="test_s.rubric.yaml", target="v1", gate=GateOutcome(False, 7, 10, 0.397, 0.6, 0.95)
+    )
     store.close()
     client = TestClient(create_app(ResultsDB.open(tmp_path / "r.db")))
     gates = client.get(f"/runs/{run}").text.split('id="gates"')[1].split("</table>")[0]
@@ -186,8 +229,22 @@ def test_a_stored_calibration_shows_on_the_judge_page(examples_db: Path, tmp_pat
         src.backup(dst)  # a copy that includes what is still in the write-ahead log
     run = _runs(db)[1]
     labels = REPO / "suites" / "examples" / "support_labels.jsonl"
-    result = CliRunner().invoke(build_cli(), ["calibrate", "--labels", str(labels), "--db", str(db), "--run", run,
-                                              "--judge", "recorded:support_labels.jsonl", "--resamples", "0"])
+    result = CliRunner().invoke(
+        build_cli(),
+        [
+            "calibrate",
+            "--labels",
+            str(labels),
+            "--db",
+            str(db),
+            "--run",
+            run,
+            "--judge",
+            "recorded:support_labels.jsonl",
+            "--resamples",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     client = TestClient(create_app(ResultsDB.open(db)))
     page = client.get("/trends/judge?judge=recorded:support_labels.jsonl").text

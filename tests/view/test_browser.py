@@ -28,13 +28,23 @@ import pytest
 
 from rubrictest.store.queries import ResultsDB
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def _chromium() -> str | None:
-    for candidate in (os.environ.get("RUBRICTEST_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium",
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("RUBRICTEST_CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -89,8 +99,16 @@ def release_server(release_db: Path) -> Iterator[str]:
 
 def _serve(examples_db: Path) -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-c", "from rubrictest.cli import main; main()", "view", "--db", str(examples_db),
-               "--port", str(port)]
+    command = [
+        sys.executable,
+        "-c",
+        "from rubrictest.cli import main; main()",
+        "view",
+        "--db",
+        str(examples_db),
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -164,8 +182,7 @@ def test_click_through_runs_run_case_compare(tab: Tab, server: str, examples_db:
     card.hover()
     # The highlight is set by a mouseenter handler: wait for it rather than read at once
     # (on a loaded machine the assertion ran before the handler had).
-    expect(page.locator("pre[data-response] mark.ev.hot")).to_have_text(
-        ["our return window is 30 days from delivery"])
+    expect(page.locator("pre[data-response] mark.ev.hot")).to_have_text(["our return window is 30 days from delivery"])
     tab.shot("case")
 
     page.go_back()
@@ -248,8 +265,9 @@ def test_html_report_works_from_disk_offline(tab: Tab, examples_db: Path, tmp_pa
     tab.shot("report-run")
     page.click('table.verdicts a:text-is("refund-window")')
     page.wait_for_selector("section.rpage:target pre[data-response] mark.ev")
-    assert "our return window is 30 days from delivery" in page.locator(
-        "section.rpage:target mark.ev").all_inner_texts()
+    assert (
+        "our return window is 30 days from delivery" in page.locator("section.rpage:target mark.ev").all_inner_texts()
+    )
     tab.shot("report-case")
     page.click("header nav >> text=v1 → v2")
     page.wait_for_selector("section.rpage:target table#paired")
@@ -263,8 +281,9 @@ def test_html_report_works_from_disk_offline(tab: Tab, examples_db: Path, tmp_pa
     assert not tab.errors, tab.errors
 
 
-def test_compare_page_shows_the_statistics_of_rubrictest_compare(tab: Tab, release_server: str,
-                                                                   release_db: Path) -> None:
+def test_compare_page_shows_the_statistics_of_rubrictest_compare(
+    tab: Tab, release_server: str, release_db: Path
+) -> None:
     """The Compare page of the release example: the regression the CLI finds, with the same
     p-values and interval, and the criterion that is worse but within noise."""
     from click.testing import CliRunner
@@ -272,8 +291,9 @@ def test_compare_page_shows_the_statistics_of_rubrictest_compare(tab: Tab, relea
     from rubrictest.cli import build_cli
 
     (run,) = _run_ids(release_db)
-    cli = CliRunner().invoke(build_cli(), ["compare", "--targets", "baseline", "candidate", "--db", str(release_db),
-                                           "--json"])
+    cli = CliRunner().invoke(
+        build_cli(), ["compare", "--targets", "baseline", "candidate", "--db", str(release_db), "--json"]
+    )
     expected = json.loads(cli.output)
     page = tab.page
     page.goto(f"{release_server}/compare?a={run}&b={run}&ta=baseline&tb=candidate")
@@ -283,12 +303,13 @@ def test_compare_page_shows_the_statistics_of_rubrictest_compare(tab: Tab, relea
     for r in expected["regressions"]:
         assert r["line"] in verdict
     assert "not a regression: order-status::thanks" in verdict
-    rows = {r.locator("td").nth(0).inner_text().split("\n")[0]: r.locator("td").all_inner_texts()
-            for r in page.locator("table#paired tbody tr").all()}
+    rows = {
+        r.locator("td").nth(0).inner_text().split("\n")[0]: r.locator("td").all_inner_texts()
+        for r in page.locator("table#paired tbody tr").all()
+    }
     nxt = next(c for c in expected["criteria"] if c["criterion_id"] == "next-step")
     assert rows["order-status::next-step"][1:7] == ["20", "8", "0", "0", "12", "0"]
-    assert rows["order-status::next-step"][9:12] == [f"{nxt['p_value']:.3g}", f"{nxt['p_adjusted']:.3g}",
-                                                    "regression"]
+    assert rows["order-status::next-step"][9:12] == [f"{nxt['p_value']:.3g}", f"{nxt['p_adjusted']:.3g}", "regression"]
     assert rows["order-status::thanks"][11] == ""
     scores = page.locator("table#scores tbody tr").first.locator("td").all_inner_texts()
     ci = expected["suites"][0]["ci"]

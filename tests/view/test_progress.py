@@ -26,17 +26,25 @@ async def answer(text):
 
 def _slow_suite(tmp_path: Path, cases: int = 6) -> Path:
     (tmp_path / "slow.py").write_text(SLOW_TARGET, encoding="utf-8")
-    body = "".join(f"""
+    body = "".join(
+        f"""
       - id: c{i}
         input: "q{i}"
         criteria:
-          - {{id: has-42, check: contains, with: {{value: "42"}}}}""" for i in range(cases))
+          - {{id: has-42, check: contains, with: {{value: "42"}}}}"""
+        for i in range(cases)
+    )
     suite = tmp_path / "test_slow.rubric.yaml"
-    suite.write_text(textwrap.dedent("""
+    suite.write_text(
+        textwrap.dedent("""
         version: 1
         suite: slow
         target: {plugin: python, model: "slow:answer", concurrency: 3}
-        cases:""") + textwrap.dedent(body) + "\n", encoding="utf-8")
+        cases:""")
+        + textwrap.dedent(body)
+        + "\n",
+        encoding="utf-8",
+    )
     return suite
 
 
@@ -45,9 +53,23 @@ def _run_in_pty(tmp_path: Path, *args: str) -> str:
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "160", "PY_COLORS": "0"}
     env.pop("CI", None)  # pytest turns some terminal features off under CI
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rubric-cache=off",
-                             f"--rubric-db={tmp_path / 'r.db'}", *args], cwd=tmp_path, stdout=secondary,
-                            stderr=secondary, stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--rubric-cache=off",
+            f"--rubric-db={tmp_path / 'r.db'}",
+            *args,
+        ],
+        cwd=tmp_path,
+        stdout=secondary,
+        stderr=secondary,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     os.close(secondary)
     chunks = []
     while True:
@@ -76,9 +98,22 @@ def test_status_line_silent_with_q_and_without_terminal(tmp_path: Path) -> None:
     suite = _slow_suite(tmp_path, cases=3)
     quiet = _run_in_pty(tmp_path, "-q", str(suite))
     assert "3 passed" in quiet and "in flight" not in quiet and "\x1b7" not in quiet
-    piped = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rubric-cache=off",
-                            f"--rubric-db={tmp_path / 'r.db'}", str(suite)], cwd=tmp_path, capture_output=True,
-                           text=True, timeout=60)
+    piped = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--rubric-cache=off",
+            f"--rubric-db={tmp_path / 'r.db'}",
+            str(suite),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "3 passed" in piped.stdout and "in flight" not in piped.stdout and "\x1b7" not in piped.stdout
 
 
@@ -146,8 +181,9 @@ def test_status_line_skips_drawing_when_nothing_fits(cols: int) -> None:
     writer.fullwidth = cols
     import contextlib
 
-    line = StatusLine(writer, contextlib.nullcontext, lambda width: status_text(CallProgress(), {}, width),
-                      delay=0.0, interval=0.0)
+    line = StatusLine(
+        writer, contextlib.nullcontext, lambda width: status_text(CallProgress(), {}, width), delay=0.0, interval=0.0
+    )
     tries = iter([False, False, True])
     line.wait(lambda timeout: next(tries))
     assert writer.out == []

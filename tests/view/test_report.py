@@ -54,8 +54,11 @@ def test_html_report_cuts_long_responses_unless_full(tmp_path: Path) -> None:
     suite = tmp_path / "long" / "test_long.rubric.yaml"
     suite.parent.mkdir()
     long_text = "word " * 3000 + "THE-END"
-    suite.write_text(f"version: 1\nsuite: long\ncases:\n  - id: c\n    output: {long_text!r}\n    criteria:\n"
-                     "      - {id: k, check: contains, with: {value: word}}\n", encoding="utf-8")
+    suite.write_text(
+        f"version: 1\nsuite: long\ncases:\n  - id: c\n    output: {long_text!r}\n    criteria:\n"
+        "      - {id: k, check: contains, with: {value: word}}\n",
+        encoding="utf-8",
+    )
     db = tmp_path / "r.db"
     assert run_suites(db, suite).returncode == 0
     cut = _report(db, tmp_path / "cut.html")
@@ -78,8 +81,9 @@ def test_html_report_of_5000_criteria_stays_about_10_megabytes(tmp_path: Path) -
 
 
 def test_report_html_errors_are_clear(examples_db: Path, tmp_path: Path) -> None:
-    bad = CliRunner().invoke(build_cli(), ["report", "--db", str(examples_db), "--html",
-                                           str(tmp_path / "no-dir" / "r.html")])
+    bad = CliRunner().invoke(
+        build_cli(), ["report", "--db", str(examples_db), "--html", str(tmp_path / "no-dir" / "r.html")]
+    )
     assert bad.exit_code == 1 and "cannot write" in bad.output
     assert not (tmp_path / "no-dir").exists()
     alone = CliRunner().invoke(build_cli(), ["report", "--db", str(examples_db), "--full"])
@@ -95,8 +99,9 @@ def test_github_format_and_step_summary(tmp_path: Path) -> None:
     written = summary.read_text(encoding="utf-8")
     assert written.startswith("earlier step\n### rubrictest run `")  # appended, not replaced
     assert "| demo-failures | fixed outputs | no gate | 0/1 (0%) | 0/3 (0%) |" in written
-    assert "| wrong-capital | correct-capital | FAIL | Sydney is the largest city; the capital is Canberra. |" \
-        in written
+    assert (
+        "| wrong-capital | correct-capital | FAIL | Sydney is the largest city; the capital is Canberra. |" in written
+    )
     printed = CliRunner().invoke(build_cli(), ["report", "--db", str(db), "--format", "github"])
     assert printed.exit_code == 0 and printed.output in written
 
@@ -123,13 +128,16 @@ def _span(text: str) -> tuple[int, int]:
     return start, start + len(text)
 
 
-@pytest.mark.parametrize(("quote", "expected"), [
-    ("return  window is 30 days", [_span("return  window is 30 days")]),
-    ("RETURN window\nis 30 days", [_span("return  window is 30 days")]),
-    ("\u201cOur return\u201d ... 40 days", [_span("our return"), _span("40 days")]),
-    ("not in there", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("quote", "expected"),
+    [
+        ("return  window is 30 days", [_span("return  window is 30 days")]),
+        ("RETURN window\nis 30 days", [_span("return  window is 30 days")]),
+        ("\u201cOur return\u201d ... 40 days", [_span("our return"), _span("40 days")]),
+        ("not in there", None),
+        ("", None),
+    ],
+)
 def test_evidence_is_located_like_it_is_checked(quote: str, expected: list[tuple[int, int]] | None) -> None:
     assert locate(quote, _RESPONSE) == expected
 

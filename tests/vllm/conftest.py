@@ -31,5 +31,3 @@ def fake_vllm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeV
     fake = FakeVLLM(bin_dir, out_dir, dict(os.environ))
     yield fake
     fake.kill_all()  # a failing test must not leave servers behind either
-
-

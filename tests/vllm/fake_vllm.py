@@ -65,21 +65,28 @@ def main() -> int:
     if mode == "stubborn":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     engine = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    record = {"pid": os.getpid(), "child": engine.pid, "argv": sys.argv[1:], "mode": mode,
-              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-              "api_key_set": bool(os.environ.get("VLLM_API_KEY"))}
+    record = {
+        "pid": os.getpid(),
+        "child": engine.pid,
+        "argv": sys.argv[1:],
+        "mode": mode,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "api_key_set": bool(os.environ.get("VLLM_API_KEY")),
+    }
     out = Path(os.environ["FAKE_VLLM_DIR"])
     name = f"{args.port}-{os.getpid()}.json"
     (out / f"{name}.tmp").write_text(json.dumps(record))
     (out / f"{name}.tmp").rename(out / name)
     if mode in ("oom", "port_in_use"):
         time.sleep(0.2)
-        print((OOM if mode == "oom" else PORT_IN_USE).format(model=args.model, host=args.host, port=args.port),
-              flush=True)
+        print(
+            (OOM if mode == "oom" else PORT_IN_USE).format(model=args.model, host=args.host, port=args.port), flush=True
+        )
         engine.kill()
         return 1
-    server = FakeProvider(host=args.host, port=args.port,
-                          latency=float(os.environ.get(f"FAKE_VLLM_LATENCY_{args.port}", "0")))
+    server = FakeProvider(
+        host=args.host, port=args.port, latency=float(os.environ.get(f"FAKE_VLLM_LATENCY_{args.port}", "0"))
+    )
     server.served = [args.served_model_name or args.model]
     server.healthy = mode != "never_ready"
     if os.environ.get("FAKE_VLLM_P_MET"):

@@ -40,10 +40,36 @@ def test_the_vllm_benchmark_measures_against_the_fake_servers(fake_vllm: FakeVLL
     low, high = free_ports(2)
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(BENCH), "--model", str(model), "--cases", "6", "--criteria-per-case", "2",
-         "--response-words", "30", "--warmup", "2", "--concurrency", "4", "--replicas", "2",
-         "--port-range", str(low), str(high), "--peak-tflops", "1e-6", "--json", str(out)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        [
+            sys.executable,
+            str(BENCH),
+            "--model",
+            str(model),
+            "--cases",
+            "6",
+            "--criteria-per-case",
+            "2",
+            "--response-words",
+            "30",
+            "--warmup",
+            "2",
+            "--concurrency",
+            "4",
+            "--replicas",
+            "2",
+            "--port-range",
+            str(low),
+            str(high),
+            "--peak-tflops",
+            "1e-6",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(out.read_text())
     assert report["parameters"] == 100 * 16 + 16 * 16 + 16 * 100 and report["gpus"] == 2
@@ -55,15 +81,33 @@ def test_the_vllm_benchmark_measures_against_the_fake_servers(fake_vllm: FakeVLL
     assert fake_vllm.wait_gone() == []
 
 
-def test_the_benchmark_fails_closed(fake_vllm: FakeVLLM, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_benchmark_fails_closed(fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_VLLM_MODE", "oom")
     low, high = free_ports(1)
     result = subprocess.run(
-        [sys.executable, str(BENCH), "--model", "m", "--params", "1e9", "--cases", "2", "--warmup", "0",
-         "--port-range", str(low), str(high)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        [
+            sys.executable,
+            str(BENCH),
+            "--model",
+            "m",
+            "--params",
+            "1e9",
+            "--cases",
+            "2",
+            "--warmup",
+            "0",
+            "--port-range",
+            str(low),
+            str(high),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1 and "FAILED: vllm:m: replica 0" in result.stderr
     assert "out of GPU memory" in result.stderr and "Traceback" not in result.stderr.split("log")[0]
-    no_params = subprocess.run([sys.executable, str(BENCH), "--model", "org/name"], capture_output=True,
-                               text=True, timeout=60, cwd=tmp_path)
+    no_params = subprocess.run(
+        [sys.executable, str(BENCH), "--model", "org/name"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert no_params.returncode == 2 and "--params is needed" in no_params.stderr

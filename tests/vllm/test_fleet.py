@@ -27,8 +27,10 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups 
 
 
 def judge_spec(ports: tuple[int, int], **options: Any) -> dict[str, Any]:
-    return {"model": "fake/judge-7b", "options": {"port_range": list(ports), "startup_timeout": 30,
-                                                  "stop_timeout": 5, **options}}
+    return {
+        "model": "fake/judge-7b",
+        "options": {"port_range": list(ports), "startup_timeout": 30, "stop_timeout": 5, **options},
+    }
 
 
 def run(component: Any, body: Any) -> Any:
@@ -49,8 +51,9 @@ def stats(port: int) -> dict[str, Any]:
         return result
 
 
-def test_two_replicas_start_judge_with_logprobs_and_stop(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_replicas_start_judge_with_logprobs_and_stop(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_VLLM_P_MET", "0.8")
     ports = free_ports(2)
     judge = build("judges", tmp_path, **judge_spec(ports, replicas=2, gpus=[[0], "1"], dtype="bfloat16"))
@@ -66,8 +69,12 @@ def test_two_replicas_start_judge_with_logprobs_and_stop(fake_vllm: FakeVLLM, tm
     assert sorted(records) == [str(ports[0]), str(ports[1])]
     first = records[str(ports[0])]
     assert first["argv"][:2] == ["serve", "fake/judge-7b"]
-    for flag, value in [("--served-model-name", "fake/judge-7b"), ("--dtype", "bfloat16"),
-                        ("--tensor-parallel-size", "1"), ("--host", "127.0.0.1")]:
+    for flag, value in [
+        ("--served-model-name", "fake/judge-7b"),
+        ("--dtype", "bfloat16"),
+        ("--tensor-parallel-size", "1"),
+        ("--host", "127.0.0.1"),
+    ]:
         assert first["argv"][first["argv"].index(flag) + 1] == value
     assert [records[str(p)]["cuda_visible_devices"] for p in ports] == ["0", "1"]
     verdicts = [v for r in results for v in r.verdicts]
@@ -79,8 +86,9 @@ def test_two_replicas_start_judge_with_logprobs_and_stop(fake_vllm: FakeVLLM, tm
     assert fake_vllm.wait_gone() == [], "servers left running after aclose"
 
 
-def test_requests_go_to_the_least_loaded_replica(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_go_to_the_least_loaded_replica(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ports = free_ports(2)
     monkeypatch.setenv(f"FAKE_VLLM_LATENCY_{ports[0]}", "1.0")  # replica 0 is slow
     judge = build("judges", tmp_path, concurrency=4, **judge_spec(ports, replicas=2))
@@ -133,8 +141,9 @@ def test_missing_executable_is_a_clear_error(tmp_path: Path, monkeypatch: pytest
         judge.check_ready()
 
 
-def test_oom_at_load_shows_the_log_and_stops_every_replica(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oom_at_load_shows_the_log_and_stops_every_replica(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ports = free_ports(2)
     monkeypatch.setenv(f"FAKE_VLLM_MODE_{ports[1]}", "oom")  # replica 1 fails; replica 0 would start
     judge = build("judges", tmp_path, **judge_spec(ports, replicas=2))
@@ -156,8 +165,9 @@ def test_oom_at_load_shows_the_log_and_stops_every_replica(fake_vllm: FakeVLLM, 
     assert fake_vllm.wait_gone() == [], "the healthy replica was left running"
 
 
-def test_never_ready_times_out_with_the_log(fake_vllm: FakeVLLM, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_never_ready_times_out_with_the_log(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_VLLM_MODE", "never_ready")
     ports = free_ports(1)
     judge = build("judges", tmp_path, **judge_spec(ports, startup_timeout=1.5))
@@ -209,8 +219,9 @@ def test_port_in_use(fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.Mo
     assert fake_vllm.wait_gone() == []
 
 
-def test_a_server_that_ignores_sigterm_is_killed(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_server_that_ignores_sigterm_is_killed(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_VLLM_MODE", "stubborn")
     judge = build("judges", tmp_path, **judge_spec(free_ports(1), stop_timeout=0.5))
     judge.check_ready()
@@ -222,8 +233,9 @@ def test_a_server_that_ignores_sigterm_is_killed(fake_vllm: FakeVLLM, tmp_path: 
     assert fake_vllm.wait_gone(timeout=2) == []
 
 
-def test_a_server_that_dies_during_the_run_errors_what_follows(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_server_that_dies_during_the_run_errors_what_follows(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_VLLM_MODE", "crash")
     judge = build("judges", tmp_path, **judge_spec(free_ports(1)))
     judge.check_ready()
@@ -243,8 +255,13 @@ def test_a_server_that_dies_during_the_run_errors_what_follows(fake_vllm: FakeVL
 def test_attach_to_running_servers(tmp_path: Path) -> None:
     with FakeProvider() as a, FakeProvider() as b:
         a.served = b.served = ["served-judge"]
-        judge = build("judges", tmp_path, model="served-judge", base_url=[a.openai_url, b.openai_url],
-                      options={"startup_timeout": 5})
+        judge = build(
+            "judges",
+            tmp_path,
+            model="served-judge",
+            base_url=[a.openai_url, b.openai_url],
+            options={"startup_timeout": 5},
+        )
         judge.check_ready()
         assert judge.concurrency == 128
 
@@ -260,8 +277,9 @@ def test_attach_to_running_servers(tmp_path: Path) -> None:
 def test_attach_reports_a_wrong_model_and_an_absent_server(tmp_path: Path) -> None:
     with FakeProvider() as server:
         server.served = ["other-model"]
-        judge = build("judges", tmp_path, model="served-judge", base_url=server.openai_url,
-                      options={"startup_timeout": 5})
+        judge = build(
+            "judges", tmp_path, model="served-judge", base_url=server.openai_url, options={"startup_timeout": 5}
+        )
         judge.check_ready()
 
         async def body(j: Any) -> str:
@@ -271,15 +289,18 @@ def test_attach_reports_a_wrong_model_and_an_absent_server(tmp_path: Path) -> No
 
         assert "serves other-model, not 'served-judge'" in run(judge, body)
     port = free_ports(1)[0]
-    absent = build("judges", tmp_path, model="m", base_url=f"http://127.0.0.1:{port}/v1",
-                   options={"startup_timeout": 0.5})
+    absent = build(
+        "judges", tmp_path, model="m", base_url=f"http://127.0.0.1:{port}/v1", options={"startup_timeout": 0.5}
+    )
     absent.check_ready()
-    assert f"no OpenAI-compatible server answered GET http://127.0.0.1:{port}/v1/models within 0.5 s" \
-        in run(absent, body)
+    assert f"no OpenAI-compatible server answered GET http://127.0.0.1:{port}/v1/models within 0.5 s" in run(
+        absent, body
+    )
 
 
-def test_a_key_reaches_the_servers_by_environment_never_argv(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_reaches_the_servers_by_environment_never_argv(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("JUDGE_KEY", "sk-local-SENTINEL-123")
     judge = build("judges", tmp_path, api_key_env="JUDGE_KEY", **judge_spec(free_ports(1)))
     judge.check_ready()

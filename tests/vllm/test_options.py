@@ -19,21 +19,24 @@ def parse(kind: str = "judge", attach: bool = False, **options: Any) -> VLLMOpti
     return VLLMOptions.parse(options, what="vllm:m judge", attach=attach, kind=kind)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"tensor_paralel_size": 2}, "unknown option 'tensor_paralel_size' (did you mean tensor_parallel_size?)"),
-    ({"zzz": 1}, "unknown option 'zzz'; known options: dtype, env"),
-    ({"dtype": "fp8"}, "options.dtype: Input should be 'auto', 'bfloat16'"),
-    ({"replicas": 0}, "options.replicas: Input should be greater than or equal to 1"),
-    ({"gpus": [[0, 1], [2]], "tensor_parallel_size": 2}, "gpus[1] has 1 GPU(s) but a replica needs"),
-    ({"gpus": [[0], [0]]}, "GPU 0 is given to replicas 0 and 1"),
-    ({"gpus": [[0], [1]], "replicas": 3}, "replicas is 3 but gpus lists 2 replicas"),
-    ({"port_range": [9000, 8000]}, "port_range must be [first, last]"),
-    ({"port_range": [9000, 9000], "replicas": 2}, "has fewer ports than the 2 replicas"),
-    ({"extra_args": ["--port=9"]}, "--port is set by the plugin; use port_range instead"),
-    ({"extra_args": ["-tp", "2"]}, "-tp is set by the plugin; use tensor_parallel_size instead"),
-    ({"structured_output": "xml"}, "options.structured_output: must be one of json_schema, structured_outputs"),
-    ({"gpu_memory_utilization": 1.5}, "options.gpu_memory_utilization: Input should be less than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"tensor_paralel_size": 2}, "unknown option 'tensor_paralel_size' (did you mean tensor_parallel_size?)"),
+        ({"zzz": 1}, "unknown option 'zzz'; known options: dtype, env"),
+        ({"dtype": "fp8"}, "options.dtype: Input should be 'auto', 'bfloat16'"),
+        ({"replicas": 0}, "options.replicas: Input should be greater than or equal to 1"),
+        ({"gpus": [[0, 1], [2]], "tensor_parallel_size": 2}, "gpus[1] has 1 GPU(s) but a replica needs"),
+        ({"gpus": [[0], [0]]}, "GPU 0 is given to replicas 0 and 1"),
+        ({"gpus": [[0], [1]], "replicas": 3}, "replicas is 3 but gpus lists 2 replicas"),
+        ({"port_range": [9000, 8000]}, "port_range must be [first, last]"),
+        ({"port_range": [9000, 9000], "replicas": 2}, "has fewer ports than the 2 replicas"),
+        ({"extra_args": ["--port=9"]}, "--port is set by the plugin; use port_range instead"),
+        ({"extra_args": ["-tp", "2"]}, "-tp is set by the plugin; use tensor_parallel_size instead"),
+        ({"structured_output": "xml"}, "options.structured_output: must be one of json_schema, structured_outputs"),
+        ({"gpu_memory_utilization": 1.5}, "options.gpu_memory_utilization: Input should be less than or equal to 1"),
+    ],
+)
 def test_bad_options_are_errors_naming_the_option(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse(**options)
@@ -59,12 +62,37 @@ def plan(**options: Any) -> LaunchPlan:
 
 
 def test_the_command_line_and_the_gpus_of_each_replica() -> None:
-    p = plan(tensor_parallel_size=2, pipeline_parallel_size=2, replicas=2, max_model_len=4096,
-             gpu_memory_utilization=0.85, extra_args=["--enable-prefix-caching"], dtype="bfloat16")
+    p = plan(
+        tensor_parallel_size=2,
+        pipeline_parallel_size=2,
+        replicas=2,
+        max_model_len=4096,
+        gpu_memory_utilization=0.85,
+        extra_args=["--enable-prefix-caching"],
+        dtype="bfloat16",
+    )
     assert p.command(8001) == [
-        "vllm", "serve", "/models/judge", "--served-model-name", "judge", "--host", "127.0.0.1", "--port", "8001",
-        "--dtype", "bfloat16", "--tensor-parallel-size", "2", "--pipeline-parallel-size", "2",
-        "--max-model-len", "4096", "--gpu-memory-utilization", "0.85", "--enable-prefix-caching"]
+        "vllm",
+        "serve",
+        "/models/judge",
+        "--served-model-name",
+        "judge",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8001",
+        "--dtype",
+        "bfloat16",
+        "--tensor-parallel-size",
+        "2",
+        "--pipeline-parallel-size",
+        "2",
+        "--max-model-len",
+        "4096",
+        "--gpu-memory-utilization",
+        "0.85",
+        "--enable-prefix-caching",
+    ]
     assert p.gpu_sets(None) == ["0,1,2,3", "4,5,6,7"]
     assert p.gpu_sets("7,6,5,4,3,2,1,0") == ["7,6,5,4", "3,2,1,0"]  # shares out the inherited list
     with pytest.raises(FleetError, match="2 replicas of 4 GPU\\(s\\) need 8 GPUs but CUDA_VISIBLE_DEVICES lists 2"):
@@ -84,8 +112,18 @@ def test_cache_identity_keeps_what_changes_answers(tmp_path: Path) -> None:
         return build("judges", tmp_path, model="m", options=options).cache_identity()
 
     base = identity()
-    assert identity(replicas=4, gpus=[[0], [1], [2], [3]], port_range=[9000, 9010], stop_timeout=1,
-                    startup_timeout=5, log_dir="logs", env={"A": "1"}) == base
+    assert (
+        identity(
+            replicas=4,
+            gpus=[[0], [1], [2], [3]],
+            port_range=[9000, 9010],
+            stop_timeout=1,
+            startup_timeout=5,
+            log_dir="logs",
+            env={"A": "1"},
+        )
+        == base
+    )
     assert identity(dtype="auto") == base
     assert identity(dtype="float16") != base
     assert identity(extra_args=["--quantization", "fp8"]) != base

@@ -25,17 +25,23 @@ from ..helpers.vllm import FakeVLLM, free_ports
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals are POSIX")
 
 
-def write_suite(directory: Path, ports: tuple[int, int], cases: int = 4, slow_from: int | None = None,
-                **options: object) -> None:
+def write_suite(
+    directory: Path, ports: tuple[int, int], cases: int = 4, slow_from: int | None = None, **options: object
+) -> None:
     opts = {"replicas": 2, "port_range": list(ports), "startup_timeout": 30, "stop_timeout": 5, **options}
     lines = []
     for i in range(cases):
         slow = " SLOW" if slow_from is not None and i >= slow_from else ""
-        lines.append(f"  - {{id: c{i}, input: 'question {i}{slow}', output: 'The answer {i} is fine.', "
-                     "criteria: [{id: k, text: The answer is fine.}]}")
+        lines.append(
+            f"  - {{id: c{i}, input: 'question {i}{slow}', output: 'The answer {i} is fine.', "
+            "criteria: [{id: k, text: The answer is fine.}]}"
+        )
     (directory / "test_judged.rubric.yaml").write_text(
-        "judge:\n  plugin: vllm\n  model: fake/judge-7b\n"
-        f"  options: {opts!r}\n".replace("'", '"') + "cases:\n" + "\n".join(lines) + "\n")
+        f"judge:\n  plugin: vllm\n  model: fake/judge-7b\n  options: {opts!r}\n".replace("'", '"')
+        + "cases:\n"
+        + "\n".join(lines)
+        + "\n"
+    )
 
 
 def pytest_command(db: Path, *extra: str) -> list[str]:
@@ -43,8 +49,9 @@ def pytest_command(db: Path, *extra: str) -> list[str]:
 
 
 def run_session(directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(pytest_command(directory / "r.db", *extra), cwd=directory, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        pytest_command(directory / "r.db", *extra), cwd=directory, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_success_stops_the_servers(fake_vllm: FakeVLLM, tmp_path: Path) -> None:
@@ -56,8 +63,9 @@ def test_success_stops_the_servers(fake_vllm: FakeVLLM, tmp_path: Path) -> None:
     assert fake_vllm.wait_gone() == []
 
 
-def test_failing_criteria_stop_the_servers(fake_vllm: FakeVLLM, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_criteria_stop_the_servers(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_VLLM_MET", "false")
     write_suite(tmp_path, free_ports(2))
     result = run_session(tmp_path)
@@ -66,8 +74,9 @@ def test_failing_criteria_stop_the_servers(fake_vllm: FakeVLLM, tmp_path: Path,
     assert fake_vllm.wait_gone() == []
 
 
-def test_a_server_that_cannot_start_makes_errors_not_failures(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_server_that_cannot_start_makes_errors_not_failures(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_VLLM_MODE", "oom")
     write_suite(tmp_path, free_ports(2))
     result = run_session(tmp_path)
@@ -86,16 +95,24 @@ def test_a_misspelled_option_is_a_collection_error(fake_vllm: FakeVLLM, tmp_path
     out = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.INTERRUPTED, out  # collection errors stop the session
     # named where the judge is written, by the options model the plugin declares
-    assert ("test_judged.rubric.yaml:4: judge.options.tensor_paralel_size: unknown key 'tensor_paralel_size' "
-            "(did you mean 'tensor_parallel_size'?)") in out
+    assert (
+        "test_judged.rubric.yaml:4: judge.options.tensor_paralel_size: unknown key 'tensor_paralel_size' "
+        "(did you mean 'tensor_parallel_size'?)"
+    ) in out
     assert fake_vllm.records() == []
 
 
 def start_slow_session(tmp_path: Path) -> tuple[subprocess.Popen[str], list[str]]:
     """A session whose cases 3+ wait two minutes at the server; returns once c2 passed."""
     write_suite(tmp_path, free_ports(2), cases=8, slow_from=3)
-    proc = subprocess.Popen(pytest_command(tmp_path / "r.db"), cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        pytest_command(tmp_path / "r.db"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout is not None
     seen: list[str] = []
     deadline = time.monotonic() + 60
@@ -119,12 +136,14 @@ def test_ctrl_c_stops_the_servers(fake_vllm: FakeVLLM, tmp_path: Path, monkeypat
     assert fake_vllm.wait_gone() == [], "servers left running after Ctrl-C"
 
 
-def test_ctrl_c_while_the_servers_load_stops_them(fake_vllm: FakeVLLM, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_while_the_servers_load_stops_them(
+    fake_vllm: FakeVLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_VLLM_MODE", "never_ready")  # /health answers 503: still loading
     write_suite(tmp_path, free_ports(2), startup_timeout=120)
-    proc = subprocess.Popen(pytest_command(tmp_path / "r.db"), cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        pytest_command(tmp_path / "r.db"), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     deadline = time.monotonic() + 60
     while len(fake_vllm.records()) < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
@@ -167,8 +186,7 @@ sys.exit(0)  # no aclose: the atexit hook must stop the server
 def test_interpreter_exit_without_closing_stops_the_servers(fake_vllm: FakeVLLM, tmp_path: Path) -> None:
     low, high = free_ports(1)
     script = textwrap.dedent(EXIT_WITHOUT_CLOSING).replace("PORTS", f"{low}, {high}")
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "met", result.stdout + result.stderr
     assert len(fake_vllm.records()) == 1
     assert fake_vllm.wait_gone() == []

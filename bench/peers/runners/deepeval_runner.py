@@ -8,6 +8,7 @@ usage: deepeval_runner.py N CONCURRENCY BASE_URL CACHE STATE_DIR
                on:  CacheConfig(write_cache=True,  use_cache=True); the cache is
                     .deepeval/.deepeval-cache.json under STATE_DIR (cwd)
 """
+
 import json
 import os
 import sys
@@ -27,21 +28,27 @@ from deepeval.models import OpenAIModel  # noqa: E402
 from deepeval.test_case import LLMTestCase, SingleTurnParams  # noqa: E402
 
 cases = make_cases(n)
-judge = OpenAIModel(model=os.environ.get("JUDGE_MODEL", "gpt-4.1"), base_url=base_url,
-                    api_key=os.environ.get("OPENAI_API_KEY", "sk-dummy"))
+judge = OpenAIModel(
+    model=os.environ.get("JUDGE_MODEL", "gpt-4.1"),
+    base_url=base_url,
+    api_key=os.environ.get("OPENAI_API_KEY", "sk-dummy"),
+)
 # one GEval metric per criterion (BENCH_CRITERIA, see cases.py)
-metrics = [GEval(
-    name=f"Criterion {j + 1}",
-    criteria=criterion,
-    evaluation_params=[SingleTurnParams.INPUT, SingleTurnParams.ACTUAL_OUTPUT],
-    model=judge,
-) for j, criterion in enumerate(cases[0]["criteria"])]
-test_cases = [LLMTestCase(input=c["question"], actual_output=c["response"], name=c["id"])
-              for c in cases]
+metrics = [
+    GEval(
+        name=f"Criterion {j + 1}",
+        criteria=criterion,
+        evaluation_params=[SingleTurnParams.INPUT, SingleTurnParams.ACTUAL_OUTPUT],
+        model=judge,
+    )
+    for j, criterion in enumerate(cases[0]["criteria"])
+]
+test_cases = [LLMTestCase(input=c["question"], actual_output=c["response"], name=c["id"]) for c in cases]
 
 async_config = AsyncConfig() if conc == "default" else AsyncConfig(max_concurrent=int(conc))
-cache_config = (CacheConfig(write_cache=True, use_cache=True) if cache == "on"
-                else CacheConfig(write_cache=False, use_cache=False))
+cache_config = (
+    CacheConfig(write_cache=True, use_cache=True) if cache == "on" else CacheConfig(write_cache=False, use_cache=False)
+)
 result = evaluate(
     test_cases=test_cases,
     metrics=metrics,
@@ -58,5 +65,16 @@ for tr in result.test_results:
         elif md.score is not None:
             scored += 1
             passed += bool(md.success)
-print("RESULT " + json.dumps({"tool": "deepeval", "n": n, "scored": scored, "passed": passed,
-                              "errors": errors, "concurrency": async_config.max_concurrent}))
+print(
+    "RESULT "
+    + json.dumps(
+        {
+            "tool": "deepeval",
+            "n": n,
+            "scored": scored,
+            "passed": passed,
+            "errors": errors,
+            "concurrency": async_config.max_concurrent,
+        }
+    )
+)

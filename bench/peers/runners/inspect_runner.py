@@ -10,6 +10,7 @@ usage: inspect_runner.py N CONCURRENCY BASE_URL CACHE STATE_DIR
   CACHE        off: no generate cache; on: cache=True (7-day policy) with
                INSPECT_CACHE_DIR=STATE_DIR/inspect_cache
 """
+
 import json
 import os
 import sys
@@ -23,7 +24,8 @@ os.makedirs(state, exist_ok=True)
 if cache == "on":
     os.environ["INSPECT_CACHE_DIR"] = os.path.join(state, "inspect_cache")
 
-from inspect_ai import Task, eval as inspect_eval, task  # noqa: E402
+from inspect_ai import Task, task  # noqa: E402
+from inspect_ai import eval as inspect_eval  # noqa: E402
 from inspect_ai.dataset import Sample  # noqa: E402
 from inspect_ai.model import ModelOutput  # noqa: E402
 from inspect_ai.scorer import Target, accuracy, model_graded_qa, scorer  # noqa: E402
@@ -36,6 +38,7 @@ def fixed_response():
         state.output = ModelOutput.from_content(model="fixed", content=state.metadata["response"])
         state.messages.append(state.output.message)
         return state
+
     return solve
 
 
@@ -50,15 +53,19 @@ def criterion_scorer(j, criterion):
 
         async def score(state, target):
             return await grade(state, Target(criterion))
+
         return score
+
     return graded()
 
 
 @task
 def rubric_bench():
     return Task(
-        dataset=[Sample(id=c["id"], input=c["question"], target=c["criterion"],
-                        metadata={"response": c["response"]}) for c in CASES],
+        dataset=[
+            Sample(id=c["id"], input=c["question"], target=c["criterion"], metadata={"response": c["response"]})
+            for c in CASES
+        ],
         solver=fixed_response(),
         scorer=[criterion_scorer(j, k) for j, k in enumerate(CASES[0]["criteria"])],
     )
@@ -89,10 +96,20 @@ for s in log.samples or []:
             passed += sc.value == "C"
         else:
             errors += 1
-print("RESULT " + json.dumps({"tool": "inspect_ai", "n": n, "scored": scored, "passed": passed,
-                              "errors": errors, "status": log.status,
-                              # default = adaptive connections (min 10, start 20, max 100):
-                              # the nominal value used for the floor is the start, 20
-                              "concurrency": kwargs.get("max_connections", 20),
-                              "concurrency_note": "max_connections" if "max_connections" in kwargs
-                              else "adaptive 10/20/100"}))
+print(
+    "RESULT "
+    + json.dumps(
+        {
+            "tool": "inspect_ai",
+            "n": n,
+            "scored": scored,
+            "passed": passed,
+            "errors": errors,
+            "status": log.status,
+            # default = adaptive connections (min 10, start 20, max 100):
+            # the nominal value used for the floor is the start, 20
+            "concurrency": kwargs.get("max_connections", 20),
+            "concurrency_note": "max_connections" if "max_connections" in kwargs else "adaptive 10/20/100",
+        }
+    )
+)

@@ -32,8 +32,9 @@ def _parse_options(strategy: str | None, pairs: tuple[str, ...]) -> dict[str, st
     return options
 
 
-def _gates(result: dict[str, Any], min_kappa: float | None, min_accuracy: float | None,
-           min_weighted_kappa: float | None = None) -> list[str]:
+def _gates(
+    result: dict[str, Any], min_kappa: float | None, min_accuracy: float | None, min_weighted_kappa: float | None = None
+) -> list[str]:
     """Failed gates, as messages. Pairwise accuracy (a percentage) is compared as a fraction;
     a gate on figures the data has none of (levels, outcomes) is undefined, so it fails."""
     failures: list[str] = []
@@ -47,8 +48,11 @@ def _gates(result: dict[str, Any], min_kappa: float | None, min_accuracy: float 
         overall = result["pointwise"]["overall"]
         acc, kappa = overall["accuracy"], overall["kappa"]
     weighted = result["scale"]["overall"]["kappa_quadratic"] if "scale" in result else None
-    for name, value, minimum in (("kappa", kappa, min_kappa), ("accuracy", acc, min_accuracy),
-                                 ("weighted-kappa", weighted, min_weighted_kappa)):
+    for name, value, minimum in (
+        ("kappa", kappa, min_kappa),
+        ("accuracy", acc, min_accuracy),
+        ("weighted-kappa", weighted, min_weighted_kappa),
+    ):
         if minimum is None:
             continue
         if value is None:
@@ -63,8 +67,13 @@ def _render_tables(tables: dict[str, dict[str, dict[str, Any] | None]]) -> list[
     out = []
     for title, rows in tables.items():
         columns = list(dict.fromkeys(col for row in rows.values() if row for col in row))
-        out.append(f"{title}:\n" + table(["group", *columns], [
-            [name, *(fmt(row.get(col)) if row else "undefined" for col in columns)] for name, row in rows.items()]))
+        out.append(
+            f"{title}:\n"
+            + table(
+                ["group", *columns],
+                [[name, *(fmt(row.get(col)) if row else "undefined" for col in columns)] for name, row in rows.items()],
+            )
+        )
     return out
 
 
@@ -81,17 +90,24 @@ def _render(result: dict[str, Any]) -> str:
     if "pointwise" in result:
         pt = result["pointwise"]
         o = pt["overall"]
-        out.append(f"verdicts: {o['n']} labelled, {result.get('errors', 0)} judge errors left out, "
-                   f"{result.get('unlabelled', 0)} without a label")
-        out.append(table(["metric", "value", "95% CI"],
-                         [[k, fmt(o[k]), fmt_ci(o.get(f"{k}_ci"))] for k in _POINT]))
+        out.append(
+            f"verdicts: {o['n']} labelled, {result.get('errors', 0)} judge errors left out, "
+            f"{result.get('unlabelled', 0)} without a label"
+        )
+        out.append(table(["metric", "value", "95% CI"], [[k, fmt(o[k]), fmt_ci(o.get(f"{k}_ci"))] for k in _POINT]))
         sections = (("per tag", pt.get("by_tag", {})), ("per criterion", pt.get("by_criterion", {})))
         for title, groups in sections:
             if groups:
                 out.append(title + ":")
-                out.append(table(["group", "n", "accuracy", "kappa", "f1", "leniency"],
-                                 [[name, str(g["n"]), fmt(g["accuracy"]), fmt(g["kappa"]), fmt(g["f1"]),
-                                   fmt(g["leniency"])] for name, g in groups.items()]))
+                out.append(
+                    table(
+                        ["group", "n", "accuracy", "kappa", "f1", "leniency"],
+                        [
+                            [name, str(g["n"]), fmt(g["accuracy"]), fmt(g["kappa"]), fmt(g["f1"]), fmt(g["leniency"])]
+                            for name, g in groups.items()
+                        ],
+                    )
+                )
     if "scale" in result:
         out.extend(_render_scale(result["scale"]))
     if result.get("panel_agreement"):
@@ -99,10 +115,16 @@ def _render(result: dict[str, Any]) -> str:
 
         against = result["panel_agreement"].get("members_vs_labels") or {}
         if against:
-            out.append("panel members against the labels:\n" + table(
-                ["member", "n", "accuracy", "kappa", "leniency"],
-                [[name, str(g["n"]), fmt(g["accuracy"]), fmt(g["kappa"]), fmt(g["leniency"])]
-                 for name, g in against.items()]))
+            out.append(
+                "panel members against the labels:\n"
+                + table(
+                    ["member", "n", "accuracy", "kappa", "leniency"],
+                    [
+                        [name, str(g["n"]), fmt(g["accuracy"]), fmt(g["kappa"]), fmt(g["leniency"])]
+                        for name, g in against.items()
+                    ],
+                )
+            )
         out.append("\n".join(agreement_lines(result["panel_agreement"])))
     return "\n\n".join(out)
 
@@ -110,18 +132,25 @@ def _render(result: dict[str, Any]) -> str:
 def _render_scale(scale: dict[str, Any]) -> list[str]:
     """The level agreement of criteria graded on a scale: overall, per criterion, per tag."""
     o = scale["overall"]
-    out = [f"levels: {o['n']} labelled (weighted kappa: {scale['weights']} weights; mae and bias in levels)",
-           table(["metric", "value", "95% CI"], [[k, fmt(o[k]), fmt_ci(o.get(f"{k}_ci"))] for k in _SCALE])]
+    out = [
+        f"levels: {o['n']} labelled (weighted kappa: {scale['weights']} weights; mae and bias in levels)",
+        table(["metric", "value", "95% CI"], [[k, fmt(o[k]), fmt_ci(o.get(f"{k}_ci"))] for k in _SCALE]),
+    ]
     for title, groups in (("levels per criterion", scale["by_criterion"]), ("levels per tag", scale["by_tag"])):
         if groups:
             out.append(title + ":")
-            out.append(table(["group", "n", *_SCALE], [[name, str(g["n"]), *(fmt(g[k]) for k in _SCALE)]
-                                                     for name, g in groups.items()]))
+            out.append(
+                table(
+                    ["group", "n", *_SCALE],
+                    [[name, str(g["n"]), *(fmt(g[k]) for k in _SCALE)] for name, g in groups.items()],
+                )
+            )
     return out
 
 
-def _panel_agreement(db: Path, run: str, suite: str | None, gold: Any, labels: Path,
-                     opts: Options) -> dict[str, Any] | None:
+def _panel_agreement(
+    db: Path, run: str, suite: str | None, gold: Any, labels: Path, opts: Options
+) -> dict[str, Any] | None:
     """How far a run's judge panel members agree with each other, and each member with the
     labels (``None`` without a panel): what ``weights:`` of a ``weighted`` panel come from."""
     from ...store import Store
@@ -141,10 +170,18 @@ def _panel_agreement(db: Path, run: str, suite: str | None, gold: Any, labels: P
     tags = {(v["suite"], v["case_id"], v["target"] or "", v["criterion_id"]): tuple(v["tags"] or ()) for v in verdicts}
     by_member: dict[str, list[JudgedRow]] = {}
     for m in members:
-        by_member.setdefault(m["member"], []).append(JudgedRow(
-            case=m["case_id"], criterion=m["criterion_id"], outcome=m["outcome"], target=m["target"] or None,
-            confidence=m["confidence"], judge=m["member"], suite=m["suite"],
-            tags=tags.get((m["suite"], m["case_id"], m["target"] or "", m["criterion_id"]), ())))
+        by_member.setdefault(m["member"], []).append(
+            JudgedRow(
+                case=m["case_id"],
+                criterion=m["criterion_id"],
+                outcome=m["outcome"],
+                target=m["target"] or None,
+                confidence=m["confidence"],
+                judge=m["member"],
+                suite=m["suite"],
+                tags=tags.get((m["suite"], m["case_id"], m["target"] or "", m["criterion_id"]), ()),
+            )
+        )
     against: dict[str, dict[str, Any]] = {}
     for name, rows in by_member.items():
         keys = {(r.case, r.criterion) for r in rows}
@@ -156,34 +193,49 @@ def _panel_agreement(db: Path, run: str, suite: str | None, gold: Any, labels: P
     return agreement
 
 
-def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows: Any,
-                       result: dict[str, Any]) -> None:
+def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows: Any, result: dict[str, Any]) -> None:
     """Keep a stored run's calibration in its database (``rubrictest view`` shows it on the
     judge's page); only when the verdicts are one judge's, else the figures mix judges."""
     if len(judges) != 1:
-        click.echo(f"calibration not stored: the verdicts come from {len(judges)} judges (pick one with --judge)",
-                   err=True)
+        click.echo(
+            f"calibration not stored: the verdicts come from {len(judges)} judges (pick one with --judge)", err=True
+        )
         return
     from ...store import Store
     from ...trust.calibration.summary import reliability_bins
 
     store = Store.open(db, create=False)
     try:
-        store.record_calibration(run, judge=next(iter(judges)), labels=str(labels),
-                                 overall=result["pointwise"]["overall"], reliability=reliability_bins(rows),
-                                 result=result)
+        store.record_calibration(
+            run,
+            judge=next(iter(judges)),
+            labels=str(labels),
+            overall=result["pointwise"]["overall"],
+            reliability=reliability_bins(rows),
+            result=result,
+        )
     finally:
         store.close()
 
 
 @click.command("calibrate")
-@click.option("--from", "from_", nargs=2, type=(str, click.Path(path_type=Path)), default=None,
-              metavar="IMPORTER PATH", help="Read recorded judge data with an importer (e.g. llmbar DIR).")
+@click.option(
+    "--from",
+    "from_",
+    nargs=2,
+    type=(str, click.Path(path_type=Path)),
+    default=None,
+    metavar="IMPORTER PATH",
+    help="Read recorded judge data with an importer (e.g. llmbar DIR).",
+)
 @click.option("--strategy", help="Importer option: which recorded judge/strategy (llmbar: GPT-4/Vanilla).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help="Other importer options.")
 @click.option("--labels", type=click.Path(path_type=Path), help="Gold labels, JSONL in the recorded format.")
-@click.option("--verdicts", type=click.Path(path_type=Path),
-              help="Judge verdicts as JSONL (recorded format) instead of a run in the database.")
+@click.option(
+    "--verdicts",
+    type=click.Path(path_type=Path),
+    help="Judge verdicts as JSONL (recorded format) instead of a run in the database.",
+)
 @db_option
 @click.option("--run", "run_id", help="Run id in the database (default: the latest run).")
 @click.option("--judge", help="Only verdicts of this judge label.")
@@ -191,16 +243,38 @@ def _store_calibration(db: Path, run: str, judges: set[str], labels: Path, rows:
 @click.option("--include-checks", is_flag=True, help="Also calibrate deterministic checks.")
 @click.option("--min-kappa", type=float, help="Exit 1 when Cohen's kappa is below this.")
 @click.option("--min-accuracy", type=float, help="Exit 1 when accuracy (a fraction, 0.9) is below this.")
-@click.option("--min-weighted-kappa", type=float,
-              help="Exit 1 when the quadratic weighted kappa of levels (scale criteria) is below this.")
-@click.option("--resamples", type=click.IntRange(0), default=1000, show_default=True,
-              help="Bootstrap resamples for the intervals (0: none).")
+@click.option(
+    "--min-weighted-kappa",
+    type=float,
+    help="Exit 1 when the quadratic weighted kappa of levels (scale criteria) is below this.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for the intervals (0: none).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple[str, ...],
-            labels: Path | None, verdicts: Path | None, db_path: Path | None, run_id: str | None, judge: str | None,
-            suite_name: str | None, include_checks: bool, min_kappa: float | None, min_accuracy: float | None,
-            min_weighted_kappa: float | None, resamples: int, seed: int, as_json: bool) -> None:
+def command(
+    from_: tuple[str, Path] | None,
+    strategy: str | None,
+    options: tuple[str, ...],
+    labels: Path | None,
+    verdicts: Path | None,
+    db_path: Path | None,
+    run_id: str | None,
+    judge: str | None,
+    suite_name: str | None,
+    include_checks: bool,
+    min_kappa: float | None,
+    min_accuracy: float | None,
+    min_weighted_kappa: float | None,
+    resamples: int,
+    seed: int,
+    as_json: bool,
+) -> None:
     """Measure a judge against gold or human labels.
 
     Reports accuracy, Cohen's kappa, precision/recall/F1 of "met", leniency (judge met rate
@@ -231,8 +305,16 @@ def command(from_: tuple[str, Path] | None, strategy: str | None, options: tuple
         else:
             if labels is None:
                 raise InputError("give --labels FILE (gold labels), or --from IMPORTER PATH")
-            result = _from_labels(labels, verdicts, db_path, run_id, judge=judge, suite_name=suite_name,
-                                  include_checks=include_checks, opts=opts)
+            result = _from_labels(
+                labels,
+                verdicts,
+                db_path,
+                run_id,
+                judge=judge,
+                suite_name=suite_name,
+                include_checks=include_checks,
+                opts=opts,
+            )
     except (ImporterError, ConfigError) as exc:
         raise InputError(str(exc)) from None
 
@@ -268,8 +350,17 @@ def _from_importer(from_: tuple[str, Path], given: dict[str, str], opts: Options
     return result
 
 
-def _from_labels(labels: Path, verdicts: Path | None, db_path: Path | None, run_id: str | None, *,
-                 judge: str | None, suite_name: str | None, include_checks: bool, opts: Options) -> dict[str, Any]:
+def _from_labels(
+    labels: Path,
+    verdicts: Path | None,
+    db_path: Path | None,
+    run_id: str | None,
+    *,
+    judge: str | None,
+    suite_name: str | None,
+    include_checks: bool,
+    opts: Options,
+) -> dict[str, Any]:
     """Calibration of a stored run's (or a JSONL file's) verdicts against gold labels."""
     gold = read_records(labels, levels=True)
     if verdicts is not None:
@@ -277,16 +368,21 @@ def _from_labels(labels: Path, verdicts: Path | None, db_path: Path | None, run_
         what = str(verdicts)
     else:
         db = options_db_path(db_path)
-        run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks,
-                                 suite=suite_name)
+        run, judged = from_store(db, run_id, judge=judge, include_checks=include_checks, suite=suite_name)
         what = f"run {run} of {db}"
     joined = join(judged, gold, labels, what)
     if not joined.rows and not joined.scale:
         # Every matched verdict was a judge ERROR: agreement over nothing is not agreement.
-        raise NothingMeasured(f"calibrate: 0 of {len(gold)} labels matched a verdict the judge answered "
-                              f"({joined.errors} judge ERRORs left out) in {what}")
-    result: dict[str, Any] = {"source": what, "labels": str(labels), "errors": joined.errors,
-              "unlabelled": joined.unlabelled}
+        raise NothingMeasured(
+            f"calibrate: 0 of {len(gold)} labels matched a verdict the judge answered "
+            f"({joined.errors} judge ERRORs left out) in {what}"
+        )
+    result: dict[str, Any] = {
+        "source": what,
+        "labels": str(labels),
+        "errors": joined.errors,
+        "unlabelled": joined.unlabelled,
+    }
     if joined.rows:
         result["pointwise"] = summarize(joined.rows, opts)
     if joined.scale:

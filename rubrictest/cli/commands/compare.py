@@ -31,9 +31,11 @@ def _ci(ci: list[float] | None) -> str:
 
 def _heading(result: dict[str, Any]) -> str:
     adj = "Benjamini-Hochberg" if result["adjustment"] == "fdr_bh" else "Holm"
-    return (f"{result['a']['label']} -> {result['b']['label']}: {result['paired']} paired verdicts; exact McNemar "
-            f"per criterion, {adj}-adjusted; case scores: paired difference, {1 - result['alpha']:.0%} bootstrap "
-            f"CI (seed {result['seed']}); alpha {result['alpha']:g}, min effect {result['min_effect']:g}")
+    return (
+        f"{result['a']['label']} -> {result['b']['label']}: {result['paired']} paired verdicts; exact McNemar "
+        f"per criterion, {adj}-adjusted; case scores: paired difference, {1 - result['alpha']:.0%} bootstrap "
+        f"CI (seed {result['seed']}); alpha {result['alpha']:g}, min effect {result['min_effect']:g}"
+    )
 
 
 def _gate_line(side: dict[str, Any]) -> str | None:
@@ -41,7 +43,8 @@ def _gate_line(side: dict[str, Any]) -> str | None:
     if not gates:
         return None
     return f"gates of {side['label']}: " + ", ".join(
-        f"{g['suite']}{'[' + g['target'] + ']' if g['target'] else ''} {g['status']}" for g in gates)
+        f"{g['suite']}{'[' + g['target'] + ']' if g['target'] else ''} {g['status']}" for g in gates
+    )
 
 
 def render_text(result: dict[str, Any]) -> list[str]:
@@ -49,19 +52,57 @@ def render_text(result: dict[str, Any]) -> list[str]:
     lines = [_heading(result)]
     lines += [g for g in (_gate_line(result["a"]), _gate_line(result["b"])) if g]
     lines.append("")
-    rows = [[c["where"], str(c["judged"]), str(c["both_pass"]), str(c["both_fail"]),
-             str(c["fixed"]), str(c["broken"]), str(c["errors"]), _pct(c["pass_rate_a"]), _pct(c["pass_rate_b"]),
-             _p(c["p_value"]), _p(c["p_adjusted"]), "REGRESSION" if c["regression"] else
-             ("significant" if c["significant"] else "")] for c in result["criteria"]]
-    lines += text_table(["criterion", "pairs", "both pass", "both fail", "fixed", "broken", "errors",
-                         "pass old", "pass new", "p", "p adj", ""], rows).splitlines()
+    rows = [
+        [
+            c["where"],
+            str(c["judged"]),
+            str(c["both_pass"]),
+            str(c["both_fail"]),
+            str(c["fixed"]),
+            str(c["broken"]),
+            str(c["errors"]),
+            _pct(c["pass_rate_a"]),
+            _pct(c["pass_rate_b"]),
+            _p(c["p_value"]),
+            _p(c["p_adjusted"]),
+            "REGRESSION" if c["regression"] else ("significant" if c["significant"] else ""),
+        ]
+        for c in result["criteria"]
+    ]
+    lines += text_table(
+        [
+            "criterion",
+            "pairs",
+            "both pass",
+            "both fail",
+            "fixed",
+            "broken",
+            "errors",
+            "pass old",
+            "pass new",
+            "p",
+            "p adj",
+            "",
+        ],
+        rows,
+    ).splitlines()
     if result["suites"]:
         lines.append("")
-        rows = [[s["where"], str(s["cases"]), f"{s['mean_a']:.3f}", f"{s['mean_b']:.3f}", f"{s['difference']:+.3f}",
-                 _ci(s["ci"]), "REGRESSION" if s["regression"] else ("significant" if s["significant"] else "")]
-                for s in result["suites"]]
-        lines += text_table(["suite", "cases", "mean old", "mean new", "difference",
-                             f"{1 - result['alpha']:.0%} CI", ""], rows).splitlines()
+        rows = [
+            [
+                s["where"],
+                str(s["cases"]),
+                f"{s['mean_a']:.3f}",
+                f"{s['mean_b']:.3f}",
+                f"{s['difference']:+.3f}",
+                _ci(s["ci"]),
+                "REGRESSION" if s["regression"] else ("significant" if s["significant"] else ""),
+            ]
+            for s in result["suites"]
+        ]
+        lines += text_table(
+            ["suite", "cases", "mean old", "mean new", "difference", f"{1 - result['alpha']:.0%} CI", ""], rows
+        ).splitlines()
     lines.append("")
     for problem in differs(result):
         lines.append(f"note: {problem}")
@@ -74,26 +115,39 @@ def render_markdown(result: dict[str, Any]) -> str:
     """The comparison as Markdown (a job summary or a pull-request comment)."""
     from ...store.github import md_cell
 
-    out = [f"### rubrictest compare: {md_cell(result['a']['label'])} → {md_cell(result['b']['label'])}", "",
-           md_cell(_heading(result), 400), ""]
+    out = [
+        f"### rubrictest compare: {md_cell(result['a']['label'])} → {md_cell(result['b']['label'])}",
+        "",
+        md_cell(_heading(result), 400),
+        "",
+    ]
     for side in (result["a"], result["b"]):
         line = _gate_line(side)
         if line:
             out += [md_cell(line, 400), ""]
-    out += ["| criterion | pairs | both pass | both fail | fixed | broken | errors | pass old | pass new "
-            "| p | p adj | |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "| criterion | pairs | both pass | both fail | fixed | broken | errors | pass old | pass new | p | p adj | |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for c in result["criteria"]:
         flag = "**REGRESSION**" if c["regression"] else ("significant" if c["significant"] else "")
-        out.append(f"| {md_cell(c['where'])} | {c['judged']} | {c['both_pass']} | "
-                   f"{c['both_fail']} | {c['fixed']} | {c['broken']} | {c['errors']} | {_pct(c['pass_rate_a'])} | "
-                   f"{_pct(c['pass_rate_b'])} | {_p(c['p_value'])} | {_p(c['p_adjusted'])} | {flag} |")
+        out.append(
+            f"| {md_cell(c['where'])} | {c['judged']} | {c['both_pass']} | "
+            f"{c['both_fail']} | {c['fixed']} | {c['broken']} | {c['errors']} | {_pct(c['pass_rate_a'])} | "
+            f"{_pct(c['pass_rate_b'])} | {_p(c['p_value'])} | {_p(c['p_adjusted'])} | {flag} |"
+        )
     if result["suites"]:
-        out += ["", f"| suite | cases | mean old | mean new | difference | {1 - result['alpha']:.0%} CI | |",
-                "|---|---|---|---|---|---|---|"]
+        out += [
+            "",
+            f"| suite | cases | mean old | mean new | difference | {1 - result['alpha']:.0%} CI | |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for s in result["suites"]:
             flag = "**REGRESSION**" if s["regression"] else ("significant" if s["significant"] else "")
-            out.append(f"| {md_cell(s['where'])} | {s['cases']} | {s['mean_a']:.3f} | {s['mean_b']:.3f} | "
-                       f"{s['difference']:+.3f} | {_ci(s['ci'])} | {flag} |")
+            out.append(
+                f"| {md_cell(s['where'])} | {s['cases']} | {s['mean_a']:.3f} | {s['mean_b']:.3f} | "
+                f"{s['difference']:+.3f} | {_ci(s['ci'])} | {flag} |"
+            )
     out.append("")
     out += [f"- {md_cell(p, 400)}" for p in differs(result)]
     out += [f"- {md_cell(line, 400)}" for line in result["not_regressions"]]
@@ -105,29 +159,69 @@ def render_markdown(result: dict[str, Any]) -> str:
 @click.argument("old", required=False)
 @click.argument("new", required=False)
 @db_option
-@click.option("--targets", nargs=2, metavar="OLD_TARGET NEW_TARGET", default=None,
-              help="Compare two targets: of one run (RUN, default the newest), or OLD_TARGET of OLD with "
-                   "NEW_TARGET of NEW.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--targets",
+    nargs=2,
+    metavar="OLD_TARGET NEW_TARGET",
+    default=None,
+    help="Compare two targets: of one run (RUN, default the newest), or OLD_TARGET of OLD with NEW_TARGET of NEW.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Output JSON (the same as --format json).")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Significance level.")
-@click.option("--min-effect", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="A regression must be a drop larger than this in pass rate (criterion) or mean case score "
-                   "(suite), on a 0-1 scale.")
-@click.option("--fdr", is_flag=True, help="Adjust p-values by Benjamini-Hochberg (false discovery rate) "
-                                          "instead of Holm (family-wise error).")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level.",
+)
+@click.option(
+    "--min-effect",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="A regression must be a drop larger than this in pass rate (criterion) or mean case score "
+    "(suite), on a 0-1 scale.",
+)
+@click.option(
+    "--fdr",
+    is_flag=True,
+    help="Adjust p-values by Benjamini-Hochberg (false discovery rate) instead of Holm (family-wise error).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--fail-on-regression", is_flag=True,
-              help="Exit 1 when a regression is significant and larger than --min-effect (one line each). "
-                   "Refuses (exit 2) a run that did not finish, or sides that ran different suites or criteria.")
-@click.option("--allow-different-rubrics", is_flag=True,
-              help="With --fail-on-regression: compare even when the sides ran different suites, cases or "
-                   "criteria (changed criterion hashes): only what both judged is compared.")
-def command(old: str | None, new: str | None, db_path: Path | None, targets: tuple[str, str] | None, fmt: str,
-            as_json: bool, alpha: float, min_effect: float, fdr: bool, seed: int, fail_on_regression: bool,
-            allow_different_rubrics: bool) -> None:
+@click.option(
+    "--fail-on-regression",
+    is_flag=True,
+    help="Exit 1 when a regression is significant and larger than --min-effect (one line each). "
+    "Refuses (exit 2) a run that did not finish, or sides that ran different suites or criteria.",
+)
+@click.option(
+    "--allow-different-rubrics",
+    is_flag=True,
+    help="With --fail-on-regression: compare even when the sides ran different suites, cases or "
+    "criteria (changed criterion hashes): only what both judged is compared.",
+)
+def command(
+    old: str | None,
+    new: str | None,
+    db_path: Path | None,
+    targets: tuple[str, str] | None,
+    fmt: str,
+    as_json: bool,
+    alpha: float,
+    min_effect: float,
+    fdr: bool,
+    seed: int,
+    fail_on_regression: bool,
+    allow_different_rubrics: bool,
+) -> None:
     """Compare two runs, or two targets of a run, per criterion and per suite, with statistics.
 
     OLD and NEW are run ids, unique prefixes, `latest` or -N for the Nth newest (default: -2 and
@@ -160,8 +254,10 @@ def command(old: str | None, new: str | None, db_path: Path | None, targets: tup
     pair = make_pair(run_a, run_b, *(targets or (None, None)))
     result = compare(db, pair, CompareOptions(alpha=alpha, min_effect=min_effect, fdr=fdr, seed=seed))
     if result["paired"] == 0:
-        raise InputError(f"nothing to compare: no criterion of {pair.label_a} was judged on the same case in "
-                         f"{pair.label_b}" + (" (check the target names)" if targets else ""))
+        raise InputError(
+            f"nothing to compare: no criterion of {pair.label_a} was judged on the same case in "
+            f"{pair.label_b}" + (" (check the target names)" if targets else "")
+        )
     if fail_on_regression:
         _refuse(result, allow_different_rubrics)
     if as_json or fmt == "json":
@@ -189,9 +285,14 @@ def _refuse(result: dict[str, Any], allow_different: bool) -> None:
     asked) on two sides that did not run the same suites and criteria."""
     for side in (result["a"], result["b"]):
         if not side["finished"]:
-            raise InputError(f"run {side['run']} did not finish (status {side['status']}): its verdicts cannot "
-                             "decide a release; run the suites again")
+            raise InputError(
+                f"run {side['run']} did not finish (status {side['status']}): its verdicts cannot "
+                "decide a release; run the suites again"
+            )
     problems = differs(result)
     if problems and not allow_different:
-        raise InputError("the two sides ran different suites or rubrics: " + "; ".join(problems)
-                         + " (--allow-different-rubrics compares what both judged)")
+        raise InputError(
+            "the two sides ran different suites or rubrics: "
+            + "; ".join(problems)
+            + " (--allow-different-rubrics compares what both judged)"
+        )

@@ -27,21 +27,40 @@ from .probe import read_responses
 
 @click.command("drift")
 @click.argument("suite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--old", "old_ref", required=True, metavar="REV_OR_FILE",
-              help="The rubric before the edit: a suite file or a git revision (HEAD~1, v1.2).")
-@click.option("--new", "new_ref", metavar="REV_OR_FILE",
-              help="The rubric after it (default: SUITE as it is).")
+@click.option(
+    "--old",
+    "old_ref",
+    required=True,
+    metavar="REV_OR_FILE",
+    help="The rubric before the edit: a suite file or a git revision (HEAD~1, v1.2).",
+)
+@click.option("--new", "new_ref", metavar="REV_OR_FILE", help="The rubric after it (default: SUITE as it is).")
 @click.option("--judge", "judge_text", help="Judge for text criteria (default: each criterion's own).")
-@click.option("--responses", type=click.Path(path_type=Path),
-              help="Reference responses, JSONL {case, response} (default: the cases' outputs).")
+@click.option(
+    "--responses",
+    type=click.Path(path_type=Path),
+    help="Reference responses, JSONL {case, response} (default: the cases' outputs).",
+)
 @click.option("--labels", type=click.Path(path_type=Path), help="Gold labels: adds accuracy per version.")
 @click.option("--all", "all_criteria", is_flag=True, help="Re-judge unchanged criteria too.")
 @click.option("--max-flip-rate", type=float, help="Exit 1 when the flip rate, overall or of a tag, is above.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @calls_options
-def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | None, responses: Path | None,
-            labels: Path | None, all_criteria: bool, max_flip_rate: float | None, as_json: bool,
-            db_path: Path | None, no_store: bool, cache: str, max_cost: float | None) -> None:
+def command(
+    suite: Path,
+    old_ref: str,
+    new_ref: str | None,
+    judge_text: str | None,
+    responses: Path | None,
+    labels: Path | None,
+    all_criteria: bool,
+    max_flip_rate: float | None,
+    as_json: bool,
+    db_path: Path | None,
+    no_store: bool,
+    cache: str,
+    max_cost: float | None,
+) -> None:
     """Re-judge a reference set under two versions of a rubric and count verdict flips.
 
     Every criterion whose content changed between the versions is judged on the same
@@ -62,9 +81,19 @@ def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | No
         extra = {case: text for case, _, text in read_responses(responses)} if responses else None
         gold = {(r.case, r.criterion): r.met for r in read_records(labels) if r.met is not None} if labels else None
         with command_run("drift", db_path_=db_path, no_store=no_store, cache=cache, max_cost=max_cost) as run:
-            report = asyncio.run(run_drift(old, new, judge=judge, responses=extra, gold=gold,
-                                           all_criteria=all_criteria, threshold=max_flip_rate,
-                                           base_dir=suite.parent, calls=run.calls))
+            report = asyncio.run(
+                run_drift(
+                    old,
+                    new,
+                    judge=judge,
+                    responses=extra,
+                    gold=gold,
+                    all_criteria=all_criteria,
+                    threshold=max_flip_rate,
+                    base_dir=suite.parent,
+                    calls=run.calls,
+                )
+            )
             echo_summary(run, as_json=as_json)
     except RubricTestError as exc:
         raise InputError(str(exc)) from None
@@ -72,13 +101,25 @@ def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | No
     if as_json:
         click.echo(dump_json({"suite": str(suite), "old": old_ref, "new": new_ref or str(suite), **data}))
     else:
-        click.echo(f"{len(report.changed)} criteria changed, {len(report.added)} added, "
-                   f"{len(report.removed)} removed; {data['overall']['n']} verdict pairs compared")
+        click.echo(
+            f"{len(report.changed)} criteria changed, {len(report.added)} added, "
+            f"{len(report.removed)} removed; {data['overall']['n']} verdict pairs compared"
+        )
         rows = []
         for name, g in [("overall", data["overall"]), *data["by_tag"].items()]:
-            rows.append([name, str(g["n"]), str(g["to_met"]), str(g["to_not_met"]), fmt(g["flip_rate"]),
-                         fmt_ci(g["flip_rate_ci"]), fmt(g.get("accuracy_old")), fmt(g.get("accuracy_new")),
-                         "FAIL" if g.get("failed") else ""])
+            rows.append(
+                [
+                    name,
+                    str(g["n"]),
+                    str(g["to_met"]),
+                    str(g["to_not_met"]),
+                    fmt(g["flip_rate"]),
+                    fmt_ci(g["flip_rate_ci"]),
+                    fmt(g.get("accuracy_old")),
+                    fmt(g.get("accuracy_new")),
+                    "FAIL" if g.get("failed") else "",
+                ]
+            )
         headers = ["group", "n", "to met", "to not met", "flip rate", "95% CI", "acc old", "acc new", ""]
         click.echo(table(headers, rows))
         for flip in data["flips"]:
@@ -90,6 +131,5 @@ def command(suite: Path, old_ref: str, new_ref: str | None, judge_text: str | No
         # A gate that compared nothing has not passed: a suite without outputs must not pass CI.
         raise NothingMeasured(f"drift: {empty}")
     if data["failed"]:
-        click.echo(f"rubric drift above --max-flip-rate {max_flip_rate:g}: {', '.join(data['failed'])}",
-                   err=True)
+        click.echo(f"rubric drift above --max-flip-rate {max_flip_rate:g}: {', '.join(data['failed'])}", err=True)
         raise SystemExit(1)

@@ -47,8 +47,10 @@ def command(run: str | None, db_path: Path | None) -> None:
         elif g["status"] == "ERROR":
             line = "ERROR: undecided: " + ", ".join((g.get("errors") or [])[:10])
         else:
-            line = (f"{g['status']}: {g['passes']}/{g['total']} cases passed, Wilson lower bound "
-                    f"{g['lower_bound']:.3f} (at {g['confidence']:.0%}) vs min_pass_rate {g['min_pass_rate']:g}")
+            line = (
+                f"{g['status']}: {g['passes']}/{g['total']} cases passed, Wilson lower bound "
+                f"{g['lower_bound']:.3f} (at {g['confidence']:.0%}) vs min_pass_rate {g['min_pass_rate']:g}"
+            )
         ok = ok and g["status"] == "PASS"
         click.echo(f"{name}: {line}")
     if not ok:

@@ -48,11 +48,13 @@ def _check_out(out: Path, force: bool) -> None:
     if not any(out.iterdir()):
         return
     if not force:
-        raise InputError(f"{out}: not empty (choose a new folder, or --force to replace one that "
-                         "`rubrictest import` wrote)")
+        raise InputError(
+            f"{out}: not empty (choose a new folder, or --force to replace one that `rubrictest import` wrote)"
+        )
     if not (out / MARKER).is_file():
-        raise InputError(f"{out}: not written by `rubrictest import` (no {MARKER}); --force replaces only such "
-                         "a folder")
+        raise InputError(
+            f"{out}: not written by `rubrictest import` (no {MARKER}); --force replaces only such a folder"
+        )
 
 
 def _validate(suites: list[Path], staging: Path) -> None:
@@ -68,8 +70,9 @@ def _validate(suites: list[Path], staging: Path) -> None:
         load_suite(suite)
 
 
-def _write(importer: Importer, source: Path, out: Path, options: Mapping[str, str], meta: dict[str, object],
-           force: bool) -> list[Path]:
+def _write(
+    importer: Importer, source: Path, out: Path, options: Mapping[str, str], meta: dict[str, object], force: bool
+) -> list[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent)).resolve()
     umask = os.umask(0)
@@ -92,10 +95,20 @@ def _write(importer: Importer, source: Path, out: Path, options: Mapping[str, st
 @click.command("import")
 @click.argument("benchmark")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-              help="Folder to write the suites into (new, empty, or one written by import with --force).")
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="Importer option (`rubrictest plugins` lists importers; a wrong one lists its options).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder to write the suites into (new, empty, or one written by import with --force).",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Importer option (`rubrictest plugins` lists importers; a wrong one lists its options).",
+)
 @click.option("--force", is_flag=True, help="Replace OUT when an earlier `rubrictest import` wrote it.")
 def command(benchmark: str, source: Path, out: Path, options: tuple[str, ...], force: bool) -> None:
     """Write BENCHMARK's rubrics, responses and recorded grades read from SOURCE as suites.
@@ -113,8 +126,9 @@ def command(benchmark: str, source: Path, out: Path, options: tuple[str, ...], f
     try:
         importer = get_importer(benchmark)
         if not importer.writes_suites:
-            raise ImporterError(f"importer {benchmark!r} reads judge data for `rubrictest calibrate --from` "
-                                "only; it writes no suites")
+            raise ImporterError(
+                f"importer {benchmark!r} reads judge data for `rubrictest calibrate --from` only; it writes no suites"
+            )
         opts = _options(importer, benchmark, options)
         _check_out(out, force)
         meta: dict[str, object] = {"importer": benchmark, "source": str(source), "options": opts}

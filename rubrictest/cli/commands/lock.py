@@ -13,8 +13,13 @@ from ..options import InputError, dump_json
 
 @click.command("lock")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--lockfile", type=click.Path(path_type=Path), default=Path(DEFAULT_LOCKFILE),
-              show_default=True, help="The lockfile; suite paths in it are relative to its folder.")
+@click.option(
+    "--lockfile",
+    type=click.Path(path_type=Path),
+    default=Path(DEFAULT_LOCKFILE),
+    show_default=True,
+    help="The lockfile; suite paths in it are relative to its folder.",
+)
 @click.option("--check", is_flag=True, help="Compare instead of writing; exit 1 on any difference.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def command(paths: tuple[Path, ...], lockfile: Path, check: bool, as_json: bool) -> None:
@@ -46,10 +51,17 @@ def command(paths: tuple[Path, ...], lockfile: Path, check: bool, as_json: bool)
     except RubricTestError as exc:
         raise InputError(str(exc)) from None
     if as_json:
-        click.echo(dump_json({
-            "lockfile": str(lockfile), "checked": check, "suites": len(current),
-            "criteria": sum(len(s.criteria) for s in current.values()),
-            "changes": [{"kind": c.kind, "node": c.node, "old": c.old, "new": c.new} for c in changes]}))
+        click.echo(
+            dump_json(
+                {
+                    "lockfile": str(lockfile),
+                    "checked": check,
+                    "suites": len(current),
+                    "criteria": sum(len(s.criteria) for s in current.values()),
+                    "changes": [{"kind": c.kind, "node": c.node, "old": c.old, "new": c.new} for c in changes],
+                }
+            )
+        )
     else:
         for c in changes:
             detail = f" ({c.old} -> {c.new})" if c.kind == "changed" else ""
@@ -61,6 +73,5 @@ def command(paths: tuple[Path, ...], lockfile: Path, check: bool, as_json: bool)
         else:
             click.echo(f"{lockfile}: locked {n} criteria in {len(current)} suites ({len(changes)} changes)")
     if check and changes:
-        click.echo("rubric changed without re-locking: review the changes, then run `rubrictest lock`",
-                   err=True)
+        click.echo("rubric changed without re-locking: review the changes, then run `rubrictest lock`", err=True)
         raise SystemExit(1)

@@ -28,6 +28,3 @@ def command(as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(p['hooks']) or '-'}")
         for kind, names in p["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
-
-
-

@@ -20,9 +20,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def db_option(fn: F) -> F:
     """The shared ``--db`` option of commands that read the results database."""
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-                        default=None, envvar="RUBRICTEST_DB",
-                        help=f"Results database (default: {DEFAULT_DB}).")(fn)
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        envvar="RUBRICTEST_DB",
+        help=f"Results database (default: {DEFAULT_DB}).",
+    )(fn)
 
 
 def open_store(db_path: Path | None) -> Store:
@@ -37,19 +42,50 @@ def open_store(db_path: Path | None) -> Store:
 @click.argument("run", required=False)
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "github"]), default="text",
-              help="Output format (github: the job summary a run writes to $GITHUB_STEP_SUMMARY).")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the run, its cases and comparisons as one self-contained HTML file.")
-@click.option("--full", is_flag=True, help="With --html: keep responses and judge calls whole (default: cut "
-              "at 4,000 characters, marked).")
-@click.option("--compare", "compare_with", metavar="RUN", default=None,
-              help="With --html: also compare with this run (id, prefix or -N).")
-@click.option("--flag-split", type=click.FloatRange(0, 1, min_open=True), default=FLAG_SPLIT, show_default=True,
-              help="Flag a criterion as a rubric problem when a judge panel splits on at least this share of "
-                   "the times it is judged.")
-def command(run: str | None, db_path: Path | None, as_json: bool, fmt: str, html_file: Path | None, full: bool,
-            compare_with: str | None, flag_split: float) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "github"]),
+    default="text",
+    help="Output format (github: the job summary a run writes to $GITHUB_STEP_SUMMARY).",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the run, its cases and comparisons as one self-contained HTML file.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With --html: keep responses and judge calls whole (default: cut at 4,000 characters, marked).",
+)
+@click.option(
+    "--compare",
+    "compare_with",
+    metavar="RUN",
+    default=None,
+    help="With --html: also compare with this run (id, prefix or -N).",
+)
+@click.option(
+    "--flag-split",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=FLAG_SPLIT,
+    show_default=True,
+    help="Flag a criterion as a rubric problem when a judge panel splits on at least this share of "
+    "the times it is judged.",
+)
+def command(
+    run: str | None,
+    db_path: Path | None,
+    as_json: bool,
+    fmt: str,
+    html_file: Path | None,
+    full: bool,
+    compare_with: str | None,
+    flag_split: float,
+) -> None:
     """Say whether a run's release passed: per suite and target its gate, case scores and every
     criterion with, for FAIL, MISSED and ERROR, the reason; with judge panels, each member's
     vote and how far the members agree (criteria they split on are flagged as rubric problems);
@@ -85,8 +121,9 @@ def command(run: str | None, db_path: Path | None, as_json: bool, fmt: str, html
             click.echo(line)
 
 
-def _read_only_report(run: str | None, db_path: Path | None, fmt: str, html_file: Path | None, full: bool,
-                      compare_with: str | None) -> None:
+def _read_only_report(
+    run: str | None, db_path: Path | None, fmt: str, html_file: Path | None, full: bool, compare_with: str | None
+) -> None:
     """``--html FILE`` and ``--format github``: rendered from a read-only connection."""
     from ...store.queries import ResultsDB
 

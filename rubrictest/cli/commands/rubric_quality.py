@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from ...generation._quality import QualityReport
 
 
-def _rows(cases: Sequence[Case], pairs: Sequence[LabelledPair], responses: Sequence[LabelledResponse]
-          ) -> tuple[list[tuple[Case, str, str, int]], list[tuple[int, int]]]:
+def _rows(
+    cases: Sequence[Case], pairs: Sequence[LabelledPair], responses: Sequence[LabelledResponse]
+) -> tuple[list[tuple[Case, str, str, int]], list[tuple[int, int]]]:
     """One row per labelled response (case, text, row id, label), and the pairs' row indices."""
     by_id = {c.id: c for c in cases}
     rows: list[tuple[Case, str, str, int]] = []
@@ -49,9 +50,12 @@ def _rows(cases: Sequence[Case], pairs: Sequence[LabelledPair], responses: Seque
     return rows, pair_rows
 
 
-async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
-                           responses: Sequence[LabelledResponse], judge_for: Callable[[Criterion], JudgeClient]
-                           ) -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:
+async def collect_verdicts(
+    cases: Sequence[Case],
+    pairs: Sequence[LabelledPair],
+    responses: Sequence[LabelledResponse],
+    judge_for: Callable[[Criterion], JudgeClient],
+) -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:
     """Judge labelled responses on their case's criteria and build a verdict matrix.
 
     A criterion shared by several cases (same id and content hash, from a named rubric) is
@@ -105,8 +109,9 @@ async def collect_verdicts(cases: Sequence[Case], pairs: Sequence[LabelledPair],
     return matrix, [label for *_, label in rows], pair_rows, names
 
 
-def judges_for_suite(base_dir: Path, override: ComponentSpec | None, calls: ModelCalls | None = None
-                     ) -> tuple[Callable[[Criterion], JudgeClient], dict[str, JudgeClient]]:
+def judges_for_suite(
+    base_dir: Path, override: ComponentSpec | None, calls: ModelCalls | None = None
+) -> tuple[Callable[[Criterion], JudgeClient], dict[str, JudgeClient]]:
     """A function giving each criterion its judge client, built once per distinct spec.
 
     Text criteria use ``override`` when given, else their own judge; checks keep their check.
@@ -122,6 +127,7 @@ def judges_for_suite(base_dir: Path, override: ComponentSpec | None, calls: Mode
         if spec.key() not in built:
             built[spec.key()] = JudgeClient(spec, context, calls)
         return built[spec.key()]
+
     return judge_for, built
 
 
@@ -137,21 +143,48 @@ def print_report(report: QualityReport, as_json: bool) -> None:
 
 @click.command("rubric-quality")
 @click.argument("suite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--pairs", "pairs_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSONL of labelled responses: {case, chosen, rejected}, {case, output_1, output_2, label: 1|2} "
-                   "or {case, response, label: good|bad}.")
+@click.option(
+    "--pairs",
+    "pairs_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSONL of labelled responses: {case, chosen, rejected}, {case, output_1, output_2, label: 1|2} "
+    "or {case, response, label: good|bad}.",
+)
 @click.option("--judge", "judge_spec", help="Judge for text criteria (plugin:model); default: each criterion's own.")
 @click.option("--case", "case_ids", multiple=True, help="Only these cases (repeatable).")
-@click.option("--redundancy", default=0.9, show_default=True, type=click.FloatRange(0, 1),
-              help="Verdict correlation at which a criterion is reported redundant.")
-@click.option("-C", "c", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Inverse regularisation strength of the l1 selection (smaller selects fewer).")
+@click.option(
+    "--redundancy",
+    default=0.9,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Verdict correlation at which a criterion is reported redundant.",
+)
+@click.option(
+    "-C",
+    "c",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Inverse regularisation strength of the l1 selection (smaller selects fewer).",
+)
 @click.option("--top", type=click.IntRange(min=1), help="Select at most this many criteria.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @calls_options
-def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tuple[str, ...], redundancy: float,
-            c: float, top: int | None, as_json: bool, db_path: Path | None, no_store: bool, cache: str,
-            max_cost: float | None) -> None:
+def command(
+    suite: Path,
+    pairs_file: Path,
+    judge_spec: str | None,
+    case_ids: tuple[str, ...],
+    redundancy: float,
+    c: float,
+    top: int | None,
+    as_json: bool,
+    db_path: Path | None,
+    no_store: bool,
+    cache: str,
+    max_cost: float | None,
+) -> None:
     """Measure each criterion of SUITE on labelled responses.
 
     Per criterion: AUROC between good and bad responses, mean score delta, direction
@@ -181,8 +214,7 @@ def command(suite: Path, pairs_file: Path, judge_spec: str | None, case_ids: tup
             cases = [c for c in cases if c.id in case_ids]
         pairs, singles = read_labelled(pairs_file, case_ids=all_ids)
         override = parse_spec(judge_spec, "--judge")
-        with command_run("rubric-quality", db_path_=db_path, no_store=no_store, cache=cache,
-                         max_cost=max_cost) as run:
+        with command_run("rubric-quality", db_path_=db_path, no_store=no_store, cache=cache, max_cost=max_cost) as run:
             judge_for, _ = judges_for_suite(suite.parent, override, run.calls)
 
             async def measure() -> tuple[Any, list[int], list[tuple[int, int]], list[str]]:

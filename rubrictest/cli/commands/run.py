@@ -7,8 +7,9 @@ import sys
 import click
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                                 "help_option_names": ["-h", "--help"]})
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": ["-h", "--help"]}
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def command(pytest_args: tuple[str, ...]) -> None:
     """Run suites with pytest; every argument is passed to pytest.

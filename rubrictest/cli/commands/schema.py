@@ -22,10 +22,10 @@ def command() -> None:
     from ...plugins import options_model, registry
 
     reg = registry()
-    options = {kind: {name: model for name in reg.names(kind)
-                      if (model := options_model(reg.get(kind, name).factory)) is not None}
-               for kind in ("targets", "judges")}
+    options = {
+        kind: {
+            name: model for name in reg.names(kind) if (model := options_model(reg.get(kind, name).factory)) is not None
+        }
+        for kind in ("targets", "judges")
+    }
     click.echo(json.dumps(json_schema(options), indent=2))
-
-
-

@@ -43,8 +43,7 @@ def _responses(db: Path, run_ref: str | None, suite: str | None) -> tuple[str, d
         key = (r["case_id"], r["target"] or "")
         suites.setdefault(key, set()).add(r["suite"])
         if len(suites[key]) > 1:
-            raise InputError(f"run {run}: case {key[0]!r} is in suites {', '.join(sorted(suites[key]))}: "
-                             "give --suite")
+            raise InputError(f"run {run}: case {key[0]!r} is in suites {', '.join(sorted(suites[key]))}: give --suite")
         out[key] = r["response"]
     return run, out
 
@@ -55,8 +54,10 @@ def _response_of(label: dict[str, Any], responses: dict[tuple[str, str], str], w
         return responses.get((label["case"], target))
     found = {text for (case, _), text in responses.items() if case == label["case"]}
     if len(found) > 1:
-        raise InputError(f"{where}: the label has no `target`, and the run holds {len(found)} different responses "
-                         f"of case {label['case']!r}: give the label a `target`")
+        raise InputError(
+            f"{where}: the label has no `target`, and the run holds {len(found)} different responses "
+            f"of case {label['case']!r}: give the label a `target`"
+        )
     return next(iter(found), None)
 
 
@@ -75,12 +76,24 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
 @db_option
 @click.option("--run", "run_ref", help="The run whose responses were labelled (default: the latest).")
 @click.option("--suite", help="Only cases of this suite (when case ids repeat across suites).")
-@click.option("--restamp", "restamp", multiple=True, metavar="CASE::CRITERION",
-              help="A label you re-judged on the run's response: replace its old hash (repeatable).")
+@click.option(
+    "--restamp",
+    "restamp",
+    multiple=True,
+    metavar="CASE::CRITERION",
+    help="A label you re-judged on the run's response: replace its old hash (repeatable).",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a label is unstamped or stale.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def command(labels: Path, db_path: Path | None, run_ref: str | None, suite: str | None, restamp: tuple[str, ...],
-            check: bool, as_json: bool) -> None:
+def command(
+    labels: Path,
+    db_path: Path | None,
+    run_ref: str | None,
+    suite: str | None,
+    restamp: tuple[str, ...],
+    check: bool,
+    as_json: bool,
+) -> None:
     """Write into each recorded label the SHA-256 of the response it judges.
 
     The responses come from a stored run (the one you labelled). A label without
@@ -128,14 +141,22 @@ def command(labels: Path, db_path: Path | None, run_ref: str | None, suite: str 
         raise InputError(f"--restamp {', '.join(sorted(wanted - used))}: no such label with a response in {labels}")
     if not check and stamped:
         _write(labels, rows)
-    report = {"labels": str(labels), "run": run, "stamped": stamped, "stale": stale, "no_response": missing,
-              "written": bool(stamped) and not check}
+    report = {
+        "labels": str(labels),
+        "run": run,
+        "stamped": stamped,
+        "stale": stale,
+        "no_response": missing,
+        "written": bool(stamped) and not check,
+    }
     if as_json:
         click.echo(dump_json(report))
     else:
         verb = "to stamp" if check else "stamped"
-        click.echo(f"{labels}: {len(rows)} labels; {len(stamped)} {verb}, {len(stale)} stale, "
-                   f"{len(missing)} without a response in run {run}")
+        click.echo(
+            f"{labels}: {len(rows)} labels; {len(stamped)} {verb}, {len(stale)} stale, "
+            f"{len(missing)} without a response in run {run}"
+        )
         for name in stale:
             click.echo(f"  stale        {name}: labelled for another response: judge the new one, then --restamp")
         for name in missing:

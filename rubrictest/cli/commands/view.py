@@ -24,8 +24,12 @@ def _is_loopback(host: str) -> bool:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @db_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Only this machine can connect to the default.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Only this machine can connect to the default.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on.")
 def command(db_path: Path | None, host: str, port: int) -> None:
     """Browse runs, cases, comparisons and trends in a local web app.
@@ -45,8 +49,9 @@ def command(db_path: Path | None, host: str, port: int) -> None:
 
         from ...view.app import create_app
     except ImportError as exc:
-        raise click.ClickException(f"rubrictest view needs the 'view' extra ({exc.name} is missing): "
-                                   f"{INSTALL_HINT}") from None
+        raise click.ClickException(
+            f"rubrictest view needs the 'view' extra ({exc.name} is missing): {INSTALL_HINT}"
+        ) from None
     from ...store import DEFAULT_DB
     from ...store.queries import ResultsDB
 
@@ -56,8 +61,10 @@ def command(db_path: Path | None, host: str, port: int) -> None:
     except StoreError as exc:
         raise click.ClickException(f"cannot view {path}: {exc}") from None
     if not _is_loopback(host):
-        click.echo(f"warning: listening on {host}: anyone who can reach it reads every stored response "
-                   "and judge call", err=True)
+        click.echo(
+            f"warning: listening on {host}: anyone who can reach it reads every stored response and judge call",
+            err=True,
+        )
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"rubrictest view: {path} (read-only) on http://{shown}:{port}/  (Ctrl-C to stop)")
     uvicorn.run(create_app(db), host=host, port=port, log_level="warning")

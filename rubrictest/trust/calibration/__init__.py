@@ -16,6 +16,18 @@ from .summary import (
     summarize_scale,
 )
 
-__all__ = ["ImportedData", "Importer", "ImporterError", "LabelledVerdict", "Options", "PairJudgment",
-           "ScaleVerdict", "get_importer", "summarize", "summarize_pairs", "summarize_scale", "write_jsonl",
-           "write_suite"]
+__all__ = [
+    "ImportedData",
+    "Importer",
+    "ImporterError",
+    "LabelledVerdict",
+    "Options",
+    "PairJudgment",
+    "ScaleVerdict",
+    "get_importer",
+    "summarize",
+    "summarize_pairs",
+    "summarize_scale",
+    "write_jsonl",
+    "write_suite",
+]

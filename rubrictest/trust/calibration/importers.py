@@ -98,8 +98,9 @@ class Importer:
             ImporterError: ``path`` does not have the expected shape, or a row is invalid;
                 the message names the file (and row) and what was expected.
         """
-        raise ImporterError(f"{type(self).__name__} reads no judge verdicts for calibrate "
-                            "(it writes suites: use `rubrictest import`)")
+        raise ImporterError(
+            f"{type(self).__name__} reads no judge verdicts for calibrate (it writes suites: use `rubrictest import`)"
+        )
 
     def write_suites(self, path: Path, out: Path, options: Mapping[str, str]) -> list[Path]:
         """Write the benchmark at ``path`` as suites into the folder ``out``.
@@ -118,8 +119,9 @@ class Importer:
         Raises:
             ImporterError: as for :meth:`load`.
         """
-        raise ImporterError(f"{type(self).__name__} writes no suites (it reads judge data for "
-                            "`rubrictest calibrate --from`)")
+        raise ImporterError(
+            f"{type(self).__name__} writes no suites (it reads judge data for `rubrictest calibrate --from`)"
+        )
 
     @property
     def writes_suites(self) -> bool:

@@ -72,8 +72,9 @@ def parse_met(row: dict[str, Any], where: str) -> bool:
                 return True
             if isinstance(norm, (bool, int, str)) and norm in _FALSE:
                 return False
-            raise LabelError(f"{where}: {key}: {value!r} is not a verdict "
-                             "(use true/false, met/not_met, 1/0, yes/no, pass/fail)")
+            raise LabelError(
+                f"{where}: {key}: {value!r} is not a verdict (use true/false, met/not_met, 1/0, yes/no, pass/fail)"
+            )
     raise LabelError(f"{where}: no `met`, `outcome` or `label` key")
 
 
@@ -134,14 +135,25 @@ def read_records(path: Path, levels: bool = False) -> list[Record]:
         level = _level(row, where)
         has_met = any(key in row for key in ("met", "outcome", "label"))
         met = parse_met(row, where) if has_met or not levels or level is None else None
-        rec = Record(case=row["case"], criterion=row["criterion"], met=met, level=level,
-                     target=target or None, confidence=_unit(row, "confidence", where),
-                     score=_unit(row, "score", where), tags=tuple(tags),
-                     suite=row.get("suite") or None, line=n, response_sha256=_response_hash(row, where))
+        rec = Record(
+            case=row["case"],
+            criterion=row["criterion"],
+            met=met,
+            level=level,
+            target=target or None,
+            confidence=_unit(row, "confidence", where),
+            score=_unit(row, "score", where),
+            tags=tuple(tags),
+            suite=row.get("suite") or None,
+            line=n,
+            response_sha256=_response_hash(row, where),
+        )
         if rec.key in seen:
-            raise LabelError(f"{where}: case {rec.case!r}, criterion {rec.criterion!r}"
-                             f"{f', target {rec.target!r}' if rec.target else ''} "
-                             f"is already labelled at line {seen[rec.key]}")
+            raise LabelError(
+                f"{where}: case {rec.case!r}, criterion {rec.criterion!r}"
+                f"{f', target {rec.target!r}' if rec.target else ''} "
+                f"is already labelled at line {seen[rec.key]}"
+            )
         seen[rec.key] = n
         out.append(rec)
     if not out:

@@ -75,8 +75,12 @@ class BinaryCounts:
     def of(cls, pred: Sequence[bool], gold: Sequence[bool]) -> BinaryCounts:
         _check_lengths(pred, gold)
         pairs = list(zip(pred, gold, strict=True))
-        return cls(tp=sum(p and g for p, g in pairs), fp=sum(p and not g for p, g in pairs),
-                   fn=sum(g and not p for p, g in pairs), tn=sum(not p and not g for p, g in pairs))
+        return cls(
+            tp=sum(p and g for p, g in pairs),
+            fp=sum(p and not g for p, g in pairs),
+            fn=sum(g and not p for p, g in pairs),
+            tn=sum(not p and not g for p, g in pairs),
+        )
 
 
 def precision(pred: Sequence[bool], gold: Sequence[bool]) -> float | None:
@@ -256,9 +260,13 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def bootstrap_ci(statistic: Callable[..., float | None], *columns: Sequence[Any],
-                 resamples: int = 1000, confidence: float = 0.95,
-                 seed: int = 0) -> tuple[float, float] | None:
+def bootstrap_ci(
+    statistic: Callable[..., float | None],
+    *columns: Sequence[Any],
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float] | None:
     """Percentile bootstrap interval of ``statistic(*columns)``, resampling rows together.
 
     The rows (the i-th element of every column) are drawn with replacement ``resamples``
@@ -351,7 +359,7 @@ def pearson_rows(x: FloatArray, y: FloatArray) -> FloatArray:
     constant = (np.ptp(x, axis=1) == 0) | (np.ptp(y, axis=1) == 0)
     xm = x - x.mean(axis=1, keepdims=True)
     ym = y - y.mean(axis=1, keepdims=True)
-    den = np.sqrt((xm ** 2).sum(axis=1) * (ym ** 2).sum(axis=1))
+    den = np.sqrt((xm**2).sum(axis=1) * (ym**2).sum(axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         r = (xm * ym).sum(axis=1) / np.where(constant, 1.0, den)
     result: FloatArray = np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
@@ -370,8 +378,14 @@ def spearman_rows(x: FloatArray, y: FloatArray) -> FloatArray:
     return result
 
 
-def bootstrap_rows(statistic: Callable[..., FloatArray], *columns: Sequence[Any], resamples: int = 1000,
-                   confidence: float = 0.95, seed: int = 0, chunk: int = 250) -> tuple[float, float] | None:
+def bootstrap_rows(
+    statistic: Callable[..., FloatArray],
+    *columns: Sequence[Any],
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    chunk: int = 250,
+) -> tuple[float, float] | None:
     """Percentile bootstrap interval with a row-wise statistic (``*_rows``).
 
     Same contract as :func:`bootstrap_ci`: rows drawn together with a seeded generator,
@@ -412,8 +426,9 @@ class PairwiseCounts:
     agree: int
 
 
-def pairwise_counts(gold: Sequence[str], original: Sequence[str | None],
-                    swapped: Sequence[str | None]) -> PairwiseCounts:
+def pairwise_counts(
+    gold: Sequence[str], original: Sequence[str | None], swapped: Sequence[str | None]
+) -> PairwiseCounts:
     """Count a pairwise judge's hits in both presentation orders.
 
     Args:
@@ -433,7 +448,8 @@ def pairwise_counts(gold: Sequence[str], original: Sequence[str | None],
         correct_original=sum(o == g for g, o, _ in rows),
         correct_swapped=sum(s == g for g, _, s in rows),
         both_correct=sum(o == g and s == g for g, o, s in rows),
-        agree=sum(o == s for _, o, s in rows))
+        agree=sum(o == s for _, o, s in rows),
+    )
 
 
 def pairwise_figures(counts: PairwiseCounts) -> dict[str, float | None]:
@@ -445,8 +461,13 @@ def pairwise_figures(counts: PairwiseCounts) -> dict[str, float | None]:
     """
     n = counts.n
     if n == 0:
-        return {"accuracy_original": None, "accuracy_swapped": None, "accuracy": None,
-                "both_correct": None, "positional_agreement": None}
+        return {
+            "accuracy_original": None,
+            "accuracy_swapped": None,
+            "accuracy": None,
+            "both_correct": None,
+            "positional_agreement": None,
+        }
     return {
         "accuracy_original": counts.correct_original / n * 100,
         "accuracy_swapped": counts.correct_swapped / n * 100,

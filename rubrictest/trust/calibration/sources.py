@@ -39,15 +39,29 @@ class JudgedRow:
 
 def from_records(records: Sequence[Record]) -> list[JudgedRow]:
     """Verdicts read from a JSONL file."""
-    return [JudgedRow(case=r.case, criterion=r.criterion,
-                      outcome="graded" if r.met is None else "met" if r.met else "not_met",
-                      target=r.target, confidence=r.confidence, score=r.score, tags=r.tags, suite=r.suite,
-                      level=r.level)
-            for r in records]
+    return [
+        JudgedRow(
+            case=r.case,
+            criterion=r.criterion,
+            outcome="graded" if r.met is None else "met" if r.met else "not_met",
+            target=r.target,
+            confidence=r.confidence,
+            score=r.score,
+            tags=r.tags,
+            suite=r.suite,
+            level=r.level,
+        )
+        for r in records
+    ]
 
 
-def from_store(db_path: Path, run_id: str | None = None, judge: str | None = None,
-               include_checks: bool = False, suite: str | None = None) -> tuple[str, list[JudgedRow]]:
+def from_store(
+    db_path: Path,
+    run_id: str | None = None,
+    judge: str | None = None,
+    include_checks: bool = False,
+    suite: str | None = None,
+) -> tuple[str, list[JudgedRow]]:
     """The verdicts of one run (default: the latest) in the results database.
 
     Args:
@@ -66,15 +80,30 @@ def from_store(db_path: Path, run_id: str | None = None, judge: str | None = Non
         raise LabelError(str(exc)) from None
     try:
         run_id = store.resolve_run(run_id)
-        responses = {(c["suite"], c["case_id"], c["target"] or ""): response_sha256(c["response"])
-                     for c in store.cases(run_id) if c["response"] is not None}
-        rows = [JudgedRow(case=r["case_id"], criterion=r["criterion_id"], outcome=r["outcome"],
-                          target=r["target"] or None, confidence=r["confidence"], score=r["score"],
-                          tags=tuple(r["tags"] or ()), judge=r["judge"], suite=r["suite"], level=r.get("level"),
-                          response_sha256=responses.get((r["suite"], r["case_id"], r["target"] or "")))
-                for r in store.verdicts(run_id)
-                if (include_checks or not r["check_name"]) and (judge is None or r["judge"] == judge)
-                and (suite is None or r["suite"] == suite)]
+        responses = {
+            (c["suite"], c["case_id"], c["target"] or ""): response_sha256(c["response"])
+            for c in store.cases(run_id)
+            if c["response"] is not None
+        }
+        rows = [
+            JudgedRow(
+                case=r["case_id"],
+                criterion=r["criterion_id"],
+                outcome=r["outcome"],
+                target=r["target"] or None,
+                confidence=r["confidence"],
+                score=r["score"],
+                tags=tuple(r["tags"] or ()),
+                judge=r["judge"],
+                suite=r["suite"],
+                level=r.get("level"),
+                response_sha256=responses.get((r["suite"], r["case_id"], r["target"] or "")),
+            )
+            for r in store.verdicts(run_id)
+            if (include_checks or not r["check_name"])
+            and (judge is None or r["judge"] == judge)
+            and (suite is None or r["suite"] == suite)
+        ]
     except StoreError as exc:
         raise LabelError(str(exc)) from None
     finally:
@@ -88,12 +117,13 @@ class Joined:
 
     rows: list[LabelledVerdict] = field(default_factory=list)
     scale: list[ScaleVerdict] = field(default_factory=list)  # levels beside gold levels
-    errors: int = 0        # labelled criteria whose verdict is an ERROR
-    unlabelled: int = 0    # verdicts with no label
+    errors: int = 0  # labelled criteria whose verdict is an ERROR
+    unlabelled: int = 0  # verdicts with no label
 
 
-def join(verdicts: Sequence[JudgedRow], labels: Sequence[Record], labels_path: Path,
-         what: str = "the verdicts") -> Joined:
+def join(
+    verdicts: Sequence[JudgedRow], labels: Sequence[Record], labels_path: Path, what: str = "the verdicts"
+) -> Joined:
     """Pair every label with its verdict.
 
     A label without ``target`` matches the verdicts of every target for its case and
@@ -116,37 +146,62 @@ def join(verdicts: Sequence[JudgedRow], labels: Sequence[Record], labels_path: P
         if label.suite is not None:
             matches = [m for m in matches if m.suite == label.suite]
             if not matches:
-                raise LabelError(f"{where}: case {label.case!r}, criterion {label.criterion!r} has no "
-                                 f"verdict in suite {label.suite!r} in {what}")
+                raise LabelError(
+                    f"{where}: case {label.case!r}, criterion {label.criterion!r} has no "
+                    f"verdict in suite {label.suite!r} in {what}"
+                )
         if label.target is not None:
             matches = [m for m in matches if m.target == label.target]
             if not matches:
-                raise LabelError(f"{where}: case {label.case!r}, criterion {label.criterion!r} has no "
-                                 f"verdict for target {label.target!r} in {what}")
+                raise LabelError(
+                    f"{where}: case {label.case!r}, criterion {label.criterion!r} has no "
+                    f"verdict for target {label.target!r} in {what}"
+                )
         for m in matches:
             used.add(id(m))
             if label.response_sha256 and m.response_sha256 and label.response_sha256 != m.response_sha256:
                 # A gold label of another response would count as a judge's disagreement.
-                raise LabelError(f"{where}: label is for another response: it was recorded for response sha256 "
-                                 f"{label.response_sha256[:12]}…, the response of case {m.case!r}"
-                                 f"{f' (target {m.target})' if m.target else ''} in {what} is sha256 "
-                                 f"{m.response_sha256[:12]}…; judge that response and re-label it "
-                                 "(rubrictest stamp-labels --restamp)")
+                raise LabelError(
+                    f"{where}: label is for another response: it was recorded for response sha256 "
+                    f"{label.response_sha256[:12]}…, the response of case {m.case!r}"
+                    f"{f' (target {m.target})' if m.target else ''} in {what} is sha256 "
+                    f"{m.response_sha256[:12]}…; judge that response and re-label it "
+                    "(rubrictest stamp-labels --restamp)"
+                )
             if m.outcome == "error":
                 out.errors += 1
                 continue
             if label.level is not None:
                 if m.level is None:
-                    raise LabelError(f"{where}: case {label.case!r}, criterion {label.criterion!r}: the label gives "
-                                     f"a level, but the verdict in {what} has none (the criterion is not "
-                                     "graded on a scale)")
-                out.scale.append(ScaleVerdict(case=m.case, criterion=m.criterion, level=m.level,
-                                              gold_level=label.level, target=m.target, tags=m.tags or label.tags))
+                    raise LabelError(
+                        f"{where}: case {label.case!r}, criterion {label.criterion!r}: the label gives "
+                        f"a level, but the verdict in {what} has none (the criterion is not "
+                        "graded on a scale)"
+                    )
+                out.scale.append(
+                    ScaleVerdict(
+                        case=m.case,
+                        criterion=m.criterion,
+                        level=m.level,
+                        gold_level=label.level,
+                        target=m.target,
+                        tags=m.tags or label.tags,
+                    )
+                )
             if label.met is None or m.outcome == "graded":
                 continue  # levels only: no outcome to compare
-            out.rows.append(LabelledVerdict(
-                case=m.case, criterion=m.criterion, target=m.target, judged_met=m.outcome == "met",
-                gold_met=label.met, confidence=m.confidence, score=m.score, gold_score=label.score,
-                tags=m.tags or label.tags))
+            out.rows.append(
+                LabelledVerdict(
+                    case=m.case,
+                    criterion=m.criterion,
+                    target=m.target,
+                    judged_met=m.outcome == "met",
+                    gold_met=label.met,
+                    confidence=m.confidence,
+                    score=m.score,
+                    gold_score=label.score,
+                    tags=m.tags or label.tags,
+                )
+            )
     out.unlabelled = sum(id(v) not in used for v in verdicts)
     return out

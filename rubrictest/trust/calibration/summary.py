@@ -61,15 +61,19 @@ class Options:
     ece_bins: int = 10
 
 
-def group_metrics(rows: Sequence[LabelledVerdict], options: Options = Options(),
-                  with_ci: bool = True) -> dict[str, Any]:
+def group_metrics(
+    rows: Sequence[LabelledVerdict], options: Options = Options(), with_ci: bool = True
+) -> dict[str, Any]:
     """Every metric over ``rows`` (one group)."""
     pred = [r.judged_met for r in rows]
     gold = [r.gold_met for r in rows]
     counts = metrics.BinaryCounts.of(pred, gold)
     out: dict[str, Any] = {
         "n": len(rows),
-        "tp": counts.tp, "fp": counts.fp, "fn": counts.fn, "tn": counts.tn,
+        "tp": counts.tp,
+        "fp": counts.fp,
+        "fn": counts.fn,
+        "tn": counts.tn,
         "accuracy": metrics.accuracy(pred, gold),
         "kappa": metrics.cohen_kappa(pred, gold),
         "precision": metrics.precision(pred, gold),
@@ -106,27 +110,32 @@ def group_metrics(rows: Sequence[LabelledVerdict], options: Options = Options(),
             "brier": (metrics.brier_rows, [prob, cgold]),
         }
         for name, (fn, cols) in ci_of.items():
-            ci = metrics.bootstrap_rows(fn, *cols, resamples=options.resamples,
-                                        confidence=options.confidence, seed=options.seed)
+            ci = metrics.bootstrap_rows(
+                fn, *cols, resamples=options.resamples, confidence=options.confidence, seed=options.seed
+            )
             out[f"{name}_ci"] = list(ci) if ci is not None else None
     return out
 
 
-def summarize(rows: Sequence[LabelledVerdict], options: Options = Options(),
-              by_criterion: bool = True, by_tag: bool = True) -> dict[str, Any]:
+def summarize(
+    rows: Sequence[LabelledVerdict], options: Options = Options(), by_criterion: bool = True, by_tag: bool = True
+) -> dict[str, Any]:
     """Metrics overall, per criterion id (across the cases sharing it) and per tag."""
     out: dict[str, Any] = {"overall": group_metrics(rows, options)}
     if by_criterion:
-        out["by_criterion"] = {key: group_metrics(group, options)
-                               for key, group in _groups(rows, lambda r: [r.key]).items()}
+        out["by_criterion"] = {
+            key: group_metrics(group, options) for key, group in _groups(rows, lambda r: [r.key]).items()
+        }
     if by_tag:
-        out["by_tag"] = {tag: group_metrics(group, options)
-                         for tag, group in _groups(rows, lambda r: list(r.tags)).items()}
+        out["by_tag"] = {
+            tag: group_metrics(group, options) for tag, group in _groups(rows, lambda r: list(r.tags)).items()
+        }
     return out
 
 
-def _groups(rows: Iterable[LabelledVerdict],
-            keys: Callable[[LabelledVerdict], list[str]]) -> dict[str, list[LabelledVerdict]]:
+def _groups(
+    rows: Iterable[LabelledVerdict], keys: Callable[[LabelledVerdict], list[str]]
+) -> dict[str, list[LabelledVerdict]]:
     groups: dict[str, list[LabelledVerdict]] = {}
     for row in rows:
         for key in keys(row):
@@ -165,8 +174,7 @@ class ScaleVerdict:
 KAPPA_WEIGHTS = "quadratic"
 
 
-def scale_metrics(rows: Sequence[ScaleVerdict], options: Options = Options(),
-                  with_ci: bool = True) -> dict[str, Any]:
+def scale_metrics(rows: Sequence[ScaleVerdict], options: Options = Options(), with_ci: bool = True) -> dict[str, Any]:
     """Agreement of levels over ``rows`` (one group): exact agreement, weighted kappa
     (quadratic, and linear), Spearman and the mean absolute error in levels.
 
@@ -191,8 +199,9 @@ def scale_metrics(rows: Sequence[ScaleVerdict], options: Options = Options(),
             "mae": metrics.mean_absolute_error,
         }
         for name, fn in stats.items():
-            ci = metrics.bootstrap_ci(fn, pred, gold, resamples=options.resamples,
-                                      confidence=options.confidence, seed=options.seed)
+            ci = metrics.bootstrap_ci(
+                fn, pred, gold, resamples=options.resamples, confidence=options.confidence, seed=options.seed
+            )
             out[f"{name}_ci"] = list(ci) if ci is not None else None
     return out
 
@@ -205,9 +214,12 @@ def summarize_scale(rows: Sequence[ScaleVerdict], options: Options = Options()) 
         by_criterion.setdefault(row.criterion, []).append(row)
         for tag in row.tags:
             by_tag.setdefault(tag, []).append(row)
-    return {"weights": KAPPA_WEIGHTS, "overall": scale_metrics(rows, options),
-            "by_criterion": {k: scale_metrics(g, options, with_ci=False) for k, g in sorted(by_criterion.items())},
-            "by_tag": {k: scale_metrics(g, options, with_ci=False) for k, g in sorted(by_tag.items())}}
+    return {
+        "weights": KAPPA_WEIGHTS,
+        "overall": scale_metrics(rows, options),
+        "by_criterion": {k: scale_metrics(g, options, with_ci=False) for k, g in sorted(by_criterion.items())},
+        "by_tag": {k: scale_metrics(g, options, with_ci=False) for k, g in sorted(by_tag.items())},
+    }
 
 
 # --------------------------------------------------------------------------- pairwise
@@ -233,34 +245,41 @@ class PairJudgment:
     tags: tuple[str, ...] = ()
 
 
-def pair_metrics(rows: Sequence[PairJudgment], options: Options = Options(),
-                 with_ci: bool = True) -> dict[str, Any]:
+def pair_metrics(rows: Sequence[PairJudgment], options: Options = Options(), with_ci: bool = True) -> dict[str, Any]:
     """LLMBar's figures (percentages), kappa per order, and the order-resolved accuracy."""
     gold = [r.gold for r in rows]
     orig = [r.original for r in rows]
     swap = [r.swapped for r in rows]
     counts = metrics.pairwise_counts(gold, orig, swap)
     out: dict[str, Any] = {"n": counts.n, **metrics.pairwise_figures(counts)}
-    out["counts"] = {"correct_original": counts.correct_original, "correct_swapped": counts.correct_swapped,
-                     "both_correct": counts.both_correct, "agree": counts.agree}
+    out["counts"] = {
+        "correct_original": counts.correct_original,
+        "correct_swapped": counts.correct_swapped,
+        "both_correct": counts.both_correct,
+        "agree": counts.agree,
+    }
     resolved = [metrics.resolve_order(o, s) for o, s in zip(orig, swap, strict=True)]
     out["ties"] = sum(r == "tie" for r in resolved)
     # Order-dependent verdicts count as ties, and a tie is never correct.
-    out["accuracy_resolved"] = (sum(r == g for r, g in zip(resolved, gold, strict=True)) / len(rows) * 100
-                                if rows else None)
+    out["accuracy_resolved"] = (
+        sum(r == g for r, g in zip(resolved, gold, strict=True)) / len(rows) * 100 if rows else None
+    )
     out["kappa_original"] = metrics.cohen_kappa([str(o) for o in orig], gold)
     out["kappa_swapped"] = metrics.cohen_kappa([str(s) for s in swap], gold)
     if with_ci:
+
         def pct(fn: Callable[[metrics.PairwiseCounts], float]) -> Callable[..., float | None]:
             return lambda g, o, s: fn(metrics.pairwise_counts(g, o, s)) if g else None
+
         stats: dict[str, Callable[..., float | None]] = {
             "accuracy": pct(lambda c: (c.correct_original + c.correct_swapped) / 2 / c.n * 100),
             "both_correct": pct(lambda c: c.both_correct / c.n * 100),
             "positional_agreement": pct(lambda c: c.agree / c.n * 100),
         }
         for name, fn in stats.items():
-            ci = metrics.bootstrap_ci(fn, gold, orig, swap, resamples=options.resamples,
-                                      confidence=options.confidence, seed=options.seed)
+            ci = metrics.bootstrap_ci(
+                fn, gold, orig, swap, resamples=options.resamples, confidence=options.confidence, seed=options.seed
+            )
             out[f"{name}_ci"] = list(ci) if ci is not None else None
     return out
 
@@ -271,8 +290,10 @@ def summarize_pairs(rows: Sequence[PairJudgment], options: Options = Options()) 
     for row in rows:
         for tag in row.tags:
             groups.setdefault(tag, []).append(row)
-    return {"overall": pair_metrics(rows, options),
-            "by_tag": {tag: pair_metrics(g, options) for tag, g in sorted(groups.items())}}
+    return {
+        "overall": pair_metrics(rows, options),
+        "by_tag": {tag: pair_metrics(g, options) for tag, g in sorted(groups.items())},
+    }
 
 
 def reliability_bins(rows: Sequence[LabelledVerdict], bins: int = 10) -> list[dict[str, Any]]:
@@ -282,6 +303,12 @@ def reliability_bins(rows: Sequence[LabelledVerdict], bins: int = 10) -> list[di
     for r in rows:
         if r.confidence is not None:
             grouped.setdefault(min(int(r.confidence * bins), bins - 1), []).append(r)
-    return [{"bin": b, "n": len(group), "mean_confidence": sum(r.confidence or 0.0 for r in group) / len(group),
-             "accuracy": sum(r.judged_met == r.gold_met for r in group) / len(group)}
-            for b, group in sorted(grouped.items())]
+    return [
+        {
+            "bin": b,
+            "n": len(group),
+            "mean_confidence": sum(r.confidence or 0.0 for r in group) / len(group),
+            "accuracy": sum(r.judged_met == r.gold_met for r in group) / len(group),
+        }
+        for b, group in sorted(grouped.items())
+    ]
