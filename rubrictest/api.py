@@ -30,7 +30,8 @@ from pydantic import ValidationError
 
 from . import __version__
 from .engine import CacheMode, CaseOutcome, ComponentPool, Engine, ModelCalls, Run, VerdictInfo
-from .errors import JudgeError, SuiteError
+from .engine.repeats import DEFAULT_UNSTABLE_AT
+from .errors import ConfigError, JudgeError, SuiteError
 from .protocol.sentinel import SentinelOutcome
 from .store import DEFAULT_DB, Store
 from .suite import SuiteModel, resolve_model
@@ -153,6 +154,8 @@ def evaluate(
     db: str | Path | None = DEFAULT_DB,
     cache: CacheMode = "use",
     sentinel: str | Mapping[str, Any] | None = None,
+    repeat: int = 1,
+    unstable_at: float = DEFAULT_UNSTABLE_AT,
 ) -> Evaluation:
     """Judge ``output`` against ``criteria`` and return the :class:`Evaluation`.
 
@@ -170,13 +173,25 @@ def evaluate(
             (``"plugin:model"``, or ``{judge: ..., high: 0.7, low: 0.3}``; see
             :mod:`rubrictest.protocol.sentinel`): :attr:`Evaluation.sentinel` says whether it
             disagrees with the rubric.
+        repeat: judge every criterion this many times, as distinct samples (``--rubric-repeat``
+            for a suite): the majority decides, a tie is ERROR, and each criterion's
+            :attr:`VerdictInfo.repeats <rubrictest.engine.VerdictInfo.repeats>` holds every
+            repeat's verdict, the flip rate and whether it is unstable; each repeat is stored.
+        unstable_at: with ``repeat``, the flip rate from which a criterion is marked unstable
+            (``--rubric-unstable-at``).
         db: the results database (``None``: store nothing and cache nothing). The first call
             of a process fixes the database and the cache mode for the process.
         cache: ``use``, ``refresh`` or ``off``.
 
     Raises:
         SuiteError: the criteria or the judge are invalid (unknown plugin, bad regex...).
+        ConfigError: ``repeat`` is not a whole number of at least 1, or ``unstable_at`` is not
+            a share in (0, 1].
     """
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ConfigError(f"evaluate(repeat={repeat!r}): repeat must be a whole number of at least 1")
+    if isinstance(unstable_at, bool) or not isinstance(unstable_at, (int, float)) or not 0 < unstable_at <= 1:
+        raise ConfigError(f"evaluate(unstable_at={unstable_at!r}): unstable_at must be a share in (0, 1]")
     cid = case_id or f"evaluate-{next(_counter)}"
     data: dict[str, Any] = {
         "version": 1,
@@ -197,7 +212,8 @@ def evaluate(
     engine = _get_engine(db, cache)
     engine.pool.validate(suite)
     key = f"<evaluate>::{cid}::{next(_counter)}"
-    engine.add(suite, suite.runs[0], key)
+    unit = engine.add(suite, suite.runs[0], key)
+    unit.repeat, unit.unstable_at = repeat, float(unstable_at)
     engine.schedule([key])
     return Evaluation(engine.case(key))
 

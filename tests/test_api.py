@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rubrictest import (
+    ConfigError,
     Judge,
     JudgeError,
     JudgeRequest,
@@ -154,3 +155,64 @@ def test_evaluate_with_a_sentinel_flags_a_gamed_checklist(tmp_path: Path) -> Non
     assert result.sentinel.score == pytest.approx(0.1)
     assert "RUBRIC-HOLISTIC DISAGREEMENT: the rubric passes what the sentinel fails" in result.explain()
     assert "A keyword list, not an answer." in result.explain()
+
+
+class FlippingJudge(Judge):
+    """Met on two of every three calls: a judge sampled at temperature > 0, made predictable."""
+
+    calls = 0
+
+    async def judge(self, request: JudgeRequest) -> JudgeResult:
+        FlippingJudge.calls += 1  # the repeats run on one event loop: no lock needed
+        met = FlippingJudge.calls % 3 != 0
+        return JudgeResult(
+            [
+                Verdict(c.id, "met" if met else "not_met", rationale=f"call {FlippingJudge.calls}")
+                for c in request.criteria
+            ]
+        )
+
+
+class _Flipping:
+    @hookimpl
+    def register_judges(self, register: Register) -> None:
+        register("flipping", FlippingJudge)
+
+
+def test_evaluate_repeat_judges_k_times_and_reports_the_flip_rate(
+    tmp_path: Path, register_plugin: Callable[[Any, str], Any]
+) -> None:
+    register_plugin(_Flipping(), "test-api-flipping")
+    FlippingJudge.calls = 0
+    db = tmp_path / "r.db"
+    result = evaluate("Your refund is sent.", ["Mentions the refund."], judge="flipping", repeat=3, db=db)
+    info = result.verdicts["mentions-the-refund"]
+    assert FlippingJudge.calls == 3  # three distinct samples, not cache hits
+    assert info.status == "PASS" and info.verdict.outcome == "met"  # 2 met of 3: the majority
+    assert info.repeats is not None and len(info.repeats.answers) == 3
+    assert info.repeats.flip_rate == pytest.approx(1 / 3) and info.repeats.unstable is True
+    assert "2 met, 1 not met of 3 repeats" in result.explain()
+    # the same K again is answered from each repeat's cache entry; a higher mark leaves 1/3 stable
+    calm = evaluate(
+        "Your refund is sent.", ["Mentions the refund."], judge="flipping", repeat=3, unstable_at=0.5, db=db
+    )
+    assert calm.verdicts["mentions-the-refund"].repeats.unstable is False  # type: ignore[union-attr]
+    assert FlippingJudge.calls == 3
+    # the repeats are the call's, not the process's: the next call judges once
+    once = evaluate("Your refund is on its way.", ["Mentions the refund."], judge="flipping", db=db)
+    assert once.verdicts["mentions-the-refund"].repeats is None and FlippingJudge.calls == 4
+    api.close()
+    store = Store.open(db, create=False)
+    run_id = store.resolve_run(None)
+    stored = [(v["repeats"], v["unstable"]) for v in store.verdicts(run_id)]
+    assert stored == [(3, 1), (3, 0), (None, None)]
+    assert [r["outcome"] for r in store.repeat_verdicts(run_id)].count("not_met") == 2  # one in each call's three
+    assert len(store.repeat_verdicts(run_id)) == 6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"repeat": 0}, "repeat=0"), ({"unstable_at": 1.5}, "unstable_at=1.5")]
+)
+def test_evaluate_refuses_a_bad_repeat(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        evaluate("x", [{"check": "contains", "with": {"value": "x"}}], db=None, **kwargs)

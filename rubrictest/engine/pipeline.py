@@ -71,6 +71,10 @@ class Unit:
         self.prior_sentinel: SentinelOutcome | None = None
         # Positions in tree order (leaves and inner nodes): how reports list them.
         self.index = {node_id: i for i, node_id in enumerate(outline(run.case))}
+        # ``evaluate(..., repeat=K)``: this case's repeats and unstable mark, where they differ
+        # from the engine's (``--rubric-repeat`` sets the engine's for a whole session).
+        self.repeat: int | None = None
+        self.unstable_at: float | None = None
 
     @property
     def target(self) -> str:
@@ -287,7 +291,9 @@ class Engine:
         await asyncio.gather(self._judge_criteria(unit, response), self._judge_sentinel(unit, response))
 
     async def _judge_criteria(self, unit: Unit, response: str) -> None:
-        if self.repeat == 1:
+        repeat = unit.repeat or self.repeat
+        unstable_at = self.unstable_at if unit.unstable_at is None else unit.unstable_at
+        if repeat == 1:
             await self._judge_once(unit, response, self._deliver_answer(unit))
             return
         answers: dict[str, list[RepeatAnswer]] = defaultdict(list)
@@ -312,11 +318,11 @@ class Engine:
             REPEAT.set(index)  # this task's context: the cache keys of its calls carry the repeat
             await self._judge_once(unit, response, collect(index))
 
-        await asyncio.gather(*(asyncio.create_task(one(i)) for i in range(self.repeat)))
+        await asyncio.gather(*(asyncio.create_task(one(i)) for i in range(repeat)))
         for crit in unit.run.case.criteria:
             # every pass answers every criterion (a configuration error too, as an ERROR verdict)
             got = sorted(answers[crit.id], key=lambda a: a.index)
-            summary = decide_repeats(crit, got, self.unstable_at)
+            summary = decide_repeats(crit, got, unstable_at)
             chosen = next((a.index for a in got if a.verdict.outcome == summary.verdict.outcome), 0)
             self._deliver(
                 unit,
