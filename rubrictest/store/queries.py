@@ -332,6 +332,28 @@ class ResultsDB(HistoryQueries):
             )
         return out
 
+    def repeats(self, run_id: str) -> dict[str, Any] | None:
+        """The run's repeats (``--rubric-repeat K``) as ``rubrictest report`` shows them: per
+        repeated criterion the majority, the repeats' outcomes, the flip rate and the unstable
+        mark, with the counts (:func:`~.repeat_report.repeat_section`); ``None`` without repeats."""
+        if "repeat_verdicts" not in self.tables():
+            return None
+        from .repeat_report import repeat_section
+
+        verdicts = self.rows(
+            "SELECT suite, case_id, target, criterion_id, outcome, status, repeats, flip_rate, unstable "
+            "FROM verdicts WHERE run_id = ? AND repeats IS NOT NULL ORDER BY position, id",
+            [run_id],
+        )
+        if not verdicts:
+            return None
+        rows = self.rows(
+            "SELECT suite, case_id, target, criterion_id, outcome FROM repeat_verdicts WHERE run_id = ? "
+            "ORDER BY suite, case_id, target, criterion_id, repeat",
+            [run_id],
+        )
+        return repeat_section(verdicts, rows)
+
     # ---------------------------------------------------------------- a case
 
     def case(self, run_id: str, suite: str, case_id: str, target: str) -> dict[str, Any] | None:
@@ -372,6 +394,16 @@ class ResultsDB(HistoryQueries):
             )
             for v in verdicts:
                 v["members"] = [m for m in members if m["criterion_id"] == v["criterion_id"]]
+        if "repeat_verdicts" in tables and any(v.get("repeats") for v in verdicts):
+            # --rubric-repeat: every repeat's verdict beside the majority's
+            repeats = self.rows(
+                "SELECT criterion_id, repeat, judge, outcome, confidence, rationale, error, cached "
+                "FROM repeat_verdicts WHERE run_id = ? AND suite = ? AND case_id = ? AND target = ? "
+                "ORDER BY repeat",
+                [run_id, suite, case_id, target],
+            )
+            for v in verdicts:
+                v["repeat_answers"] = [r for r in repeats if r["criterion_id"] == v["criterion_id"]]
         case["sentinel"] = (
             self.one(
                 "SELECT judge, outcome, confidence, score, rubric_score, disagreement, rationale, evidence, error "

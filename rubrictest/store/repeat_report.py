@@ -14,11 +14,19 @@ _SHORT = {"met": "M", "not_met": "n", "error": "E"}
 
 def run_repeats(store: Store, run_id: str, verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The repeats section of a run's report (``None`` when the run judged every criterion once)."""
+    if not any(v.get("repeats") for v in verdicts):
+        return None
+    return repeat_section(verdicts, store.repeat_verdicts(run_id))
+
+
+def repeat_section(verdicts: list[dict[str, Any]], repeat_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The repeats section from a run's ``verdicts`` rows and its ``repeat_verdicts`` rows (in
+    repeat order): shared by ``rubrictest report`` and the viewer's Run page."""
     repeated = [v for v in verdicts if v.get("repeats")]
     if not repeated:
         return None
     outcomes: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
-    for r in store.repeat_verdicts(run_id):
+    for r in repeat_rows:
         outcomes[(r["suite"], r["case_id"], r["target"] or "", r["criterion_id"])].append(r["outcome"])
     criteria = [
         {

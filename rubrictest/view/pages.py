@@ -37,7 +37,8 @@ def runs_page(db: ResultsDB, flt: RunFilter, page: int, per_page: int = 50) -> d
 def run_page(
     db: ResultsDB, run_id: str, flt: VerdictFilter, page: int = 1, criteria_page: int = 1, per_page: int = 50
 ) -> dict[str, Any]:
-    """A run: per suite and target, gates, tags, criteria, filtered verdicts and the plots."""
+    """A run: per suite and target, gates, tags, criteria, filtered verdicts and the plots, and
+    under ``--rubric-repeat`` the criteria whose repeats flipped (the unstable ones marked)."""
     run = db.run(run_id)
     if run is None:
         raise NotFound(f"no run {run_id!r}")
@@ -48,6 +49,7 @@ def run_page(
         "gates": db.gates(run_id),
         "tags": db.tag_counts(run_id),
         "trust": db.trust(run_id),
+        "repeats": db.repeats(run_id),
         "usage": db.usage(run_id),
         "filter": flt,
         "options": db.filter_options(run_id),

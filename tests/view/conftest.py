@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers.view import REPO, run_suites, write_hostile_suite
+from ..helpers.view import REPO, run_suites, write_flaky_suite, write_hostile_suite
 
 
 @pytest.fixture(scope="session")
@@ -41,5 +41,15 @@ def release_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copytree(REPO / "suites" / "examples", root / "examples")
     db = root / "results.db"
     result = run_suites(db, root / "examples" / "test_order_status.rubric.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield db
+
+
+@pytest.fixture(scope="session")
+def repeat_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One run of a suite with a flipping criterion under ``--rubric-repeat 3``."""
+    root = tmp_path_factory.mktemp("repeat")
+    db = root / "results.db"
+    result = run_suites(db, write_flaky_suite(root / "flaky"), args=["--rubric-repeat", "3"])
     assert result.returncode == 0, result.stdout + result.stderr
     yield db

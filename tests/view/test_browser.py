@@ -97,6 +97,12 @@ def release_server(release_db: Path) -> Iterator[str]:
     yield from _serve(release_db)
 
 
+@pytest.fixture(scope="module")
+def repeat_server(repeat_db: Path) -> Iterator[str]:
+    """``rubrictest view`` on a run made with ``--rubric-repeat 3`` (one criterion flips)."""
+    yield from _serve(repeat_db)
+
+
 def _serve(examples_db: Path) -> Iterator[str]:
     port = _free_port()
     command = [
@@ -315,4 +321,56 @@ def test_compare_page_shows_the_statistics_of_rubrictest_compare(
     ci = expected["suites"][0]["ci"]
     assert scores[4:7] == ["-0.233", f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", "regression"]
     tab.shot("compare-release")
+    assert not tab.errors, tab.errors
+
+
+def _check_repeats(page: Any, scope: str) -> None:
+    """The Run page's repeats panel, then (clicked through) the Case page's repeat outcomes."""
+    headline = page.locator(f"{scope} [data-repeat-headline]").inner_text()
+    assert "judged 3 times: 1 of 2 criteria flipped at least once, 1 unstable" in headline
+    rows = page.locator(f"{scope} table[data-unstable-criteria] tbody tr")
+    assert rows.count() == 1  # the steady criterion never flipped: not listed
+    cells = rows.first.locator("td").all_inner_texts()
+    assert cells[0] == "refund::coin" and cells[4] == "0.33" and cells[6] == "unstable"
+    assert sorted(rows.first.locator("td").nth(5).locator(".tag").all_inner_texts()) == ["met", "met", "not met"]
+    rows.first.locator("a").click()
+    card = page.locator('article.verdict:visible:has(.cid:text-is("coin"))')
+    card.wait_for()
+    assert card.locator("[data-unstable]").inner_text() == "unstable"
+    assert card.locator("[data-flip-rate]").inner_text() == "3 repeats · flip rate 0.33"
+    tags = card.locator("[data-repeats] .tag")
+    assert sorted(tags.all_inner_texts()) == ["met", "met", "not met"]
+    dissent = card.locator("[data-repeats] .tag.flip")
+    assert dissent.count() == 1 and dissent.inner_text() == "not met"
+    # the check's reason is markup, shown as text in the repeat's tooltip, never as an element
+    assert "<b>said</b> so" in (dissent.get_attribute("title") or "")
+    assert card.locator("[data-repeats] b").count() == 0
+    steady = page.locator('article.verdict:visible:has(.cid:text-is("steady"))')
+    assert steady.locator("[data-flip-rate]").inner_text() == "3 repeats · flip rate 0.00"
+    assert steady.locator("[data-unstable]").count() == 0
+
+
+def test_repeats_flip_rate_and_unstable_mark(tab: Tab, repeat_server: str, repeat_db: Path, tmp_path: Path) -> None:
+    """``--rubric-repeat 3`` on a criterion that flips once: the Run page counts and lists it as
+    unstable, the Case page shows its three outcomes and flip rate; so does ``report --html``."""
+    from click.testing import CliRunner
+
+    from rubrictest.cli import build_cli
+
+    (run,) = _run_ids(repeat_db)
+    page = tab.page
+    page.goto(f"{repeat_server}/runs/{run}")
+    page.wait_for_selector("#repeats")
+    tab.shot("run-repeats")
+    _check_repeats(page, "")
+    tab.shot("case-repeats")
+
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(build_cli(), ["report", run, "--db", str(repeat_db), "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    tab.context.set_offline(True)
+    page.goto(out.as_uri())
+    page.wait_for_selector("section#run #repeats")
+    _check_repeats(page, "section#run")
+    tab.shot("report-case-repeats")
     assert not tab.errors, tab.errors

@@ -156,3 +156,13 @@ def test_read_only_queries_refuse_writes(examples_db: Path) -> None:
 
     with pytest.raises(sqlite3.OperationalError):
         db.conn().execute("CREATE TABLE x (y)")
+
+
+def test_html_report_shows_repeats_escaped(repeat_db: Path, tmp_path: Path) -> None:
+    """Without a browser too: the repeats of a ``--rubric-repeat 3`` run are in the report, the
+    flipping check's markup reason escaped (the browser test clicks through the same pages)."""
+    html = _report(repeat_db, tmp_path / "r.html")
+    assert "1</b> of 2 criteria flipped at least once, <b>1</b> unstable" in html
+    assert "3 repeats · flip rate 0.33" in html and "3 repeats · flip rate 0.00" in html
+    assert html.count("data-unstable") == 1 + 1  # the Run page's list, and the Case page's badge
+    assert "&lt;b&gt;said&lt;/b&gt; so" in html and "<b>said</b>" not in html
