@@ -267,12 +267,29 @@ class RubricSession:
                 reuse(unit, *self.prior)
         assert self.run is not None
         self.run.announce(sorted({str(engine.units[k].suite.path) for k in keys}), len(self.items))
+        self._freeze_collected()
         if not self.is_worker:
             # Start every case now: all model calls of the session run concurrently.
             engine.schedule(keys)
             self.status = self._status_line()
         # xdist workers run a share of the items each: their cases start lazily, item by item,
         # so that no case is judged by every worker.
+
+    def _freeze_collected(self) -> None:
+        """Move every object alive now (the collected tree, the suites, the engine) out of
+        the garbage collector's reach for the rest of the session.
+
+        They live until the session ends, yet every full collection during the run, and
+        pytest's own ``gc.collect()`` at unconfigure, would walk them again (6 % of the CPU of
+        a 200-case run). They are unfrozen after that last collection (a config cleanup runs
+        after every ``pytest_unconfigure``), so a process that runs pytest again collects
+        them as before. Garbage made during the run is not frozen: pytest's final collection
+        still finds it and reports its finalizers' unraisable exceptions.
+        """
+        import gc
+
+        gc.freeze()
+        self.config.add_cleanup(gc.unfreeze)
 
     def _start(self) -> Engine:
         """Open the store, start the run and build the engine."""
