@@ -91,6 +91,9 @@ class RubricSession:
         from .signals import Interrupts
 
         self.interrupts = Interrupts()  # SIGTERM as Ctrl-C, a second one exits at once (once suites exist)
+        from .collection_gc import CollectionGC
+
+        self.gc = CollectionGC(config)  # paused from the first suite file to the end of collection
         self.shard: Shard | None = None
         shard = config.getoption("rubric_shard", None)
         if shard:
@@ -119,6 +122,7 @@ class RubricSession:
 
             load_plugins()
             self.has_suites = True
+            self.gc.pause()
             self.interrupts.install()
             from ..secrets import redact_logs
 
@@ -249,6 +253,7 @@ class RubricSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not self.has_suites:
             return
+        self.gc.settle()
         from .nodes import RubricItem
 
         self.items = [i for i in session.items if isinstance(i, RubricItem)]
@@ -267,29 +272,13 @@ class RubricSession:
                 reuse(unit, *self.prior)
         assert self.run is not None
         self.run.announce(sorted({str(engine.units[k].suite.path) for k in keys}), len(self.items))
-        self._freeze_collected()
+        self.gc.freeze()  # the store, the run and the engine live for the session too
         if not self.is_worker:
             # Start every case now: all model calls of the session run concurrently.
             engine.schedule(keys)
             self.status = self._status_line()
         # xdist workers run a share of the items each: their cases start lazily, item by item,
         # so that no case is judged by every worker.
-
-    def _freeze_collected(self) -> None:
-        """Move every object alive now (the collected tree, the suites, the engine) out of
-        the garbage collector's reach for the rest of the session.
-
-        They live until the session ends, yet every full collection during the run, and
-        pytest's own ``gc.collect()`` at unconfigure, would walk them again (6 % of the CPU of
-        a 200-case run). They are unfrozen after that last collection (a config cleanup runs
-        after every ``pytest_unconfigure``), so a process that runs pytest again collects
-        them as before. Garbage made during the run is not frozen: pytest's final collection
-        still finds it and reports its finalizers' unraisable exceptions.
-        """
-        import gc
-
-        gc.freeze()
-        self.config.add_cleanup(gc.unfreeze)
 
     def _start(self) -> Engine:
         """Open the store, start the run and build the engine."""

@@ -4,6 +4,8 @@ and unfrozen once the session is over (issue 15 item 1)."""
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,8 @@ SUITE = """
 
 CONFTEST = """
 import gc
+import subprocess
+import sys
 from pathlib import Path
 
 def pytest_runtest_setup(item):
@@ -49,3 +53,78 @@ def test_a_session_without_suites_freezes_nothing(pytester: pytest.Pytester) -> 
     result = pytester.runpytest("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert (pytester.path / "frozen.txt").read_text().split() == ["0"]
+
+
+GC_PROBE = """
+import gc, weakref
+from pathlib import Path
+
+OUT = Path(__file__).parent / "gc.txt"
+garbage = []
+
+class Cycle:
+    pass
+
+def pytest_itemcollected(item):
+    if not garbage:  # cyclic garbage made during collection, dropped at once
+        c = Cycle(); c.self = c
+        garbage.append(weakref.ref(c))
+        del c
+    with OUT.open("a") as out:
+        out.write(f"collect enabled={gc.isenabled()}\\n")
+
+def pytest_runtest_setup(item):
+    with OUT.open("a") as out:
+        out.write(f"run enabled={gc.isenabled()} garbage_alive={garbage[0]() is not None}\\n")
+"""
+
+
+def test_collection_pauses_the_collector_and_frees_its_garbage_before_the_freeze(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    write_suite(SUITE)
+    pytester.makeconftest(GC_PROBE)
+    was = gc.isenabled()
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    lines = (pytester.path / "gc.txt").read_text().splitlines()
+    assert lines[:2] == ["collect enabled=False"] * 2, lines  # paused while the suite's items were made
+    # the run collects as usual, and collection's cyclic garbage was freed, not frozen
+    assert lines[2:] == ["run enabled=True garbage_alive=False"] * 2, lines
+    assert gc.isenabled() is was and gc.get_freeze_count() == 0
+
+
+def test_a_collection_error_or_collect_only_leaves_the_collector_as_it_was(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    write_suite(SUITE)
+    assert gc.isenabled()
+    pytester.runpytest("-q", "-p", "no:cacheprovider", "--collect-only").assert_outcomes()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    write_suite(
+        "version: 1\nsuite: broken\ncases: [{id: a, output: x, criteria: [{check: nope}]}]\n",
+        name="test_bad.rubric.yaml",
+    )
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # pytest stops on a collection error
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_the_outermost_session_leaves_its_objects_frozen_for_the_exit(
+    pytester: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    """Nothing runs after the outermost session but the interpreter's exit, whose collection
+    would walk every collected object again: they stay frozen. A nested session (above, the
+    pytester runs inside this test session) unfreezes them for the outer one."""
+    write_suite(SUITE)
+    script = (
+        "import gc, sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:xdist', sys.argv[1]])\n"
+        "print('frozen', gc.get_freeze_count(), 'enabled', gc.isenabled(), 'exit', int(code))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(pytester.path)], capture_output=True, text=True, timeout=120
+    )
+    last = proc.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "frozen" and int(last[1]) > 1_000, proc.stdout + proc.stderr
+    assert last[2:] == ["enabled", "True", "exit", "0"], proc.stdout + proc.stderr
