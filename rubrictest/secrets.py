@@ -52,12 +52,47 @@ def register_secret(value: str | None) -> None:
 
 def secrets() -> list[str]:
     """Every value redacted now, longest first (a key that contains another is removed whole)."""
+    global _cached
     with _lock:
-        found = _registered | set(_credential_variables())
-    return sorted(found, key=len, reverse=True)
+        values = _credential_variables()
+        if _cached is None or _cached[0] != values or _cached[1] != _registered:
+            _cached = (values, frozenset(_registered), sorted(_registered | set(values), key=len, reverse=True))
+        return list(_cached[2])
+
+
+# (credential values, registered values, the answer): secrets() is asked for every verdict and
+# every stored row, and sorting is needed only when either set changed.
+_cached: tuple[tuple[str, ...], frozenset[str], list[str]] | None = None
+# The credential variable names of the environment, by the environment's set of names: the
+# names change rarely (pytest adds and removes PYTEST_CURRENT_TEST around every item), the
+# values of the few credential variables are read on every call.
+_names_by_keys: dict[frozenset[Any], tuple[Any, ...]] = {}
 
 
 def _credential_variables() -> tuple[str, ...]:
+    data = getattr(os.environ, "_data", None)  # CPython: the raw mapping behind os.environ
+    if not isinstance(data, dict):
+        return _scan_credential_variables()
+    # frozenset() and .get() run in C under the GIL: another thread's setenv cannot tear them
+    keys = frozenset(data)
+    names = _names_by_keys.get(keys)
+    if names is None:
+        if len(_names_by_keys) > 8:
+            _names_by_keys.clear()
+        names = _names_by_keys[keys] = tuple(
+            k for k in keys if _SECRET_NAMES.search(k.decode("utf-8", "surrogateescape") if isinstance(k, bytes) else k)
+        )
+    found = []
+    for name in names:
+        raw = data.get(name)
+        if raw is not None:
+            value = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
+            if len(value) >= _MIN_LENGTH:
+                found.append(value)
+    return tuple(found)
+
+
+def _scan_credential_variables() -> tuple[str, ...]:
     for _ in range(10):
         try:
             # pytest sets and removes PYTEST_CURRENT_TEST from its thread while the engine's

@@ -131,3 +131,20 @@ def test_a_plugin_key_read_by_require_env_is_redacted(monkeypatch: pytest.Monkey
     monkeypatch.setenv("MY_PROVIDER_KEY", "value-of-my-provider-key")  # a name no pattern matches
     require_env("MY_PROVIDER_KEY", what="API key")
     assert redact_text("echo value-of-my-provider-key") == f"echo {REDACTED}"
+
+
+def test_credential_variables_are_read_as_they_are_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment's credential names are cached by its set of names and their values read
+    on every call: a variable set, changed or removed after a first redaction counts at once."""
+    monkeypatch.delenv("LATE_API_KEY", raising=False)
+    assert redact_text("late-key-1234567") == "late-key-1234567"
+    monkeypatch.setenv("LATE_API_KEY", "late-key-1234567")
+    assert redact_text("x late-key-1234567 y") == f"x {REDACTED} y"
+    monkeypatch.setenv("LATE_API_KEY", "changed-key-7654321")  # the same names, another value
+    assert redact_text("late-key-1234567 changed-key-7654321") == f"late-key-1234567 {REDACTED}"
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "toggles the set of names")
+    assert redact_text("changed-key-7654321") == REDACTED
+    monkeypatch.delenv("LATE_API_KEY")
+    assert redact_text("changed-key-7654321") == "changed-key-7654321"
+    register_secret("registered-later-0001")
+    assert redact_text("registered-later-0001") == REDACTED
