@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -71,7 +73,7 @@ class _OpenAIComponent(ProviderComponent):
         """Send one chat-completion request; return the completion or raise a classified error."""
         with self.lease() as client:
             completion = await self.send(
-                client.chat.completions.create,
+                functools.partial(post_chat_completion, client),
                 kwargs,
                 log,
                 server=str(client.base_url),
@@ -80,6 +82,21 @@ class _OpenAIComponent(ProviderComponent):
         if not getattr(completion, "choices", None):
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
         return completion
+
+
+async def post_chat_completion(client: openai.AsyncOpenAI, **params: Any) -> Any:
+    """``client.chat.completions.create(**params)`` without the SDK's parameter transform.
+
+    ``create`` walks every request's messages and JSON schema against its TypedDicts to
+    convert them (0.3-0.8 ms of CPU per call), yet the request rubrictest builds is plain JSON
+    already. The SDK's own ``post`` (its documented way to call any endpoint) sends it as it
+    is, with the client's base URL, headers, auth and error classes, and parses the answer
+    into the same ``ChatCompletion``. ``extra_body`` is merged in, as ``create`` merges it.
+    """
+    from openai.types.chat import ChatCompletion
+
+    extra = params.pop("extra_body", None) or {}
+    return await client.post("/chat/completions", body={**params, **extra}, cast_to=ChatCompletion)
 
 
 class OpenAITarget(_OpenAIComponent, Target):

@@ -258,7 +258,9 @@ def fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     ``params`` holds whatever the provider (or a compatible server) accepts; an SDK release
     that does not know a field (``top_k``, ``repetition_penalty``...) still sends it this way.
     """
-    known = _parameter_names(getattr(create, "__func__", create))
+    # a bound method or a partial: the function underneath, so that the cache keeps one entry
+    function = create.func if isinstance(create, functools.partial) else getattr(create, "__func__", create)
+    known = _parameter_names(function)
     if known is None:
         return kwargs
     out = {k: v for k, v in kwargs.items() if k in known}

@@ -318,6 +318,20 @@ def test_openai_params_are_sent_as_given(provider: FakeProvider, tmp_path: Path,
     assert (body["temperature"], body["seed"], body["max_tokens"]) == (0, 7, 300)
 
 
+def test_openai_params_the_sdk_does_not_name_and_extra_body_reach_the_top_level(
+    provider: FakeProvider, tmp_path: Path, api_keys: str
+) -> None:
+    """The request goes through the SDK's ``post`` as built (no TypedDict transform): a server
+    parameter the SDK does not know and an explicit ``extra_body`` arrive as ``create`` would
+    send them, at the top level of the JSON body, with the client's auth header."""
+    params = {"top_k": 5, "extra_body": {"repetition_penalty": 1.1}, "temperature": 0}
+    result = judge_once(judge_for("openai", provider, tmp_path, params=params))
+    assert all(v.outcome == "met" for v in result.verdicts)
+    request = provider.requests[0]
+    assert (request.body["top_k"], request.body["repetition_penalty"], request.body["temperature"]) == (5, 1.1, 0)
+    assert "extra_body" not in request.body and request.headers["Authorization"].startswith("Bearer ")
+
+
 def test_params_change_the_cache_identity_but_retry_and_price_do_not(tmp_path: Path) -> None:
     base = build("judges", tmp_path, plugin="openai", model="m").cache_identity()
     assert base["prompt_version"]
