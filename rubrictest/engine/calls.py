@@ -26,7 +26,7 @@ import dataclasses
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -156,22 +156,24 @@ class ModelCalls:
         result.verdicts = [redact_fields(v, values) for v in result.verdicts]
         verdicts = self._complete(judge, request, result)
         ok = all(v.outcome != "error" for v in verdicts.values())
+        stored = ok and self.run.store is not None and (key is not None or bool(result.calls))
         call_id = self._record(
             "judge",
             judge,
             result.calls,
             key if ok else None,
-            [dataclasses.asdict(v) for v in result.verdicts] if ok else None,
+            [dataclasses.asdict(v) for v in result.verdicts] if stored else None,
         )
         return Judged(verdicts, False, call_id)
 
     async def _call_judge(self, judge: Judge, request: JudgeRequest) -> JudgeResult:
         try:
             # deterministic checks are not model calls: not counted in the progress line
-            async with self.progress.slot(self.pool.semaphore(judge), counted=not isinstance(judge, Check)):
+            semaphore = self.pool.semaphore(judge)
+            async with semaphore if isinstance(judge, Check) else self.progress.slot(semaphore):
                 # Reserved once a slot is free, so that queued requests see what the calls
                 # before them cost.
-                reservation = await self._reserve(judge, _request_bytes(request))
+                reservation = await self._reserve(judge, lambda: _request_bytes(request))
                 started = time.perf_counter()
                 try:
                     result = await _bounded(judge, judge.judge(request))
@@ -240,7 +242,7 @@ class ModelCalls:
             self._count(target.label, Usage(), 0, cache_hit=True)
             return str(cached[1])
         async with self.progress.slot(self.pool.semaphore(target)):
-            reservation = await self._reserve(target, _case_bytes(case))
+            reservation = await self._reserve(target, lambda: _case_bytes(case))
             started = time.perf_counter()
             try:
                 result = await _bounded(target, target.generate(case))
@@ -267,15 +269,16 @@ class ModelCalls:
             return None
         return self.run.store.cached_result(key)
 
-    async def _reserve(self, comp: Component, content_bytes: int) -> Reservation | None:
-        """Reserve the worst case of one request of ``comp`` (``None``: no budget applies).
+    async def _reserve(self, comp: Component, content_bytes: Callable[[], int]) -> Reservation | None:
+        """Reserve the worst case of one request of ``comp``, whose content is
+        ``content_bytes()`` bytes long, measured only when a budget applies (``None`` when none does).
 
         Raises:
             JudgeError: no price is known for it, or the budget cannot hold it.
         """
         if self.budget is None or not comp.billable:
             return None
-        bound = comp.max_request_cost(content_bytes)
+        bound = comp.max_request_cost(content_bytes())
         if bound is None:
             raise JudgeError(no_price_message(comp))
         return await self.budget.reserve(bound, comp.label, wait_at_most=comp.deadline or 300.0)

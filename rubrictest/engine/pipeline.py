@@ -154,7 +154,7 @@ class Engine:
 
     def _check_ready(self, unit: Unit) -> None:
         # Before any call: a missing key is one clear error (the header shows it).
-        base_dir = unit.suite.path.parent
+        base_dir = unit.suite.base_dir
         try:
             if unit.run.target is not None:
                 self.pool.ensure_ready(self.pool.component("targets", unit.run.target, base_dir))
@@ -270,7 +270,7 @@ class Engine:
         else:
             assert run.target is not None
             try:
-                target = self.pool.component("targets", run.target, unit.suite.path.parent)
+                target = self.pool.component("targets", run.target, unit.suite.base_dir)
                 assert isinstance(target, Target)
                 outcome.response = await self.calls.generate(target, case)
             except (JudgeError, ConfigError) as exc:
@@ -360,7 +360,7 @@ class Engine:
                 panels.setdefault(crit.panel.key(), (crit.panel, []))[1].append(crit)
                 continue
             try:
-                judge = self.pool.judge_for(crit, unit.suite.path.parent)
+                judge = self.pool.judge_for(crit, unit.suite.base_dir)
             except ConfigError as exc:
                 answer(crit, Verdict.failed(crit.id, str(exc)), "", False, None)
                 continue
@@ -386,7 +386,7 @@ class Engine:
             return
         crit = sentinel_criterion()
         try:
-            judge = self.pool.component("judges", spec.judge, unit.suite.path.parent)
+            judge = self.pool.component("judges", spec.judge, unit.suite.base_dir)
             assert isinstance(judge, Judge)
         except ConfigError as exc:
             unit.outcome.sentinel = SentinelOutcome(spec.judge.label, Verdict.failed(crit.id, str(exc)), None)
@@ -412,7 +412,7 @@ class Engine:
         request = JudgeRequest(
             case=unit.run.case, response=response, criteria=tuple(crits), target=unit.run.target_label
         )
-        decided = await self.panels.judge(panel, request, unit.suite.path.parent)
+        decided = await self.panels.judge(panel, request, unit.suite.base_dir)
         for crit in crits:
             pv = decided[crit.id]
             answer(crit, pv.verdict, panel.label, pv.cached, None, pv.members)

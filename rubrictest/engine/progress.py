@@ -22,13 +22,9 @@ class CallProgress:
     done: int = 0
 
     @contextlib.asynccontextmanager
-    async def slot(self, semaphore: asyncio.Semaphore, counted: bool = True) -> AsyncIterator[None]:
-        """Hold one of ``semaphore``'s slots for a call, counting the call while it waits and runs
-        (unless not ``counted``: deterministic checks are not model calls)."""
-        if not counted:
-            async with semaphore:
-                yield
-            return
+    async def slot(self, semaphore: asyncio.Semaphore) -> AsyncIterator[None]:
+        """Hold one of ``semaphore``'s slots for a model call, counting the call while it waits
+        and runs (deterministic checks take their semaphore directly: they are not model calls)."""
         self.queued += 1
         try:
             await semaphore.acquire()

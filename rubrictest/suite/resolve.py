@@ -8,6 +8,7 @@ engine and the pytest adapter use.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -67,6 +68,12 @@ class Suite:
     @property
     def gate(self) -> GateModel | None:
         return self.model.gate
+
+    @cached_property
+    def base_dir(self) -> Path:
+        """The directory relative paths of the suite are read from (one object: components
+        are looked up by it for every request)."""
+        return self.path.parent
 
     def options_error(self, kind: str, spec: ComponentSpec, error: OptionsError) -> SuiteError:
         """``error`` (a spec's options that its plugin refused) as a :class:`SuiteError` naming
