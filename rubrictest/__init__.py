@@ -23,7 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
-from .errors import ConfigError, JudgeError, OptionsError, RubricTestError, SuiteError
+from .errors import CheckTimedOut, ConfigError, JudgeError, OptionsError, RubricTestError, SuiteError
 from .events import RunEnd, RunStart, VerdictEvent
 from .hookspecs import hookimpl
 from .jsonl import read_json, read_jsonl
@@ -151,6 +151,7 @@ __all__ = [
     "Criterion",
     "Judge",
     "JudgeError",
+    "CheckTimedOut",
     "JudgeRequest",
     "JudgeResult",
     "LoopThread",

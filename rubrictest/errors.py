@@ -76,5 +76,14 @@ class JudgeError(RubricTestError):
     """
 
 
+class CheckTimedOut(JudgeError):
+    """A deterministic check ran past its time bound (a regular expression that backtracks).
+
+    Raised from :meth:`rubrictest.Check.check`: an ERROR verdict in a thread, and, in a quick
+    try on the engine's loop (:meth:`rubrictest.Check.inline_params`), the signal to run the
+    check again on a thread with its full bound.
+    """
+
+
 class StoreError(RubricTestError):
     """The results database cannot be opened or written."""

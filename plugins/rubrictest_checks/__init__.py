@@ -25,6 +25,7 @@ import regex
 
 from rubrictest import (
     Check,
+    CheckTimedOut,
     ComponentContext,
     ComponentSpec,
     Criterion,
@@ -71,12 +72,26 @@ def _timeout(params: Mapping[str, Any], default: float) -> float:
     return float(value)
 
 
+INLINE_TIMEOUT = 0.005
+"""CPU seconds a regular expression may take in the quick try on the engine's loop (see
+:attr:`rubrictest.Check.inline_bytes`); past it, the check runs again on a thread with its
+full ``timeout``."""
+
+
+def _inline(params: Mapping[str, Any], default: float) -> Mapping[str, Any] | None:
+    """``params`` with the regex time bound cut for a quick try (``None``: the bound is already
+    that short, so the try would be the check itself, run on a thread as before)."""
+    if _timeout(params, default) <= INLINE_TIMEOUT:
+        return None
+    return {**params, "timeout": INLINE_TIMEOUT}
+
+
 def _search(rx: regex.Pattern[str], text: str, timeout: float, *, full: bool = False) -> regex.Match[str] | None:
-    """``rx`` searched in (or matched against) ``text``, or a JudgeError after ``timeout`` s."""
+    """``rx`` searched in (or matched against) ``text``, or :class:`CheckTimedOut` after ``timeout`` s."""
     try:
         return rx.fullmatch(text, timeout=timeout) if full else rx.search(text, timeout=timeout)
     except TimeoutError:
-        raise JudgeError(
+        raise CheckTimedOut(
             f"the regular expression {rx.pattern!r} took more than {timeout:g} s on the response "
             "(catastrophic backtracking?)"
         ) from None
@@ -135,9 +150,14 @@ class Regex(Check):
         self._compile(criterion.params)
         _timeout(criterion.params, REGEX_TIMEOUT)
 
+    inline_bytes = 100_000  # a search bounded at a few milliseconds, on the loop
+
     def timeout_for(self, criterion: Criterion) -> float:
         # the regex's own (CPU time) bound stops it first; this one only if that fails
         return 10 * _timeout(criterion.params, REGEX_TIMEOUT) + 5.0
+
+    def inline_params(self, criterion: Criterion) -> Mapping[str, Any] | None:
+        return _inline(criterion.params, REGEX_TIMEOUT)
 
     def check(self, response: str, params: Mapping[str, Any], request: JudgeRequest) -> tuple[bool, str]:
         rx = self._compile(params)
@@ -188,9 +208,15 @@ class JsonSchema(Check):
     ``timeout``: CPU seconds a ``pattern`` of the schema may take on a string (default 2).
     """
 
+    # Patterns are bounded, the rest of validation is not: only small documents on the loop.
+    inline_bytes = 8_192
+
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
         super().__init__(spec, context)
         self._checked: set[str] = set()  # suites repeat one schema across many cases
+
+    def inline_params(self, criterion: Criterion) -> Mapping[str, Any] | None:
+        return _inline(criterion.params, REGEX_TIMEOUT)
 
     def validate_criterion(self, criterion: Criterion) -> None:
         _allowed(criterion.params, "schema", "timeout")

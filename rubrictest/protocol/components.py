@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ..errors import ConfigError, JudgeError
+from ..errors import CheckTimedOut, ConfigError, JudgeError
 from .records import (
     Case,
     CaseScore,
@@ -173,6 +173,11 @@ class Check(Judge):
             cannot hang (a substring test): it then runs on the engine's loop, without the
             cost of a thread.
         default_timeout: seconds a call of :meth:`check` may take.
+        inline_bytes: an isolated check whose response is at most this many characters long
+            is first tried on the engine's loop, with the tighter bounds of
+            :meth:`inline_params`, and goes to a thread only if that try raises
+            :class:`~rubrictest.CheckTimedOut` (a thread hop costs more than most checks).
+            0 (default): always a thread.
     """
 
     cacheable = False
@@ -182,9 +187,18 @@ class Check(Judge):
     isolated: ClassVar[bool] = True
     default_timeout: ClassVar[float] = 30.0
 
+    inline_bytes: ClassVar[int] = 0
+
     def timeout_for(self, criterion: Criterion) -> float:
         """Seconds :meth:`check` may take for ``criterion`` (default :attr:`default_timeout`)."""
         return self.default_timeout
+
+    def inline_params(self, criterion: Criterion) -> Mapping[str, Any] | None:
+        """The params of a quick try of :meth:`check` on the engine's loop: ``criterion``'s own
+        with every time bound cut to a few milliseconds, so that :meth:`check` raises
+        :class:`~rubrictest.CheckTimedOut` rather than hold the loop. ``None`` (default): no
+        try, straight to a thread. Used only when :attr:`inline_bytes` allows it."""
+        return None
 
     @abc.abstractmethod
     def check(self, response: str, params: Mapping[str, Any], request: JudgeRequest) -> bool | tuple[bool, str]:
@@ -200,6 +214,25 @@ class Check(Judge):
             answer = self.check(request.response, criterion.params, request)
         except Exception as exc:  # a broken check is an ERROR, never a FAIL
             return Verdict.failed(criterion.id, f"{type(exc).__name__}: {exc}")
+        return self._verdict(criterion, answer)
+
+    def _try_inline(self, criterion: Criterion, request: JudgeRequest) -> Verdict | None:
+        """The verdict of a quick try on the loop, or ``None``: run it on a thread."""
+        if len(request.response) > self.inline_bytes:
+            return None
+        params = self.inline_params(criterion)
+        if params is None:
+            return None
+        try:
+            answer = self.check(request.response, params, request)
+        except CheckTimedOut:
+            return None
+        except Exception as exc:
+            return Verdict.failed(criterion.id, f"{type(exc).__name__}: {exc}")
+        return self._verdict(criterion, answer)
+
+    @staticmethod
+    def _verdict(criterion: Criterion, answer: bool | tuple[bool, str]) -> Verdict:
         met, reason = answer if isinstance(answer, tuple) else (answer, None)
         return Verdict(criterion_id=criterion.id, outcome="met" if met else "not_met", confidence=1.0, rationale=reason)
 
@@ -210,6 +243,10 @@ class Check(Judge):
 
         verdicts = []
         for crit in request.criteria:
+            quick = self._try_inline(crit, request) if self.inline_bytes else None
+            if quick is not None:
+                verdicts.append(quick)
+                continue
             what = f"check {crit.check or self.label} (criterion {crit.id!r})"
             try:
                 verdicts.append(
