@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,49 @@ def test_met_probabilities_are_read_at_the_value_token() -> None:
     ]
     probs = met_probabilities(tokens)
     assert probs == [pytest.approx(0.7), pytest.approx(0.1 / 0.9)]
+
+
+def _answer_variants() -> list[Any]:
+    """Answers that follow the verdict schema and answers that break it in one way each."""
+    good = {"id": "c0", "evidence": "Paris", "rationale": "It says so.", "met": True}
+    variants: list[Any] = [{"verdicts": [good, {**good, "id": "c1", "met": False}]}, {"verdicts": []}]
+    for key, value in [("id", "c9"), ("id", 3), ("evidence", None), ("rationale", 1), ("met", 1), ("met", "true")]:
+        variants.append({"verdicts": [{**good, key: value}]})
+    variants += [
+        {"verdicts": [{k: v for k, v in good.items() if k != "rationale"}]},
+        {"verdicts": [{**good, "extra": 1}]},
+        {"verdicts": [good], "more": 1},
+        {"verdicts": good},
+        {"verdicts": ["c0"]},
+        [good],
+        "text",
+        None,
+        {},
+    ]
+    return variants
+
+
+@pytest.mark.parametrize("graded", [False, True])
+def test_the_fast_shape_check_agrees_with_jsonschema(graded: bool) -> None:
+    """parse_verdicts skips jsonschema on an answer of exactly the right shape: that shortcut
+    accepts exactly what the schema accepts, on every variant (levels included when graded)."""
+    import jsonschema
+
+    from rubrictest.judging._protocol import _plainly_valid, verdict_schema
+
+    ids = ["c0", "c1"]
+    validator = jsonschema.Draft202012Validator(verdict_schema(ids, graded=graded))
+    variants = _answer_variants()
+    if graded:
+        variants = [
+            {"verdicts": [{**item, "level": level} for item in answer["verdicts"]]}
+            if isinstance(answer, dict)
+            and isinstance(answer.get("verdicts"), list)
+            and all(isinstance(i, dict) for i in answer["verdicts"])
+            else answer
+            for answer in variants
+            for level in (None, 2, 0.5, True, "3")
+        ]
+    for answer in variants:
+        assert _plainly_valid(answer, ids, graded) == validator.is_valid(answer), answer
+    assert sum(validator.is_valid(a) for a in variants) >= 2  # both outcomes were exercised
