@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from ...errors import RubricTestError
-from .summary import LabelledVerdict, PairJudgment, ScaleVerdict
+from .judged import LabelledVerdict, PairJudgment, ScaleVerdict
 
 
 class ImporterError(RubricTestError):

@@ -16,8 +16,8 @@ from pathlib import Path
 from ...errors import StoreError
 from ...protocol import response_sha256
 from ...store import Store
+from .judged import LabelledVerdict, ScaleVerdict
 from .labels import LabelError, Record
-from .summary import LabelledVerdict, ScaleVerdict
 
 
 @dataclass(frozen=True)

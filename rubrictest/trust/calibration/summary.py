@@ -17,38 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import metrics
-
-
-@dataclass(frozen=True)
-class LabelledVerdict:
-    """A judge's verdict on one criterion, beside its gold label.
-
-    Attributes:
-        case: case id.
-        criterion: criterion id.
-        target: target label, or ``None``.
-        judged_met: the judge's outcome (``True`` for met).
-        gold_met: the gold label.
-        confidence: the judge's confidence in its outcome, if it gave one.
-        score: the judge's graded score in [0, 1], if any.
-        gold_score: a graded gold score in [0, 1], if the labels have one.
-        tags: the criterion's tags (report groups).
-    """
-
-    case: str
-    criterion: str
-    judged_met: bool
-    gold_met: bool
-    target: str | None = None
-    confidence: float | None = None
-    score: float | None = None
-    gold_score: float | None = None
-    tags: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> str:
-        """The per-criterion group: the criterion id, across the cases that share it."""
-        return self.criterion
+from .judged import LabelledVerdict, PairJudgment, ScaleVerdict
 
 
 @dataclass(frozen=True)
@@ -146,27 +115,6 @@ def _groups(
 # --------------------------------------------------------------------------- graded scales
 
 
-@dataclass(frozen=True)
-class ScaleVerdict:
-    """A judge's level on a criterion graded on a scale, beside the gold level.
-
-    Attributes:
-        case: case id.
-        criterion: criterion id.
-        level: the judge's level.
-        gold_level: the gold (human) level.
-        target: target label, or ``None``.
-        tags: the criterion's tags (report groups).
-    """
-
-    case: str
-    criterion: str
-    level: float
-    gold_level: float
-    target: str | None = None
-    tags: tuple[str, ...] = ()
-
-
 #: The headline agreement of levels. Quadratic weights make a disagreement cost the square of
 #: its distance, so a judge one level off on a 1-5 scale is nearly in agreement and one four
 #: levels off is not: how ordinal rating scales are compared (essay scoring's QWK; it equals
@@ -223,26 +171,6 @@ def summarize_scale(rows: Sequence[ScaleVerdict], options: Options = Options()) 
 
 
 # --------------------------------------------------------------------------- pairwise
-
-
-@dataclass(frozen=True)
-class PairJudgment:
-    """A pairwise judge's verdicts on one pair, in both presentation orders.
-
-    Attributes:
-        id: the pair's id.
-        gold: the better output, ``"1"`` or ``"2"``.
-        original: the judge's winner with the outputs in their original order.
-        swapped: the judge's winner with the outputs swapped, in the original numbering.
-            ``None`` (either order): the verdict could not be parsed.
-        tags: report groups (for LLMBar: the data set).
-    """
-
-    id: str
-    gold: str
-    original: str | None
-    swapped: str | None
-    tags: tuple[str, ...] = ()
 
 
 def pair_metrics(rows: Sequence[PairJudgment], options: Options = Options(), with_ci: bool = True) -> dict[str, Any]:
