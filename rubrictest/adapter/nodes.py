@@ -33,6 +33,7 @@ class SuiteFile(pytest.File):
             suite = load_suite(self.path, display_path=shown, model=parsed)
             rs.claim_suite_name(suite, shown)
             pool.validate(suite)
+            suite.compact()  # validated: the session keeps only what the run needs
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
         except (ConfigError, RubricTestError) as exc:
@@ -182,7 +183,11 @@ class RubricJudgeError(Exception):
 class RubricItem(pytest.Item):
     """Base of criterion, score and gate items."""
 
-    rubric_status: str | None = None
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Set here, not first in runtest: an attribute added after __init__ gives the item a
+        # dict of its own instead of one sharing its keys with every other item's.
+        self.rubric_status: str | None = None
 
     def unit_keys(self) -> list[str]:
         """The engine units this item needs."""

@@ -182,7 +182,7 @@ class Criterion:
         met = outcome == "met"
         return (not met) if self.is_deduction else met
 
-    @cached_property
+    @property
     def description(self) -> str:
         """The text shown to people: the criterion text, else the check and its params."""
         if self.text:
