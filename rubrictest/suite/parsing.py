@@ -5,7 +5,6 @@ error into one :class:`~rubrictest.SuiteError` naming the file, the line and the
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import SuiteError
-
-Path_ = tuple[str | int, ...]
-
+from .yaml_events import EventBuilder, NotPlain
+from .yaml_events import Path_ as Path_
+from .yaml_events import dotted as dotted
 
 # libyaml's parser when PyYAML was built with it: ~10x faster on large suites.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -46,12 +45,12 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
     try:
         loader = _Loader(text)
         try:
-            node = loader.get_single_node()
-            if node is None:
-                raise SuiteError("the file is empty", path=path, line=1)
-            lines: dict[Path_, int] = {}
-            _Walk(lines, path).node(node, (), ())
-            data = loader.construct_document(node)
+            builder = EventBuilder(loader, path, max_alias_nodes=MAX_ALIAS_NODES, max_depth=MAX_DEPTH)
+            data, lines = builder.load(), builder.lines
+        except NotPlain:  # merge keys, explicit collection tags: PyYAML's composer decides
+            loader.dispose()
+            loader = _Loader(text)
+            data, lines = _compose(loader, path)
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -59,6 +58,17 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise SuiteError(f"malformed YAML: {problem}", path=path, line=mark.line + 1 if mark else None) from None
     return data, lines
+
+
+def _compose(loader: Any, path: str) -> tuple[Any, dict[Path_, int]]:
+    """PyYAML's way, for what :class:`~.yaml_events.EventBuilder` leaves to it: compose the
+    node graph, walk it for lines and bounds, construct the data."""
+    node = loader.get_single_node()
+    if node is None:
+        raise SuiteError("the file is empty", path=path, line=1)
+    lines: dict[Path_, int] = {}
+    _Walk(lines, path).node(node, (), ())
+    return loader.construct_document(node), lines
 
 
 class _Walk:
@@ -155,13 +165,6 @@ def read_text(path: Path, shown: str, *, named_at: tuple[str, int | None, str] |
             path=shown,
             line=bad_line,
         ) from None
-
-
-def dotted(at: Iterable[str | int]) -> str:
-    out = ""
-    for part in at:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
