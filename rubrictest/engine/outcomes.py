@@ -29,7 +29,7 @@ def criterion_status(criterion: Criterion, verdict: Verdict, scored: bool) -> St
     return "MISSED" if scored and not criterion.must else "FAIL"
 
 
-@dataclass
+@dataclass(slots=True)  # one per criterion of a run: no __dict__ each
 class VerdictInfo:
     """A verdict with what the report needs around it (``members``: each panel member's
     verdict, when a judge panel decided it; ``repeats``: every repeat's verdict, with the flip

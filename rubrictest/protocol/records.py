@@ -308,7 +308,7 @@ class VerdictSample:
     rationale: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # one per criterion of a run: no __dict__ each
 class Verdict:
     """A judge's answer for one criterion.
 

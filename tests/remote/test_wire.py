@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -240,7 +241,9 @@ def test_no_key_anywhere_in_results(plugin: str, provider: FakeProvider, tmp_pat
     provider.push(Step("content", content="oops"))
     judge = judge_for(plugin, provider, tmp_path, samples=3)
     result = judge_once(judge, n_criteria=2)
-    dumped = json.dumps([c.__dict__ for c in result.calls] + [v.__dict__ for v in result.verdicts], default=str)
+    dumped = json.dumps(
+        [c.__dict__ for c in result.calls] + [dataclasses.asdict(v) for v in result.verdicts], default=str
+    )
     assert SENTINEL_KEY not in dumped and "sk-SENTINEL" not in dumped
 
 

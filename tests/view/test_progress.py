@@ -129,8 +129,6 @@ def test_call_progress_counts_queued_in_flight_done() -> None:
     async def main() -> None:
         sem = asyncio.Semaphore(2)
         await asyncio.gather(*(call(sem) for _ in range(5)))
-        async with progress.slot(sem, counted=False):  # a deterministic check is not a model call
-            pass
 
     asyncio.run(main())
     assert max(s[1] for s in seen) == 2
@@ -187,3 +185,35 @@ def test_status_line_skips_drawing_when_nothing_fits(cols: int) -> None:
     tries = iter([False, False, True])
     line.wait(lambda timeout: next(tries))
     assert writer.out == []
+
+
+def test_deterministic_checks_are_not_counted_as_model_calls(tmp_path: Path) -> None:
+    """Checks take their judge's semaphore without the progress line's slot."""
+    from rubrictest.engine import ComponentPool, Engine, ModelCalls, Run
+    from rubrictest.suite.models import SuiteModel
+    from rubrictest.suite.resolve import resolve_model
+
+    data = {
+        "suite": "checks",
+        "cases": [
+            {
+                "id": f"c{i}",
+                "output": "Returns within 30 days.",
+                "criteria": [{"check": "contains", "with": {"value": "30"}}],
+            }
+            for i in range(3)
+        ],
+    }
+    path = tmp_path / "test_checks.rubric.yaml"
+    suite = resolve_model(SuiteModel.model_validate(data), path, path.name)
+    run = Run.start(None, kind="pytest", rootdir=str(tmp_path), argv=["test"], version="test")
+    calls = ModelCalls(ComponentPool(tmp_path), run)
+    engine = Engine(calls)
+    engine.pool.validate(suite)
+    for i, case_run in enumerate(suite.runs):
+        engine.add(suite, case_run, f"k{i}")
+    engine.schedule()
+    outcomes = [engine.case(f"k{i}") for i in range(3)]
+    engine.close()
+    assert [o.passed for o in outcomes] == [True] * 3
+    assert (calls.progress.queued, calls.progress.in_flight, calls.progress.done) == (0, 0, 0)
