@@ -164,6 +164,15 @@ def _domain(text: str) -> str:
     return f"{text} " if "." in text.split("[", 1)[0] else text
 
 
+_PROPERTIES: dict[tuple[str, Any], tuple[str, Any]] = {}
+
+
+def _shared(prop: tuple[str, Any]) -> tuple[str, Any]:
+    """One tuple for each of the few (name, value) properties that most items repeat (pytest
+    copies every item's properties into each of its three reports)."""
+    return _PROPERTIES.setdefault(prop, prop) if len(_PROPERTIES) < 4096 else prop
+
+
 class RubricFailure(Exception):
     """A criterion, score or gate did not pass: rendered as a verdict, not a traceback."""
 
@@ -284,11 +293,11 @@ class CriterionItem(RubricItem):
     def _record_properties(self, info: VerdictInfo) -> None:
         v = info.verdict
         props = [
-            ("status", info.status),
-            ("outcome", v.outcome),
-            ("judge", info.judge),
+            _shared(("status", info.status)),
+            _shared(("outcome", v.outcome)),
+            _shared(("judge", info.judge)),
             ("criterion_hash", self.criterion.hash),
-            ("points", self.criterion.points),
+            _shared(("points", self.criterion.points)),
         ]
         if v.confidence is not None:
             props.append(("confidence", round(v.confidence, 4)))

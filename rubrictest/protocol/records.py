@@ -108,7 +108,7 @@ class ComponentSpec(BaseModel):
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per criterion of a suite: no __dict__ each
 class Criterion:
     """One rubric criterion, resolved from a suite (shorthands expanded, rubrics merged).
 
