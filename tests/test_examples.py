@@ -133,3 +133,31 @@ def test_release_template_skips_without_key(
     )
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED or result.ret == 0
     result.stdout.fnmatch_lines(["*OPENAI_API_KEY not set (requires_env)*"])
+
+
+@pytest.mark.parametrize("repeat", [None, "2"])
+def test_the_terminal_summary_reads_what_the_full_report_reads(
+    pytester: pytest.Pytester, suites_copy: Path, repeat: str | None
+) -> None:
+    """The end-of-run summary reads no row per verdict unless panels or repeats need them;
+    what it reads equals the same parts of the full report (examples: panels, a sentinel,
+    gates, two targets; with and without --rubric-repeat)."""
+    from collections import Counter
+
+    from rubrictest.store import Store
+    from rubrictest.store.report import run_report, summary_report
+
+    db = pytester.path / "results.db"
+    args = [str(suites_copy / "examples"), "-q", f"--rubric-db={db}", "-p", "no:cacheprovider"]
+    result = pytester.runpytest_subprocess(*args, *(["--rubric-repeat", repeat] if repeat else []))
+    assert result.ret == 0, result.stdout.str()
+    store = Store.open(db)
+    try:
+        run_id = store.resolve_run("latest")
+        full, summary = run_report(store, run_id), summary_report(store, run_id)
+    finally:
+        store.close()
+    assert summary["counts"] == dict(Counter(c["status"] for c in full["criteria"]))
+    for key in ("targets", "suites", "panel_agreement", "sentinel", "repeats", "usage"):
+        assert summary[key] == full[key], key
+    assert summary["panel_agreement"] is not None and (summary["repeats"] is not None) == bool(repeat)

@@ -507,6 +507,13 @@ class Store(RowWriter):
         rows = self.db.query("SELECT * FROM sentinel_verdicts WHERE run_id = ? ORDER BY id", [run_id])
         return [_decode("sentinel_verdicts", r) for r in rows]
 
+    def has_repeats(self, run_id: str) -> bool:
+        """Whether ``run_id`` judged some criterion more than once (``--rubric-repeat``)."""
+        self.flush()
+        return (
+            self.db.execute("SELECT 1 FROM repeat_verdicts WHERE run_id = ? LIMIT 1", [run_id]).fetchone() is not None
+        )
+
     def repeat_verdicts(self, run_id: str) -> list[dict[str, Any]]:
         """Every repeat's verdict of ``run_id`` (empty without ``--rubric-repeat``), decoded."""
         self.flush()

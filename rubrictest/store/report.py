@@ -34,53 +34,16 @@ def run_report(store: Store, run_id: str, flag_split: float = FLAG_SPLIT) -> dic
     cases = store.cases(run_id)
     gates = [{k: g.get(k) for k in _GATE_KEYS} for g in store.gates(run_id)]
     usage = _usage(store, run_id)
-    suites: dict[str, dict[str, Any]] = {}
-    targets: dict[tuple[str, str], dict[str, Any]] = {}
-    for case in cases:
-        s = suites.setdefault(
-            case["suite"],
-            {
-                "suite": case["suite"],
-                "path": case["suite_path"],
-                "cases": 0,
-                "passed": 0,
-                "failed": 0,
-                "errors": 0,
-                "scores": [],
-            },
-        )
-        t = targets.setdefault(
-            (case["suite"], case["target"] or ""),
-            {
-                "suite": case["suite"],
-                "target": case["target"] or "",
-                "cases": 0,
-                "passed": 0,
-                "failed": 0,
-                "errors": 0,
-                "scores": [],
-            },
-        )
-        for group in (s, t):
-            group["cases"] += 1
-            group[{"passed": "passed", "failed": "failed"}.get(case["outcome"], "errors")] += 1
-            if case["score"] is not None:
-                group["scores"].append(case["score"])
-    for group in [*suites.values(), *targets.values()]:
-        scores = group.pop("scores")
-        group["mean_score"] = sum(scores) / len(scores) if scores else None
-    by_gate = {(g["suite"], g["target"] or ""): g for g in gates}
-    for group_key, t in targets.items():
-        t["gate"] = by_gate.get(group_key)
+    suites, targets = _groups(cases, gates)
     by_tag: dict[str, Counter[str]] = defaultdict(Counter)
     for v in verdicts:
         for tag in v["tags"] or []:
             by_tag[tag][v["status"]] += 1
     return {
         "run": {k: run.get(k) for k in ("id", "started_at", "finished_at", "status", "version", "counts")},
-        "targets": list(targets.values()),
+        "targets": targets,
         "gates": gates,
-        "suites": list(suites.values()),
+        "suites": suites,
         "cases": [{k: c.get(k) for k in ("suite", "case_id", "target", "score", "outcome", "reason")} for c in cases],
         "criteria": [
             {
@@ -124,6 +87,72 @@ def run_report(store: Store, run_id: str, flag_split: float = FLAG_SPLIT) -> dic
         "sentinel": sentinel_summary(store.sentinel_verdicts(run_id)),
         "trees": run_trees(store, run_id, verdicts, cases),
         "usage": usage,
+    }
+
+
+def _groups(
+    cases: list[dict[str, Any]], gates: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per suite and per (suite, target): the cases, how they ended, the mean score, the gate."""
+    suites: dict[str, dict[str, Any]] = {}
+    targets: dict[tuple[str, str], dict[str, Any]] = {}
+    for case in cases:
+        s = suites.setdefault(
+            case["suite"],
+            {
+                "suite": case["suite"],
+                "path": case["suite_path"],
+                "cases": 0,
+                "passed": 0,
+                "failed": 0,
+                "errors": 0,
+                "scores": [],
+            },
+        )
+        t = targets.setdefault(
+            (case["suite"], case["target"] or ""),
+            {
+                "suite": case["suite"],
+                "target": case["target"] or "",
+                "cases": 0,
+                "passed": 0,
+                "failed": 0,
+                "errors": 0,
+                "scores": [],
+            },
+        )
+        for group in (s, t):
+            group["cases"] += 1
+            group[{"passed": "passed", "failed": "failed"}.get(case["outcome"], "errors")] += 1
+            if case["score"] is not None:
+                group["scores"].append(case["score"])
+    for group in [*suites.values(), *targets.values()]:
+        scores = group.pop("scores")
+        group["mean_score"] = sum(scores) / len(scores) if scores else None
+    by_gate = {(g["suite"], g["target"] or ""): g for g in gates}
+    for group_key, t in targets.items():
+        t["gate"] = by_gate.get(group_key)
+    return list(suites.values()), list(targets.values())
+
+
+def summary_report(store: Store, run_id: str) -> dict[str, Any]:
+    """The parts of :func:`run_report` the terminal summary shows, without reading a row per
+    verdict unless a judge panel or ``--rubric-repeat`` needs them (at 100,000 criteria those
+    rows held 150 MB at the end of the run): ``counts`` per status (from SQL), ``targets``,
+    ``suites``, ``panel_agreement``, ``sentinel``, ``repeats`` and ``usage``."""
+    members = store.member_verdicts(run_id)
+    repeated = store.has_repeats(run_id)
+    verdicts = store.verdicts(run_id) if members or repeated else []
+    gates = [{k: g.get(k) for k in _GATE_KEYS} for g in store.gates(run_id)]
+    suites, targets = _groups(store.cases(run_id), gates)
+    return {
+        "counts": store.status_counts(run_id),
+        "targets": targets,
+        "suites": suites,
+        "panel_agreement": panel_agreement(members, verdicts, FLAG_SPLIT),
+        "sentinel": sentinel_summary(store.sentinel_verdicts(run_id)),
+        "repeats": run_repeats(store, run_id, verdicts) if repeated else None,
+        "usage": _usage(store, run_id),
     }
 
 
@@ -592,8 +621,8 @@ def _markdown_panels(report: dict[str, Any]) -> list[str]:
 def terminal_summary_lines(store: Store, run_id: str, live_usage: dict[str, Any]) -> list[str]:
     """The ``rubrictest`` section pytest prints at the end of a run."""
     store.flush()
-    report = run_report(store, run_id)
-    counts = Counter(c["status"] for c in report["criteria"])
+    report = summary_report(store, run_id)
+    counts = report["counts"]
     lines = ["criteria: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)]
     lines += suite_lines(report)
     lines += brief_trust_lines(report)
