@@ -66,9 +66,21 @@ def write_plain_tests(path: Path, n: int) -> None:
     )
 
 
+def child_env() -> dict[str, str]:
+    """The environment of a measured process: without the caller's rubrictest and pytest
+    settings, and with Python's default of caching bytecode (a machine that sets
+    ``PYTHONDONTWRITEBYTECODE`` would compile every module of every run from source, which
+    a user's machine does not: rubrictest has more modules than a plain test file)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("RUBRICTEST_", "PYTEST_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
+
+
 def timed(args: list[str], cwd: Path) -> float:
     """Wall time of one pytest process; it must exit 0."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUBRICTEST_", "PYTEST_"))}
+    env = child_env()
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],

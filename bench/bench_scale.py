@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_core import CRITERIA_PER_CASE, write_rubric_suite  # the script's folder is on sys.path
+from bench_core import CRITERIA_PER_CASE, child_env, write_rubric_suite  # the script's folder is on sys.path
 
 from rubrictest.suite.parsing import MAX_YAML_BYTES
 
@@ -85,11 +85,6 @@ def fresh_db(work: Path) -> str:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return str(path)
-
-
-def child_env() -> dict[str, str]:
-    """The environment without rubrictest or pytest settings of the caller."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("RUBRICTEST_", "PYTEST_"))}
 
 
 def max_rss_bytes(ru_maxrss: int) -> int:

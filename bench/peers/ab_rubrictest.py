@@ -54,6 +54,7 @@ def _children_cpu() -> float:
 def run_once(tree: Path, args: argparse.Namespace, host: str, state: Path) -> dict[str, float]:
     """One runner invocation on ``tree``; its wall, CPU, judging span and call count."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # Python's default: bytecode cached, as on users' machines
     env.update(
         PYTHONPATH=f"{tree}{os.pathsep}{tree / 'plugins'}",
         BENCH_CRITERIA=str(args.criteria),
