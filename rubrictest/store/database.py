@@ -123,8 +123,12 @@ class Store(RowWriter):
             db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
             store = cls(db, path)
-            if not migrations.applied(db) and (not create or _foreign_tables(db)):
-                tables = _foreign_tables(db)
+            # The tables first, then the migration records: a process migrating the same new
+            # file (an xdist worker) commits a migration's tables and its record at once, so
+            # whoever sees the tables also sees the record. In the other order the tables could
+            # appear between the two reads and pass for another application's.
+            tables = _foreign_tables(db)
+            if not migrations.applied(db) and (not create or tables):
                 conn.close()
                 raise StoreError(
                     f"{path} is not a rubrictest results database"
