@@ -33,8 +33,11 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
 
     Duplicate mapping keys are errors (PyYAML would silently keep the last one), and so are
     files over :data:`MAX_YAML_BYTES`, aliases that expand past :data:`MAX_ALIAS_NODES`,
-    recursive aliases and nesting deeper than :data:`MAX_DEPTH`: the node tree is walked, and
-    bounded, before any Python object is built from it.
+    recursive aliases and nesting deeper than :data:`MAX_DEPTH`. The data is built in one pass
+    over libyaml's events (:mod:`.yaml_events`), an alias reusing its anchor's object rather
+    than copying it, so a file that aliases its way to a billion nodes is refused after building
+    no more than the file itself holds. Merge keys and explicit collection tags are left to
+    PyYAML's composer (:func:`_compose`), with the same bounds.
     """
     if len(text) > MAX_YAML_BYTES:
         raise SuiteError(
