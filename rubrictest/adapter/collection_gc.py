@@ -13,9 +13,12 @@ run is collected as usual.
 At the end of the session, pytest collects garbage once more (frozen objects are skipped).
 When this pytest session runs inside another one in the same process (``pytester``'s in-process
 runs, ``pytest.main()`` from a test), a config cleanup unfreezes the objects, so the outer
-process frees them as before. The outermost session leaves them frozen: the interpreter exits
-next, and its shutdown collection would otherwise walk them all again (0.6 s on the
-10,000-criterion benchmark, more than plain pytest's whole collection of the same count).
+process frees them as before. The outermost session leaves them frozen: the interpreter usually
+exits next, and its shutdown collection would otherwise walk them all again (0.6 s on the
+10,000-criterion benchmark, more than plain pytest's whole collection of the same count). A
+process that runs pytest again after that (ipytest in a notebook, a script calling
+``pytest.main()`` twice) unfreezes them when the next session starts, so one session's objects
+at most wait for the exit.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import pytest
 
 _sessions = 0
 """pytest sessions alive in this process that loaded rubrictest (more than one: nested)."""
+_left_frozen = False
+"""An outermost session ended and left its objects frozen (unfrozen by the next session)."""
 
 
 class CollectionGC:
@@ -35,7 +40,10 @@ class CollectionGC:
         self.config = config
         self.paused = False  # automatic collection was on and this object turned it off
         self.frozen = False
-        global _sessions
+        global _sessions, _left_frozen
+        if _left_frozen:  # a process that runs pytest again (ipytest, a script): the last run's
+            _left_frozen = False  # objects are garbage now, collected as usual
+            gc.unfreeze()
         _sessions += 1
         # Registered now, before pytest's own cleanups (its unraisable-exception plugin
         # collects garbage in one): cleanups run last-registered first, so this runs after it.
@@ -62,12 +70,14 @@ class CollectionGC:
         self.frozen = True
 
     def _end(self) -> None:
-        global _sessions
+        global _sessions, _left_frozen
         _sessions -= 1
         self._resume()  # whatever happened to collection
         if self.frozen and _sessions > 0:  # nested: the outer session's process goes on
             self.frozen = False
             gc.unfreeze()
+        elif self.frozen:
+            _left_frozen = True
 
     def _resume(self) -> None:
         if self.paused:

@@ -113,18 +113,36 @@ def test_a_collection_error_or_collect_only_leaves_the_collector_as_it_was(
 def test_the_outermost_session_leaves_its_objects_frozen_for_the_exit(
     pytester: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:
-    """Nothing runs after the outermost session but the interpreter's exit, whose collection
-    would walk every collected object again: they stay frozen. A nested session (above, the
-    pytester runs inside this test session) unfreezes them for the outer one."""
+    """Nothing runs after the outermost session but, usually, the interpreter's exit, whose
+    collection would walk every collected object again: they stay frozen. A process that runs
+    pytest again (ipytest, a script) unfreezes them when the next session starts, so frozen
+    objects do not pile up run after run. (A nested session -- the pytester runs above, inside
+    this test session -- unfreezes them for the outer one at once.)"""
     write_suite(SUITE)
     script = (
-        "import gc, sys, pytest\n"
-        "code = pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:xdist', sys.argv[1]])\n"
-        "print('frozen', gc.get_freeze_count(), 'enabled', gc.isenabled(), 'exit', int(code))\n"
+        "import gc, sys, weakref, pytest\n"
+        "class Cycle:\n"
+        "    pass\n"
+        "refs = []\n"
+        "class Probe:\n"
+        "    def pytest_collection_finish(self, session):\n"
+        "        c = Cycle(); c.me = c; session.config.probe = c  # alive, then garbage with the session\n"
+        "        refs.append(weakref.ref(c))\n"
+        "for _ in range(3):\n"
+        "    code = pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:xdist', sys.argv[1]], plugins=[Probe()])\n"
+        "    print('frozen', gc.get_freeze_count(), 'enabled', gc.isenabled(), 'exit', int(code))\n"
+        "print('alive', [r() is not None for r in refs])\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script, str(pytester.path)], capture_output=True, text=True, timeout=120
     )
-    last = proc.stdout.strip().splitlines()[-1].split()
-    assert last[0] == "frozen" and int(last[1]) > 1_000, proc.stdout + proc.stderr
-    assert last[2:] == ["enabled", "True", "exit", "0"], proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    rows = [line.split() for line in lines if " enabled " in line and line.startswith("frozen ")]
+    assert len(rows) == 3, proc.stdout + proc.stderr
+    assert all(int(row[1]) > 1_000 for row in rows), rows  # each session left its objects frozen
+    assert all(row[2:] == ["enabled", "True", "exit", "0"] for row in rows), rows
+    # The second session's leftovers were unfrozen when the third started, and collected; the
+    # third's stay frozen for the exit. (pytest itself keeps the first session's config alive,
+    # with or without rubrictest, so the first says nothing.)
+    alive = lines[-1].removeprefix("alive ")
+    assert alive.endswith("False, True]"), proc.stdout + proc.stderr
