@@ -61,3 +61,33 @@ def test_a_second_ctrl_c_exits_at_once_without_a_traceback(tmp_path: Path) -> No
     stored = {v["case_id"] for v in store.verdicts(store.resolve_run(None)) if v["status"] == "PASS"}
     assert received <= stored
     store.close()
+
+
+SIGNAL_ANOTHER_THREAD = """
+import signal, threading
+
+_passed = []
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed:
+        _passed.append(report.nodeid)
+        if len(_passed) == 3:
+            # The kernel may hand a Ctrl-C sent to the process group to any thread: here, always
+            # to the engine's, while the main thread waits for a verdict a minute away.
+            engine = next(t for t in threading.enumerate() if t.name == "rubrictest-engine")
+            threading.Timer(0.5, signal.pthread_kill, (engine.ident, signal.SIGINT)).start()
+"""
+
+
+def test_ctrl_c_handled_by_another_thread_still_stops_the_run(tmp_path: Path) -> None:
+    """The main thread, blocked waiting for a slow verdict, wakes to run the SIGINT handler that
+    another thread received (it hung until the model answered, 1 time in 20, before)."""
+    write_project(tmp_path)
+    conftest = tmp_path / "conftest.py"
+    conftest.write_text(conftest.read_text() + SIGNAL_ANOTHER_THREAD)
+    session = Session(tmp_path)
+    session.wait_passed(3)
+    started = time.monotonic()
+    code, out = session.finish()
+    assert time.monotonic() - started < STOP_WITHIN_S, out
+    assert code == pytest.ExitCode.INTERRUPTED, out

@@ -25,9 +25,10 @@ import asyncio
 import concurrent.futures as cf
 import dataclasses
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConfigError, JudgeError
 from ..events import VerdictEvent
@@ -49,6 +50,25 @@ cached, call id, panel members=None)``."""
 
 # The error of a verdict a run never got because it was stopped: ``--rubric-resume`` judges it again.
 INTERRUPTED = "interrupted"
+
+T = TypeVar("T")
+
+
+WAIT_SLICE_S = 0.2
+"""The longest a blocked wait of the main thread sleeps before it looks again. The kernel hands
+a Ctrl-C sent to the process (or its group) to any of its threads; Python runs the handler,
+which raises ``KeyboardInterrupt``, only once the main thread executes again. A wait that never
+woke would keep a run waiting on a slow model call after Ctrl-C (``tests/test_interrupt.py``)."""
+
+
+def result_of(future: cf.Future[T]) -> T:
+    """``future.result()``, waking every :data:`WAIT_SLICE_S` so that a signal is handled."""
+    while True:
+        try:
+            return future.result(timeout=WAIT_SLICE_S)
+        except TimeoutError:
+            if future.done():  # the future's own TimeoutError, not the wait's
+                raise
 
 
 class Unit:
@@ -93,8 +113,13 @@ class Unit:
 
     def wait_verdict(self, criterion_id: str, timeout: float | None = None) -> VerdictInfo | None:
         """Block until the verdict of ``criterion_id`` arrives (``None`` after ``timeout`` seconds)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._arrived:
-            self._arrived.wait_for(lambda: criterion_id in self.outcome.verdicts, timeout)
+            while criterion_id not in self.outcome.verdicts:
+                left = WAIT_SLICE_S if deadline is None else min(WAIT_SLICE_S, deadline - time.monotonic())
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
             return self.outcome.verdicts.get(criterion_id)
 
 
@@ -189,7 +214,7 @@ class Engine:
         unit = self.units[key]
         if not unit.started:
             self.schedule([key])
-        return unit.case_future.result()
+        return result_of(unit.case_future)
 
     def gate(self, suite_path: str, target: str, min_pass_rate: float, confidence: float) -> GateOutcome:
         """Block until every case of the suite for ``target`` is done; decide its gate (stored
@@ -229,7 +254,7 @@ class Engine:
         units = [u for u in self.suites[suite_path] if u.target == target]
         wanted = {id(u) for u in units}
         self.schedule([k for k, u in self.units.items() if id(u) in wanted])
-        return [u.case_future.result() for u in units]
+        return [result_of(u.case_future) for u in units]
 
     # ------------------------------------------------------------------ the pipeline
 
