@@ -389,11 +389,9 @@ class RubricSession:
         """Block until the units ``keys`` are done, showing live progress while they are awaited."""
         if self.status is None:
             return
-        import concurrent.futures as cf
-
         engine = self.get_engine()
-        futures = [engine.units[k].case_future for k in keys if engine.units[k].started]
-        self.status.wait(lambda timeout: not cf.wait(futures, timeout).not_done)
+        units = [engine.units[k] for k in keys if engine.units[k].started]
+        self.status.wait(lambda timeout: all(u.wait_finished(timeout) for u in units))
 
     def get_engine(self) -> Engine:
         """The session's engine (built at the end of collection)."""

@@ -24,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import dataclasses
+import queue
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from ..errors import ConfigError, JudgeError
 from ..events import VerdictEvent
@@ -51,9 +52,6 @@ cached, call id, panel members=None)``."""
 # The error of a verdict a run never got because it was stopped: ``--rubric-resume`` judges it again.
 INTERRUPTED = "interrupted"
 
-T = TypeVar("T")
-
-
 WAIT_SLICE_S = 0.2
 """The longest a blocked wait of the main thread sleeps before it looks again. The kernel hands
 a Ctrl-C sent to the process (or its group) to any of its threads; Python runs the handler,
@@ -61,28 +59,26 @@ which raises ``KeyboardInterrupt``, only once the main thread executes again. A 
 woke would keep a run waiting on a slow model call after Ctrl-C (``tests/test_interrupt.py``)."""
 
 
-def result_of(future: cf.Future[T]) -> T:
-    """``future.result()``, waking every :data:`WAIT_SLICE_S` so that a signal is handled."""
-    while True:
-        try:
-            return future.result(timeout=WAIT_SLICE_S)
-        except TimeoutError:
-            if future.done():  # the future's own TimeoutError, not the wait's
-                raise
-
-
 class Unit:
-    """One scheduled case run, and what the pytest items wait on: the case's future, and a
-    condition signalled as each criterion's verdict arrives (one per case rather than a
-    future per criterion: cheaper for large suites)."""
+    """One scheduled case run, and what the pytest items wait on: its verdicts as they arrive
+    and its end (one wake-up queue per case rather than a future per criterion: cheaper for large
+    suites).
+
+    The waits hold no lock of Python code while they sleep: ``KeyboardInterrupt`` is raised in
+    the main thread between any two bytecodes, and one raised inside a ``threading.Condition``
+    (or a ``concurrent.futures.Future``) it had entered could leave that lock held, and the
+    engine's thread, which needs it to deliver the next verdict, blocked for good. The engine
+    publishes a verdict with one dict assignment and a ``put`` on a ``queue.SimpleQueue``, both
+    atomic, and the waiter only reads and calls ``get`` (C code, safe to interrupt).
+    """
 
     def __init__(self, suite: Suite, run: CaseRun, position: int = 0) -> None:
         self.suite = suite
         self.run = run
         self.position = position
         self.outcome = CaseOutcome(run)
-        self.case_future: cf.Future[CaseOutcome] = cf.Future()
-        self._arrived = threading.Condition()
+        self.finished = False  # set once the case is judged and scored (its outcome is final)
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()  # one token per verdict and at the end
         self.started = False
         # ``--rubric-resume``: the verdicts this case run already has in the resumed run, and
         # its stored case row when it was finished (then nothing is called again).
@@ -107,20 +103,36 @@ class Unit:
 
     def set_verdict(self, criterion_id: str, info: VerdictInfo) -> None:
         """Record a verdict and wake the items waiting for it."""
-        with self._arrived:
-            self.outcome.verdicts[criterion_id] = info
-            self._arrived.notify_all()
+        self.outcome.verdicts[criterion_id] = info
+        self._wake.put(None)
+
+    def finish(self) -> None:
+        """Mark the case judged and scored, and wake whoever waits for it (once)."""
+        if self.finished:
+            return
+        self.finished = True
+        self._wake.put(None)
 
     def wait_verdict(self, criterion_id: str, timeout: float | None = None) -> VerdictInfo | None:
         """Block until the verdict of ``criterion_id`` arrives (``None`` after ``timeout`` seconds)."""
+        self._wait(lambda: criterion_id in self.outcome.verdicts, timeout)
+        return self.outcome.verdicts.get(criterion_id)
+
+    def wait_finished(self, timeout: float | None = None) -> bool:
+        """Block until the case is judged and scored; whether it is (``False`` after ``timeout``)."""
+        self._wait(lambda: self.finished, timeout)
+        return self.finished
+
+    def _wait(self, ready: Callable[[], bool], timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._arrived:
-            while criterion_id not in self.outcome.verdicts:
-                left = WAIT_SLICE_S if deadline is None else min(WAIT_SLICE_S, deadline - time.monotonic())
-                if left <= 0:
-                    break
-                self._arrived.wait(left)
-            return self.outcome.verdicts.get(criterion_id)
+        while not ready():
+            left = WAIT_SLICE_S if deadline is None else min(WAIT_SLICE_S, deadline - time.monotonic())
+            if left <= 0:
+                return
+            try:
+                self._wake.get(timeout=left)
+            except queue.Empty:
+                pass
 
 
 class Engine:
@@ -214,7 +226,8 @@ class Engine:
         unit = self.units[key]
         if not unit.started:
             self.schedule([key])
-        return result_of(unit.case_future)
+        unit.wait_finished()
+        return unit.outcome
 
     def gate(self, suite_path: str, target: str, min_pass_rate: float, confidence: float) -> GateOutcome:
         """Block until every case of the suite for ``target`` is done; decide its gate (stored
@@ -254,7 +267,9 @@ class Engine:
         units = [u for u in self.suites[suite_path] if u.target == target]
         wanted = {id(u) for u in units}
         self.schedule([k for k, u in self.units.items() if id(u) in wanted])
-        return [result_of(u.case_future) for u in units]
+        for u in units:
+            u.wait_finished()
+        return [u.outcome for u in units]
 
     # ------------------------------------------------------------------ the pipeline
 
@@ -268,8 +283,7 @@ class Engine:
                 if not unit.delivered(crit.id):
                     self._deliver(unit, crit, Verdict.failed(crit.id, reason), "", False, None)
             outcome.error = outcome.error or reason
-            if not unit.case_future.done():
-                unit.case_future.set_result(outcome)
+            unit.finish()
             if isinstance(exc, asyncio.CancelledError):
                 raise
 
@@ -288,7 +302,7 @@ class Engine:
                 outcome.error = outcome.target_error or "no response"
             else:
                 self._score(unit)
-            unit.case_future.set_result(outcome)
+            unit.finish()
             return
         if case.output is not None:
             outcome.response = case.output
@@ -309,7 +323,7 @@ class Engine:
             await self._judge_case(unit, outcome.response)
             self._score(unit)
         self._store_case(unit)
-        unit.case_future.set_result(outcome)
+        unit.finish()
 
     async def _judge_case(self, unit: Unit, response: str) -> None:
         # The sentinel is asked once per case, whatever the repeats of its criteria.
