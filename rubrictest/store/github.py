@@ -9,7 +9,6 @@ is flattened to one line, cut, and escaped so it cannot break the table or injec
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -114,51 +113,30 @@ _KINDS = {"rubric_only": "rubric passes, sentinel fails", "holistic_only": "sent
 
 def _trust_lines(db: ResultsDB, run_id: str) -> list[str]:
     """Criteria a judge panel split on (rubric problems) and rubric-holistic disagreements."""
-    tables = db.tables()
+    trust = db.trust(run_id)
     out: list[str] = []
-    if "member_verdicts" in tables:
-        members = db.rows(
-            "SELECT suite, case_id, target, criterion_id, member, member_index, outcome "
-            "FROM member_verdicts WHERE run_id = ?",
-            [run_id],
-        )
-        if members:
-            from .agreement import panel_agreement
-
-            verdicts = [
-                {**v, "tags": json.loads(v["tags"]) if isinstance(v["tags"], str) else v["tags"]}
-                for v in db.rows(
-                    "SELECT suite, case_id, target, criterion_id, tags, criterion_text FROM verdicts WHERE run_id = ?",
-                    [run_id],
+    agreement = trust["agreement"]
+    if agreement is not None:
+        out += ["", f"**Judge panel**: split on {agreement['split']} of {agreement['n']} criteria judged"]
+        for c in agreement["by_criterion"]:
+            if c["flagged"]:
+                out.append(
+                    f"- rubric problem: the panel splits on {md_cell(c['suite'], 60)} · "
+                    f"{md_cell(c['criterion_id'], 60)} ({c['split']} of {c['n']})"
                 )
-            ]
-            agreement = panel_agreement(members, verdicts)
-            if agreement is not None:
-                out += ["", f"**Judge panel**: split on {agreement['split']} of {agreement['n']} criteria judged"]
-                for c in agreement["by_criterion"]:
-                    if c["flagged"]:
-                        out.append(
-                            f"- rubric problem: the panel splits on {md_cell(c['suite'], 60)} · "
-                            f"{md_cell(c['criterion_id'], 60)} ({c['split']} of {c['n']})"
-                        )
-    if "sentinel_verdicts" in tables:
-        flagged = db.rows(
-            "SELECT suite, case_id, target, score, rubric_score, disagreement FROM sentinel_verdicts "
-            "WHERE run_id = ? AND disagreement IS NOT NULL ORDER BY id",
-            [run_id],
-        )
-        if flagged:
-            out += [
-                "",
-                "**Rubric-holistic disagreements** (rubric-free sentinel)",
-                "",
-                "| suite | case | target | rubric score | sentinel score | kind |",
-                "|---|---|---|---|---|---|",
-            ]
-            out += [
-                f"| {md_cell(r['suite'], 60)} | {md_cell(r['case_id'], 60)} | "
-                f"{md_cell(r['target'] or 'fixed outputs', 60)} | {r['rubric_score']:.2f} | {r['score']:.2f} | "
-                f"{_KINDS.get(r['disagreement'], r['disagreement'])} |"
-                for r in flagged
-            ]
+    flagged = trust["disagreements"]
+    if flagged:
+        out += [
+            "",
+            "**Rubric-holistic disagreements** (rubric-free sentinel)",
+            "",
+            "| suite | case | target | rubric score | sentinel score | kind |",
+            "|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {md_cell(r['suite'], 60)} | {md_cell(r['case_id'], 60)} | "
+            f"{md_cell(r['target'] or 'fixed outputs', 60)} | {r['rubric_score']:.2f} | {r['score']:.2f} | "
+            f"{_KINDS.get(r['disagreement'], r['disagreement'])} |"
+            for r in flagged
+        ]
     return out
