@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import SuiteError
-from .yaml_events import EventBuilder, NotPlain
+from .yaml_events import EventBuilder
 from .yaml_events import Path_ as Path_
 from .yaml_events import dotted as dotted
 
@@ -36,8 +36,8 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
     recursive aliases and nesting deeper than :data:`MAX_DEPTH`. The data is built in one pass
     over libyaml's events (:mod:`.yaml_events`), an alias reusing its anchor's object rather
     than copying it, so a file that aliases its way to a billion nodes is refused after building
-    no more than the file itself holds. Merge keys and explicit collection tags are left to
-    PyYAML's composer (:func:`_compose`), with the same bounds.
+    no more than the file itself holds. The data of a document with merge keys or explicit
+    collection tags is PyYAML's, constructed once the events have bounded the document.
     """
     if len(text) > MAX_YAML_BYTES:
         raise SuiteError(
@@ -50,89 +50,15 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
         try:
             builder = EventBuilder(loader, path, max_alias_nodes=MAX_ALIAS_NODES, max_depth=MAX_DEPTH)
             data, lines = builder.load(), builder.lines
-        except NotPlain:  # merge keys, explicit collection tags: PyYAML's composer decides
-            loader.dispose()
-            loader = _Loader(text)
-            data, lines = _compose(loader, path)
         finally:
             loader.dispose()
+        if not builder.plain:  # merge keys, explicit collection tags: PyYAML's data, bounded above
+            data = yaml.load(text, Loader=_Loader)  # the safe loader (CSafeLoader or SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise SuiteError(f"malformed YAML: {problem}", path=path, line=mark.line + 1 if mark else None) from None
     return data, lines
-
-
-def _compose(loader: Any, path: str) -> tuple[Any, dict[Path_, int]]:
-    """PyYAML's way, for what :class:`~.yaml_events.EventBuilder` leaves to it: compose the
-    node graph, walk it for lines and bounds, construct the data."""
-    node = loader.get_single_node()
-    if node is None:
-        raise SuiteError("the file is empty", path=path, line=1)
-    lines: dict[Path_, int] = {}
-    _Walk(lines, path).node(node, (), ())
-    return loader.construct_document(node), lines
-
-
-class _Walk:
-    """One walk over a composed YAML node graph: records the line of every key path and
-    refuses duplicate keys and unbounded documents (aliases share nodes, so a walk that
-    follows them sees the document as it will be once expanded)."""
-
-    def __init__(self, lines: dict[Path_, int], path: str) -> None:
-        self.lines = lines
-        self.path = path
-        self.visits = 0
-        self.distinct: set[int] = set()
-
-    def _bound(self, node: yaml.Node, at: Path_, parents: tuple[int, ...]) -> None:
-        line = node.start_mark.line + 1
-        if id(node) in parents:
-            raise SuiteError(
-                "recursive YAML alias (a node that contains itself)", path=self.path, line=line, key=dotted(at) or None
-            )
-        if len(parents) > MAX_DEPTH:
-            raise SuiteError(
-                f"nested more than {MAX_DEPTH} levels deep", path=self.path, line=line, key=dotted(at) or None
-            )
-        self.visits += 1
-        self.distinct.add(id(node))
-        if self.visits - len(self.distinct) > MAX_ALIAS_NODES:
-            # named by the top-level key being expanded: the path inside an alias means little
-            raise SuiteError(
-                f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes "
-                "(nested aliases: a 'billion laughs' file?)",
-                path=self.path,
-                line=self.lines.get(at[:1], line),
-                key=dotted(at[:1]) or None,
-            )
-
-    def node(self, node: yaml.Node, at: Path_, parents: tuple[int, ...]) -> None:
-        self._bound(node, at, parents)
-        self.lines.setdefault(at, node.start_mark.line + 1)
-        inner = (*parents, id(node))
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                key = key_node.value
-                line = key_node.start_mark.line + 1
-                if not isinstance(key, str):  # a complex key (``? [a]``): never a suite key
-                    raise SuiteError(
-                        "a mapping key must be a plain value", path=self.path, line=line, key=dotted(at) or None
-                    )
-                if key in seen:
-                    raise SuiteError(
-                        f"duplicate key {key!r} (first at line {seen[key]})",
-                        path=self.path,
-                        line=line,
-                        key=dotted((*at, key)),
-                    )
-                seen[key] = line
-                self.lines[(*at, key)] = line
-                self.node(value_node, (*at, key), inner)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self.node(item, (*at, i), inner)
 
 
 def read_text(path: Path, shown: str, *, named_at: tuple[str, int | None, str] | None = None) -> str:

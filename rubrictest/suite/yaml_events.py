@@ -6,8 +6,9 @@ constructing the data from it is three passes and a node with two marks for ever
 on a 100,000-criterion suite the graph alone held about 400 MB at the peak of collection.
 Here each event becomes data at once. What this builder does not construct itself -- merge
 keys (``<<``), ``=`` keys and collections with an explicit tag (``!!set``, ``!!omap``, a
-custom tag) -- raises :class:`NotPlain`, and the caller composes the document as before, so
-those keep PyYAML's exact semantics.
+custom tag) -- it still reads for lines and bounds, and marks the document not
+:attr:`EventBuilder.plain`: the caller then has PyYAML construct that document's data, so those
+keep PyYAML's exact semantics, and they are bounded before PyYAML sees them.
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ _STR = "tag:yaml.org,2002:str"
 _PLAIN_MAP = (None, "!", "tag:yaml.org,2002:map")
 _PLAIN_SEQ = (None, "!", "tag:yaml.org,2002:seq")
 _SPECIAL_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
-
-
-class NotPlain(Exception):
-    """The document uses a YAML feature this builder leaves to PyYAML's composer."""
 
 
 class _Anchor:
@@ -84,15 +81,18 @@ class EventBuilder:
         self.anchors: dict[str, _Anchor] = {}
         self.recording: list[tuple[int, _Anchor]] = []  # open anchors: (length of their path, anchor)
         self.extra = 0  # nodes added by expanding aliases
+        # False: a feature whose data PyYAML constructs (merge keys, explicit collection tags);
+        # the lines and the bounds are this builder's all the same
+        self.plain = True
 
     def load(self) -> Any:
-        """The document's data (``lines`` holds its line map).
+        """The document's data (``lines`` holds its line map; not :attr:`plain`: the data is
+        to be constructed by PyYAML).
 
         Raises:
             SuiteError: an empty file, a recursive or oversized alias, nesting too deep, a
                 duplicate or complex key.
             yaml.YAMLError: malformed YAML (the caller words it).
-            NotPlain: a feature left to PyYAML's composer.
         """
         get = self.loader.get_event
         get()  # stream start
@@ -156,7 +156,7 @@ class EventBuilder:
             elif kind is MappingStartEvent:
                 value, count, below = self._mapping(event, at, depth)
             else:  # pragma: no cover - libyaml's parser never emits another event here
-                raise NotPlain(type(event).__name__)
+                raise TypeError(f"unexpected YAML event {type(event).__name__}")
         finally:
             if anchor is not None:
                 self.recording.pop()
@@ -207,7 +207,7 @@ class EventBuilder:
 
     def _sequence(self, event: Any, at: Path_, depth: int) -> tuple[list[Any], int, int]:
         if event.tag not in _PLAIN_SEQ:
-            raise NotPlain(event.tag)
+            self.plain = False
         get = self.loader.get_event
         items: list[Any] = []
         count, below = 1, 0
@@ -220,7 +220,7 @@ class EventBuilder:
 
     def _mapping(self, event: Any, at: Path_, depth: int) -> tuple[dict[Any, Any], int, int]:
         if event.tag not in _PLAIN_MAP:
-            raise NotPlain(event.tag)
+            self.plain = False
         get = self.loader.get_event
         out: dict[Any, Any] = {}
         seen: dict[str, int] = {}
@@ -249,8 +249,9 @@ class EventBuilder:
             tag = event.tag
             if tag is None or tag == "!":
                 tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
-            if tag in _SPECIAL_KEYS:
-                raise NotPlain(tag)
+            if tag in _SPECIAL_KEYS:  # a key like any other for lines and duplicates
+                self.plain = False
+                return event.value, event.value, line
             if event.anchor is not None:  # an anchored key: built as a node, to be aliased
                 return event.value, self._node(event, (), 0)[0], line
             return event.value, event.value if tag == _STR else self._scalar(event), line
