@@ -3,39 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from ...errors import StoreError
-from ...store import DEFAULT_DB, Store
 from ...store.agreement import FLAG_SPLIT
 from ...store.report import render_markdown, render_text, run_report
-from ..options import RunRefCommand
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def db_option(fn: F) -> F:
-    """The shared ``--db`` option of commands that read the results database."""
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        envvar="RUBRICTEST_DB",
-        help=f"Results database (default: {DEFAULT_DB}).",
-    )(fn)
-
-
-def open_store(db_path: Path | None) -> Store:
-    """Open an existing results database for reading, as a click error if impossible."""
-    try:
-        return Store.open(db_path or DEFAULT_DB, create=False)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
+from ..options import RunRefCommand, db_option, open_store
+from ..options import db_path as default_db
 
 
 @click.command(cls=RunRefCommand, context_settings={"help_option_names": ["-h", "--help"]})
@@ -128,7 +104,7 @@ def _read_only_report(
     from ...store.queries import ResultsDB
 
     try:
-        db = ResultsDB.open(db_path or DEFAULT_DB)
+        db = ResultsDB.open(default_db(db_path))
         run_id = db.resolve_run(run)
         other = db.resolve_run(compare_with) if compare_with else None
     except StoreError as exc:

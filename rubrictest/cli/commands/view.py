@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ...errors import StoreError
-from .report import db_option
+from ..options import db_option
 
 INSTALL_HINT = "pip install 'rubrictest[view]'"
 
