@@ -48,22 +48,27 @@ def _slow_suite(tmp_path: Path, cases: int = 6) -> Path:
     return suite
 
 
+def _pytest_argv(tmp_path: Path, *args: str) -> list[str]:
+    """A pytest run of the suite without a cache, into its own database."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--rubric-cache=off",
+        f"--rubric-db={tmp_path / 'r.db'}",
+        *args,
+    ]
+
+
 def _run_in_pty(tmp_path: Path, *args: str) -> str:
     """Run pytest with its stdout on a pseudo-terminal and return everything it wrote."""
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "160", "PY_COLORS": "0"}
     env.pop("CI", None)  # pytest turns some terminal features off under CI
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--rubric-cache=off",
-            f"--rubric-db={tmp_path / 'r.db'}",
-            *args,
-        ],
+        _pytest_argv(tmp_path, *args),
         cwd=tmp_path,
         stdout=secondary,
         stderr=secondary,
@@ -99,16 +104,7 @@ def test_status_line_silent_with_q_and_without_terminal(tmp_path: Path) -> None:
     quiet = _run_in_pty(tmp_path, "-q", str(suite))
     assert "3 passed" in quiet and "in flight" not in quiet and "\x1b7" not in quiet
     piped = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--rubric-cache=off",
-            f"--rubric-db={tmp_path / 'r.db'}",
-            str(suite),
-        ],
+        _pytest_argv(tmp_path, str(suite)),
         cwd=tmp_path,
         capture_output=True,
         text=True,
