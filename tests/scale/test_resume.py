@@ -43,6 +43,11 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "OPENAI_API_KEY": SENTINEL_KEY}
 
 
+def run_pytest(root: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest on the suites of ``root`` into ``db``, to the end."""
+    return subprocess.run(pytest_cmd(db, *args), cwd=root, capture_output=True, text=True, env=env(), timeout=120)
+
+
 def interrupted_run(root: Path, provider: FakeProvider, db: Path, how: str = "sigint") -> str:
     """Start a run, stop it once the fast cases are judged (``sigint``: Ctrl-C; ``kill``: kill -9,
     after the store's background flush wrote what arrived); the stopped run's id."""
@@ -92,14 +97,7 @@ def test_resumed_run_judges_only_what_was_missing(tmp_path: Path, how: str) -> N
         run_id = interrupted_run(tmp_path, provider, db, how)
         before = provider.count()
         # The cache is off: reused verdicts come from the run itself, not from cached calls.
-        done = subprocess.run(
-            pytest_cmd(db, "--rubric-resume", "--rubric-cache=off"),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env=env(),
-            timeout=120,
-        )
+        done = run_pytest(tmp_path, db, "--rubric-resume", "--rubric-cache=off")
         calls = provider.count() - before
     assert done.returncode == 0, done.stdout + done.stderr
     assert calls == N_CASES - FAST  # one judge call per missing case, none for the judged ones
@@ -126,57 +124,27 @@ def test_resume_refuses_finished_and_foreign_runs(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     with FakeProvider() as provider:
         write_suite(tmp_path, provider.openai_url)
-        ok = subprocess.run(pytest_cmd(db), cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=120)
+        ok = run_pytest(tmp_path, db)
         assert ok.returncode == 0, ok.stdout + ok.stderr
         store = Store.open(db, create=False)
         finished = store.resolve_run(None)
         store.close()
-        again = subprocess.run(
-            pytest_cmd(db, f"--rubric-resume={finished}"),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env=env(),
-            timeout=120,
-        )
+        again = run_pytest(tmp_path, db, f"--rubric-resume={finished}")
         assert again.returncode == pytest.ExitCode.USAGE_ERROR
         assert f"run {finished} finished (passed); there is nothing to resume" in again.stderr
-        nothing = subprocess.run(
-            pytest_cmd(db, "--rubric-resume"), cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=120
-        )
+        nothing = run_pytest(tmp_path, db, "--rubric-resume")
         assert nothing.returncode == pytest.ExitCode.USAGE_ERROR
         assert "no interrupted or abandoned run of the suites resumable" in nothing.stderr
-        as_path = subprocess.run(
-            pytest_cmd(db, "--rubric-resume", "test_resumable.rubric.yaml"),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env=env(),
-            timeout=120,
-        )
+        as_path = run_pytest(tmp_path, db, "--rubric-resume", "test_resumable.rubric.yaml")
         assert as_path.returncode == pytest.ExitCode.USAGE_ERROR
         assert "is a path: write --rubric-resume=RUN" in as_path.stderr
         run_id = interrupted_run(tmp_path, provider, db)
         # The suite changed since: a criterion's text, hence its hash.
         suite = tmp_path / "test_resumable.rubric.yaml"
         suite.write_text(suite.read_text().replace("second]", "changed]", 1))
-        other = subprocess.run(
-            pytest_cmd(db, f"--rubric-resume={run_id}"),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env=env(),
-            timeout=120,
-        )
+        other = run_pytest(tmp_path, db, f"--rubric-resume={run_id}")
         assert other.returncode == pytest.ExitCode.USAGE_ERROR
         assert f"run {run_id} judged other suites or criteria" in other.stderr
-        parallel = subprocess.run(
-            pytest_cmd(db, "--rubric-resume", "-n", "2"),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env=env(),
-            timeout=120,
-        )
+        parallel = run_pytest(tmp_path, db, "--rubric-resume", "-n", "2")
         assert parallel.returncode == pytest.ExitCode.USAGE_ERROR
         assert "--rubric-resume runs in one process" in parallel.stderr
