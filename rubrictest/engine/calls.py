@@ -156,13 +156,12 @@ class ModelCalls:
         result.verdicts = [redact_fields(v, values) for v in result.verdicts]
         verdicts = self._complete(judge, request, result)
         ok = all(v.outcome != "error" for v in verdicts.values())
-        stored = ok and self.run.store is not None and (key is not None or bool(result.calls))
         call_id = self._record(
             "judge",
             judge,
             result.calls,
             key if ok else None,
-            [dataclasses.asdict(v) for v in result.verdicts] if stored else None,
+            (lambda: [dataclasses.asdict(v) for v in result.verdicts]) if ok else None,
         )
         return Judged(verdicts, False, call_id)
 
@@ -259,7 +258,7 @@ class ModelCalls:
             if call.usage.latency_s is None:
                 call.usage.latency_s = elapsed
         text = redact_text(result.text)  # a key echoed by the target is not judged, shown or stored
-        self._record("target", target, result.calls, key, text)
+        self._record("target", target, result.calls, key, lambda: text)
         return text
 
     # ---------------------------------------------------------------- bookkeeping
@@ -309,8 +308,14 @@ class ModelCalls:
             self._spent += usage.cost_usd or 0.0
 
     def _record(
-        self, kind: str, comp: Component, calls: list[CallRecord], cache_key: str | None, result: Any
+        self,
+        kind: str,
+        comp: Component,
+        calls: list[CallRecord],
+        cache_key: str | None,
+        result: Callable[[], Any] | None,
     ) -> int | None:
+        """Count ``calls`` and store them, with the answer ``result()`` (made only when stored)."""
         for call in calls:
             self._count(comp.label, call.usage, 1)
         store = self.run.store
@@ -325,7 +330,7 @@ class ModelCalls:
                 model=comp.spec.model,
                 calls=calls,
                 cache_key=cache_key,
-                result=result,
+                result=result() if result is not None else None,
             )
         except StoreError:
             return None
