@@ -4,8 +4,8 @@ collection and a freeze.
 Collecting a large suite builds hundreds of thousands of long-lived objects (YAML nodes,
 the suite, pytest's nodes and items). Each automatic full collection during that build walks
 all of them again, and there are several: on the 10,000-criterion core benchmark the collector
-took 1.3 s of a 3.2 s ``--collect-only``. So, from the first suite file on, automatic
-collection is paused; when collection ends one ``gc.collect()`` frees whatever cyclic garbage
+took about 1 s of its ``--collect-only`` (``bench/bench_pieces.py``). So, from the first suite
+file on, automatic collection is paused; when collection ends one ``gc.collect()`` frees whatever cyclic garbage
 it made (so nothing is frozen that should have been freed) and ``gc.freeze()`` moves the
 survivors, alive for the whole session, out of the collector's reach. Garbage made during the
 run is collected as usual.
@@ -14,8 +14,8 @@ At the end of the session, pytest collects garbage once more (frozen objects are
 When this pytest session runs inside another one in the same process (``pytester``'s in-process
 runs, ``pytest.main()`` from a test), a config cleanup unfreezes the objects, so the outer
 process frees them as before. The outermost session leaves them frozen: the interpreter usually
-exits next, and its shutdown collection would otherwise walk them all again (0.6 s on the
-10,000-criterion benchmark, more than plain pytest's whole collection of the same count). A
+exits next, and its shutdown collection would otherwise walk them all again (a large part of a
+second on the 10,000-criterion benchmark, as long as plain pytest's whole collection). A
 process that runs pytest again after that (ipytest in a notebook, a script calling
 ``pytest.main()`` twice) unfreezes them when the next session starts, so one session's objects
 at most wait for the exit.
