@@ -383,7 +383,9 @@ class RubricSession:
         unit = engine.units[key]
         if self.status is not None and unit.started:
             self.status.wait(lambda timeout: unit.wait_verdict(criterion_id, timeout) is not None)
-        return engine.verdict(key, criterion_id)
+        info = engine.verdict(key, criterion_id)
+        engine.wait_idle()  # calls in flight first: reporting this item can wait a moment
+        return info
 
     def wait_cases(self, keys: list[str]) -> None:
         """Block until the units ``keys`` are done, showing live progress while they are awaited."""
@@ -392,6 +394,7 @@ class RubricSession:
         engine = self.get_engine()
         units = [engine.units[k] for k in keys if engine.units[k].started]
         self.status.wait(lambda timeout: all(u.wait_finished(timeout) for u in units))
+        engine.wait_idle()
 
     def get_engine(self) -> Engine:
         """The session's engine (built at the end of collection)."""

@@ -25,7 +25,6 @@ import asyncio
 import concurrent.futures as cf
 import dataclasses
 import queue
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ from ..secrets import redact_fields, redact_text
 from ..suite import CaseRun, Suite
 from .calls import ModelCalls
 from .gate import DisagreementGate, GateOutcome, decide_disagreement, decide_gate
+from .loop import LoopThread
 from .outcomes import CaseOutcome, Status, VerdictInfo, criterion_status
 from .panel import MemberVerdict, PanelJudging
 from .repeats import DEFAULT_UNSTABLE_AT, REPEAT, RepeatAnswer, RepeatSummary, decide_repeats
@@ -156,7 +156,7 @@ class Engine:
         self.units: dict[str, Unit] = {}
         self.suites: dict[str, list[Unit]] = defaultdict(list)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: LoopThread | None = None
         self._tasks: set[cf.Future[Any]] = set()
         self._closed = False
 
@@ -205,10 +205,17 @@ class Engine:
 
     def _start_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="rubrictest-engine", daemon=True)
-            self._thread.start()
+            self._thread = LoopThread("rubrictest-engine")
+            self._loop = self._thread.loop
         return self._loop
+
+    def wait_idle(self) -> None:
+        """Give the loop priority: return once it has no work ready, or after a short wait.
+
+        The adapter calls this before it reports an item whose verdict is ready (see
+        :mod:`.loop`): while the loop is busy with calls in flight, reporting waits."""
+        if self._thread is not None:
+            self._thread.wait_idle()
 
     # ------------------------------------------------------------------ waiting
 
