@@ -12,6 +12,11 @@ Usage::
     python bench/peers/ab_rubrictest.py --base /path/to/old/checkout --new . -n 200 -r 5
     python bench/peers/ab_rubrictest.py --new . -n 1000 -r 3          # one tree: absolute figures
     python bench/peers/ab_rubrictest.py --new . --cache warm          # re-runs on a primed cache
+    python bench/peers/ab_rubrictest.py --new . -n 1000 --sdk-replay  # and the SDK alone, same requests
+
+``--sdk-replay`` adds a row per round: the official openai SDK alone sending the requests the
+first rubrictest run sent (``sdk_replay.py``), the floor an in-process SDK client can reach on
+this machine -- the latency floor counts a client that costs nothing.
 """
 
 from __future__ import annotations
@@ -96,6 +101,30 @@ def run_once(tree: Path, args: argparse.Namespace, host: str, state: Path) -> di
     }
 
 
+def replay_once(args: argparse.Namespace, host: str, log: Path, count: int) -> dict[str, float]:
+    """The SDK alone, sending the first ``count`` recorded requests; its wall, CPU and span."""
+    _get(f"{host}/stats/reset", "POST")
+    cpu0 = _children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "sdk_replay.py"), "--base-url", f"{host}/v1", "--requests", str(log)]
+        + ["-n", str(count), "-c", str(args.concurrency)],
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu0
+    if proc.returncode != 0 or "RESULT" not in proc.stdout:
+        raise SystemExit(f"sdk_replay.py failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    stats = _get(f"{host}/stats")
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "span": float(stats.get("busy_span_s", 0.0)),  # type: ignore[arg-type]
+        "calls": float(stats.get("requests", 0)),  # type: ignore[arg-type]
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--new", type=Path, required=True, help="the source tree measured")
@@ -106,14 +135,18 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("-r", "--rounds", type=int, default=5)
     parser.add_argument("--cache", choices=["cold", "warm"], default="cold")
+    parser.add_argument("--sdk-replay", action="store_true", help="also run the SDK alone on the same requests")
     args = parser.parse_args()
     trees = {"new": args.new.resolve()}
     if args.base is not None:
         trees = {"base": args.base.resolve(), **trees}
     port = _free_port()
     host = f"http://127.0.0.1:{port}"
+    scratch_dir = tempfile.TemporaryDirectory()
+    log = Path(scratch_dir.name) / "requests.jsonl"
     server = subprocess.Popen(
-        [sys.executable, str(HERE / "fake_judge_server.py"), "--port", str(port), "--latency-ms", str(args.latency_ms)],
+        [sys.executable, str(HERE / "fake_judge_server.py"), "--port", str(port), "--latency-ms", str(args.latency_ms)]
+        + (["--log-requests", str(log)] if args.sdk_replay else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -125,6 +158,8 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        if args.sdk_replay:
+            results["sdk"] = []
         with tempfile.TemporaryDirectory() as scratch:
             for r in range(args.rounds):
                 for name, tree in trees.items():
@@ -134,9 +169,14 @@ def main() -> None:
                     row = run_once(tree, args, host, state)
                     results[name].append(row)
                     print(f"round {r + 1} {name}: " + " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+                if args.sdk_replay and args.cache == "cold":
+                    row = replay_once(args, host, log, int(results["new"][0]["calls"]))
+                    results["sdk"].append(row)
+                    print(f"round {r + 1} sdk: " + " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
     finally:
         server.terminate()
         server.wait()
+        scratch_dir.cleanup()
     floor = math.ceil(args.n / args.concurrency) * args.latency_ms / 1000
     print(
         f"\n{args.n} cases x {args.criteria} criteria, c={args.concurrency}, {args.latency_ms} ms, cache {args.cache}"
@@ -148,6 +188,9 @@ def main() -> None:
             f"{name:>5}: wall {m['wall']:.2f} s  cpu {m['cpu']:.2f} s  span {m['span']:.2f} s "
             f"({m['span'] / floor:.2f}x floor)  calls {m['calls']:.0f}"
         )
+    if "sdk" in medians:
+        sdk = medians["sdk"]["span"]
+        print("span / the SDK alone's: " + "  ".join(f"{k} {m['span'] / sdk:.2f}x" for k, m in medians.items()))
     if "base" in medians:
         b, n = medians["base"], medians["new"]
         print("new/base: " + "  ".join(f"{k} {n[k] / b[k]:.3f}x" for k in ("wall", "cpu", "span") if b[k]))
