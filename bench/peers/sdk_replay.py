@@ -5,7 +5,7 @@ that costs nothing. The client rubrictest calls models with -- the official SDK 
 stack -- costs CPU per call, and on a small machine that cost alone keeps a run above the
 floor. This script measures it: it reads the request bodies a rubrictest run sent (the fake
 server's ``--log-requests`` file), sends each once more with the SDK exactly as the ``openai``
-judge does (``client.post("/chat/completions", cast_to=ChatCompletion)``, at most
+judge does (``client.post("/chat/completions", cast_to=object)``: the answer's JSON, at most
 ``--concurrency`` in flight), reads each answer's text and nothing else, and prints its wall
 and CPU time. ``ab_rubrictest.py --sdk-replay`` runs it beside rubrictest in every round.
 
@@ -26,7 +26,6 @@ from typing import Any
 
 async def replay(base_url: str, bodies: list[dict[str, Any]], concurrency: int) -> int:
     import openai
-    from openai.types.chat import ChatCompletion
 
     client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-dummy-not-a-key", max_retries=0)
     gate = asyncio.Semaphore(concurrency)
@@ -35,8 +34,8 @@ async def replay(base_url: str, bodies: list[dict[str, Any]], concurrency: int) 
     async def one(body: dict[str, Any]) -> None:
         nonlocal answered
         async with gate:
-            completion = await client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-        if completion.choices[0].message.content:
+            completion = await client.post("/chat/completions", body=body, cast_to=object)
+        if completion["choices"][0]["message"]["content"]:
             answered += 1
 
     await asyncio.gather(*(one(b) for b in bodies))

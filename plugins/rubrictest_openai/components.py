@@ -68,8 +68,9 @@ class _OpenAIComponent(ProviderComponent):
 
         return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=self.spec.timeout or 60.0)
 
-    async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
-        """Send one chat-completion request; return the completion or raise a classified error."""
+    async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> list[dict[str, Any]]:
+        """Send one chat-completion request; return its choices (JSON objects) or raise a
+        classified error."""
         with self.lease() as client:
             completion = await self.send(
                 functools.partial(post_chat_completion, client),
@@ -78,24 +79,34 @@ class _OpenAIComponent(ProviderComponent):
                 server=str(client.base_url),
                 token_fields=("prompt_tokens", "completion_tokens"),
             )
-        if not getattr(completion, "choices", None):
+        choices = completion.get("choices") if isinstance(completion, dict) else None
+        if not choices or not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
             raise ServerProtocolError("the server's answer has no choices: not a chat completion")
-        return completion
+        return choices
+
+
+def _message(choice: dict[str, Any]) -> dict[str, Any]:
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise ServerProtocolError("a choice of the server's answer has no message: not a chat completion")
+    return message
 
 
 async def post_chat_completion(client: openai.AsyncOpenAI, **params: Any) -> Any:
-    """``client.chat.completions.create(**params)`` without the SDK's parameter transform.
+    """``client.chat.completions.create(**params)`` without the SDK's parameter transform and
+    response model: the answer's JSON as the SDK decoded it (a dict), or its text when the
+    server answered something that is not JSON.
 
     ``create`` walks every request's messages and JSON schema against its TypedDicts to
     convert them (0.3-0.8 ms of CPU per call), yet the request rubrictest builds is plain JSON
-    already. The SDK's own ``post`` (its documented way to call any endpoint) sends it as it
-    is, with the client's base URL, headers, auth and error classes, and parses the answer
-    into the same ``ChatCompletion``. ``extra_body`` is merged in, as ``create`` merges it.
+    already; and building the ``ChatCompletion`` model, which rubrictest would only read a
+    few fields of and dump back to JSON for the store, costs 0.2-0.3 ms more
+    (``docs/benchmarks.md``). The SDK's own ``post`` (its documented way to call any
+    endpoint) sends the request as it is, with the client's base URL, headers, auth, timeouts
+    and error classes. ``extra_body`` is merged in, as ``create`` merges it.
     """
-    from openai.types.chat import ChatCompletion
-
     extra = params.pop("extra_body", None) or {}
-    return await client.post("/chat/completions", body={**params, **extra}, cast_to=ChatCompletion)
+    return await client.post("/chat/completions", body={**params, **extra}, cast_to=object)
 
 
 class OpenAITarget(_OpenAIComponent, Target):
@@ -112,12 +123,11 @@ class OpenAITarget(_OpenAIComponent, Target):
         log = self.attempt_log()
 
         async def attempt(feedback: str | None) -> str:
-            completion = await self._complete(kwargs, log)
-            message = completion.choices[0].message
-            if message.content:
-                return str(message.content)
-            if getattr(message, "refusal", None):
-                return str(message.refusal)  # a refusal is the model's answer, to be judged
+            message = _message((await self._complete(kwargs, log))[0])
+            if message.get("content"):
+                return str(message["content"])
+            if message.get("refusal"):
+                return str(message["refusal"])  # a refusal is the model's answer, to be judged
             raise MalformedOutput("the model returned an empty message", kind="empty answer")
 
         text = await self.retried(attempt, log, what="target")
@@ -169,28 +179,26 @@ class OpenAIJudge(_OpenAIComponent, Judge):
         kwargs.update(self.spec.params)
         return kwargs
 
-    def _parse_choice(self, choice: Any, request: JudgeRequest) -> list[SampleVerdict]:
-        message = choice.message
-        if getattr(message, "refusal", None):
-            raise Refusal(str(message.refusal))
-        if choice.finish_reason == "content_filter":
+    def _parse_choice(self, choice: dict[str, Any], request: JudgeRequest) -> list[SampleVerdict]:
+        message = _message(choice)
+        if message.get("refusal"):
+            raise Refusal(str(message["refusal"]))
+        finish_reason = choice.get("finish_reason")
+        if finish_reason == "content_filter":
             raise Refusal("the provider's content filter stopped the answer")
-        if choice.finish_reason == "length":
+        if finish_reason == "length":
             raise MalformedOutput(
                 "the answer was cut off at the token limit (finish_reason=length). Keep evidence "
                 "quotes and rationales short.",
                 kind="truncated output",
             )
-        if not message.content:
+        if not message.get("content"):
             raise MalformedOutput("the answer is empty", kind="empty answer")
-        sample = parse_verdicts(str(message.content), request.criteria)
-        content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
+        sample = parse_verdicts(str(message["content"]), request.criteria)
+        logprobs = choice.get("logprobs")
+        content = logprobs.get("content") if isinstance(logprobs, dict) else None
         if content:
-            tokens = [
-                TokenLogprob(t.token, t.logprob, tuple((a.token, a.logprob) for a in (t.top_logprobs or ())))
-                for t in content
-            ]
-            attach_probabilities(sample, met_probabilities(tokens))
+            attach_probabilities(sample, met_probabilities(_token_logprobs(content)))
         return sample
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
@@ -208,10 +216,10 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             log = self.attempt_log()
 
             async def attempt(feedback: str | None, log: AttemptLog = log) -> list[list[SampleVerdict]]:
-                completion = await self._complete(self._request(request, feedback, wanted - len(samples)), log)
+                choices = await self._complete(self._request(request, feedback, wanted - len(samples)), log)
                 parsed: list[list[SampleVerdict]] = []
                 errors: list[Exception] = []
-                for choice in completion.choices:
+                for choice in choices:
                     try:
                         parsed.append(self._parse_choice(choice, request))
                     except (MalformedOutput, Refusal) as exc:
@@ -225,3 +233,20 @@ class OpenAIJudge(_OpenAIComponent, Judge):
             calls.append(log.record())
             samples.extend(parsed_samples[: wanted - len(samples)])
         return JudgeResult(combine_samples(request, samples, self.evidence_policy), calls=calls)
+
+
+def _token_logprobs(content: Any) -> list[TokenLogprob]:
+    """The ``logprobs.content`` of a choice as :class:`TokenLogprob` values."""
+
+    def pair(t: Any) -> tuple[str, float]:
+        if (
+            not isinstance(t, dict)
+            or not isinstance(t.get("token"), str)
+            or not isinstance(t.get("logprob"), int | float)
+        ):
+            raise ServerProtocolError("the answer's logprobs are not tokens with a logprob: not a chat completion")
+        return t["token"], float(t["logprob"])
+
+    if not isinstance(content, list):
+        raise ServerProtocolError("the answer's logprobs are not a list of tokens: not a chat completion")
+    return [TokenLogprob(*pair(t), tuple(pair(a) for a in (t.get("top_logprobs") or ()))) for t in content]

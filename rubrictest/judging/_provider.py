@@ -196,6 +196,8 @@ class ProviderComponent:
     ) -> Any:
         """Call the SDK method ``create`` with ``kwargs`` once, logging what went and came back.
 
+        ``create`` returns one of the SDK's response models or the answer's JSON (a dict).
+
         Parameters this SDK version does not name go in ``extra_body``. A provider error is
         logged (status and body) and re-raised for the retry policy; an answer that is not
         JSON (an HTML error page, a proxy) is a :class:`~rubrictest.judging.ServerProtocolError`.
@@ -225,7 +227,14 @@ class ProviderComponent:
             raise ServerProtocolError(
                 f"the server at {server} answered with something that is not JSON (check base_url): {snippet!r}"
             )
-        usage = getattr(answer, "usage", None)
+        if isinstance(answer, dict):  # the answer's JSON, as the SDK decoded it
+            usage = answer.get("usage")
+            usage = usage if isinstance(usage, dict) else {}
+            counts = [usage.get(name) for name in token_fields]
+            counts = [n if isinstance(n, int) and not isinstance(n, bool) else None for n in counts]
+            log.received(answer, input_tokens=counts[0], output_tokens=counts[1])
+            return answer
+        usage = getattr(answer, "usage", None)  # one of the SDK's response models
         log.received(
             answer.model_dump(mode="json", exclude_unset=True),
             input_tokens=getattr(usage, token_fields[0], None),

@@ -16,6 +16,7 @@ from ..helpers.remote import PLUGINS, SENTINEL_KEY, build, failure, judge_for, j
 from .fake_provider import FakeProvider, Step
 
 MESSAGES_PATH = {"openai": "/chat/completions", "anthropic": "/v1/messages"}
+VERDICT = json.dumps({"verdicts": [{"id": "c0", "evidence": "", "rationale": "r", "met": True}]})
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
@@ -190,6 +191,47 @@ def test_html_answer_is_an_error_naming_the_problem(
     err = failure(judge_for(plugin, provider, tmp_path))
     assert provider.count() == 1
     assert "not JSON (check base_url)" in str(err) and "502 Bad Gateway" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"id": "x", "object": "chat.completion"}, "has no choices"),
+        ({"choices": []}, "has no choices"),
+        ({"choices": ["met"]}, "has no choices"),
+        ({"choices": [{"index": 0, "finish_reason": "stop"}]}, "has no message"),
+        (
+            {
+                "choices": [
+                    {"message": {"role": "assistant", "content": VERDICT}, "logprobs": {"content": [{"token": 1}]}}
+                ]
+            },
+            "logprobs are not tokens",
+        ),
+    ],
+)
+def test_openai_json_that_is_not_a_chat_completion_is_an_error_naming_it(
+    body: dict[str, Any], message: str, provider: FakeProvider, tmp_path: Path, api_keys: str
+) -> None:
+    # The plugin reads the answer's JSON as the SDK decoded it: a 200 answer of another shape
+    # (a proxy, another API) is a protocol error, never a crash or a verdict.
+    provider.push(Step("status", status=200, body=body))
+    err = failure(judge_for("openai", provider, tmp_path, options={"logprobs": True}), n_criteria=1)
+    assert message in str(err) and "not a chat completion" in str(err)
+    assert provider.count() == 1  # not retried: the server speaks another protocol
+
+
+def test_openai_token_counts_that_are_not_numbers_are_not_counted(
+    provider: FakeProvider, tmp_path: Path, api_keys: str
+) -> None:
+    answer = {
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": VERDICT}}],
+        "usage": {"prompt_tokens": "many", "completion_tokens": 7},
+    }
+    provider.push(Step("status", status=200, body=answer))
+    [call] = judge_once(judge_for("openai", provider, tmp_path), n_criteria=1).calls
+    assert call.usage.input_tokens is None and call.usage.output_tokens == 7
+    assert call.response == answer  # the answer's JSON as it came
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
