@@ -20,6 +20,7 @@ the database, the terminal, JUnit XML, a report or a log.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -125,6 +126,21 @@ def redact(value: Any, values: list[str] | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [redact(v, values) for v in value]
     return value
+
+
+def json_needs_redaction(text: str, values: list[str]) -> bool:
+    """Whether JSON ``text`` may hold a secret or a credential in a URL: a secret is looked for
+    as written and as JSON escapes it. ``False`` means :func:`redact` of the data it encodes
+    would change nothing."""
+    if "@" in text and "://" in text:
+        return True
+    for secret in values:
+        if secret in text:
+            return True
+        escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
+        if escaped != secret and escaped in text:
+            return True
+    return False
 
 
 def redact_fields(obj: Any, values: list[str] | None = None) -> Any:

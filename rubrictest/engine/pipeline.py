@@ -334,6 +334,9 @@ class Engine:
 
     async def _judge_case(self, unit: Unit, response: str) -> None:
         # The sentinel is asked once per case, whatever the repeats of its criteria.
+        if unit.run.sentinel is None:  # no task to gather: the common case, one case of thousands
+            await self._judge_criteria(unit, response)
+            return
         await asyncio.gather(self._judge_criteria(unit, response), self._judge_sentinel(unit, response))
 
     async def _judge_criteria(self, unit: Unit, response: str) -> None:

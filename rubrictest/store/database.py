@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from ..secrets import redact, redact_text
+from ..secrets import json_needs_redaction, redact, redact_text
 from ..secrets import secrets as secret_values
 from . import DEFAULT_DB  # noqa: F401 - the default path, re-exported
 from ._sqlite import sqlite_utils
@@ -565,13 +565,26 @@ def _encode(table: str, row: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in row.items():
         if key in json_cols and value is not None:
-            value = json.dumps(redact(value, values), ensure_ascii=False, default=str)
+            value = _json_text(value, values)
         elif isinstance(value, str):
             value = redact_text(value, values)
         elif isinstance(value, bool):
             value = int(value)
         out[key] = value
     return out
+
+
+def _json_text(value: Any, values: list[str]) -> str:
+    # The text of plain JSON data is searched for secrets once; only data that holds one (or
+    # is not plain JSON) is walked by redact() -- a request of many kilobytes is stored with
+    # every call.
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return json.dumps(redact(value, values), ensure_ascii=False, default=str)
+    if json_needs_redaction(text, values):
+        return json.dumps(redact(value, values), ensure_ascii=False, default=str)
+    return text
 
 
 def _decode(table: str, row: dict[str, Any]) -> dict[str, Any]:

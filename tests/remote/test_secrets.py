@@ -148,3 +148,36 @@ def test_credential_variables_are_read_as_they_are_now(monkeypatch: pytest.Monke
     assert redact_text("changed-key-7654321") == "changed-key-7654321"
     register_secret("registered-later-0001")
     assert redact_text("registered-later-0001") == REDACTED
+
+
+def test_the_store_redacts_json_columns_however_the_secret_is_written(tmp_path: Path) -> None:
+    """A request or answer is stored as JSON text searched once for secrets (a walk only when one
+    is there): a key that JSON escapes, one in a mapping key or a tuple, one in a URL, and data
+    that is not plain JSON are redacted all the same."""
+    import json
+
+    from rubrictest.store import Store
+
+    escaped = 'quote"and\\back-0001'
+    register_secret(escaped)
+    register_secret("plain-key-in-a-key-0002")
+    values = [
+        {"messages": [{"role": "user", "content": f"echo {escaped} please"}]},
+        {"plain-key-in-a-key-0002": 1, "odd": ("tuple", "plain-key-in-a-key-0002")},
+        {"url": "https://me:hunter2-pass@example.com/v1"},
+        {"messages": [{"role": "user", "content": "nothing secret"}], "n": 2},
+        {"set": {3}},
+    ]
+    store = Store.open(tmp_path / "r.db")
+    try:
+        for i, value in enumerate(values):
+            row = {"run_id": "r", "kind": "judge", "component": "c", "plugin": "p", "request": value}
+            store.insert_now("judge_calls", {**row, "created_at": str(i)})
+        rows = [r["request"] for r in store.db.query("select request from judge_calls order by created_at")]
+    finally:
+        store.close()
+    assert json.loads(rows[0]) == {"messages": [{"role": "user", "content": f"echo {REDACTED} please"}]}
+    assert json.loads(rows[1]) == {REDACTED: 1, "odd": ["tuple", REDACTED]}
+    assert json.loads(rows[2]) == {"url": f"https://{REDACTED}@example.com/v1"}
+    assert json.loads(rows[3]) == values[3]  # nothing to redact: stored as it came
+    assert json.loads(rows[4]) == {"set": "{3}"}  # not plain JSON: walked, then written as before
