@@ -1,5 +1,5 @@
-"""Opening the results database does not import pandas (sqlite-utils would, for nothing the
-store writes: about 0.3 s of CPU at every run), and pandas stays importable afterwards."""
+"""Opening the results database imports neither pandas nor numpy (sqlite-utils would, for
+nothing the store writes: about 0.3 s of CPU at every run), and both stay importable afterwards."""
 
 from __future__ import annotations
 
@@ -15,29 +15,35 @@ store = Store.open(sys.argv[1])
 run_id = store.start_run(rootdir='.', argv=[], version='x')
 store.close()
 hidden = 'pandas' in sys.modules
+numpy_hidden = 'numpy' in sys.modules
 import pandas  # still importable by anything that wants it
+import numpy
 import sqlite_utils
 print(json.dumps({'pandas_loaded_by_store': hidden, 'pandas_after': pandas.__name__,
+                  'numpy_loaded_by_store': numpy_hidden, 'numpy_after': numpy.__name__,
                   'run': bool(run_id), 'tables': 'runs' in sqlite_utils.Database(sys.argv[1]).table_names()}))
 """
 
 
-def test_opening_the_store_leaves_pandas_unimported(tmp_path: Path) -> None:
+def test_opening_the_store_leaves_pandas_and_numpy_unimported(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-c", PROBE, str(tmp_path / "r.db")], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {
         "pandas_loaded_by_store": False,
         "pandas_after": "pandas",
+        "numpy_loaded_by_store": False,
+        "numpy_after": "numpy",
         "run": True,
         "tables": True,
     }
 
 
-def test_a_process_that_has_pandas_keeps_it(tmp_path: Path) -> None:
+def test_a_process_that_has_pandas_and_numpy_keeps_them(tmp_path: Path) -> None:
     code = (
-        "import sys, pandas\nfrom rubrictest.store import Store\nStore.open(sys.argv[1]).close()\n"
-        "import sqlite_utils.db\nprint(sys.modules['pandas'] is pandas and sqlite_utils.db.pd is pandas)"
+        "import sys, pandas, numpy\nfrom rubrictest.store import Store\nStore.open(sys.argv[1]).close()\n"
+        "import sqlite_utils.db\nprint(sys.modules['pandas'] is pandas and sqlite_utils.db.pd is pandas\n"
+        "      and sys.modules['numpy'] is numpy and sqlite_utils.db.np is numpy)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "r.db")], cwd=tmp_path, capture_output=True, text=True, check=True
