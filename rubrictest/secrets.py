@@ -143,6 +143,15 @@ def json_needs_redaction(text: str, values: list[str]) -> bool:
     return False
 
 
+def _text_needs_redaction(text: str, values: list[str]) -> bool:
+    return ("@" in text and "://" in text) or any(secret in text for secret in values)
+
+
+# The field names of each dataclass redact_fields sees (dataclasses.fields() builds a tuple on
+# every call; a verdict is redacted several times on its way to the store).
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
 def redact_fields(obj: Any, values: list[str] | None = None) -> Any:
     """A dataclass instance (a verdict, a sample) with :func:`redact` applied to its text
     fields, nested dataclasses included; the same object when there is nothing to redact."""
@@ -150,9 +159,24 @@ def redact_fields(obj: Any, values: list[str] | None = None) -> Any:
 
     if values is None:
         values = secrets()
+    names = _field_names.get(type(obj))
+    if names is None:
+        names = _field_names[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    # The common case -- only text, numbers and None, none of it secret -- is answered by one
+    # search of the text fields joined (a secret never holds the NUL that separates them).
+    texts: list[str] | None = []
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            texts.append(value)  # type: ignore[union-attr]
+        elif not (value is None or isinstance(value, int | float)):
+            texts = None
+            break
+    if texts is not None and not _text_needs_redaction("\0".join(texts), values):
+        return obj
     changes: dict[str, Any] = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
+    for name in names:
+        value = getattr(obj, name)
         if isinstance(value, str):
             new: Any = redact_text(value, values)
         elif isinstance(value, list | tuple) and value and dataclasses.is_dataclass(value[0]):
@@ -164,7 +188,7 @@ def redact_fields(obj: Any, values: list[str] | None = None) -> Any:
         else:
             continue
         if new != value:
-            changes[f.name] = new
+            changes[name] = new
     return dataclasses.replace(obj, **changes) if changes else obj
 
 

@@ -161,7 +161,7 @@ class ModelCalls:
             judge,
             result.calls,
             key if ok else None,
-            (lambda: [dataclasses.asdict(v) for v in result.verdicts]) if ok else None,
+            (lambda: [_verdict_answer(v) for v in result.verdicts]) if ok else None,
         )
         return Judged(verdicts, False, call_id)
 
@@ -358,3 +358,14 @@ class ModelCalls:
             for k in total:
                 total[k] += row[k] or 0
         return {"total": total, "components": per}
+
+
+_VERDICT_FIELDS = tuple(f.name for f in dataclasses.fields(Verdict))
+
+
+def _verdict_answer(verdict: Verdict) -> dict[str, Any]:
+    """A verdict as the cache stores it. ``dataclasses.asdict`` deep-copies every value, yet only
+    ``samples`` nests dataclasses; the row is encoded at once, so the other values are shared."""
+    if verdict.samples:
+        return dataclasses.asdict(verdict)
+    return {name: getattr(verdict, name) for name in _VERDICT_FIELDS}

@@ -181,3 +181,19 @@ def test_the_store_redacts_json_columns_however_the_secret_is_written(tmp_path: 
     assert json.loads(rows[2]) == {"url": f"https://{REDACTED}@example.com/v1"}
     assert json.loads(rows[3]) == values[3]  # nothing to redact: stored as it came
     assert json.loads(rows[4]) == {"set": "{3}"}  # not plain JSON: walked, then written as before
+
+
+def test_redact_fields_finds_a_secret_in_any_text_field_and_keeps_a_clean_verdict_as_it_is() -> None:
+    from rubrictest import Verdict
+    from rubrictest.protocol.records import VerdictSample
+    from rubrictest.secrets import redact_fields
+
+    register_secret("verdict-field-key-0003")
+    clean = Verdict("c1", "met", confidence=0.9, evidence="Paris", rationale="says Paris", score=1.0)
+    assert redact_fields(clean) is clean
+    leaky = Verdict("c1", "error", error="GET https://me:pw-0003@example.com failed", rationale="ok")
+    assert redact_fields(leaky).error == f"GET https://{REDACTED}@example.com failed"
+    echoed = Verdict("c1", "met", evidence="the key is verdict-field-key-0003", votes=["met", "met"])
+    assert redact_fields(echoed).evidence == f"the key is {REDACTED}"
+    nested = Verdict("c1", "met", samples=[VerdictSample("met", rationale="verdict-field-key-0003")])
+    assert redact_fields(nested).samples[0].rationale == REDACTED
