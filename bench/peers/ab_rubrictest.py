@@ -117,11 +117,14 @@ def replay_once(args: argparse.Namespace, host: str, log: Path, count: int) -> d
     if proc.returncode != 0 or "RESULT" not in proc.stdout:
         raise SystemExit(f"sdk_replay.py failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     stats = _get(f"{host}/stats")
+    replayed = json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
     return {
         "wall": wall,
         "cpu": cpu,
         "span": float(stats.get("busy_span_s", 0.0)),  # type: ignore[arg-type]
         "calls": float(stats.get("requests", 0)),  # type: ignore[arg-type]
+        # the SDK's CPU per call, its interpreter's start and import of openai left out
+        "call_cpu_ms": 1000 * replayed["cpu"] / replayed["requests"],
     }
 
 
@@ -189,6 +192,7 @@ def main() -> None:
             f"({m['span'] / floor:.2f}x floor)  calls {m['calls']:.0f}"
         )
     if "sdk" in medians:
+        print(f"the SDK alone: {medians['sdk']['call_cpu_ms']:.2f} ms of CPU a call")
         sdk = medians["sdk"]["span"]
         print("span / the SDK alone's: " + "  ".join(f"{k} {m['span'] / sdk:.2f}x" for k, m in medians.items()))
     if "base" in medians:

@@ -6,6 +6,7 @@
   (cache, budget, call records, error policy);
 * :mod:`.run` -- :class:`Run`: a run's row, its observer events, its end;
 * :mod:`.pipeline` -- :class:`Engine`: every case run scheduled at once on one event loop;
+* :mod:`.loop` -- that loop's thread, which says when it is idle (pytest's reporting waits for it);
 * :mod:`.gate` -- the release gate; :mod:`.outcomes` -- what the engine learns per case.
 """
 
