@@ -42,3 +42,21 @@ def test_the_pieces_benchmark_measures_each_piece() -> None:
         "parse_verdicts, 5 criteria",
         "garbage collection during --collect-only of 200 criteria",
     ], result.stdout
+
+
+def test_the_peer_ab_driver_measures_rubrictest_and_the_sdk_alone() -> None:
+    """bench/peers/ab_rubrictest.py --sdk-replay, whose figures docs/benchmarks.md quotes, runs a
+    tiny peer benchmark and replays its requests with the SDK alone."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "peers" / "ab_rubrictest.py"), "--new", str(REPO)]
+        + ["-n", "12", "--criteria", "2", "--concurrency", "4", "--latency-ms", "20", "-r", "1", "--sdk-replay"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "round 1 new:" in out and "round 1 sdk:" in out
+    assert "calls 12" in out.split("  new:")[1].splitlines()[0]  # one call per case
+    assert "calls 12" in out.split("  sdk:")[1].splitlines()[0]  # the same requests, once each
+    assert "ms of CPU a call" in out and "span / the SDK alone's:" in out
