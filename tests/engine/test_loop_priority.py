@@ -30,6 +30,14 @@ def _started(lt: LoopThread) -> LoopThread:
     raise AssertionError("the loop never became idle")
 
 
+def _until_busy(lt: LoopThread) -> None:
+    deadline = time.monotonic() + 10
+    while lt.wait_idle(0.0):
+        if time.monotonic() > deadline:
+            pytest.fail("the loop never said it was busy")
+        time.sleep(0.001)
+
+
 def test_an_idle_loop_does_not_hold_the_caller_back() -> None:
     lt = _started(LoopThread("test-idle"))
     try:
@@ -41,23 +49,25 @@ def test_an_idle_loop_does_not_hold_the_caller_back() -> None:
 
 def test_a_busy_loop_holds_the_caller_until_it_is_idle() -> None:
     lt = _started(LoopThread("test-busy"))
+    seen_busy = threading.Event()
     finished: list[float] = []
 
     def busy() -> None:  # CPU work on the loop, as parsing and storing answers is
-        end = time.monotonic() + 0.3
+        while not seen_busy.is_set():  # busy until the test has seen it busy, then a little more
+            pass
+        end = time.monotonic() + 0.1
         while time.monotonic() < end:
             pass
         finished.append(time.monotonic())
 
     try:
         lt.loop.call_soon_threadsafe(busy)
-        while not lt.loop.is_running() or lt.wait_idle(0.0):
-            if finished:
-                pytest.fail("the loop ran the callback before the test saw it busy")
-            time.sleep(0.001)
+        _until_busy(lt)
+        seen_busy.set()
         assert lt.wait_idle(30) is True
         assert finished, "wait_idle returned while the loop still had work ready"
     finally:
+        seen_busy.set()
         _stop(lt)
 
 
@@ -71,8 +81,7 @@ def test_the_wait_is_bounded_while_the_loop_stays_busy() -> None:
 
     try:
         lt.loop.call_soon_threadsafe(spin)
-        while lt.wait_idle(0.0):
-            time.sleep(0.001)
+        _until_busy(lt)
         assert lt.wait_idle(0.05) is False  # gives up: the terminal never stalls for long
     finally:
         release.set()
