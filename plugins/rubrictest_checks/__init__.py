@@ -18,10 +18,12 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import regex
+
+if TYPE_CHECKING:
+    import jsonschema
 
 from rubrictest import (
     Check,
@@ -191,6 +193,7 @@ _BOUNDED_LOCK = threading.Lock()
 def _bounded_validator(cls: type[Any], timeout: float) -> type[Any]:
     """``cls`` with JSON Schema ``pattern`` matched under a time bound (jsonschema's own uses
     ``re``, which a catastrophic pattern holds forever)."""
+    import jsonschema  # on first use: every run loads this plugin, few have a json_schema check
 
     def pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
         if validator.is_type(instance, "string") and not _search(regex.compile(pattern), instance, timeout):
@@ -227,6 +230,8 @@ class JsonSchema(Check):
         key = canonical_json(schema)
         if key in self._checked:
             return
+        import jsonschema
+
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
@@ -242,6 +247,8 @@ class JsonSchema(Check):
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             return False, f"not JSON: {exc}"
+        import jsonschema
+
         schema = params["schema"]
         validator = _bounded_validator(jsonschema.validators.validator_for(schema), _timeout(params, REGEX_TIMEOUT))(
             schema

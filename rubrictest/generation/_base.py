@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import jsonschema
-
 from ..errors import RubricTestError
 from ..protocol import (
     Case,
@@ -295,6 +293,8 @@ class Generator(abc.ABC):
             GenerationError: no valid reply after the last attempt; the message holds the
                 last error and the start of the last reply.
         """
+        import jsonschema  # here: collection loads the generator plugins, few runs generate
+
         schema = dict(schema if schema is not None else self.reply_schema)
         validator = jsonschema.validators.validator_for(schema)(schema)
         attempts = max(1, self.context.max_attempts)

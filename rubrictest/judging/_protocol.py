@@ -41,13 +41,14 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..protocol import Criterion, JudgeRequest, Outcome, Verdict, VerdictSample, content_hash
 from ._evidence import check_evidence
 from ._retry import MalformedOutput
+
+if TYPE_CHECKING:
+    import jsonschema
 
 PROMPT_VERSION = "rubric-judge/1"
 """Version of the prompt and schema below. Change it whenever their wording changes: it is part
@@ -203,8 +204,18 @@ class SampleVerdict:
 def _validator(ids: tuple[str, ...], graded: bool = False) -> jsonschema.protocols.Validator:
     # jsonschema.validate() re-checks the schema against the meta-schema on every call, which
     # cost more than the rest of a judge call; the schema is ours and known to be valid.
+    # Imported here: a valid answer never needs it (_plainly_valid), and every run that loads
+    # the plugins would pay its import (35 ms).
+    import jsonschema
+
     validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(verdict_schema(ids, graded=graded))
     return validator
+
+
+def _best_error(validator: jsonschema.protocols.Validator, data: Any) -> jsonschema.ValidationError | None:
+    import jsonschema
+
+    return jsonschema.exceptions.best_match(validator.iter_errors(data))
 
 
 _ITEM_KEYS = frozenset({"id", "evidence", "rationale", "met"})
@@ -275,7 +286,7 @@ def parse_verdicts(answer: str | Mapping[str, Any], criteria: Sequence[Criterion
     ids = [c.id for c in criteria]
     scales = {c.id: c.scale for c in criteria if c.scale is not None}
     valid = _plainly_valid(data, ids, bool(scales))
-    error = None if valid else jsonschema.exceptions.best_match(_validator(tuple(ids), bool(scales)).iter_errors(data))
+    error = None if valid else _best_error(_validator(tuple(ids), bool(scales)), data)
     if error is not None:
         exc = error
         where = "/".join(str(p) for p in exc.absolute_path) or "the top level"
