@@ -128,23 +128,18 @@ def redact(value: Any, values: list[str] | None = None) -> Any:
     return value
 
 
+def _text_needs_redaction(text: str, values: list[str]) -> bool:
+    return ("@" in text and "://" in text) or any(secret in text for secret in values)
+
+
 def json_needs_redaction(text: str, values: list[str]) -> bool:
     """Whether JSON ``text`` may hold a secret or a credential in a URL: a secret is looked for
     as written and as JSON escapes it. ``False`` means :func:`redact` of the data it encodes
     would change nothing."""
-    if "@" in text and "://" in text:
+    if _text_needs_redaction(text, values):
         return True
-    for secret in values:
-        if secret in text:
-            return True
-        escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
-        if escaped != secret and escaped in text:
-            return True
-    return False
-
-
-def _text_needs_redaction(text: str, values: list[str]) -> bool:
-    return ("@" in text and "://" in text) or any(secret in text for secret in values)
+    escaped = (json.dumps(secret, ensure_ascii=False)[1:-1] for secret in values)
+    return any(e in text for e in escaped)
 
 
 # The field names of each dataclass redact_fields sees (dataclasses.fields() builds a tuple on

@@ -78,54 +78,41 @@ def run_once(tree: Path, args: argparse.Namespace, host: str, state: Path) -> di
                 check=True,
                 capture_output=True,
             )
-    _get(f"{host}/stats/reset", "POST")
-    cpu0 = _children_cpu()
-    started = time.perf_counter()
-    proc = subprocess.run(
-        ["bash", str(HERE / "runners/rubrictest.sh"), str(args.n), str(args.concurrency), f"{host}/v1", cache]
-        + [str(state)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - started
-    cpu = _children_cpu() - cpu0
-    if proc.returncode != 0 or "RESULT" not in proc.stdout:
-        raise SystemExit(f"{tree}: the runner failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    stats = _get(f"{host}/stats")
-    return {
-        "wall": wall,
-        "cpu": cpu,
-        "span": float(stats.get("busy_span_s", 0.0)),  # type: ignore[arg-type]
-        "calls": float(stats.get("requests", 0)),  # type: ignore[arg-type]
-    }
+    command = ["bash", str(HERE / "runners/rubrictest.sh"), str(args.n), str(args.concurrency), f"{host}/v1", cache]
+    row, _ = _measure(command + [str(state)], host, f"{tree}: the runner", env)
+    return row
 
 
 def replay_once(args: argparse.Namespace, host: str, log: Path, count: int) -> dict[str, float]:
-    """The SDK alone, sending the first ``count`` recorded requests; its wall, CPU and span."""
+    """The SDK alone, sending the first ``count`` recorded requests; its wall, CPU and span, and
+    its CPU per call without its interpreter's start and import of openai (``call_cpu_ms``)."""
+    command = [sys.executable, str(HERE / "sdk_replay.py"), "--base-url", f"{host}/v1", "--requests", str(log)]
+    row, stdout = _measure(command + ["-n", str(count), "-c", str(args.concurrency)], host, "sdk_replay.py")
+    replayed = json.loads(stdout.split("RESULT ", 1)[1].splitlines()[0])
+    return {**row, "call_cpu_ms": 1000 * replayed["cpu"] / replayed["requests"]}
+
+
+def _measure(
+    command: list[str], host: str, what: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, float], str]:
+    """Run ``command`` with the server's counters reset; its wall, CPU (itself and its children),
+    judging span and call count as the server saw them, and its standard output."""
     _get(f"{host}/stats/reset", "POST")
     cpu0 = _children_cpu()
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "sdk_replay.py"), "--base-url", f"{host}/v1", "--requests", str(log)]
-        + ["-n", str(count), "-c", str(args.concurrency)],
-        capture_output=True,
-        text=True,
-    )
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     cpu = _children_cpu() - cpu0
     if proc.returncode != 0 or "RESULT" not in proc.stdout:
-        raise SystemExit(f"sdk_replay.py failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise SystemExit(f"{what} failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     stats = _get(f"{host}/stats")
-    replayed = json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
-    return {
+    row = {
         "wall": wall,
         "cpu": cpu,
         "span": float(stats.get("busy_span_s", 0.0)),  # type: ignore[arg-type]
         "calls": float(stats.get("requests", 0)),  # type: ignore[arg-type]
-        # the SDK's CPU per call, its interpreter's start and import of openai left out
-        "call_cpu_ms": 1000 * replayed["cpu"] / replayed["requests"],
     }
+    return row, proc.stdout
 
 
 def main() -> None:
@@ -145,8 +132,9 @@ def main() -> None:
         trees = {"base": args.base.resolve(), **trees}
     port = _free_port()
     host = f"http://127.0.0.1:{port}"
-    scratch_dir = tempfile.TemporaryDirectory()
-    log = Path(scratch_dir.name) / "requests.jsonl"
+    scratch_dir = tempfile.TemporaryDirectory()  # the request log and every run's state
+    scratch = Path(scratch_dir.name)
+    log = scratch / "requests.jsonl"
     server = subprocess.Popen(
         [sys.executable, str(HERE / "fake_judge_server.py"), "--port", str(port), "--latency-ms", str(args.latency_ms)]
         + (["--log-requests", str(log)] if args.sdk_replay else []),
@@ -163,19 +151,18 @@ def main() -> None:
         results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         if args.sdk_replay:
             results["sdk"] = []
-        with tempfile.TemporaryDirectory() as scratch:
-            for r in range(args.rounds):
-                for name, tree in trees.items():
-                    state = Path(scratch) / name
-                    if args.cache == "cold":
-                        state = state / str(r)
-                    row = run_once(tree, args, host, state)
-                    results[name].append(row)
-                    print(f"round {r + 1} {name}: " + " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
-                if args.sdk_replay and args.cache == "cold":
-                    row = replay_once(args, host, log, int(results["new"][0]["calls"]))
-                    results["sdk"].append(row)
-                    print(f"round {r + 1} sdk: " + " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+        for r in range(args.rounds):
+            for name, tree in trees.items():
+                state = scratch / name
+                if args.cache == "cold":
+                    state = state / str(r)
+                row = run_once(tree, args, host, state)
+                results[name].append(row)
+                print(f"round {r + 1} {name}: " + " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+            if args.sdk_replay and args.cache == "cold":
+                row = replay_once(args, host, log, int(results["new"][0]["calls"]))
+                results["sdk"].append(row)
+                print(f"round {r + 1} sdk: " + " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
     finally:
         server.terminate()
         server.wait()

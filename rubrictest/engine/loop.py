@@ -3,9 +3,9 @@
 The engine's loop (building requests, the SDKs' HTTP work, parsing answers, storing verdicts)
 and pytest's item protocol (set-up, reports, the terminal) run in one interpreter and take
 turns holding its lock. While many calls are in flight the loop is CPU-bound on a small
-machine, and every item pytest reports meanwhile delays every answer waiting to be read: on
-two cores, a 1,000-case suite judged while its 5,000 items reported took a judging span 1.6x
-longer than with the items held back (``docs/benchmarks.md``, "Priority to the calls").
+machine, and every item pytest reports meanwhile delays every answer waiting to be read
+(``docs/benchmarks.md``, "Third round": on two cores this halved the judging span of a
+1,000-case suite, ``bench/peers/ab_rubrictest.py``).
 
 So the loop tells whether it is idle -- blocked in its selector, waiting for the network or a
 timer -- and the adapter reports an item whose verdict is ready when the loop is idle, or after

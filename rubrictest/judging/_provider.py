@@ -230,9 +230,8 @@ class ProviderComponent:
         if isinstance(answer, dict):  # the answer's JSON, as the SDK decoded it
             usage = answer.get("usage")
             usage = usage if isinstance(usage, dict) else {}
-            counts = [usage.get(name) for name in token_fields]
-            counts = [n if isinstance(n, int) and not isinstance(n, bool) else None for n in counts]
-            log.received(answer, input_tokens=counts[0], output_tokens=counts[1])
+            tokens_in, tokens_out = (_count(usage.get(name)) for name in token_fields)
+            log.received(answer, input_tokens=tokens_in, output_tokens=tokens_out)
             return answer
         usage = getattr(answer, "usage", None)  # one of the SDK's response models
         log.received(
@@ -247,6 +246,11 @@ class ProviderComponent:
         clients, self._clients = self._clients or [], None
         for client in clients:
             await client.close()
+
+
+def _count(value: Any) -> int | None:
+    """A token count from an answer's JSON; ``None`` for anything but an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @functools.lru_cache(maxsize=16)

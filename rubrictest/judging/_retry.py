@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import JudgeError
 from ..protocol import CallRecord, Usage
+from ..secrets import json_needs_redaction
 
 T = TypeVar("T")
 
@@ -448,8 +449,7 @@ def redact(value: Any, secrets: Sequence[str]) -> Any:
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = None
-    plain = all(json.dumps(s, ensure_ascii=False) == f'"{s}"' for s in secrets)  # JSON would not escape them
-    if text is not None and plain and not any(secret in text for secret in secrets):
+    if text is not None and not json_needs_redaction(text, secrets):
         return value  # the common case: nothing to scrub, no copy
     return _redact(value, secrets)
 

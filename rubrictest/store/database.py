@@ -581,8 +581,8 @@ def _json_text(value: Any, values: list[str]) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        return json.dumps(redact(value, values), ensure_ascii=False, default=str)
-    if json_needs_redaction(text, values):
+        text = None
+    if text is None or json_needs_redaction(text, values):
         return json.dumps(redact(value, values), ensure_ascii=False, default=str)
     return text
 

@@ -91,4 +91,6 @@ def test_the_wait_is_bounded_while_the_loop_stays_busy() -> None:
 def test_a_stopped_loop_never_holds_the_caller() -> None:
     lt = _started(LoopThread("test-stopped"))
     _stop(lt)
+    started = time.monotonic()
     assert lt.wait_idle(30) is True
+    assert time.monotonic() - started < 10  # at once, not after the 30 s bound
