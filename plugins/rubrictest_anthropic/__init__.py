@@ -8,7 +8,8 @@ Spec fields used: ``model``, ``base_url`` (a proxy or gateway; a list spreads re
 to the least-loaded server), ``api_key_env`` (default ``ANTHROPIC_API_KEY``), ``concurrency`` (default 16),
 ``timeout`` (seconds, default 60), ``samples`` (one request per sample, concurrently),
 ``batch_criteria``, ``params`` (sent as is; ``max_tokens`` defaults to 1024 for a target and
-2048 for a judge), and ``options``: ``evidence_policy``, ``retry``, ``price``.
+2048 for a judge), and ``options``: ``evidence_policy``, ``retry``, ``price``, ``http_client`` (``aiohttp``, the
+default where the SDK offers it, or ``httpx``).
 """
 
 from __future__ import annotations

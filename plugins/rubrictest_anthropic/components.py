@@ -61,7 +61,11 @@ class _AnthropicComponent(ProviderComponent):
         import anthropic  # the SDK is imported when first needed: it is slow to import
 
         return anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url, max_retries=0, timeout=self.spec.timeout or 60.0
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=self.spec.timeout or 60.0,
+            http_client=self.http_client(anthropic),
         )
 
     async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:

@@ -21,6 +21,8 @@ and ``options``:
 * ``retry``: a :class:`rubrictest.judging.RetryPolicy` mapping.
 * ``price``: ``{input: .., output: ..}`` USD per million tokens.
 * ``no_api_key``: ``true`` for a local server without authentication.
+* ``http_client``: ``aiohttp`` (the default where the SDK offers it: less CPU a call) or
+  ``httpx`` (the SDK's default client).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -271,10 +271,53 @@ def classify(exc: BaseException) -> Fault:
         return Fault("client", False, message)
     name = type(exc).__name__.lower()
     if isinstance(exc, TimeoutError) or "timeout" in name:
+        refused = _connection_cause(exc)
+        if refused is not None:
+            return Fault("connection", True, f"connection failed: {_specific_message(refused)}")
         return Fault("timeout", True, "the request timed out")
     if "connection" in name or isinstance(exc, ConnectionError):
-        return Fault("connection", True, f"connection failed: {exc}")
+        return Fault("connection", True, f"connection failed: {_specific_message(exc)}")
     return Fault("unknown", False, f"{type(exc).__name__}: {exc}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions ``exc`` was raised from, nearest first (a bounded walk)."""
+    cause = exc.__cause__
+    for _ in range(8):
+        if cause is None:
+            return
+        yield cause
+        cause = cause.__cause__
+
+
+def _connection_cause(exc: BaseException) -> BaseException | None:
+    """The connection failure under an SDK timeout, if that is what it was.
+
+    The SDKs' aiohttp transport maps every aiohttp connection error to httpx's
+    ``ConnectTimeout``, so a refused or dropped connection reaches the SDK as a timeout.
+    Telling the user "timed out" for a wrong ``base_url`` would send them the wrong way.
+    """
+    for cause in _causes(exc):
+        name = type(cause).__name__.lower()
+        if isinstance(cause, TimeoutError) or "timeout" in name:
+            continue
+        if "connect" in name or isinstance(cause, OSError):
+            return cause
+    return None
+
+
+# The SDKs' own lines for a failed connection: true, but they name neither host nor reason.
+_SDK_GENERIC_MESSAGES = frozenset({"Connection error.", "Request timed out."})
+
+
+def _specific_message(exc: BaseException) -> str:
+    """The first message of ``exc`` and its causes that says more than the SDK's generic line:
+    "Cannot connect to host 127.0.0.1:9 ..." rather than "Connection error."."""
+    for error in (exc, *_causes(exc)):
+        message = str(error)
+        if message and message not in _SDK_GENERIC_MESSAGES:
+            return message
+    return str(exc) or type(exc).__name__
 
 
 @dataclass

@@ -38,6 +38,7 @@ class Step:
     ``seconds`` then answer normally), ``drip`` (headers at once, then one byte of a body that
     never ends every ``seconds``), ``content`` (this raw text as the model's answer),
     ``truncated``, ``refusal``, ``html``, ``verdicts`` (``decide`` for this request only),
+    ``reset`` (close the connection without a word: a crashed server or a dropped link),
     ``no_tool`` (Anthropic: text instead of a tool call).
     """
 
@@ -193,7 +194,7 @@ class FakeProvider:
             self.max_inflight = max(self.max_inflight, self.inflight)
         return seen, step
 
-    async def _pre(self, step: Step | None) -> web.Response | None:
+    async def _pre(self, step: Step | None, request: web.Request) -> web.Response | None:
         if self.latency:
             await asyncio.sleep(self.latency)
         if step is None:
@@ -206,6 +207,10 @@ class FakeProvider:
                 content_type="text/html",
                 status=step.status,
             )
+        if step.kind == "reset":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=500)  # never sent: the connection is gone
         if step.kind == "sleep":
             await asyncio.sleep(step.seconds)
         if step.kind == "drip":
@@ -270,7 +275,7 @@ class FakeProvider:
         seen, step = await self._begin(request)
         try:
             try:
-                early = await self._pre(step)
+                early = await self._pre(step, request)
             except _Drip as drip:
                 return await _drip(request, drip.seconds)
             if early is not None:
@@ -326,7 +331,7 @@ class FakeProvider:
         seen, step = await self._begin(request)
         try:
             try:
-                early = await self._pre(step)
+                early = await self._pre(step, request)
             except _Drip as drip:
                 return await _drip(request, drip.seconds)
             if early is not None:
