@@ -5,8 +5,9 @@ that costs nothing. The client rubrictest calls models with -- the official SDK 
 stack -- costs CPU per call, and on a small machine that cost alone keeps a run above the
 floor. This script measures it: it reads the request bodies a rubrictest run sent (the fake
 server's ``--log-requests`` file), sends each once more with the SDK exactly as the ``openai``
-judge does (``client.post("/chat/completions", cast_to=object)``: the answer's JSON, at most
-``--concurrency`` in flight), reads each answer's text and nothing else, and prints its wall
+judge does (``client.post("/chat/completions", cast_to=object)`` over the aiohttp transport: the
+answer's JSON, at most ``--concurrency`` in flight; ``--http-client httpx`` for the SDK's
+default transport), reads each answer's text and nothing else, and prints its wall
 and CPU time. ``ab_rubrictest.py --sdk-replay`` runs it beside rubrictest in every round.
 
 Usage::
@@ -26,8 +27,9 @@ from typing import Any
 import openai  # imported before the clock starts: its import is not per call
 
 
-async def replay(base_url: str, bodies: list[dict[str, Any]], concurrency: int) -> int:
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-dummy-not-a-key", max_retries=0)
+async def replay(base_url: str, bodies: list[dict[str, Any]], concurrency: int, http_client: str) -> int:
+    transport = {"http_client": openai.DefaultAioHttpClient()} if http_client == "aiohttp" else {}
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-dummy-not-a-key", max_retries=0, **transport)
     gate = asyncio.Semaphore(concurrency)
     answered = 0
 
@@ -49,13 +51,19 @@ def main() -> None:
     parser.add_argument("--requests", type=Path, required=True, help="the fake server's --log-requests file")
     parser.add_argument("-n", type=int, help="send the first N requests (default: all)")
     parser.add_argument("-c", "--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--http-client",
+        choices=["aiohttp", "httpx"],
+        default="aiohttp",
+        help="the SDK's transport (default aiohttp, as the openai judge's default)",
+    )
     args = parser.parse_args()
     bodies = [json.loads(line)["request"] for line in args.requests.read_text().splitlines() if line.strip()]
     bodies = bodies[: args.n] if args.n else bodies
     if not bodies:
         raise SystemExit(f"{args.requests}: no request recorded")
     started, cpu0 = time.perf_counter(), time.process_time()
-    answered = asyncio.run(replay(args.base_url, bodies, args.concurrency))
+    answered = asyncio.run(replay(args.base_url, bodies, args.concurrency, args.http_client))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
     if answered != len(bodies):
         raise SystemExit(f"only {answered} of {len(bodies)} requests were answered")
