@@ -41,7 +41,7 @@ from ._protocol import (
     response_tag,
     verdict_schema,
 )
-from ._provider import ProviderComponent, ProviderOptions, fit_signature, jsonable
+from ._provider import ProviderComponent, ProviderOptions, fit_signature
 from ._retry import (
     REDACTED,
     AttemptLog,
@@ -56,6 +56,7 @@ from ._retry import (
     Succeeded,
     call_with_retries,
     classify,
+    jsonable,
     redact,
     retry_after_seconds,
 )

@@ -15,7 +15,7 @@ import functools
 import inspect
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,7 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import ConfigError
 from ..protocol import ComponentContext, ComponentSpec, require_env
 from ._pricing import PriceOptions
-from ._retry import AttemptLog, CallFailed, RetryOptions, RetryPolicy, ServerProtocolError, call_with_retries
+from ._retry import (
+    AttemptLog,
+    CallFailed,
+    RetryOptions,
+    RetryPolicy,
+    ServerProtocolError,
+    call_with_retries,
+    jsonable,
+)
 
 
 class ProviderOptions(BaseModel):
@@ -239,7 +247,7 @@ class ProviderComponent:
             token_fields: the names of the input and output token counts in the answer's
                 ``usage`` (``prompt_tokens``/``completion_tokens`` for OpenAI).
         """
-        log.sent(jsonable(kwargs))
+        log.sent(kwargs)  # the log encodes it once, for the secrets search and the store
         start = time.perf_counter()
         try:
             answer = await create(**fit_signature(create, kwargs))
@@ -313,13 +321,3 @@ def fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     if extra:
         out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
     return out
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return repr(value)

@@ -485,16 +485,44 @@ def redact(value: Any, secrets: Sequence[str]) -> Any:
     Applied to everything a remote component stores (requests, responses, error messages),
     so that a server echoing a key back cannot leak it into the store or a report.
     """
-    secrets = [s for s in secrets if s and len(s) >= 4]
-    if not secrets:
-        return value
+    return redacted_json(value, secrets)[0]
+
+
+def redacted_json(value: Any, secrets: Sequence[str]) -> tuple[Any, str | None]:
+    """:func:`redact` of ``value`` and the JSON text of the result (``None`` for a string, or
+    for data that is not JSON: a value the SDK handed over that ``json`` cannot encode is
+    kept as its ``repr``, as :func:`jsonable` does).
+
+    The text is what the secrets were searched in, so the store can write it without encoding
+    the data again (:attr:`rubrictest.CallRecord.request_json`).
+    """
+    if isinstance(value, str):
+        return _redact(value, _long_enough(secrets)), None
     try:
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        text = None
-    if text is not None and not json_needs_redaction(text, secrets):
-        return value  # the common case: nothing to scrub, no copy
-    return _redact(value, secrets)
+        value = jsonable(value)
+        text = json.dumps(value, ensure_ascii=False)
+    secrets = _long_enough(secrets)
+    if secrets and json_needs_redaction(text, secrets):
+        value = _redact(value, secrets)
+        text = json.dumps(value, ensure_ascii=False)
+    return value, text
+
+
+def _long_enough(secrets: Sequence[str]) -> list[str]:
+    return [s for s in secrets if s and len(s) >= 4]
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON data: mappings with text keys, lists, and ``repr`` for anything else."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
 
 
 def _redact(value: Any, secrets: Sequence[str]) -> Any:
@@ -533,19 +561,21 @@ class AttemptLog:
         self._price_options = price_options
         self.request: Any = None
         self.response: Any = None
+        self._request_json: str | None = None
+        self._response_json: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.latency_s = 0.0
         self.attempts = 0
 
     def sent(self, request: Any) -> None:
-        """Note the request of a new attempt."""
+        """Note the request of a new attempt (JSON data; anything else is kept as its ``repr``)."""
         self.attempts += 1
-        self.request = redact(request, self._secrets)
+        self.request, self._request_json = redacted_json(request, self._secrets)
 
     def received(self, response: Any, *, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
         """Note what came back (the raw response, JSON-able) and its token counts."""
-        self.response = redact(response, self._secrets)
+        self.response, self._response_json = redacted_json(response, self._secrets)
         if input_tokens is not None:
             self.input_tokens = (self.input_tokens or 0) + input_tokens
         if output_tokens is not None:
@@ -567,4 +597,6 @@ class AttemptLog:
             usage=Usage(self.input_tokens, self.output_tokens, cost, round(self.latency_s, 6)),
             error=redact(error, self._secrets) if error else None,
             attempts=max(1, self.attempts),
+            request_json=self._request_json,
+            response_json=self._response_json,
         )

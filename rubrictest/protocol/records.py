@@ -287,6 +287,12 @@ class CallRecord:
     model: str | None = None
     error: str | None = None
     attempts: int = 1
+    # The JSON texts of ``request`` and ``response`` where the component already encoded them
+    # (the AttemptLog does, to search them for secrets): the store writes them as they are
+    # instead of encoding a request of many kilobytes a second time. Set both or neither
+    # from outside: ``None`` means "encode the value".
+    request_json: str | None = field(default=None, repr=False, compare=False)
+    response_json: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

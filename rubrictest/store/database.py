@@ -39,7 +39,7 @@ from . import DEFAULT_DB  # noqa: F401 - the default path, re-exported
 from ._sqlite import sqlite_utils
 from .migrations import migrations
 from .owner import Owner
-from .rows import RowWriter, utcnow
+from .rows import JSONText, RowWriter, utcnow
 
 FLUSH_ROWS = 200
 """Buffered rows that are written at once (a transaction per few hundred rows)."""
@@ -577,7 +577,12 @@ def _encode(table: str, row: dict[str, Any]) -> dict[str, Any]:
 def _json_text(value: Any, values: list[str]) -> str:
     # The text of plain JSON data is searched for secrets once; only data that holds one (or
     # is not plain JSON) is walked by redact() -- a request of many kilobytes is stored with
-    # every call.
+    # every call, and arrives encoded already (JSONText) from the component that sent it.
+    if isinstance(value, JSONText):
+        if not json_needs_redaction(value, values):
+            return str(value)
+        value = json.loads(value)
+    text: str | None
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from ..protocol.sentinel import SentinelOutcome
 
 
+class JSONText(str):
+    """A JSON column's value already encoded (a call's request or response, encoded once by the
+    component that searched it for secrets): written as it is, after the store's own secrets
+    search, instead of being encoded again."""
+
+
+def _json_or_value(text: str | None, value: Any) -> Any:
+    return JSONText(text) if text is not None else value
+
+
 def utcnow() -> str:
     """Current UTC time as ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -319,8 +329,8 @@ class RowWriter:
             {
                 **base,
                 "model": call.model or model,
-                "request": call.request,
-                "response": call.response,
+                "request": _json_or_value(call.request_json, call.request),
+                "response": _json_or_value(call.response_json, call.response),
                 "error": call.error,
                 "input_tokens": call.usage.input_tokens,
                 "output_tokens": call.usage.output_tokens,

@@ -197,3 +197,50 @@ def test_redact_fields_finds_a_secret_in_any_text_field_and_keeps_a_clean_verdic
     assert redact_fields(echoed).evidence == f"the key is {REDACTED}"
     nested = Verdict("c1", "met", samples=[VerdictSample("met", rationale="verdict-field-key-0003")])
     assert redact_fields(nested).samples[0].rationale == REDACTED
+
+
+def test_a_call_is_encoded_once_and_the_store_still_searches_its_text(tmp_path: Path) -> None:
+    """The AttemptLog encodes a request and an answer once, to search them for the component's
+    key; the store writes that text as it is -- after its own search for every secret it knows,
+    which may be more than the component's."""
+    import json
+
+    from rubrictest.judging import REDACTED as LOG_REDACTED
+    from rubrictest.judging import AttemptLog
+    from rubrictest.store import Store
+
+    log = AttemptLog("m", secrets=["component-key-0004"])
+    log.sent({"messages": [{"role": "user", "content": "hello"}], "stop": ("a", "b"), "opaque": {1, 2}})
+    log.received({"choices": [{"message": {"content": "echo component-key-0004"}}]}, input_tokens=3)
+    call = log.record()
+    # Data that is not JSON (a set) is kept as its repr; the text is the value's own encoding.
+    assert call.request == {"messages": [{"role": "user", "content": "hello"}], "stop": ["a", "b"], "opaque": "{1, 2}"}
+    assert call.request_json is not None and json.loads(call.request_json) == call.request
+    assert call.response == {"choices": [{"message": {"content": f"echo {LOG_REDACTED}"}}]}
+    assert call.response_json is not None and "component-key-0004" not in call.response_json
+
+    register_secret("store-only-key-0005")  # a secret the component never heard of
+    log = AttemptLog("m", secrets=["component-key-0004"])
+    log.sent({"messages": [{"role": "user", "content": "pass store-only-key-0005 on"}]})
+    leaky = log.record()
+    assert leaky.request_json is not None and "store-only-key-0005" in leaky.request_json
+
+    store = Store.open(tmp_path / "r.db")
+    try:
+        store.record_calls(
+            "run-1",
+            kind="judge",
+            component="c",
+            plugin="p",
+            model="m",
+            calls=[call, leaky],
+            cache_key=None,
+            result=None,
+        )
+        store.flush()
+        # the last call's row is written at once, the others buffered: not in rowid order
+        rows = list(store.db.query("select request, response from judge_calls order by response is null"))
+    finally:
+        store.close()
+    assert json.loads(rows[0]["request"]) == call.request and json.loads(rows[0]["response"]) == call.response
+    assert json.loads(rows[1]["request"]) == {"messages": [{"role": "user", "content": f"pass {REDACTED} on"}]}
