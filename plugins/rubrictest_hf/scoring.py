@@ -225,7 +225,7 @@ class Scorer:
                     use_cache=True,
                     logits_to_keep=1,
                 )
-                cache = out.past_key_values
+                cache = _returned_cache(out)
                 if not hasattr(cache, "batch_select_indices"):
                     cache = None
             if cache is not None:
@@ -238,7 +238,7 @@ class Scorer:
                     input_ids=row_ids,
                     attention_mask=mask,
                     position_ids=positions(row_mask, offset),
-                    past_key_values=cache,
+                    **{_cache_keyword(self.loaded.model): cache},
                     use_cache=True,
                     logits_to_keep=keep,
                 )
@@ -292,3 +292,22 @@ def _logsumexp(values: Sequence[float]) -> float:
     if top == -math.inf:
         return top
     return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def _cache_keyword(model: Any) -> str:
+    """The keyword a model's ``forward`` takes its key-value cache by: ``cache`` from
+    transformers 5.2x on (``past_key_values`` is deprecated there, to be removed), else
+    ``past_key_values``."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def _returned_cache(out: Any) -> Any:
+    """The key-value cache a forward pass returned, under either name (see :func:`_cache_keyword`)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else getattr(out, "past_key_values", None)
