@@ -275,9 +275,20 @@ def classify(exc: BaseException) -> Fault:
         if refused is not None:
             return Fault("connection", True, f"connection failed: {_specific_message(refused)}")
         return Fault("timeout", True, "the request timed out")
-    if "connection" in name or isinstance(exc, ConnectionError):
+    if "connection" in name or isinstance(exc, ConnectionError) or _from_http_library(exc):
         return Fault("connection", True, f"connection failed: {_specific_message(exc)}")
     return Fault("unknown", False, f"{type(exc).__name__}: {exc}")
+
+
+# The HTTP libraries under the SDKs. An error of theirs that reaches rubrictest escaped the
+# SDK's own classes: aiohttp's transport lets a malformed answer (a status line that is not
+# HTTP) through as aiohttp's ``ClientResponseError``, which httpx would have reported as a
+# protocol error, and the SDK as a connection error.
+_HTTP_LIBRARIES = frozenset({"aiohttp", "httpx", "httpx2", "httpcore"})
+
+
+def _from_http_library(exc: BaseException) -> bool:
+    return type(exc).__module__.partition(".")[0] in _HTTP_LIBRARIES
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -316,8 +327,14 @@ def _specific_message(exc: BaseException) -> str:
     for error in (exc, *_causes(exc)):
         message = str(error)
         if message and message not in _SDK_GENERIC_MESSAGES:
-            return message
-    return str(exc) or type(exc).__name__
+            # one line, and short: aiohttp quotes the bad bytes it read over several lines
+            return _one_line(message)
+    return _one_line(str(exc)) or type(exc).__name__
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass

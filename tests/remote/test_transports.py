@@ -8,7 +8,9 @@ server drops, a request that outlasts its timeout.
 from __future__ import annotations
 
 import socket
+import threading
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
@@ -103,6 +105,57 @@ def test_a_dropped_connection_is_retried(
     err = failure(judge)
     assert provider.count() == 2 and "gave up after 2 attempts" in str(err)
     assert "connection" in str(err) and "timed out" not in str(err)
+
+
+@pytest.fixture
+def not_http() -> Iterator[int]:
+    """A port of 127.0.0.1 where something answers every connection with a line that is not HTTP."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.6 not a web server\r\n\r\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_a_server_that_does_not_speak_http_is_a_connection_failure(
+    plugin: str, transport: str, not_http: int, tmp_path: Path, api_keys: str
+) -> None:
+    # aiohttp's transport lets this through the SDK as aiohttp's own ClientResponseError;
+    # httpx's is the SDK's connection error. Either way: retried, then one line saying so.
+    judge = build(
+        "judges",
+        tmp_path,
+        plugin=plugin,
+        model="judge-model",
+        base_url=f"http://127.0.0.1:{not_http}" + ("/v1" if plugin == "openai" else ""),
+        options={"http_client": transport, "retry": {"max_attempts": 2, "base_delay": 0.01}},
+    )
+    err = failure(judge)
+    assert err.attempts == 2 and "gave up after 2 attempts" in str(err)
+    assert "connection failed" in str(err) and "\n" not in str(err)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
