@@ -56,6 +56,7 @@ class _AnthropicComponent(ProviderComponent):
     default_concurrency: ClassVar[int] = 16
     default_max_tokens: ClassVar[int] = 1024
     default_key_env = DEFAULT_KEY_ENV
+    sdk_name = "anthropic"
 
     def make_client(self, api_key: str, base_url: str | None) -> anthropic.AsyncAnthropic:
         import anthropic  # the SDK is imported when first needed: it is slow to import

@@ -62,6 +62,7 @@ class _OpenAIComponent(ProviderComponent):
 
     default_concurrency: ClassVar[int] = 32
     default_key_env = DEFAULT_KEY_ENV
+    sdk_name = "openai"
 
     def make_client(self, api_key: str, base_url: str | None) -> openai.AsyncOpenAI:
         import openai  # the SDK is imported when first needed: it is slow to import

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
+import importlib.util
 import inspect
 import itertools
 import time
@@ -55,12 +57,15 @@ class ProviderComponent:
 
     Class attributes:
         default_key_env: the variable that holds the key when the spec names none.
+        sdk_name: the SDK's module (``openai``), so that ``check_ready`` can tell before any
+            call whether ``options.http_client: aiohttp`` is possible.
         non_semantic_options: ``options`` keys left out of the cache identity.
     """
 
     spec: ComponentSpec
     label: str
     default_key_env: ClassVar[str] = ""
+    sdk_name: ClassVar[str] = ""
     non_semantic_options: ClassVar[frozenset[str]] = frozenset({"retry", "price", "no_api_key", "http_client"})
 
     def __init__(self, spec: ComponentSpec, context: ComponentContext) -> None:
@@ -101,6 +106,8 @@ class ProviderComponent:
             self._key = "no-key"
         else:
             self._key = require_env(self.key_env, what="API key")
+        if self.spec.options.get("http_client") == "aiohttp" and self.sdk_name:
+            self.http_client(importlib.import_module(self.sdk_name))  # raises if the SDK has none
 
     def cache_identity(self) -> dict[str, Any]:
         """The component's identity for cache keys, without the non-semantic options."""
@@ -126,12 +133,8 @@ class ProviderComponent:
         choice = self.spec.options.get("http_client")
         if choice == "httpx":
             return None
-        aiohttp_client = getattr(sdk, "DefaultAioHttpClient", None)
-        if aiohttp_client is not None:
-            try:
-                return aiohttp_client()
-            except RuntimeError:  # the SDK's stand-in when aiohttp is not installed
-                pass
+        if has_aiohttp_transport(sdk):
+            return sdk.DefaultAioHttpClient()
         if choice == "aiohttp":
             raise ConfigError(
                 f"{self.spec.label}: options.http_client is aiohttp, but {sdk.__name__} "
@@ -321,3 +324,10 @@ def fit_signature(create: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     if extra:
         out["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
     return out
+
+
+def has_aiohttp_transport(sdk: Any) -> bool:
+    """Whether ``sdk`` (the ``openai`` or ``anthropic`` module) offers its aiohttp transport
+    here: an SDK release that has ``DefaultAioHttpClient``, and aiohttp installed (without it
+    the SDK's stand-in raises when built)."""
+    return hasattr(sdk, "DefaultAioHttpClient") and importlib.util.find_spec("aiohttp") is not None

@@ -177,7 +177,7 @@ def test_a_slow_server_is_a_timeout_on_either_transport(
 
 @pytest.mark.parametrize("plugin", PLUGINS)
 def test_asking_for_aiohttp_where_the_sdk_has_none_is_a_config_error(
-    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str
+    plugin: str, provider: FakeProvider, tmp_path: Path, api_keys: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old_sdk = types.SimpleNamespace(__name__=plugin, __version__="1.0.0")  # no DefaultAioHttpClient
     judge = judge_for(plugin, provider, tmp_path, options={"http_client": "aiohttp"})
@@ -186,6 +186,12 @@ def test_asking_for_aiohttp_where_the_sdk_has_none_is_a_config_error(
     # Left to the default, an SDK without it falls back to httpx, without a word.
     assert judge_for(plugin, provider, tmp_path).http_client(old_sdk) is None
     assert judge_for(plugin, provider, tmp_path).http_client(SDK[plugin]) is not None
+    # Asked for explicitly, it is checked before any call, where a missing key is.
+    monkeypatch.delattr(SDK[plugin], "DefaultAioHttpClient")
+    with pytest.raises(ConfigError, match=rf"pip install '{plugin}\[aiohttp\]'"):
+        judge_for(plugin, provider, tmp_path, options={"http_client": "aiohttp"})  # check_ready
+    assert judge_for(plugin, provider, tmp_path).http_client(SDK[plugin]) is None  # the default: httpx
+    assert provider.count() == 0
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
