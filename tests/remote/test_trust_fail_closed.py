@@ -128,6 +128,27 @@ def test_pairwise_with_every_pair_an_error_measured_nothing(
     assert "nothing measured: pairwise: 0 pairs compared in both orders (2 pairs, 2 with a judge ERROR" in result.output
 
 
+def test_pairwise_says_why_a_target_gave_no_response(tmp_path: Path, provider: FakeProvider, api_keys: str) -> None:
+    suite = _release(tmp_path)
+    unreachable = json.dumps(
+        {
+            "plugin": "openai",
+            "model": "old-model",
+            "base_url": "http://127.0.0.1:9/v1",
+            "options": {"retry": {"max_attempts": 1}},
+        }
+    )
+    result = CliRunner().invoke(
+        pairwise.command,
+        [str(suite), "--baseline", unreachable, "--candidate", "jsonl:v2.jsonl", "--judge", _judge(provider)]
+        + ["--no-store"],
+    )
+    assert result.exit_code == 2, result.output
+    # Before: "refund: baseline gave no response", and nothing on why.
+    assert "refund: baseline gave no response (target openai:old-model: gave up after 1 attempt" in result.output
+    assert "connection failed" in result.output and provider.count() == 0
+
+
 def test_probe_that_measured_nothing_fails(tmp_path: Path, provider: FakeProvider, api_keys: str) -> None:
     suite = tmp_path / "test_p.rubric.yaml"
     suite.write_text(

@@ -21,17 +21,17 @@ from ..options import InputError, NothingMeasured, calls_options, command_run, e
 
 async def _responses(
     calls: ModelCalls, spec: ComponentSpec, cases: list[Case], base_dir: Path
-) -> dict[str, str | None]:
-    """Each case's response from the target ``spec`` (``None`` where the target failed)."""
+) -> dict[str, str | JudgeError]:
+    """Each case's response from the target ``spec``, or the error that stood in its way."""
     target = calls.pool.component("targets", spec, base_dir)
     assert isinstance(target, Target)
     target.check_ready()
 
-    async def one(case: Case) -> str | None:
+    async def one(case: Case) -> str | JudgeError:
         try:
             return await calls.generate(target, case)
-        except JudgeError:
-            return None
+        except JudgeError as exc:
+            return exc
 
     texts = await asyncio.gather(*(one(c) for c in cases))
     return {c.id: t for c, t in zip(cases, texts, strict=True)}
@@ -55,8 +55,9 @@ async def compare(
     pairs: list[Pair] = []
     for case in cases:
         a, b = a_texts[case.id], b_texts[case.id]
-        if a is None or b is None:
-            skipped.append(f"{case.id}: {'baseline' if a is None else 'candidate'} gave no response")
+        if not isinstance(a, str) or not isinstance(b, str):
+            side, error = ("baseline", a) if not isinstance(a, str) else ("candidate", b)
+            skipped.append(f"{case.id}: {side} gave no response ({error})")
             continue
         if holistic:
             spec = judge or next((c.judge for c in case.criteria if c.check is None and c.judge), None)
