@@ -61,13 +61,7 @@ class _AnthropicComponent(ProviderComponent):
     def make_client(self, api_key: str, base_url: str | None) -> anthropic.AsyncAnthropic:
         import anthropic  # the SDK is imported when first needed: it is slow to import
 
-        return anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=0,
-            timeout=self.spec.timeout or 60.0,
-            http_client=self.http_client(anthropic),
-        )
+        return anthropic.AsyncAnthropic(**self.client_options(anthropic, api_key, base_url))
 
     async def _create(self, kwargs: dict[str, Any], log: AttemptLog) -> Any:
         """Send one Messages request; return the message or raise a classified error."""

@@ -20,6 +20,7 @@ logits are computed (``logits_to_keep``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,7 +239,7 @@ class Scorer:
                     input_ids=row_ids,
                     attention_mask=mask,
                     position_ids=positions(row_mask, offset),
-                    **{_cache_keyword(self.loaded.model): cache},
+                    **{_cache_keyword(self.loaded.model.__class__): cache},
                     use_cache=True,
                     logits_to_keep=keep,
                 )
@@ -294,14 +295,15 @@ def _logsumexp(values: Sequence[float]) -> float:
     return top + math.log(sum(math.exp(v - top) for v in values))
 
 
-def _cache_keyword(model: Any) -> str:
+@functools.cache  # per model class: asked at every batch
+def _cache_keyword(model_class: Any) -> str:
     """The keyword a model's ``forward`` takes its key-value cache by: ``cache`` from
     transformers 5.2x on (``past_key_values`` is deprecated there, to be removed), else
     ``past_key_values``."""
     import inspect
 
     try:
-        parameters = inspect.signature(model.forward).parameters
+        parameters = inspect.signature(model_class.forward).parameters
     except (TypeError, ValueError):
         return "past_key_values"
     return "cache" if "cache" in parameters else "past_key_values"

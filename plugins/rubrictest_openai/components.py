@@ -67,13 +67,7 @@ class _OpenAIComponent(ProviderComponent):
     def make_client(self, api_key: str, base_url: str | None) -> openai.AsyncOpenAI:
         import openai  # the SDK is imported when first needed: it is slow to import
 
-        return openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=0,
-            timeout=self.spec.timeout or 60.0,
-            http_client=self.http_client(openai),
-        )
+        return openai.AsyncOpenAI(**self.client_options(openai, api_key, base_url))
 
     async def _complete(self, kwargs: dict[str, Any], log: AttemptLog) -> list[dict[str, Any]]:
         """Send one chat-completion request; return its choices (JSON objects) or raise a

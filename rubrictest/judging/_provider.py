@@ -116,9 +116,21 @@ class ProviderComponent:
         return identity
 
     def make_client(self, api_key: str, base_url: str | None) -> Any:
-        """Build the SDK's async client for one base URL (SDK retries off: the policy is ours);
-        pass it ``http_client=self.http_client(sdk)``."""
+        """Build the SDK's async client for one base URL, e.g.
+        ``openai.AsyncOpenAI(**self.client_options(openai, api_key, base_url))``."""
         raise NotImplementedError
+
+    def client_options(self, sdk: Any, api_key: str, base_url: str | None) -> dict[str, Any]:
+        """The keyword arguments of an SDK client (``openai.AsyncOpenAI``,
+        ``anthropic.AsyncAnthropic``): the key, the server, the SDK's retries off (the policy
+        is ours), the spec's timeout and the HTTP transport (:meth:`http_client`)."""
+        return {
+            "api_key": api_key,
+            "base_url": base_url,
+            "max_retries": 0,
+            "timeout": self.attempt_timeout,
+            "http_client": self.http_client(sdk),
+        }
 
     def http_client(self, sdk: Any) -> Any:
         """The HTTP client for an SDK client of ``sdk`` (the ``openai`` or ``anthropic``

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 from ..helpers.paths import REPO
 
@@ -60,3 +62,18 @@ def test_the_peer_ab_driver_measures_rubrictest_and_the_sdk_alone() -> None:
     assert "calls 12" in out.split("  new:")[1].splitlines()[0]  # one call per case
     assert "calls 12" in out.split("  sdk:")[1].splitlines()[0]  # the same requests, once each
     assert "ms of CPU a call" in out and "span / the SDK alone's:" in out
+
+
+def test_the_turnaround_tool_reads_a_request_log(tmp_path: Path) -> None:
+    """bench/peers/turnaround.py, whose figures docs/benchmarks.md quotes: two waves of two
+    requests at 100 ms latency; the second wave arrived 10 and 30 ms after the answers it waited for."""
+    log = tmp_path / "requests.jsonl"
+    log.write_text("".join(json.dumps({"t": t, "request": {}}) + "\n" for t in (0.0, 0.0, 0.11, 0.13)))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "peers" / "turnaround.py"), str(log), "-c", "2", "--latency-ms", "100"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 requests, c=2: turnaround median 20.0 ms, mean 20.0 ms, p90 30.0 ms, max 30.0 ms" in result.stdout

@@ -33,6 +33,18 @@ def _judge(provider: FakeProvider) -> str:
     )
 
 
+def _unreachable(model: str) -> str:
+    """An openai spec whose server refuses every connection, asked once."""
+    return json.dumps(
+        {
+            "plugin": "openai",
+            "model": model,
+            "base_url": "http://127.0.0.1:9/v1",
+            "options": {"retry": {"max_attempts": 1}},
+        }
+    )
+
+
 def _fair(criterion_id: str, response: str) -> tuple[bool, str]:
     """Prefers the answer that says 'refund' (or 'express'), whichever position it is shown in."""
     pair = _PAIR.search(response)
@@ -112,17 +124,10 @@ def test_pairwise_with_every_pair_an_error_measured_nothing(
     tmp_path: Path, provider: FakeProvider, api_keys: str
 ) -> None:
     suite = _release(tmp_path)
-    broken = json.dumps(
-        {
-            "plugin": "openai",
-            "model": "judge-model",
-            "base_url": "http://127.0.0.1:9/v1",
-            "options": {"retry": {"max_attempts": 1}},
-        }
-    )
     result = CliRunner().invoke(
         pairwise.command,
-        [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate", "jsonl:v2.jsonl", "--judge", broken, "--no-store"],
+        [str(suite), "--baseline", "jsonl:v1.jsonl", "--candidate", "jsonl:v2.jsonl"]
+        + ["--judge", _unreachable("judge-model"), "--no-store"],
     )
     assert result.exit_code == 2, result.output
     assert "nothing measured: pairwise: 0 pairs compared in both orders (2 pairs, 2 with a judge ERROR" in result.output
@@ -130,18 +135,10 @@ def test_pairwise_with_every_pair_an_error_measured_nothing(
 
 def test_pairwise_says_why_a_target_gave_no_response(tmp_path: Path, provider: FakeProvider, api_keys: str) -> None:
     suite = _release(tmp_path)
-    unreachable = json.dumps(
-        {
-            "plugin": "openai",
-            "model": "old-model",
-            "base_url": "http://127.0.0.1:9/v1",
-            "options": {"retry": {"max_attempts": 1}},
-        }
-    )
     result = CliRunner().invoke(
         pairwise.command,
-        [str(suite), "--baseline", unreachable, "--candidate", "jsonl:v2.jsonl", "--judge", _judge(provider)]
-        + ["--no-store"],
+        [str(suite), "--baseline", _unreachable("old-model"), "--candidate", "jsonl:v2.jsonl"]
+        + ["--judge", _judge(provider), "--no-store"],
     )
     assert result.exit_code == 2, result.output
     # Before: "refund: baseline gave no response", and nothing on why.
