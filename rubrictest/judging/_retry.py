@@ -47,7 +47,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import JudgeError
 from ..protocol import CallRecord, Usage
+from ..secrets import REDACTED as REDACTED  # re-exported: rubrictest.judging.REDACTED
 from ..secrets import json_needs_redaction
+from ..secrets import redact as scrub
 
 T = TypeVar("T")
 
@@ -493,11 +495,9 @@ def _n(attempts: int) -> str:
     return f"{attempts} attempt" + ("" if attempts == 1 else "s")
 
 
-REDACTED = "[REDACTED]"
-
-
 def redact(value: Any, secrets: Sequence[str]) -> Any:
-    """``value`` (JSON-able) with every occurrence of each secret replaced by ``[REDACTED]``.
+    """``value`` (JSON-able) with every occurrence of each secret, and every credential in a
+    URL, replaced by ``[REDACTED]`` (:func:`rubrictest.secrets.redact`).
 
     Applied to everything a remote component stores (requests, responses, error messages),
     so that a server echoing a key back cannot leak it into the store or a report.
@@ -514,7 +514,7 @@ def redacted_json(value: Any, secrets: Sequence[str]) -> tuple[Any, str | None]:
     the data again (:attr:`rubrictest.CallRecord.request_json`).
     """
     if isinstance(value, str):
-        return _redact(value, _long_enough(secrets)), None
+        return scrub(value, _long_enough(secrets)), None
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -522,7 +522,7 @@ def redacted_json(value: Any, secrets: Sequence[str]) -> tuple[Any, str | None]:
         text = json.dumps(value, ensure_ascii=False)
     secrets = _long_enough(secrets)
     if secrets and json_needs_redaction(text, secrets):
-        value = _redact(value, secrets)
+        value = scrub(value, secrets)
         text = json.dumps(value, ensure_ascii=False)
     return value, text
 
@@ -540,18 +540,6 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return repr(value)
-
-
-def _redact(value: Any, secrets: Sequence[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, Mapping):
-        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact(v, secrets) for v in value]
-    return value
 
 
 class AttemptLog:

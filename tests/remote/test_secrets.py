@@ -218,6 +218,9 @@ def test_a_call_is_encoded_once_and_the_store_still_searches_its_text(tmp_path: 
     assert call.request_json is not None and json.loads(call.request_json) == call.request
     assert call.response == {"choices": [{"message": {"content": f"echo {LOG_REDACTED}"}}]}
     assert call.response_json is not None and "component-key-0004" not in call.response_json
+    log.received({"next": "https://me:pw-0006@example.com/v1"})  # a URL credential, as the store scrubs it
+    assert log.record().response == {"next": f"https://{LOG_REDACTED}@example.com/v1"}
+    assert "pw-0006" not in (log.record().response_json or "pw-0006")
 
     register_secret("store-only-key-0005")  # a secret the component never heard of
     log = AttemptLog("m", secrets=["component-key-0004"])
